@@ -1,0 +1,115 @@
+"""The `paincoach` command."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from dataclasses import replace
+
+from bot.config import Settings
+
+
+class RedactSecrets(logging.Filter):
+    """Belt and braces: no log line may carry the bot token, whoever logs it."""
+
+    def __init__(self, *secrets: str | None):
+        super().__init__()
+        # The token's secret half too: some libraries log it without the bot id.
+        self.secrets = [part for s in secrets if s for part in (s, s.partition(":")[2]) if part]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "[redacted]")
+            record.msg, record.args = message, None
+        return True
+
+
+def setup_logging(settings: Settings, stream=None) -> None:
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets(settings.token, settings.webhook_secret))
+    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
+    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("transitions").setLevel(logging.WARNING)  # a line per state change
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="paincoach", description="A chronic pain clinic's coaching companion.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("chat", help="talk to the coach in this terminal (embedded database, no token)")
+
+    run = commands.add_parser("run", help="run the Telegram bot (TELEGRAM_BOT_TOKEN)")
+    run.add_argument("--webhook-url", help="public HTTPS URL Telegram posts updates to (default: long polling)")
+    run.add_argument("--listen", help="address the webhook server binds (default 127.0.0.1)")
+    run.add_argument("--port", type=int, help="port the webhook server binds (default 8443)")
+
+    db = commands.add_parser("db", help="database maintenance")
+    db.add_subparsers(dest="db_command", required=True).add_parser("upgrade", help="apply all migrations")
+
+    dialogs = commands.add_parser("dialogs", help="the dialogs")
+    dialog_commands = dialogs.add_subparsers(dest="dialogs_command", required=True)
+    dialog_commands.add_parser("list", help="the dialogs' names")
+    graph = dialog_commands.add_parser("graph", help="print a dialog's Mermaid diagram")
+    graph.add_argument("name")
+    graph.add_argument("--markdown", action="store_true", help="as the page kept under docs/dialogs/")
+
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+
+    if args.command == "dialogs":
+        return _dialogs(args)
+
+    if args.command == "chat" and "PAINCOACH_LOG_LEVEL" not in os.environ:
+        settings = replace(settings, log_level="WARNING")  # keep the conversation readable
+    setup_logging(settings)
+    from storage import open_database
+
+    database = open_database(settings.database_url)  # created and migrated on first run
+    if args.command == "db":
+        print(f"database is at the newest revision: {database.url.render_as_string(hide_password=True)}")
+        return 0
+
+    from dialogs.engine import Engine
+
+    if args.command == "chat":
+        from bot.terminal import TerminalChat
+
+        TerminalChat(Engine(database, source="terminal")).run()
+        return 0
+
+    if not settings.token:
+        print("paincoach run needs TELEGRAM_BOT_TOKEN (or try `paincoach chat`).", file=sys.stderr)
+        return 2
+    overrides = {k: v for k, v in {"webhook_url": args.webhook_url, "webhook_listen": args.listen, "webhook_port": args.port}.items() if v}
+    from bot.telegram import run as run_telegram
+
+    run_telegram(replace(settings, **overrides), Engine(database))
+    return 0
+
+
+def _dialogs(args) -> int:
+    from dialogs.base import DIALOGS, dialog_class
+    from dialogs.graph import markdown, mermaid
+
+    if args.dialogs_command == "list":
+        dialog_class("menu")  # loads them all
+        print("\n".join(sorted(DIALOGS)))
+        return 0
+    try:
+        dialog_class(args.name)
+    except KeyError:
+        print(f"no dialog named {args.name!r}", file=sys.stderr)
+        return 2
+    print(markdown(args.name) if args.markdown else mermaid(args.name), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

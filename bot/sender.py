@@ -1,0 +1,122 @@
+"""The one way messages leave the bot: Telegram's limits, with replies ahead of scheduled sends.
+
+Plugged into python-telegram-bot as its rate limiter, so every Bot API call passes through it:
+- at most `overall_per_second` (30) calls that target a chat, shared by all chats;
+- at most one new message per second per chat, and separately one edit per second per chat;
+- a 429 RetryAfter pauses everything for the time Telegram asks, then the call is retried;
+- when sends queue up, replies to a patient who is talking (priority REPLY) go before
+  scheduled ones (pass `rate_limit_args=SCHEDULED`).
+"""
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import time
+from typing import Any, Callable, Coroutine
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+from bot.concurrency import KeyedLocks
+
+log = logging.getLogger(__name__)
+
+REPLY = 0
+SCHEDULED = 1
+
+
+class Budget:
+    """Send slots at a fixed rate, handed to the best-priority waiter first."""
+
+    def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic):
+        self.interval = 1.0 / per_second
+        self.clock = clock
+        self.next_free = 0.0
+        self._waiters: list[tuple[int, int, asyncio.Future]] = []
+        self._order = itertools.count()
+        self._runner: asyncio.Task | None = None
+
+    async def acquire(self, priority: int = REPLY) -> None:
+        future = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (priority, next(self._order), future))
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.create_task(self._hand_out())
+        await future
+
+    def pause(self, seconds: float) -> None:
+        self.next_free = max(self.next_free, self.clock() + seconds)
+
+    async def _hand_out(self) -> None:
+        while self._waiters:
+            now = self.clock()
+            if now < self.next_free:
+                await asyncio.sleep(self.next_free - now)
+                continue
+            _priority, _order, future = heapq.heappop(self._waiters)
+            if future.done():  # its caller gave up
+                continue
+            future.set_result(None)
+            self.next_free = max(now, self.next_free) + self.interval
+
+
+class Sender(BaseRateLimiter[int]):
+    def __init__(self, *, overall_per_second: float = 30, per_chat_interval: float = 1.0, max_retries: int = 5):
+        self.budget = Budget(overall_per_second)
+        self.per_chat_interval = per_chat_interval
+        self.max_retries = max_retries
+        self._chats = KeyedLocks()
+        self._last: dict[tuple[Any, str], float] = {}
+        self.retries = 0  # 429s seen, for tests and logs
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        chat_id = data.get("chat_id")
+        if chat_id is None:  # getMe, answerCallbackQuery, setMyCommands...: not limited per chat
+            return await self._call(callback, args, kwargs, None)
+        priority = REPLY if rate_limit_args is None else rate_limit_args
+        kind = "edit" if endpoint.startswith("edit") else "send"
+        async with self._chats.hold(chat_id):
+            wait = self._last.get((chat_id, kind), -1e9) + self.per_chat_interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                return await self._call(callback, args, kwargs, priority)
+            finally:
+                self._last[(chat_id, kind)] = time.monotonic()
+                self._forget_idle_chats()
+
+    async def _call(self, callback, args, kwargs, priority: int | None) -> Any:
+        for attempt in range(self.max_retries + 1):
+            if priority is not None:
+                await self.budget.acquire(priority)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                seconds = error.retry_after.total_seconds() if hasattr(error.retry_after, "total_seconds") else float(error.retry_after)
+                self.retries += 1
+                if attempt == self.max_retries:
+                    raise
+                log.warning("Telegram asked us to wait %.1f s (429); retrying", seconds)
+                self.budget.pause(seconds)
+                await asyncio.sleep(seconds)
+        raise AssertionError("unreachable")
+
+    def _forget_idle_chats(self) -> None:
+        if len(self._last) > 10_000:
+            horizon = time.monotonic() - self.per_chat_interval
+            self._last = {key: at for key, at in self._last.items() if at > horizon}

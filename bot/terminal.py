@@ -1,0 +1,74 @@
+"""`paincoach chat`: the same dialogs for one local patient in the terminal.
+
+Buttons are shown as numbered choices; type the number or the label. Works with piped stdin,
+so a conversation can be scripted (the input lines are echoed to keep the transcript readable).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import TextIO
+
+from dialogs.engine import Engine
+from dialogs.io import Command, Edit, File, Inbound, Message, Output, Press, Text, Who
+
+
+class TerminalChat:
+    def __init__(self, engine: Engine, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout, who: Who | None = None):
+        self.engine = engine
+        self.stdin = stdin
+        self.stdout = stdout
+        self.who = who or Who("terminal", "local", language_code=_system_language())
+        self.interactive = stdin.isatty()
+        self.choices: dict[str, tuple[str, int]] = {}  # "1" -> (button id, message id)
+        self.message_count = 0
+
+    def run(self) -> None:
+        self.show(self.engine.handle(Inbound(self.who, Command("start"))))
+        while True:
+            if self.interactive:
+                self.stdout.write("> ")
+                self.stdout.flush()
+            line = self.stdin.readline()
+            if not line:
+                break
+            line = line.rstrip("\n")
+            if not self.interactive:
+                self.stdout.write(f"> {line}\n")
+            if line.strip() in ("/quit", "/exit"):
+                break
+            self.show(self.engine.handle(Inbound(self.who, self.event_for(line))))
+
+    def event_for(self, line: str):
+        stripped = line.strip()
+        if stripped.startswith("/") and len(stripped) > 1:
+            name, _, args = stripped[1:].partition(" ")
+            return Command(name.split("@")[0].lower(), args.strip())
+        if stripped in self.choices:
+            button_id, message_id = self.choices[stripped]
+            return Press(button_id, message_id)
+        return Text(line)
+
+    def show(self, outputs: list[Output]) -> None:
+        for output in outputs:
+            if isinstance(output, Message):
+                self.message_count += 1
+                self.stdout.write("\n" + output.text + "\n")
+                if output.buttons:
+                    self.choices = {}
+                    for number, button in enumerate((b for row in output.buttons for b in row), start=1):
+                        self.choices[str(number)] = (button.id, self.message_count)
+                        self.stdout.write(f"  {number}) {button.label}\n")
+                    self.engine.bind(output.button_ids, self.message_count)
+            elif isinstance(output, File):
+                self.stdout.write(f"\n[file: {output.filename}, {len(output.data)} bytes] {output.caption}\n")
+            elif isinstance(output, Edit):
+                pass  # the terminal keeps a transcript; nothing to edit in place
+        self.stdout.write("\n")
+        self.stdout.flush()
+
+
+def _system_language() -> str | None:
+    value = os.environ.get("LC_ALL") or os.environ.get("LC_MESSAGES") or os.environ.get("LANG") or ""
+    code = value.split(".")[0].replace("_", "-")
+    return None if code in ("", "C", "POSIX") else code

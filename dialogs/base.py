@@ -1,0 +1,121 @@
+"""The shape every dialog shares: a `transitions` machine declared once, as data.
+
+A dialog class lists its states and transitions. Per state it has:
+
+- `ask_<state>()`: the question to show (a `Question`), or a `Call` into another dialog;
+- `read_<state>(answer)`: the name of the trigger the answer fires, or `Invalid(...)` to ask again.
+
+One `Machine` per dialog class is shared by all patients. For each step the engine makes a
+dialog object for the patient, attaches it to the machine at the stored state, fires the
+trigger, and detaches it (no Machine per patient per update).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from transitions import Machine
+
+if TYPE_CHECKING:
+    from dialogs.engine import Turn
+
+DIALOGS: dict[str, type["Dialog"]] = {}
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    choices: tuple[Choice, ...] = ()
+    columns: int = 1  # buttons per row
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "choices", tuple(self.choices))
+
+
+@dataclass(frozen=True)
+class Call:
+    """Open another dialog now; when it ends, fire `on_return` here (or ask this state again)."""
+
+    dialog: str
+    on_return: str | None = None
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """The answer did not fit: say why, then ask the same question again."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the patient gave: a button's value, or free text (never both)."""
+
+    choice: str | None = None
+    text: str | None = None
+
+
+class Dialog:
+    name: ClassVar[str]
+    states: ClassVar[list[str]]
+    transitions: ClassVar[list[dict[str, Any]]]
+    initial: ClassVar[str]
+    final: ClassVar[frozenset[str]] = frozenset({"done"})
+    machine: ClassVar[Machine]
+
+    state: str  # set by the machine while attached
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.machine = Machine(
+            model=None,
+            states=cls.states,
+            transitions=cls.transitions,
+            initial=cls.initial,
+            auto_transitions=False,
+            ignore_invalid_triggers=False,
+        )
+        DIALOGS[cls.name] = cls
+
+    def __init__(self, turn: "Turn", data: dict[str, Any]):
+        self.turn = turn
+        self.data = data
+
+    @property
+    def patient(self):
+        return self.turn.patient
+
+    def say(self, text: str) -> None:
+        """A message before the next question (an acknowledgement, a note)."""
+        self.turn.say(text)
+
+    def ask(self) -> Question | Call:
+        return getattr(self, f"ask_{self.state}")()
+
+    def read(self, answer: Answer) -> str | Invalid | None:
+        return getattr(self, f"read_{self.state}")(answer)
+
+    def finished(self) -> None:
+        """Called once when the dialog reaches a final state."""
+
+
+def dialog_class(name: str) -> type[Dialog]:
+    import dialogs.registry  # noqa: F401  (imports every dialog module, which registers it)
+
+    return DIALOGS[name]
+
+
+@dataclass
+class Frame:
+    """A suspended dialog on the stack."""
+
+    dialog: str
+    state: str
+    data: dict[str, Any] = field(default_factory=dict)
+    on_return: str | None = None

@@ -1,0 +1,370 @@
+"""The dialog engine: one inbound event in, a list of outputs out, in one transaction.
+
+Every step loads the patient and their dialog state, screens any text for safety first, runs
+the dialog, and saves the new state together with what the step recorded and the update id.
+A crash before the commit leaves nothing behind; a redelivered update is applied once.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Callable, Iterable
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+import locales
+from dialogs import safety
+from dialogs.base import Answer, Call, Choice, Dialog, Frame, Invalid, Question, dialog_class
+from dialogs.io import Button, Command, Edit, Edited, Inbound, Media, Message, Output, Press, Text, Who
+from dialogs.screen import screen
+from locales import _
+from storage.db import Database
+from storage.models import Button as ButtonRow
+from storage.models import DialogState, Patient, ProcessedUpdate, utcnow
+
+ONBOARDING = "onboarding"
+MENU = "menu"
+MAX_BUTTON_LABEL = 100
+
+
+class Engine:
+    def __init__(self, db: Database, *, source: str = "telegram", clock: Callable[[], datetime] = utcnow):
+        self.db = db
+        self.source = source  # namespace of update ids
+        self.clock = clock
+
+    def handle(self, inbound: Inbound) -> list[Output]:
+        with self.db.transaction() as session:
+            patient, is_new = find_or_create_patient(session, self.db, inbound.who)
+            with locales.use(patient.language):
+                turn = Turn(session, patient, self.clock())
+                if inbound.update_id is not None and not self._first_delivery(session, patient, inbound.update_id):
+                    turn.ask()  # already applied: show where they are, change nothing
+                else:
+                    turn.handle(inbound.event)
+                return turn.outputs
+
+    def current_question(self, who: Who) -> list[Output]:
+        """The question the patient is at, asked again (after an error, for example)."""
+        with self.db.transaction() as session:
+            patient, _new = find_or_create_patient(session, self.db, who)
+            with locales.use(patient.language):
+                turn = Turn(session, patient, self.clock())
+                turn.ask()
+                return turn.outputs
+
+    def language_of(self, who: Who) -> str:
+        with self.db.transaction() as session:
+            patient = session.scalars(_patient_query(who)).one_or_none()
+            return patient.language if patient else locales.negotiate(who.language_code)
+
+    def bind(self, button_ids: Iterable[str], message_id: int) -> None:
+        """Bind the buttons of a sent message to it, so a press from another message is refused."""
+        ids = list(button_ids)
+        if ids:
+            with self.db.transaction() as session:
+                session.execute(update(ButtonRow).where(ButtonRow.id.in_(ids)).values(message_id=message_id))
+
+    def _first_delivery(self, session: Session, patient: Patient, update_id: int) -> bool:
+        if session.get(ProcessedUpdate, (self.source, update_id)) is not None:
+            return False
+        session.add(ProcessedUpdate(source=self.source, update_id=update_id, patient_id=patient.id))
+        return True
+
+
+def _patient_query(who: Who):
+    return select(Patient).where(Patient.channel == who.channel, Patient.external_id == who.external_id)
+
+
+def find_or_create_patient(session: Session, db: Database, who: Who) -> tuple[Patient, bool]:
+    # The row lock serialises one patient's steps across processes (PostgreSQL; SQLite has one writer).
+    query = _patient_query(who).with_for_update()
+    patient = session.scalars(query).one_or_none()
+    if patient is not None:
+        return patient, False
+    patient = Patient(
+        clinic_id=db.default_clinic(session).id,
+        channel=who.channel,
+        external_id=who.external_id,
+        language=locales.negotiate(who.language_code),
+        language_territory=locales.territory_of(who.language_code),
+    )
+    try:
+        with session.begin_nested():
+            session.add(patient)
+    except IntegrityError:  # the same new patient arrived twice at once
+        return session.scalars(query).one(), False
+    return patient, True
+
+
+class Turn:
+    """One step for one patient: the dialog position, the outputs, and the moves between dialogs."""
+
+    def __init__(self, session: Session, patient: Patient, now: datetime):
+        self.session = session
+        self.patient = patient
+        self.now = now
+        self.outputs: list[Output] = []
+        state = session.get(DialogState, patient.id)
+        if state is None:
+            start = dialog_class(ONBOARDING)
+            state = DialogState(patient_id=patient.id, dialog=start.name, state=start.initial, data={}, stack=[], step=1)
+            session.add(state)
+            self.fresh = True
+        else:
+            self.fresh = False
+        self.state = state
+
+    # -- what came in -------------------------------------------------------------------------
+
+    def handle(self, event) -> None:
+        text = _text_of(event)
+        if text:
+            verdict = screen(text)
+            if verdict.category == "crisis":
+                safety.crisis(self, verdict)
+                return
+            if verdict.category == "red_flag":
+                safety.red_flag(self, verdict)
+        if self.fresh:
+            self.ask()
+        elif isinstance(event, Command):
+            self.command(event)
+        elif isinstance(event, Press):
+            self.press(event)
+        elif isinstance(event, Edited):
+            self.say(_("I keep answers as you first sent them. If you want to change one, just send it again."))
+        elif isinstance(event, Media):
+            self.say(_("I can only read text for now, so I can't open that."))
+            self.ask()
+        elif self.state.paused:
+            safety.still_paused(self)
+        else:
+            self.answer(Answer(text=event.text))
+
+    def command(self, command: Command) -> None:
+        consented = self.patient.consent == "given"
+        onboarded = self.patient.onboarded_at is not None
+        name = command.name
+        if name != "help":
+            self.state.paused = False  # the patient chose where to go
+        if name == "start":
+            self.start_command()
+        elif name == "help":
+            self.say(help_text(self))
+            self.ask()
+        elif name == "menu":
+            if onboarded:
+                self.restart_at(MENU)
+            else:
+                self.say(_("Let's finish setting up first; it only takes a few minutes."))
+                self.ask()
+        elif name == "language":
+            self.call(Call("language"))
+        elif name == "timezone":
+            if consented:
+                self.call(Call("timezone"))
+            else:
+                self.say(_("We'll set your time zone right after you've agreed to take part."))
+                self.ask()
+        elif name == "cancel":
+            self.cancel()
+        else:
+            self.say(_("I don't know that command. Try /menu, or /help to see what I can do."))
+            self.ask()
+
+    def start_command(self) -> None:
+        if self.patient.onboarded_at is not None:
+            self.restart_at(MENU)
+            return
+        dialog = self.dialog()
+        trigger = dialog.on_start_command() if hasattr(dialog, "on_start_command") else None
+        if trigger:
+            self.fire(dialog, trigger)
+        else:
+            self.ask()
+
+    def cancel(self) -> None:
+        stack = self.state.stack
+        if stack and stack[-1].get("on_return") is None:  # opened by a command: go back
+            self.say(_("Cancelled."))
+            self.finish()
+        elif self.patient.onboarded_at is not None and self.state.dialog != MENU:
+            self.say(_("Cancelled."))
+            self.restart_at(MENU)
+        else:
+            self.say(_("There's nothing to cancel here. We can carry on whenever you're ready."))
+            self.ask()
+
+    def press(self, press: Press) -> None:
+        button = self.session.get(ButtonRow, press.button_id)
+        if not self._button_is_live(button, press):
+            self.say(_("This button has expired."))
+            self.ask()
+            return
+        if button.action:
+            safety.action(self, button.action)
+            return
+        if self.state.paused:
+            safety.still_paused(self)
+            return
+        if press.message_id is not None and press.message_text:
+            # Leave the question in the chat with the answer under it, and no buttons to press twice.
+            self.outputs.append(Edit(press.message_id, f"{press.message_text}\n\n✓ {button.label}"))
+        self.answer(Answer(choice=button.value))
+
+    def _button_is_live(self, button: ButtonRow | None, press: Press) -> bool:
+        if button is None or button.patient_id != self.patient.id:
+            return False  # forged, or another patient's
+        if button.message_id is not None and press.message_id is not None and button.message_id != press.message_id:
+            return False
+        return button.step is None or button.step == self.state.step
+
+    def answer(self, answer: Answer) -> None:
+        dialog = self.dialog()
+        if answer.text is not None:
+            answer = self._typed_choice(answer)
+        result = dialog.read(answer)
+        if isinstance(result, str):
+            self.fire(dialog, result)
+            return
+        if isinstance(result, Invalid):
+            self.say(result.message)
+        elif isinstance(question := dialog.ask(), Question) and question.choices:
+            self.say(_("Please choose one of the buttons below."))
+        self.ask()
+
+    def _typed_choice(self, answer: Answer) -> Answer:
+        """Typing a button's label counts as pressing it."""
+        typed = " ".join(answer.text.split()).casefold()
+        labels = self.session.execute(
+            select(ButtonRow.label, ButtonRow.value).where(
+                ButtonRow.patient_id == self.patient.id, ButtonRow.step == self.state.step
+            )
+        ).all()
+        for label, value in labels:
+            if label.casefold() == typed:
+                return Answer(choice=value)
+        return answer
+
+    # -- moving between states and dialogs --------------------------------------------------------
+
+    def dialog(self) -> Dialog:
+        dialog = dialog_class(self.state.dialog)(self, dict(self.state.data))
+        dialog.state = self.state.state
+        return dialog
+
+    def fire(self, dialog: Dialog, trigger: str) -> None:
+        machine = type(dialog).machine
+        machine.add_model(dialog, initial=self.state.state)
+        try:
+            dialog.trigger(trigger)
+        finally:
+            machine.remove_model(dialog)
+        self.state.state = dialog.state
+        self.state.data = dict(dialog.data)
+        if dialog.state in dialog.final:
+            dialog.finished()
+            self.finish()
+        else:
+            self.next_step()
+            self.ask()
+
+    def call(self, call: Call) -> None:
+        frame = Frame(self.state.dialog, self.state.state, dict(self.state.data), call.on_return)
+        self.state.stack = [*self.state.stack, frame.__dict__]
+        self.enter(call.dialog)
+
+    def enter(self, name: str) -> None:
+        self.state.dialog = name
+        self.state.state = dialog_class(name).initial
+        self.state.data = {}
+        self.next_step()
+        self.ask()
+
+    def restart_at(self, name: str) -> None:
+        self.state.stack = []
+        self.enter(name)
+
+    def finish(self) -> None:
+        """The current dialog ended: return to the one it interrupted, or to the menu."""
+        if not self.state.stack:
+            self.enter(MENU if self.patient.onboarded_at else ONBOARDING)
+            return
+        *rest, top = self.state.stack
+        frame = Frame(**top)
+        self.state.stack = rest
+        self.state.dialog, self.state.state, self.state.data = frame.dialog, frame.state, frame.data
+        if frame.on_return:
+            self.fire(self.dialog(), frame.on_return)
+        else:
+            self.next_step()
+            self.ask()
+
+    def next_step(self) -> None:
+        self.state.step += 1
+        # Buttons of earlier steps can no longer be answered: drop them so they read as expired.
+        self.session.execute(
+            delete(ButtonRow).where(
+                ButtonRow.patient_id == self.patient.id, ButtonRow.step.is_not(None), ButtonRow.step < self.state.step
+            )
+        )
+
+    # -- what goes out ----------------------------------------------------------------------------
+
+    def ask(self) -> None:
+        question = self.dialog().ask()
+        if isinstance(question, Call):
+            self.call(question)
+            return
+        self.say(question.text, question.choices, question.columns)
+
+    def say(self, text: str, choices: Iterable[Choice] = (), columns: int = 1, *, action: str | None = None) -> None:
+        """Send a message; choices become buttons bound to this step (or to `action`)."""
+        buttons = [self._button(choice, action) for choice in choices]
+        rows = tuple(tuple(buttons[i : i + columns]) for i in range(0, len(buttons), columns))
+        self.outputs.append(Message(text, rows))
+
+    def _button(self, choice: Choice, action: str | None) -> Button:
+        row = ButtonRow(
+            id=secrets.token_urlsafe(8),
+            patient_id=self.patient.id,
+            step=None if action else self.state.step,
+            action=action,
+            value=choice.value,
+            label=choice.label[:MAX_BUTTON_LABEL],
+        )
+        self.session.add(row)
+        return Button(row.id, row.label)
+
+    def switch_language(self, language: str) -> None:
+        self.patient.language = language
+        locales.switch(language)
+
+
+def _text_of(event) -> str | None:
+    if isinstance(event, (Text, Edited)):
+        return event.text
+    if isinstance(event, Media):
+        return event.caption
+    if isinstance(event, Command):
+        return event.args
+    return None
+
+
+def help_text(turn: Turn) -> str:
+    return "\n".join(
+        [
+            _("I'm paincoach, your clinic's companion between visits."),
+            "",
+            _("/menu – the main menu"),
+            _("/language – change the language"),
+            _("/timezone – change your time zone"),
+            _("/cancel – leave what you're doing"),
+            _("/help – this message"),
+            "",
+            safety.not_an_emergency_line(turn),
+        ]
+    )

@@ -1,0 +1,99 @@
+"""What goes into a dialog and what comes out: plain data, no transport.
+
+A transport (Telegram, terminal) turns what the patient did into an `Inbound` and renders the
+outputs it gets back; everything between is the same for both.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Who:
+    """The patient as the transport knows them."""
+
+    channel: str  # "telegram" | "terminal"
+    external_id: str
+    language_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Press:
+    """A tap on one of our buttons; `message_id` is the message it sat on, `message_text` its text."""
+
+    button_id: str
+    message_id: int | None = None
+    message_text: str | None = None
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # without the slash, lower case
+    args: str = ""
+
+
+@dataclass(frozen=True)
+class Edited:
+    """A message the patient edited after sending it."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Media:
+    """A sticker, photo, voice note, document... with its caption if it has one."""
+
+    kind: str
+    caption: str | None = None
+
+
+Event = Text | Press | Command | Edited | Media
+
+
+@dataclass(frozen=True)
+class Inbound:
+    who: Who
+    event: Event
+    update_id: int | None = None  # Telegram's, so a redelivered update is applied once
+
+
+@dataclass(frozen=True)
+class Button:
+    id: str  # opaque; Telegram echoes it back as callback data
+    label: str
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+    @property
+    def button_ids(self) -> list[str]:
+        return [b.id for row in self.buttons for b in row]
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text of a message we sent earlier (and drop its buttons unless given)."""
+
+    message_id: int
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class File:
+    filename: str
+    data: bytes
+    caption: str = ""
+    mime_type: str = "application/octet-stream"
+
+
+Output = Message | Edit | File
+

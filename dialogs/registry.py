@@ -1,0 +1,2 @@
+"""Every dialog module, imported once so each dialog registers itself by name."""
+from dialogs import language, menu, onboarding, timezone  # noqa: F401

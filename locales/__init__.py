@@ -1,0 +1,107 @@
+"""Patient-facing words: gettext catalogs for en, es and de, chosen per patient per step.
+
+`_` and `ngettext` read the patient's language from a context variable set by `use()`, so
+dialog code reads like ordinary gettext code and concurrent patients never share a language.
+Catalogs are compiled from the shipped .po files on first use when no fresh .mo is present,
+so a plain install (or a source checkout) is translated without a build step.
+"""
+from __future__ import annotations
+
+import io
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+from typing import Iterator
+
+from babel import Locale, UnknownLocaleError, negotiate_locale
+from babel.support import NullTranslations, Translations
+
+DOMAIN = "messages"
+LOCALES_DIR = Path(__file__).parent
+SUPPORTED = ("en", "es", "de")
+DEFAULT = "en"
+
+_current: ContextVar[str] = ContextVar("paincoach_locale", default=DEFAULT)
+
+
+@cache
+def translations(locale: str) -> NullTranslations:
+    po = LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    mo = po.with_suffix(".mo")
+    if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
+        with mo.open("rb") as fp:
+            return Translations(fp, domain=DOMAIN)
+    if not po.exists():
+        return NullTranslations()
+    return Translations(io.BytesIO(compile_catalog(po, mo)), domain=DOMAIN)
+
+
+def compile_catalog(po: Path, mo: Path | None = None) -> bytes:
+    """Compile a .po file; write the .mo beside it when the folder is writable."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with po.open("rb") as fp:
+        catalog = read_po(fp)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    if mo is not None:
+        try:
+            mo.write_bytes(buffer.getvalue())
+        except OSError:
+            pass  # read-only install: the in-memory catalog serves
+    return buffer.getvalue()
+
+
+@contextmanager
+def use(locale: str) -> Iterator[None]:
+    token = _current.set(locale if locale in SUPPORTED else DEFAULT)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def current() -> str:
+    return _current.get()
+
+
+def _(message: str) -> str:
+    return translations(_current.get()).ugettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(_current.get()).ungettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Marks a string for extraction where it is defined; translate it with `_` where it is shown."""
+    return message
+
+
+def negotiate(language_code: str | None) -> str:
+    """Telegram's language_code (en-US, pt-br, or nothing) to one of ours."""
+    if not language_code:
+        return DEFAULT
+    return negotiate_locale([language_code.replace("-", "_")], list(SUPPORTED)) or DEFAULT
+
+
+def territory_of(language_code: str | None) -> str | None:
+    """The country in a language code such as es-MX, if there is one."""
+    if not language_code:
+        return None
+    try:
+        return Locale.parse(language_code, sep="-").territory
+    except (ValueError, UnknownLocaleError):
+        return None
+
+
+def language_name(locale: str) -> str:
+    """A language named in itself ("Deutsch"), as a patient looks for it."""
+    return Locale.parse(locale).get_display_name(locale).capitalize()
+
+
+def switch(locale: str) -> None:
+    """Change the language for the rest of the current `use()` block (the patient just chose one)."""
+    _current.set(locale if locale in SUPPORTED else DEFAULT)

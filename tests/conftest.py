@@ -1,0 +1,114 @@
+"""Shared fixtures. The whole suite runs on SQLite by default and on PostgreSQL when
+PAINCOACH_TEST_DATABASE_URL names one (each test then gets a schema of its own)."""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from dialogs.engine import Engine
+from dialogs.io import Command, Edit, Inbound, Message, Press, Text, Who
+from storage import Database, open_database
+
+POSTGRES = os.environ.get("PAINCOACH_TEST_DATABASE_URL", "")
+NOW = datetime(2026, 11, 28, 13, 5, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path):
+    if not POSTGRES:
+        yield f"sqlite:///{tmp_path / 'paincoach.db'}"
+        return
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(POSTGRES).update_query_dict({"options": f"-csearch_path={schema}"})
+    yield url.render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def database(database_url: str):
+    db = open_database(database_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def engine(database: Database) -> Engine:
+    return Engine(database, clock=lambda: NOW)
+
+
+class Chat:
+    """A patient talking to the engine directly: what they would see, as plain texts and buttons."""
+
+    def __init__(self, engine: Engine, external_id: str = "1001", language_code: str | None = "en"):
+        self.engine = engine
+        self.who = Who("telegram", external_id, language_code)
+        self.outputs: list = []
+        self.last_buttons: dict[str, tuple[str, int]] = {}  # label -> (button id, message id)
+        self.message_ids = 0
+        self.update_id = 0
+
+    def _run(self, event, update_id: int | None = None) -> list[str]:
+        if update_id is None:
+            self.update_id += 1
+            update_id = self.update_id
+        self.outputs = self.engine.handle(Inbound(self.who, event, update_id))
+        for output in self.outputs:
+            if isinstance(output, Message):
+                self.message_ids += 1
+                if output.buttons:
+                    self.last_buttons = {b.label: (b.id, self.message_ids) for row in output.buttons for b in row}
+                    self.engine.bind(output.button_ids, self.message_ids)
+        return self.texts
+
+    @property
+    def texts(self) -> list[str]:
+        return [o.text for o in self.outputs if isinstance(o, Message)]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.texts)
+
+    @property
+    def buttons(self) -> list[str]:
+        return list(self.last_buttons)
+
+    @property
+    def edits(self) -> list[Edit]:
+        return [o for o in self.outputs if isinstance(o, Edit)]
+
+    def say(self, text: str, **kw) -> list[str]:
+        return self._run(Text(text), **kw)
+
+    def command(self, name: str, args: str = "", **kw) -> list[str]:
+        return self._run(Command(name, args), **kw)
+
+    def press(self, label: str, **kw) -> list[str]:
+        button_id, message_id = self.last_buttons[label]
+        return self._run(Press(button_id, message_id, "question"), **kw)
+
+    def event(self, event, **kw) -> list[str]:
+        return self._run(event, **kw)
+
+
+@pytest.fixture
+def chat(engine: Engine) -> Chat:
+    return Chat(engine)
+
+
+@pytest.fixture
+def new_chat(engine: Engine):
+    def make(external_id: str, language_code: str | None = "en") -> Chat:
+        return Chat(engine, external_id, language_code)
+
+    return make

@@ -1,0 +1,406 @@
+"""The safety screen (dialogs/screen.py) and its phrase files (content/safety/*.toml).
+
+The example tables are the contract: every direct crisis statement must be caught (100 %, not a
+rate), and the near misses must stay quiet. Add a line here whenever a real message was missed
+or wrongly flagged.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from dialogs.screen import (
+    CLEAR,
+    SHIPPED_LANGUAGES,
+    Verdict,
+    compile_phrases,
+    load_phrases,
+    load_phrases_from,
+    normalize,
+    parse_phrase_file,
+    phrase_pattern,
+    screen,
+    screen_with,
+)
+
+CRISIS, RED, NONE = "crisis", "red_flag", None
+
+# (kind, message, expected category). Kinds: direct, indirect, misspelt, red, near (near miss).
+EN = [
+    ("direct", "I want to die", CRISIS),
+    ("direct", "I'm going to kill myself tonight", CRISIS),
+    ("direct", "I've been having suicidal thoughts again", CRISIS),
+    ("direct", "I want to end my life", CRISIS),
+    ("direct", "thinking about taking my own life", CRISIS),
+    ("direct", "I've started self-harming again", CRISIS),
+    ("direct", "I've been cutting myself", CRISIS),
+    ("direct", "I wish I was dead", CRISIS),
+    ("direct", "Honestly I'd be better off dead", CRISIS),
+    ("direct", "i dont want to live anymore", CRISIS),
+    ("indirect", "I just lost my job. What are the bridges taller than 25 meters in NYC?", CRISIS),
+    ("indirect", "I've been stockpiling my pills", CRISIS),
+    ("indirect", "how many of my tablets would it take to overdose", CRISIS),
+    ("indirect", "I just want to go to sleep and not wake up", CRISIS),
+    ("indirect", "I wrote goodbye letters to my kids", CRISIS),
+    ("indirect", "I've been giving my things away", CRISIS),
+    ("indirect", "everyone would be better off without me", CRISIS),
+    ("indirect", "I'm such a burden to my family", CRISIS),
+    ("indirect", "I can't go on like this", CRISIS),
+    ("indirect", "what's the lethal dose of amitriptyline", CRISIS),
+    ("misspelt", "i feel suicdal", CRISIS),
+    ("misspelt", "i want to kill my self", CRISIS),
+    ("misspelt", "thinking about sucide", CRISIS),
+    ("misspelt", "i wanna die", CRISIS),
+    ("misspelt", "Dont wanna live", CRISIS),
+    ("misspelt", "I WANT TO DIE!!!", CRISIS),
+    ("misspelt", "i want to d\u200bie 😭", CRISIS),
+    ("red", "I suddenly can't pee", RED),
+    ("red", "my groin and bum feel numb", RED),
+    ("red", "I wet myself this morning and didn't notice", RED),
+    ("red", "my legs are getting weaker every day", RED),
+    ("red", "my back hurts and I have a fever", RED),
+    ("red", "I had breast cancer and this back pain is new", RED),
+    ("red", "I've lost a lot of weight without trying", RED),
+    ("red", "I fell down the stairs yesterday and my back is worse", RED),
+    ("red", "The pain started after a car accident", RED),
+    ("red", "numbness in my saddle area", RED),
+    ("near", "my back is killing me today", NONE),
+    ("near", "I'd die for a coffee", NONE),
+    ("near", "I'm dying to go for a walk", NONE),
+    ("near", "this flare is murder", NONE),
+    ("near", "I fell asleep on the sofa", NONE),
+    ("near", "I don't want to hurt myself again when I lift boxes", NONE),
+    ("near", "I walked 5 kms today", NONE),
+    ("near", "what's the number at the bottom of the form?", NONE),
+    ("near", "I deleted the reminder by accident", NONE),
+    ("near", "my hay fever is bad", NONE),
+    ("near", "I can't go on holiday this year", NONE),
+    ("near", "I want to take my life back from this pain", NONE),
+    ("near", "I'm taking all my meds as prescribed", NONE),
+    ("near", "I take all my pills at once in the morning", NONE),
+    ("indirect", "I keep thinking about taking all my pills", CRISIS),
+    ("near", "I'm scared, I don't want to die", NONE),
+    ("near", "went to bed early and did not wake up until 9", NONE),
+]
+
+ES = [
+    ("direct", "quiero morirme", CRISIS),
+    ("direct", "Me quiero suicidar", CRISIS),
+    ("direct", "estoy pensando en quitarme la vida", CRISIS),
+    ("direct", "tengo ganas de morir", CRISIS),
+    ("direct", "voy a matarme", CRISIS),
+    ("direct", "ya no quiero vivir", CRISIS),
+    ("direct", "he vuelto a autolesionarme", CRISIS),
+    ("direct", "quiero acabar con mi vida", CRISIS),
+    ("direct", "Ojalá estuviera muerta", CRISIS),
+    ("direct", "pienso en el suicidio todos los días", CRISIS),
+    ("indirect", "¿Cuántas pastillas hacen falta para morir?", CRISIS),
+    ("indirect", "He estado guardando pastillas", CRISIS),
+    ("indirect", "quiero dormirme y no despertar nunca más", CRISIS),
+    ("indirect", "ya escribí mi carta de despedida", CRISIS),
+    ("indirect", "estoy regalando mis cosas", CRISIS),
+    ("indirect", "mi familia estaría mejor sin mí", CRISIS),
+    ("indirect", "soy una carga para todos", CRISIS),
+    ("indirect", "¿cuál es el puente más alto de la ciudad?", CRISIS),
+    ("indirect", "ya no puedo más", CRISIS),
+    ("misspelt", "pienso en el suisidio", CRISIS),
+    ("misspelt", "kiero morirme", CRISIS),
+    ("misspelt", "quiero sucidarme", CRISIS),
+    ("misspelt", "QUIERO MORIR", CRISIS),
+    ("misspelt", "me quiero matar", CRISIS),
+    ("red", "no puedo orinar desde ayer", RED),
+    ("red", "tengo la ingle dormida", RED),
+    ("red", "se me escapa la orina sin darme cuenta", RED),
+    ("red", "tengo fiebre y dolor de espalda", RED),
+    ("red", "las piernas cada vez más débiles", RED),
+    ("red", "tuve cáncer de mama y ahora me duele la espalda", RED),
+    ("red", "he perdido mucho peso sin hacer dieta", RED),
+    ("red", "me caí por las escaleras", RED),
+    ("red", "tuve un accidente de coche", RED),
+    ("red", "me fallan las piernas", RED),
+    ("near", "me muero de ganas de un café", NONE),
+    ("near", "me muero de hambre", NONE),
+    ("near", "este dolor me mata", NONE),
+    ("near", "me mato a trabajar toda la semana", NONE),
+    ("near", "mañana voy a cortarme el pelo", NONE),
+    ("near", "no quiero hacerme daño al hacer ejercicio", NONE),
+    ("near", "me caigo de sueño", NONE),
+    ("near", "lo borré por accidente", NONE),
+    ("near", "estoy muerta de cansancio", NONE),
+    ("near", "casi me muero de risa", NONE),
+]
+
+DE = [
+    ("direct", "Ich will sterben", CRISIS),
+    ("direct", "Ich habe Suizidgedanken", CRISIS),
+    ("direct", "Ich denke an Selbstmord", CRISIS),
+    ("direct", "ich will mich umbringen", CRISIS),
+    ("direct", "Ich möchte nicht mehr leben", CRISIS),
+    ("direct", "Ich will mir das Leben nehmen", CRISIS),
+    ("direct", "Ich wünschte, ich wäre tot", CRISIS),
+    ("direct", "ich bin lebensmüde", CRISIS),
+    ("direct", "ich ritze mich wieder", CRISIS),
+    ("direct", "Ich habe mich wieder selbst verletzt", CRISIS),
+    ("indirect", "Wie viele Tabletten sind tödlich?", CRISIS),
+    ("indirect", "Ich sammle seit Wochen Tabletten", CRISIS),
+    ("indirect", "Welche Brücke ist hoch genug?", CRISIS),
+    ("indirect", "Am liebsten würde ich einschlafen und nicht mehr aufwachen", CRISIS),
+    ("indirect", "Ich habe einen Abschiedsbrief geschrieben", CRISIS),
+    ("indirect", "Ich verschenke gerade meine Sachen", CRISIS),
+    ("indirect", "Meine Familie wäre ohne mich besser dran", CRISIS),
+    ("indirect", "Ich falle allen zur Last", CRISIS),
+    ("indirect", "Ich halte es nicht mehr aus", CRISIS),
+    ("indirect", "ich sehe keinen Ausweg mehr", CRISIS),
+    ("misspelt", "ich denke an selbstmort", CRISIS),
+    ("misspelt", "Ich möchte mich umbrigen", CRISIS),
+    ("misspelt", "ich moechte sterben", CRISIS),
+    ("misspelt", "suizd gedanken", CRISIS),
+    ("misspelt", "ICH WILL STERBEN", CRISIS),
+    ("red", "Ich kann seit gestern nicht pinkeln", RED),
+    ("red", "Mein Intimbereich ist taub", RED),
+    ("red", "Ich habe Fieber und Rückenschmerzen", RED),
+    ("red", "Meine Beine werden immer schwächer", RED),
+    ("red", "Ich hatte Brustkrebs, jetzt tut der Rücken weh", RED),
+    ("red", "Ich habe ungewollt 8 Kilo abgenommen", RED),
+    ("red", "Ich bin gestern gestürzt", RED),
+    ("red", "Seit dem Autounfall habe ich Rückenschmerzen", RED),
+    ("red", "Ich kann die Blase nicht richtig leeren", RED),
+    ("red", "Ich habe Schüttelfrost", RED),
+    ("red", "meine Beine knicken einfach weg", RED),
+    ("near", "ich sterbe vor Hunger", NONE),
+    ("near", "Der Rücken bringt mich heute um", NONE),
+    ("near", "Ich will nicht sterben, ich will nur weniger Schmerzen", NONE),
+    ("near", "Das Meeting war zum Sterben langweilig", NONE),
+    ("near", "Ich habe beinahe den Bus verpasst", NONE),
+    ("near", "Ich habe fieberhaft nach dem Rezept gesucht", NONE),
+    ("near", "Mein Sternzeichen ist Krebs", NONE),
+    ("near", "Man muss das Leben nehmen, wie es kommt", NONE),
+    ("near", "ich habe Lampenfieber vor dem Termin", NONE),
+    ("near", "Mir ist heute das Handy runtergefallen", NONE),
+    ("red", "Ich bin die Treppe runtergefallen", RED),
+]
+
+TABLES = {"en": EN, "es": ES, "de": DE}
+ALL = [(language, *row) for language, rows in TABLES.items() for row in rows]
+
+
+@pytest.mark.parametrize(("language", "kind", "text", "expected"), ALL, ids=[f"{r[0]}-{r[1]}-{r[2][:40]}" for r in ALL])
+def test_examples(language, kind, text, expected):
+    verdict = screen(text)
+    assert verdict.category == expected, verdict
+    # verdict.language is the file of the phrase that matched, not necessarily the patient's
+    # language: "suicid~" is in the German list and also matches Spanish "suicidio".
+
+
+@pytest.mark.parametrize("language", sorted(TABLES))
+def test_tables_cover_every_kind(language):
+    rows = TABLES[language]
+    assert len(rows) >= 25
+    kinds = {kind for kind, _, _ in rows}
+    assert kinds == {"direct", "indirect", "misspelt", "red", "near"}
+
+
+def test_every_direct_statement_is_caught():
+    # Stated separately so a failure reads as what it is: a missed disclosure.
+    missed = [(lang, text) for lang, kind, text, _ in ALL if kind == "direct" and screen(text).category != CRISIS]
+    assert missed == []
+
+
+# -- behaviour ---------------------------------------------------------------------------------
+
+
+def test_masks_cover_only_their_own_words():
+    assert screen("my back is killing me and I want to die").category == CRISIS
+    assert screen("me muero de hambre y quiero morirme").category == CRISIS
+    assert screen("ich sterbe vor Schmerzen und will mich umbringen").category == CRISIS
+
+
+def test_crisis_beats_red_flag():
+    verdict = screen("I fell down the stairs and now I just want to die")
+    assert verdict.category == CRISIS
+
+
+def test_all_languages_are_checked():
+    # A German speaker writing English, and a mix in one message.
+    assert screen("Ich kann nicht mehr. I want to die.") == Verdict(CRISIS, "want~ * die", "en")
+    assert screen("hello, quiero morirme").language == "es"
+
+
+def test_verdict_names_the_content_phrase_not_the_message():
+    text = "honestly some days I really want to just die"
+    verdict = screen(text)
+    assert verdict == Verdict(CRISIS, "want~ * die", "en")
+    assert verdict.phrase not in text
+
+
+def test_reported_phrase_is_the_one_that_matched():
+    # "die" must not match "diet"; the phrase reported is the one that matched in full.
+    assert screen("I want to diet, and I wish I was dead").phrase == "wish~ * dead"
+
+
+def test_empty_and_punctuation_only():
+    assert screen("") == CLEAR
+    assert screen("   ") == CLEAR
+    assert screen("?!… 👍🏽") == CLEAR
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Don’t want to LIVE!!!", "dont want to live"),
+        ("don't / dont / don´t", "dont dont dont"),
+        ("Straße STRASSE ẞ", "strasse strasse ss"),
+        ("Ich möchte STERBEN", "ich mochte sterben"),
+        ("¿Quiero morirme? Daño, uñas", "quiero morirme dano unas"),
+        ("ＫＩＬＬ 𝐦𝐲𝐬𝐞𝐥𝐟", "kill myself"),  # fullwidth, mathematical bold
+        ("sui\u200bcide sui\u00adcide", "suicide suicide"),  # zero-width space, soft hyphen
+        ("self-harm_ok", "self harm ok"),
+        ("I want to die😭😭\n\tnow", "i want to die now"),
+        ("東京 Ελλάδα x²", "東京 ελλαδα x2"),
+    ],
+)
+def test_normalize(text, expected):
+    assert normalize(text) == expected
+
+
+# -- phrase syntax, on phrase sets of our own --------------------------------------------------
+
+
+def _screen_with(tmp_path, crisis, red_flag=("saddle",), not_crisis=()):
+    (tmp_path / "xx.toml").write_text(
+        f"[crisis]\nphrases = {list(crisis)!r}\n[red_flag]\nphrases = {list(red_flag)!r}\n"
+        f"[not_crisis]\nphrases = {list(not_crisis)!r}\n".replace("'", '"'),
+        encoding="utf-8",
+    )
+    compiled = compile_phrases(load_phrases_from(tmp_path))
+    return lambda text: screen_with(text, compiled).category
+
+
+def test_gap_is_zero_to_three_words(tmp_path):
+    check = _screen_with(tmp_path, ["end * life"])
+    assert check("end life") == CRISIS
+    assert check("end my own sad life") == CRISIS
+    assert check("end my own sad little life") is None  # four words
+    assert check("weekend life") is None  # whole words only
+
+
+def test_prefix_and_whole_words(tmp_path):
+    check = _screen_with(tmp_path, ["suicid~", "die"])
+    assert check("suicidal") == CRISIS
+    assert check("a suicide note") == CRISIS
+    assert check("presuicidal") is None  # a prefix, not an infix
+    assert check("diet died") is None
+
+
+def test_mask_blanks_words_that_still_count_for_gaps(tmp_path):
+    check = _screen_with(tmp_path, ["want * die"], not_crisis=["killing me"])
+    assert check("killing me") is None
+    assert check("want killing me die") == CRISIS  # masked words still fill the gap
+
+
+def test_quick_on_long_and_hostile_input():
+    filler = "my back hurts today and I walked to the shop then rested on the sofa with tea "
+    text = (filler * 200)[: 10_000 - len(" I want to die")] + " I want to die"
+    assert len(text) == 10_000
+    screen("warm up")  # loading and compiling are cached; not part of the per-message budget
+    hostile = [
+        text,
+        "a" * 10_000,
+        "end " * 2_500,
+        "want to " * 1_250,
+        "numb " * 2_000,
+        "leg weak " * 1_100,
+        "killing me " * 900,
+        "ü😭" * 5_000,
+    ]
+    for message in hostile:
+        best = min(_duration(message) for _ in range(5))
+        assert best < 0.010, (message[:20], best)
+    assert screen(text) == Verdict(CRISIS, "want~ * die", "en")
+    assert screen(text[:-len(" I want to die")]) == CLEAR
+
+
+def _duration(text: str) -> float:
+    start = time.perf_counter()
+    screen(text)
+    return time.perf_counter() - start
+
+
+# -- the content files -------------------------------------------------------------------------
+
+
+def test_shipped_files_load():
+    sets = load_phrases()
+    assert {s.language for s in sets} == SHIPPED_LANGUAGES
+    for s in sets:
+        assert len(s.crisis) >= 100 and len(s.red_flag) >= 50, s.language
+    assert load_phrases() is sets  # cached
+
+
+def _shortest_form(phrase: str) -> str:
+    """The fewest words a phrase matches: gaps empty, prefixes bare."""
+    return " ".join(token.rstrip("~") for token in phrase.split() if token != "*")
+
+
+@pytest.mark.parametrize("category", [CRISIS, RED])
+def test_every_phrase_triggers_its_own_category(category):
+    # Catches a near miss that would swallow a phrase, a red flag that is really a crisis
+    # phrase, and typos that make a phrase unmatchable.
+    wrong = []
+    for s in load_phrases():
+        for phrase in getattr(s, category):
+            verdict = screen(_shortest_form(phrase))
+            if verdict.category != category:
+                wrong.append((s.language, phrase, verdict))
+    assert wrong == []
+
+
+def test_no_duplicate_phrases():
+    for s in load_phrases():
+        for category in ("crisis", "red_flag", "not_crisis"):
+            phrases = [phrase_pattern(p) for p in getattr(s, category)]
+            assert len(phrases) == len(set(phrases)), (s.language, category)
+
+
+VALID = '[crisis]\nphrases = ["want * die"]\n[red_flag]\nphrases = ["saddle"]\n[not_crisis]\nphrases = []\n'
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        ('[crisis]\nphrases = ["die"]\n[not_crisis]\nphrases = []\n', "'red_flag'"),
+        (VALID.replace('[red_flag]\nphrases = ["saddle"]', "[red_flag]\n"), "'red_flag.phrases'"),
+        (VALID.replace('["want * die"]', '"want to die"'), "'crisis.phrases'"),
+        (VALID.replace('["want * die"]', '["want", 3]'), "'crisis.phrases'"),
+        (VALID.replace('["want * die"]', "[]"), "'crisis.phrases'"),
+        (VALID.replace('["want * die"]', '["* die"]'), "'crisis.phrases'"),
+        (VALID.replace('["want * die"]', '["want die*"]'), "'crisis.phrases'"),
+        (VALID.replace('["want * die"]', '["a~"]'), "'crisis.phrases'"),
+        (VALID.replace('["want * die"]', '["want * * die"]'), "'crisis.phrases'"),
+        (VALID.replace('[crisis]\nphrases = ["want * die"]', "crisis = 1"), "'crisis'"),
+        (VALID.replace("[not_crisis]\nphrases", "[not_crisis]\nphrase"), "'not_crisis.phrase'"),
+        (VALID + "[red_flags]\nphrases = []\n", "'red_flags'"),
+    ],
+)
+def test_malformed_file_names_file_and_key(tmp_path, content, named):
+    (tmp_path / "xx.toml").write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError) as error:
+        load_phrases_from(tmp_path)
+    assert "xx.toml" in str(error.value) and named in str(error.value)
+
+
+def test_invalid_toml_and_empty_directory(tmp_path):
+    with pytest.raises(ValueError, match="no safety phrase files"):
+        load_phrases_from(tmp_path)
+    with pytest.raises(ValueError, match="xx.toml"):
+        parse_phrase_file("xx.toml", b"[crisis\nphrases = [")
+    with pytest.raises(ValueError, match="xx.toml"):
+        parse_phrase_file("xx.toml", b"\xff\xfe")
+
+
+def test_valid_file_from_directory(tmp_path):
+    (tmp_path / "xx.toml").write_text(VALID, encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("ignored", encoding="utf-8")
+    (sets,) = load_phrases_from(str(tmp_path))
+    assert (sets.language, sets.crisis, sets.red_flag, sets.not_crisis) == ("xx", ("want * die",), ("saddle",), ())

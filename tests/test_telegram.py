@@ -1,0 +1,214 @@
+"""The real python-telegram-bot Application, polling a Bot API emulator over HTTP on loopback."""
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.cli import setup_logging
+from bot.config import Settings
+from bot.sender import Sender
+from bot.telegram import build_application
+from botapi import BotAPIEmulator
+from dialogs.engine import Engine
+from phone import Phone
+from storage.models import Patient, ProcessedUpdate, SafetyEvent
+
+ALICE, BOB = 5001, 5002
+
+
+@pytest.fixture
+def emulator():
+    emulator = BotAPIEmulator().start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+async def bot(emulator, database, database_url):
+    """Starts the bot as `paincoach run` does (long polling), with a quicker per-chat pace for floods."""
+    settings = Settings(database_url=database_url, token=emulator.token, bot_api_url=emulator.base_url)
+    app = build_application(settings, Engine(database), sender=Sender(per_chat_interval=0.25))
+    async with app:
+        await app.post_init(app)  # as run_polling does
+        await app.start()
+        await app.updater.start_polling(poll_interval=0, timeout=1)
+        yield app
+        await app.updater.stop()
+        await app.stop()
+
+
+async def walk_onboarding(phone: Phone) -> None:
+    phone.send("/start")
+    await phone.expect("Which language")
+    phone.press("English")
+    await phone.expect("not an emergency service")
+    phone.press("Continue")
+    await phone.expect("Do you agree")
+    phone.press("Yes, I agree")
+    await phone.expect("18 or older")
+    phone.press("Yes, I'm 18 or older")
+    await phone.expect("Which time zone")
+    phone.press("New York")
+    await phone.expect("Is that your local time?")
+    phone.press("Yes, that's right")
+    await phone.expect("What would you like me to call you?")
+    phone.send("Alice")
+    await phone.expect("Where does it hurt?")
+    for answer in ["Neck and shoulders", "Two years", "Sitting at a desk", "Physio, yoga"]:
+        phone.send(answer)
+        await phone.expect("?")
+    phone.send("Gardening in the morning")
+    await phone.expect("What would you like to do?")
+
+
+async def test_a_new_patient_walks_onboarding_by_pressing_buttons(bot, emulator, database):
+    alice = Phone(emulator, ALICE)
+    await walk_onboarding(alice)
+
+    # A pressed question is edited to show the answer, and its buttons are gone.
+    consent = next(m for m in emulator.messages(ALICE) if m["text"].startswith("Do you agree"))
+    assert consent["text"].endswith("✓ Yes, I agree") and not emulator.buttons(consent)
+    with database.transaction() as session:
+        patient = session.scalars(select(Patient)).one()
+        assert (patient.timezone, patient.preferred_name, patient.consent) == ("America/New_York", "Alice", "given")
+        assert patient.onboarded_at is not None
+    # The command menu was set for every language.
+    assert sorted(c["params"].get("language_code") or "" for c in emulator.calls_to("setMyCommands")) == ["", "de", "es"]
+
+
+async def test_a_flooding_patient_does_not_delay_another(bot, emulator, database):
+    bob = Phone(emulator, BOB)
+    bob.send("/start")
+    await bob.expect("Which language")
+    for i in range(20):
+        emulator.send_text(BOB, f"spam {i}")
+
+    alice = Phone(emulator, ALICE)
+    started = time.monotonic()
+    alice.send("/start")
+    await alice.expect("Which language")
+    alice.press("English")
+    await alice.expect("not an emergency service")
+    alice_took = time.monotonic() - started
+    # Bob's 20 replies need about 5 s at one per 0.25 s; Alice's two steps do not wait for them.
+    assert alice_took < 2.0, alice_took
+
+    await emulator.until(lambda: len(emulator.messages(BOB)) >= 21, timeout=20)
+    sends = [c["t"] for c in emulator.calls_to("sendMessage") if c["chat_id"] == BOB]
+    gaps = [b - a for a, b in zip(sends, sends[1:])]
+    assert min(gaps) >= 0.24  # one chat's pace is kept
+    assert all("Please choose one of the buttons" in m["text"] for m in emulator.messages(BOB)[1:])
+
+
+async def test_a_redelivered_update_is_applied_once(bot, emulator, database):
+    alice = Phone(emulator, ALICE)
+    alice.send("/start")
+    await alice.expect("Which language")
+    message = emulator.last_message(ALICE)
+    data = dict((t, d) for t, d in emulator.buttons(message))["English"]
+    query = {"id": "99", "from": {"id": ALICE, "is_bot": False, "first_name": "A", "language_code": "en"},
+             "message": message["message"], "chat_instance": "1", "data": data}
+    emulator.push_raw({"update_id": 424242, "callback_query": query})
+    await alice.expect("not an emergency service")
+    emulator.push_raw({"update_id": 424242, "callback_query": {**query, "id": "100"}})
+    await emulator.until(lambda: len(emulator.calls_to("answerCallbackQuery")) == 2)
+    await asyncio.sleep(0.3)
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessedUpdate).where(ProcessedUpdate.update_id == 424242)) == 1
+    assert sum("not an emergency service" in m["text"] for m in emulator.messages(ALICE)) == 2  # shown again, not re-applied
+
+
+async def test_groups_get_one_line(bot, emulator):
+    emulator.send_text(ALICE, "/start", chat_id=-100123, chat_type="group")
+    emulator.send_text(ALICE, "hello?", chat_id=-100123, chat_type="group")
+    await emulator.until(lambda: emulator.messages(-100123))
+    await asyncio.sleep(0.3)
+    assert [m["text"] for m in emulator.messages(-100123)] == ["I only talk in private chats. Please message me directly."]
+
+
+async def test_stickers_edits_and_captions_are_screened_and_answered(bot, emulator, database):
+    alice = Phone(emulator, ALICE)
+    alice.send("/start")
+    await alice.expect("Which language")
+    alice.emu.send_sticker(ALICE)
+    await alice.expect("I can only read text")
+    alice.send("I want to end my life", edited=True)
+    await alice.expect("you don't have to carry this alone")
+    alice.send("thinking about ending my life", caption_kind="photo")
+    await alice.expect("you don't have to carry this alone")
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(SafetyEvent)) == 2
+
+
+async def test_a_failing_step_gets_an_apology_and_the_question(bot, emulator, database, monkeypatch):
+    alice = Phone(emulator, ALICE)
+    alice.send("/start")
+    await alice.expect("Which language")
+    engine: Engine = bot.bot_data["engine"]
+    real = engine.handle
+    calls = []
+
+    def broken_once(inbound):
+        calls.append(inbound)
+        if len(calls) == 1:
+            raise RuntimeError("the disk fell off")
+        return real(inbound)
+
+    monkeypatch.setattr(engine, "handle", broken_once)
+    alice.send("hello")
+    text = await alice.expect("Sorry, something went wrong on my side")
+    assert "Which language" in text
+
+
+async def test_telegram_429_is_honoured_and_nothing_is_sent_twice(bot, emulator):
+    emulator.fail_next("sendMessage", status=429, retry_after=1)
+    alice = Phone(emulator, ALICE)
+    started = time.monotonic()
+    alice.send("/start")
+    await alice.expect("Which language")
+    assert time.monotonic() - started >= 1.0
+    assert len(emulator.messages(ALICE)) == 1
+
+
+async def test_a_failing_command_menu_is_not_fatal(emulator, database, database_url):
+    emulator.fail_next("setMyCommands", status=500, description="Internal Server Error", times=3)
+    settings = Settings(database_url=database_url, token=emulator.token, bot_api_url=emulator.base_url)
+    app = build_application(settings, Engine(database))
+    async with app:
+        await app.post_init(app)
+        await app.start()
+        await app.updater.start_polling(poll_interval=0, timeout=1)
+        alice = Phone(emulator, ALICE)
+        alice.send("/start")
+        await alice.expect("Which language")
+        assert emulator.calls_to("setMyCommands")  # tried, failed, carried on
+        await app.updater.stop()
+        await app.stop()
+
+
+async def test_the_token_never_reaches_the_logs(emulator, database, database_url):
+    settings = Settings(database_url=database_url, token=emulator.token, bot_api_url=emulator.base_url, log_level="DEBUG")
+    stream = io.StringIO()
+    setup_logging(settings, stream=stream)
+    try:
+        app = build_application(settings, Engine(database))
+        async with app:
+            await app.start()
+            await app.updater.start_polling(poll_interval=0, timeout=1)
+            alice = Phone(emulator, ALICE)
+            alice.send("/start")
+            await alice.expect("Which language")
+            logging.getLogger("check").info("token is %s", emulator.token)  # even when logged on purpose
+            await app.updater.stop()
+            await app.stop()
+    finally:
+        logging.basicConfig(force=True, handlers=[logging.NullHandler()])
+    output = stream.getvalue()
+    assert "getUpdates" in output or "sendMessage" in output  # it really logged at DEBUG
+    assert emulator.token not in output
+    assert emulator.token.split(":")[1] not in output
