@@ -50,12 +50,12 @@ class TerminalChat:
         return Text(line)
 
     def show(self, outputs: list[Output]) -> None:
+        self.choices = {}  # numbers refer to the newest buttons only
         for output in outputs:
             if isinstance(output, Message):
                 self.message_count += 1
                 self.stdout.write("\n" + output.text + "\n")
                 if output.buttons:
-                    self.choices = {}
                     for number, button in enumerate((b for row in output.buttons for b in row), start=1):
                         self.choices[str(number)] = (button.id, self.message_count)
                         self.stdout.write(f"  {number}) {button.label}\n")

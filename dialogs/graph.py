@@ -1,6 +1,8 @@
 """Mermaid diagrams of the dialogs, drawn from the same declarations the engine runs."""
 from __future__ import annotations
 
+import sys
+
 from transitions.extensions import GraphMachine
 
 from dialogs.base import dialog_class
@@ -22,10 +24,13 @@ def mermaid(name: str) -> str:
         title=name,
     )
     graph = machine.models[0].get_graph().draw(None)
+    # Drop the styling of "the current state": a diagram of the declaration has none.
+    graph = "\n".join(line for line in graph.splitlines() if not line.lstrip().startswith(("classDef", "Class ")))
     ends = "".join(f"  {state} --> [*]\n" for state in dialog.states if state in dialog.final)
     return graph.rstrip("\n") + "\n" + ends
 
 
 def markdown(name: str) -> str:
-    doc = (dialog_class(name).__doc__ or "").strip()
+    module_doc = sys.modules[dialog_class(name).__module__].__doc__ or ""
+    doc = " ".join(line for line in module_doc.split("\n") if line.strip()).split(" Diagram:")[0].strip()
     return f"# Dialog `{name}`\n\n{doc}\n\n```mermaid\n{mermaid(name)}```\n"

@@ -2,6 +2,7 @@
 PAINCOACH_TEST_DATABASE_URL names one (each test then gets a schema of its own)."""
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 from datetime import datetime, timezone
@@ -16,6 +17,7 @@ from dialogs.io import Command, Edit, Inbound, Message, Press, Text, Who
 from storage import Database, open_database
 
 POSTGRES = os.environ.get("PAINCOACH_TEST_DATABASE_URL", "")
+UPDATE_IDS = itertools.count(1)
 NOW = datetime(2026, 11, 28, 13, 5, tzinfo=timezone.utc)
 
 
@@ -56,12 +58,10 @@ class Chat:
         self.outputs: list = []
         self.last_buttons: dict[str, tuple[str, int]] = {}  # label -> (button id, message id)
         self.message_ids = 0
-        self.update_id = 0
 
     def _run(self, event, update_id: int | None = None) -> list[str]:
         if update_id is None:
-            self.update_id += 1
-            update_id = self.update_id
+            update_id = next(UPDATE_IDS)  # unique per bot, as Telegram's are
         self.outputs = self.engine.handle(Inbound(self.who, event, update_id))
         for output in self.outputs:
             if isinstance(output, Message):

@@ -1,0 +1,125 @@
+"""No path into the engine bypasses the safety screen: every state, every kind of input."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from dialogs.io import Command, Edited, Media, Text
+from storage.models import Clinic, DialogState, PainStory, Patient, SafetyEvent
+
+CRISIS = "honestly I just want to die"
+RED_FLAG = "since this morning I can't control my bladder"
+
+
+def events(database) -> list[SafetyEvent]:
+    with database.transaction() as session:
+        return list(session.scalars(select(SafetyEvent)))
+
+
+def state(database) -> tuple[str, str, bool]:
+    with database.transaction() as session:
+        row = session.scalars(select(DialogState)).one()
+        return row.dialog, row.state, row.paused
+
+
+def go_to(chat, where: str) -> None:
+    """Walk a new patient to a named point of onboarding or the menu."""
+    steps = [
+        ("language", lambda: chat.command("start")),
+        ("about", lambda: chat.press("English")),
+        ("consent", lambda: chat.press("Continue")),
+        ("age", lambda: chat.press("Yes, I agree")),
+        ("timezone", lambda: chat.press("Yes, I'm 18 or older")),
+        ("confirm", lambda: chat.press("London")),
+        ("name", lambda: chat.press("Yes, that's right")),
+        ("story", lambda: chat.say("Sam")),
+        ("menu", lambda: [chat.say("back") for _ in range(5)]),
+    ]
+    for name, step in steps:
+        step()
+        if name == where:
+            return
+    raise ValueError(where)
+
+
+POINTS = ["language", "about", "consent", "age", "timezone", "confirm", "name", "story", "menu"]
+
+
+@pytest.mark.parametrize("where", POINTS)
+@pytest.mark.parametrize(
+    "make", [Text, Edited, lambda t: Media("photo", t), lambda t: Command("start", t)], ids=["text", "edit", "caption", "command"]
+)
+def test_crisis_language_pauses_every_state_on_every_path(chat, database, where, make):
+    go_to(chat, where)
+    before = state(database)
+    chat.event(make(CRISIS))
+    assert "you don't have to carry this alone" in chat.text
+    assert "Emergency:" in chat.text
+    assert chat.buttons == ["Continue"]
+    assert state(database) == (*before[:2], True)
+    [event] = events(database)
+    assert event.category == "crisis" and event.phrase and CRISIS not in event.phrase
+
+    chat.say("ok")  # anything else while paused: still here, resources again
+    assert "I'm still here" in chat.text and state(database)[2] is True
+    chat.press("Continue")
+    assert "Let's carry on." in chat.text
+    assert state(database) == (*before[:2], False)
+
+
+def test_crisis_text_is_not_recorded_as_an_answer(chat, database):
+    go_to(chat, "story")
+    chat.say("I keep thinking about killing myself")
+    with database.transaction() as session:
+        assert session.scalars(select(PainStory)).first() is None
+
+
+def test_the_first_message_of_a_new_patient_is_screened(chat, database):
+    chat.say("I want to kill myself")
+    assert "you don't have to carry this alone" in chat.text
+    assert len(events(database)) == 1
+
+
+def test_resources_follow_the_patients_country(new_chat, database):
+    berlin = new_chat("7001")
+    go_to(berlin, "timezone")
+    berlin.say("Berlin")
+    berlin.press("Yes, that's right")
+    berlin.say(CRISIS)
+    assert "TelefonSeelsorge: call 0800 111 0 111" in berlin.text and "Emergency: 112" in berlin.text
+    assert "988" not in berlin.text
+
+    american = new_chat("7002", "en-US")  # before any time zone: the language code's country
+    american.say(CRISIS)
+    assert "988 Suicide & Crisis Lifeline: call or text 988" in american.text and "Emergency: 911" in american.text
+
+    unknown = new_chat("7003", "en")  # no country at all: every line we know, named by country
+    unknown.say(CRISIS)
+    assert "United Kingdom: Samaritans: call 116 123" in unknown.text and "Spain: Línea 024" in unknown.text
+
+
+def test_a_clinic_can_set_its_own_crisis_lines(new_chat, database):
+    with database.transaction() as session:
+        clinic = session.scalars(select(Clinic)).one()
+        clinic.settings = {"crisis_resources": {"US": {"emergency": "911", "lines": [{"name": "Our on-call nurse", "phone": "555 0100"}]}}}
+    patient = new_chat("7004", "en-US")
+    patient.say(CRISIS)
+    assert "Our on-call nurse: call 555 0100" in patient.text and "988" not in patient.text
+
+
+def test_a_red_flag_gets_urgent_care_advice_and_the_answer_is_kept(chat, database):
+    go_to(chat, "story")
+    chat.say(RED_FLAG)
+    assert "needs a doctor today" in chat.text
+    assert "Since when" in chat.text  # the step went on
+    with database.transaction() as session:
+        assert session.scalars(select(PainStory)).one().where_it_hurts == RED_FLAG
+        assert session.scalars(select(Patient)).one().onboarded_at is None
+    assert [e.category for e in events(database)] == ["red_flag"]
+
+
+def test_near_misses_are_coached_as_usual(chat, database):
+    go_to(chat, "story")
+    chat.say("My back is killing me today")
+    assert "Since when" in chat.text
+    assert events(database) == []

@@ -1,0 +1,61 @@
+"""`paincoach chat` through a pipe: a scripted conversation on the embedded SQLite default."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+
+from storage import open_database
+from storage.models import PainStory, Patient
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SCRIPT = """\
+1
+1
+what?
+1
+1
+hamburg
+Germany
+1
+1
+Lee
+/help
+Hips
+1
+Cold weather
+Swimming
+Reading in the garden
+1
+1
+"""
+
+
+def test_a_scripted_chat_reaches_the_menu(tmp_path):
+    env = {**os.environ, "PAINCOACH_DATA_DIR": str(tmp_path), "LANG": "C.UTF-8"}
+    env.pop("PAINCOACH_DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "chat"], input=SCRIPT, capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "  1) English\n  2) Español\n  3) Deutsch" in out
+    assert "> what?\n\nPlease choose one of the buttons below." in out
+    assert "> hamburg\n\nI couldn't find that city. Which country are you in?" in out  # no zone of its own
+    assert "In Berlin it is now" in out
+    assert "Nice to meet you, Lee." in out
+    assert "/menu – the main menu" in out
+    assert "Thank you, Lee. That's all for now." in out
+    assert "Your pain story:" in out and "Cold weather" in out
+    assert result.stderr == ""
+
+    db = open_database(f"sqlite:///{tmp_path / 'paincoach.db'}")  # the embedded default's file
+    with db.transaction() as session:
+        patient = session.scalars(select(Patient)).one()
+        assert (patient.channel, patient.preferred_name, patient.timezone) == ("terminal", "Lee", "Europe/Berlin")
+        assert session.get(PainStory, patient.id).what_has_been_tried == "Swimming"
+    db.dispose()
