@@ -41,7 +41,7 @@ class Menu(Dialog):
             answer = getattr(story, column, None) if story else None
             if answer and len(answer) > MAX_SHOWN:
                 answer = answer[:MAX_SHOWN] + "…"
-            lines.append(f"\n{_(question)}\n{answer or _('(skipped)')}")
+            lines.append("\n" + _(question) + "\n" + (answer or _("(skipped)")))
         return Question("\n".join(lines), [Choice("back", _("Back to the menu"))])
 
     def read_story(self, answer: Answer) -> str | None:

@@ -60,9 +60,8 @@ def resource_lines(turn: "Turn") -> list[str]:
 def emergency_number(turn: "Turn") -> str:
     tables = resource_tables(turn.patient.clinic.settings)
     country = country_of(turn.patient)
-    if country in tables:
-        return tables[country]["emergency"]
-    return " / ".join(dict.fromkeys(table["emergency"] for table in tables.values()))
+    # 112 reaches emergency services from mobile phones in most countries, not only in Europe.
+    return tables.get(country, tables["default"])["emergency"]
 
 
 def not_an_emergency_line(turn: "Turn") -> str:

@@ -27,12 +27,19 @@ def default_database_url(data_dir: Path | None = None) -> str:
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # Per connection: WAL lets the dispatcher read while a dialog writes; SQLite ignores
     # foreign keys unless asked; a busy timeout rides out a concurrent writer.
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _begin_immediate(connection) -> None:
+    # Take the write lock when the transaction starts. A deferred transaction that reads and
+    # then writes fails at once (SQLITE_BUSY, no waiting) if another thread wrote in between.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -45,6 +52,7 @@ class Database:
         self.engine: Engine = create_engine(self.url, pool_pre_ping=not self.is_sqlite)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _begin_immediate)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

@@ -42,6 +42,8 @@ def test_catalog_has_every_message_translated(language, messages):
             continue
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        if language == locales.DEFAULT:
+            continue  # the source language: gettext shows the msgid itself
         assert all(strings), f"{language}: untranslated {message.id!r}"
         assert "fuzzy" not in message.flags, f"{language}: fuzzy {message.id!r}"
         wanted = set(PLACEHOLDER.findall(ids[0]))

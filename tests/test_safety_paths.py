@@ -96,6 +96,7 @@ def test_resources_follow_the_patients_country(new_chat, database):
     unknown = new_chat("7003", "en")  # no country at all: every line we know, named by country
     unknown.say(CRISIS)
     assert "United Kingdom: Samaritans: call 116 123" in unknown.text and "Spain: Línea 024" in unknown.text
+    assert "Emergency: 112" in unknown.text
 
 
 def test_a_clinic_can_set_its_own_crisis_lines(new_chat, database):
