@@ -212,3 +212,25 @@ async def test_the_token_never_reaches_the_logs(emulator, database, database_url
     assert "getUpdates" in output or "sendMessage" in output  # it really logged at DEBUG
     assert emulator.token not in output
     assert emulator.token.split(":")[1] not in output
+
+
+async def test_one_patients_quick_messages_are_handled_in_order(bot, emulator, database):
+    alice = Phone(emulator, ALICE)
+    alice.send("/start")
+    await alice.expect("Which language")
+    for label, wait_for in [("English", "emergency service"), ("Continue", "Do you agree"), ("Yes, I agree", "18 or older"),
+                            ("Yes, I'm 18 or older", "Which time zone"), ("Denver", "local time"),
+                            ("Yes, that's right", "call you")]:
+        alice.press(label)
+        await alice.expect(wait_for)
+    alice.send("Al")
+    await alice.expect("Where does it hurt?")
+    answers = ["one", "two", "three", "four", "five"]
+    for answer in answers:  # typed fast, without waiting for the questions
+        emulator.send_text(ALICE, answer)
+    await alice.expect("What would you like to do?", timeout=15)
+    with database.transaction() as session:
+        from storage.models import PainStory
+
+        story = session.scalars(select(PainStory)).one()
+        assert [story.where_it_hurts, story.since_when, story.what_makes_it_worse, story.what_has_been_tried, story.good_day] == answers

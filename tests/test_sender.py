@@ -1,0 +1,72 @@
+"""The one sender: Telegram's limits kept, replies before scheduled sends, 429 honoured."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+from telegram.error import RetryAfter
+
+from bot.sender import REPLY, SCHEDULED, Budget, Sender
+
+
+async def test_replies_go_before_scheduled_sends_that_queue_up():
+    budget = Budget(per_second=50)
+    order: list[str] = []
+
+    async def send(name: str, priority: int) -> None:
+        await budget.acquire(priority)
+        order.append(name)
+
+    scheduled = [asyncio.create_task(send(f"scheduled {i}", SCHEDULED)) for i in range(10)]
+    await asyncio.sleep(0.05)  # a few scheduled sends have gone; the rest wait their turn
+    reply = asyncio.create_task(send("reply", REPLY))
+    await asyncio.gather(reply, *scheduled)
+    position = order.index("reply")
+    assert 0 < position <= 5, order  # ahead of every scheduled send still waiting
+
+
+async def test_overall_rate_is_kept_across_chats():
+    sender = Sender(overall_per_second=100, per_chat_interval=0)
+    sent: list[float] = []
+
+    async def call():
+        sent.append(time.monotonic())
+        return True
+
+    await asyncio.gather(*(sender.process_request(call, (), {}, "sendMessage", {"chat_id": i}, None) for i in range(101)))
+    assert sent[-1] - sent[0] >= 0.99  # 101 calls at 100/s take a second
+    gaps = [b - a for a, b in zip(sent, sent[1:])]
+    assert min(gaps) >= 0.009
+
+
+async def test_one_chat_gets_one_message_a_second_but_edits_do_not_wait_for_messages():
+    sender = Sender(overall_per_second=1000, per_chat_interval=0.2)
+    log: list[tuple[str, float]] = []
+
+    def call(kind):
+        async def run():
+            log.append((kind, time.monotonic()))
+            return True
+
+        return run
+
+    start = time.monotonic()
+    for kind, endpoint in [("send", "sendMessage"), ("edit", "editMessageText"), ("send", "sendMessage")]:
+        await sender.process_request(call(kind), (), {}, endpoint, {"chat_id": 7}, None)
+    assert log[1][1] - start < 0.1  # an edit right after a message
+    assert log[2][1] - log[0][1] >= 0.19  # the second message waits for the chat's interval
+
+
+async def test_retry_after_pauses_and_retries_once():
+    sender = Sender(overall_per_second=1000, per_chat_interval=0)
+    attempts: list[float] = []
+
+    async def flaky():
+        attempts.append(time.monotonic())
+        if len(attempts) == 1:
+            raise RetryAfter(1)
+        return "ok"
+
+    assert await sender.process_request(flaky, (), {}, "sendMessage", {"chat_id": 1}, None) == "ok"
+    assert len(attempts) == 2 and attempts[1] - attempts[0] >= 1.0
+    assert sender.retries == 1
