@@ -18,6 +18,7 @@ class Settings:
     webhook_port: int = 8443
     webhook_secret: str | None = None
     log_level: str = "INFO"
+    dispatch_seconds: float = 5  # how often due check-in prompts are sent; 0 turns sending off
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -32,4 +33,5 @@ class Settings:
             webhook_port=int(env.get("PAINCOACH_WEBHOOK_PORT", "8443")),
             webhook_secret=env.get("PAINCOACH_WEBHOOK_SECRET") or None,
             log_level=env.get("PAINCOACH_LOG_LEVEL", "INFO").upper(),
+            dispatch_seconds=float(env.get("PAINCOACH_DISPATCH_SECONDS", "5")),
         )

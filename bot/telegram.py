@@ -31,10 +31,12 @@ from telegram.ext import (
 import locales
 from bot.concurrency import KeyedLocks
 from bot.config import Settings
-from bot.sender import REPLY, Sender
+from bot.sender import REPLY, SCHEDULED, Sender
 from dialogs.engine import Engine
 from dialogs.io import Command, Edit, Edited, File, Inbound, Media, Message, Output, Press, Text, Who
 from locales import N_, _
+from scheduler import runner
+from scheduler.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +79,14 @@ def build_application(settings: Settings, engine: Engine, *, sender: Sender | No
         .token(settings.token)
         .rate_limiter(sender or Sender())
         .concurrent_updates(PerChatUpdateProcessor())
-        .post_init(_set_commands)
+        .post_init(_on_start)
+        .post_shutdown(_on_stop)
     )
     if settings.bot_api_url:
         builder = builder.base_url(settings.bot_api_url)
     app = builder.build()
     app.bot_data["engine"] = engine
+    app.bot_data["settings"] = settings
     app.bot_data["told_not_private"] = set()
     app.add_handler(TypeHandler(Update, _private_chats_only), group=-1)
     app.add_handlers(
@@ -211,7 +215,9 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 # -- output --------------------------------------------------------------------------------------
 
 
-async def deliver(bot, engine: Engine, chat_id: int, outputs: list[Output], *, priority: int = REPLY) -> None:
+async def deliver(bot, engine: Engine, chat_id: int, outputs: list[Output], *, priority: int = REPLY) -> int | None:
+    """Send the outputs in order; returns the id of the last message sent."""
+    sent = None
     for output in coalesce(outputs):
         if isinstance(output, Message):
             markup = _keyboard(output.buttons)
@@ -266,6 +272,25 @@ def _keyboard(rows) -> InlineKeyboardMarkup | None:
     if not rows:
         return None
     return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.id) for b in row] for row in rows])
+
+
+async def _on_start(app: Application) -> None:
+    await _set_commands(app)
+    settings: Settings = app.bot_data["settings"]
+    if settings.dispatch_seconds > 0:
+        engine: Engine = app.bot_data["engine"]
+
+        async def deliver_prompt(external_id: str, outputs: list[Output]) -> int | None:
+            return await deliver(app.bot, engine, int(external_id), outputs, priority=SCHEDULED)
+
+        dispatcher = Dispatcher(engine.db, engine, deliver_prompt)
+        app.bot_data["scheduler"] = runner.start(engine.db, dispatcher, dispatch_seconds=settings.dispatch_seconds)
+
+
+async def _on_stop(app: Application) -> None:
+    scheduler = app.bot_data.pop("scheduler", None)
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)
 
 
 async def _set_commands(app: Application) -> None:

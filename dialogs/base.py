@@ -44,6 +44,8 @@ class Call:
 
     dialog: str
     on_return: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)  # the called dialog's starting data
+    cancellable: bool = True  # /cancel may leave it (not so a step onboarding cannot do without)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,9 @@ class Dialog:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        for transition in cls.transitions:  # transitions would silently not bind a shadowed trigger
+            if hasattr(cls, transition["trigger"]):
+                raise TypeError(f"{cls.__name__}: trigger {transition['trigger']!r} shadows an attribute")
         cls.machine = Machine(
             model=None,
             states=cls.states,
@@ -119,3 +124,4 @@ class Frame:
     state: str
     data: dict[str, Any] = field(default_factory=dict)
     on_return: str | None = None
+    cancellable: bool = True

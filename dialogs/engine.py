@@ -15,14 +15,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import locales
-from dialogs import safety
+from dialogs import prompts, safety
 from dialogs.base import Answer, Call, Choice, Dialog, Frame, Invalid, Question, dialog_class
 from dialogs.io import Button, Command, Edit, Edited, Inbound, Media, Message, Output, Press, Text, Who
 from dialogs.screen import screen
 from locales import _
 from storage.db import Database
 from storage.models import Button as ButtonRow
-from storage.models import DialogState, Patient, ProcessedUpdate, utcnow
+from storage.models import DialogState, Patient, ProcessedUpdate, Prompt, utcnow
 
 ONBOARDING = "onboarding"
 MENU = "menu"
@@ -37,7 +37,8 @@ class Engine:
 
     def handle(self, inbound: Inbound) -> list[Output]:
         with self.db.transaction() as session:
-            patient, is_new = find_or_create_patient(session, self.db, inbound.who)
+            patient, _created = find_or_create_patient(session, self.db, inbound.who)
+            patient.reachable = True  # they wrote to us: blocked no longer
             with locales.use(patient.language):
                 turn = Turn(session, patient, self.clock())
                 if inbound.update_id is not None and not self._first_delivery(session, patient, inbound.update_id):
@@ -54,6 +55,16 @@ class Engine:
                 turn = Turn(session, patient, self.clock())
                 turn.ask()
                 return turn.outputs
+
+    def prompt_invitation(self, prompt_id: int, reminder: bool = False) -> tuple[str, list[Output]]:
+        """The message inviting a patient to a scheduled check-in (or reminding them of it)."""
+        with self.db.transaction() as session:
+            prompt = session.get(Prompt, prompt_id)
+            patient = session.get(Patient, prompt.patient_id)
+            with locales.use(patient.language):
+                turn = Turn(session, patient, self.clock())
+                prompts.invite(turn, prompt, reminder=reminder)
+                return patient.external_id, turn.outputs
 
     def language_of(self, who: Who) -> str:
         with self.db.transaction() as session:
@@ -188,7 +199,7 @@ class Turn:
 
     def cancel(self) -> None:
         stack = self.state.stack
-        if stack and stack[-1].get("on_return") is None:  # opened by a command: go back
+        if stack and stack[-1].get("cancellable", True):  # back to what it interrupted
             self.say(_("Cancelled."))
             self.finish()
         elif self.patient.onboarded_at is not None and self.state.dialog != MENU:
@@ -204,11 +215,14 @@ class Turn:
             self.say(_("This button has expired."))
             self.ask()
             return
-        if button.action:
-            safety.action(self, button.action)
+        if self.state.paused and button.action != safety.RESUME:
+            safety.still_paused(self)  # nothing takes them elsewhere until they choose to continue
             return
-        if self.state.paused:
-            safety.still_paused(self)
+        if button.action == safety.RESUME:
+            safety.resume(self)
+            return
+        if button.action == prompts.ACTION:
+            prompts.on_press(self, button.value)
             return
         if press.message_id is not None and press.message_text:
             # Leave the question in the chat with the answer under it, and no buttons to press twice.
@@ -273,14 +287,14 @@ class Turn:
             self.ask()
 
     def call(self, call: Call) -> None:
-        frame = Frame(self.state.dialog, self.state.state, dict(self.state.data), call.on_return)
+        frame = Frame(self.state.dialog, self.state.state, dict(self.state.data), call.on_return, call.cancellable)
         self.state.stack = [*self.state.stack, frame.__dict__]
-        self.enter(call.dialog)
+        self.enter(call.dialog, call.data)
 
-    def enter(self, name: str) -> None:
+    def enter(self, name: str, data: dict | None = None) -> None:
         self.state.dialog = name
         self.state.state = dialog_class(name).initial
-        self.state.data = {}
+        self.state.data = dict(data or {})
         self.next_step()
         self.ask()
 

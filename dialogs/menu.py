@@ -1,6 +1,7 @@
 """The main menu, where every onboarded patient returns. Diagram: docs/dialogs/menu.md."""
 from __future__ import annotations
 
+from dialogs import checkin, prompts
 from dialogs.base import Answer, Call, Choice, Dialog, Question
 from dialogs.onboarding import STORY
 from locales import _
@@ -11,20 +12,24 @@ MAX_SHOWN = 600  # characters of each answer shown back; the whole text stays st
 
 class Menu(Dialog):
     name = "menu"
-    states = ["main", "story", "language", "timezone"]
+    states = ["main", "checkin_pick", "checkin", "story", "language", "timezone"]
     initial = "main"
     final = frozenset()  # the menu never ends; other dialogs return to it
     transitions = [
+        {"trigger": "open_checkin", "source": "main", "dest": "checkin"},
+        {"trigger": "pick_checkin", "source": "main", "dest": "checkin_pick"},
+        {"trigger": "picked", "source": "checkin_pick", "dest": "checkin"},
         {"trigger": "open_story", "source": "main", "dest": "story"},
         {"trigger": "open_language", "source": "main", "dest": "language"},
         {"trigger": "open_timezone", "source": "main", "dest": "timezone"},
-        {"trigger": "back", "source": ["story", "language", "timezone"], "dest": "main"},
+        {"trigger": "back", "source": ["checkin_pick", "checkin", "story", "language", "timezone"], "dest": "main"},
     ]
 
     def ask_main(self) -> Question:
         return Question(
             _("What would you like to do?"),
             [
+                Choice("checkin", _("Check in now")),
                 Choice("story", _("My pain story")),
                 Choice("language", _("Language")),
                 Choice("timezone", _("Time zone")),
@@ -32,7 +37,35 @@ class Menu(Dialog):
         )
 
     def read_main(self, answer: Answer) -> str | None:
+        if answer.choice == "checkin":
+            prompt = prompts.open_prompt(self.turn)
+            if prompt is not None:  # a scheduled check-in is waiting: that one
+                self.data["instruments"], self.data["prompt_id"] = prompt.instruments, prompt.id
+                return "open_checkin"
+            return "pick_checkin"
         return {"story": "open_story", "language": "open_language", "timezone": "open_timezone"}.get(answer.choice)
+
+    def ask_checkin_pick(self) -> Question:
+        return Question(
+            _("Which check-in would you like to do?"),
+            [
+                Choice("daily", _("Daily check-in")),
+                Choice("peg3", _("Pain this week (PEG)")),
+                Choice("phq4", _("Mood (PHQ-4)")),
+                Choice("back", _("Back to the menu")),
+            ],
+        )
+
+    def read_checkin_pick(self, answer: Answer) -> str | None:
+        if answer.choice == "back":
+            return "back"
+        if answer.choice in ("daily", "peg3", "phq4"):
+            self.data["instruments"], self.data["prompt_id"] = [answer.choice], None
+            return "picked"
+        return None
+
+    def ask_checkin(self) -> Call:
+        return checkin.start(self.turn, self.data["instruments"], prompt_id=self.data.get("prompt_id"), on_return="back")
 
     def ask_story(self) -> Question:
         story = self.turn.session.get(PainStory, self.patient.id)

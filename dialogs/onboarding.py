@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dialogs.base import Answer, Call, Choice, Dialog, Invalid, Question
 from locales import N_, _
+from scheduler import planner
 from storage.models import PainStory
 
 MAX_NAME = 60
@@ -46,7 +47,7 @@ class Onboarding(Dialog):
     ]
 
     def ask_language(self) -> Call:
-        return Call("language", on_return="language_chosen")
+        return Call("language", on_return="language_chosen", cancellable=False)
 
     def ask_about(self) -> Question:
         text = "\n\n".join(
@@ -117,7 +118,7 @@ class Onboarding(Dialog):
         return "corrected" if answer.choice == "adult" else None
 
     def ask_timezone(self) -> Call:
-        return Call("timezone", on_return="timezone_set")
+        return Call("timezone", on_return="timezone_set", cancellable=False)
 
     def ask_name(self) -> Question:
         return Question(_("What would you like me to call you?"))
@@ -140,6 +141,8 @@ class Onboarding(Dialog):
 
     def finished(self) -> None:
         self.patient.onboarded_at = self.turn.now
+        planner.create_default_schedules(self.turn.session, self.patient, self.turn.now)
+        planner.plan(self.turn.session, self.turn.now, patient_ids=[self.patient.id])
         self.say(
             _("Thank you, {name}. That's all for now. Here is the main menu; /menu brings it back at any time.").format(
                 name=self.patient.preferred_name

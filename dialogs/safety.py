@@ -123,10 +123,9 @@ def red_flag(turn: "Turn", verdict: "Verdict") -> None:
     )
 
 
-def action(turn: "Turn", name: str) -> None:
-    """A button that stands outside the dialog steps (only Continue so far)."""
-    if name == RESUME:
-        turn.session.execute(delete(Button).where(Button.patient_id == turn.patient.id, Button.action == RESUME))
-        turn.state.paused = False
-        turn.say(_("Thank you. Let's carry on."))
-        turn.ask()
+def resume(turn: "Turn") -> None:
+    """The patient chose to continue after a crisis message."""
+    turn.session.execute(delete(Button).where(Button.patient_id == turn.patient.id, Button.action == RESUME))
+    turn.state.paused = False
+    turn.say(_("Thank you. Let's carry on."))
+    turn.ask()

@@ -17,6 +17,7 @@ import locales
 from dialogs.base import Answer, Choice, Dialog, Invalid, Question
 from dialogs.screen import normalize
 from locales import _
+from scheduler import planner
 
 MAX_BUTTONS = 12
 
@@ -86,6 +87,8 @@ class Timezone(Dialog):
     def read_confirm(self, answer: Answer) -> str | None:
         if answer.choice == "yes":
             self.patient.timezone = self.data["zone"]
+            if self.patient.onboarded_at is not None:  # future check-ins follow the new wall clock
+                planner.replan(self.turn.session, self.patient, self.turn.now)
             return "confirmed"
         if answer.choice == "no":
             return "rejected"

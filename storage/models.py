@@ -5,10 +5,13 @@ columns named for what it is (pain story, preferred name), so a later deletion c
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
+from sqlalchemy import true as sa_true
+from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -16,8 +19,25 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class UtcDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, also on SQLite (which keeps no zone and returns naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime: store times as aware UTC")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class Clinic(Base):
@@ -29,6 +49,12 @@ class Clinic(Base):
     # Per-clinic settings (crisis resources by country, and the defaults later features add).
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def setting(self, key: str) -> Any:
+        """The clinic's own value, else the shipped default (content/clinic_defaults.toml)."""
+        import content
+
+        return self.settings[key] if key in self.settings else content.load("clinic_defaults")[key]
 
 
 class Patient(Base):
@@ -50,6 +76,11 @@ class Patient(Base):
     country: Mapped[str | None] = mapped_column(String(2))  # overrides the timezone's country
     preferred_name: Mapped[str | None] = mapped_column(String(100))
     onboarded_at: Mapped[datetime | None]
+    # False after Telegram said the patient blocked the bot; true again when they write.
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    checkins_paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    quiet_start: Mapped[str | None] = mapped_column(String(5))  # "22:00", local; reminders wait until quiet_end
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     clinic: Mapped[Clinic] = relationship()
@@ -130,3 +161,78 @@ class SafetyEvent(Base):
     dialog: Mapped[str | None] = mapped_column(String(32))
     state: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Schedule(Base):
+    """When a patient answers an instrument: a local wall-clock time, every day or on a weekday."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (UniqueConstraint("patient_id", "instrument"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    instrument: Mapped[str] = mapped_column(String(16))
+    local_time: Mapped[str] = mapped_column(String(5))  # "09:00" in the patient's time zone
+    weekday: Mapped[int | None] = mapped_column(Integer)  # 0 = Monday; None = every day
+    every_weeks: Mapped[int] = mapped_column(Integer, default=1)
+    anchor: Mapped[date | None] = mapped_column(Date)  # a local date in a week it fires (for every 2 weeks)
+
+
+class Prompt(Base):
+    """One scheduled sitting (one or more instruments due at the same time) and its delivery log.
+
+    status: scheduled → claimed → sent → answered, or snoozed (→ sent again), expired, failed,
+    blocked, unknown (claimed by a process that died before Telegram confirmed: never resent).
+    """
+
+    __tablename__ = "prompts"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "scheduled_for"),
+        Index("ix_prompts_status_due", "status", "scheduled_for"),
+        Index("ix_prompts_status_remind", "status", "remind_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    instruments: Mapped[list[Any]] = mapped_column()
+    local_date: Mapped[date] = mapped_column(Date)
+    scheduled_for: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(12), default="scheduled")
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    remind_at: Mapped[datetime | None]  # set when sent: one reminder if still unanswered then
+    reminded_at: Mapped[datetime | None]
+    snoozed_until: Mapped[datetime | None]
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Response(Base):
+    """One instrument answered (or being answered) in one sitting; scored when its last item arrives."""
+
+    __tablename__ = "responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    instrument: Mapped[str] = mapped_column(String(16))
+    prompt_id: Mapped[int | None] = mapped_column(ForeignKey("prompts.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(12))  # scheduled | self
+    language: Mapped[str] = mapped_column(String(8))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]
+    score: Mapped[dict[str, Any] | None] = mapped_column()
+
+
+class Answer(Base):
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("response_id", "item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[str] = mapped_column(String(32))
+    value: Mapped[float | None] = mapped_column(Float)  # None when skipped: a skip is never a zero
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False)
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -112,3 +112,9 @@ def new_chat(engine: Engine):
         return Chat(engine, external_id, language_code)
 
     return make
+
+
+@pytest.fixture
+def chat_at(engine: Engine) -> Chat:
+    """A patient talking to whatever `engine` the test module provides (e.g. one with a clock)."""
+    return Chat(engine)

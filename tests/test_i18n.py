@@ -20,7 +20,9 @@ def source_messages() -> set[str]:
     found = set()
     for folder in ("bot", "dialogs", "content", "scheduler", "storage"):
         for _filename, _lineno, message, _comments, _context in extract_from_dir(
-            ROOT / folder, method_map=[("**.py", "python")], keywords=KEYWORDS
+            ROOT / folder,
+            method_map=[("**.py", "python"), ("**.toml", "content.babel_extract:extract")],
+            keywords=KEYWORDS,
         ):
             found.update(message if isinstance(message, tuple) else [message])
     return found

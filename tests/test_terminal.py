@@ -30,7 +30,7 @@ Hips
 Cold weather
 Swimming
 Reading in the garden
-1
+2
 1
 """
 

@@ -1,0 +1,148 @@
+"""The short measures as data: items, scales, codes and scoring rules, from content/instruments/*.toml.
+
+Validated items are reproduced word for word in English; their Spanish and German texts come from
+our catalogs and are marked as not validated (`validated`), a mark the exports carry.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from statistics import fmean
+from typing import Any
+
+from content import ContentError, require
+
+SCORINGS = ("none", "mean", "phq4")
+PHQ4_BANDS = [(2, "normal"), (5, "mild"), (8, "moderate"), (12, "severe")]
+
+
+@dataclass(frozen=True)
+class Option:
+    value: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    text: str
+    kind: str  # "scale" (0-10 buttons) | "number" (typed) | "choice" (buttons)
+    minimum: float = 0
+    maximum: float = 10
+    decimals: bool = False
+    options: tuple[Option, ...] = ()
+    low: str | None = None
+    high: str | None = None
+    loinc: str | None = None
+    optional: bool = False
+    subscale: str | None = None
+
+
+@dataclass(frozen=True)
+class Instrument:
+    id: str
+    name: str
+    recall: str
+    licence: str
+    scoring: str
+    items: tuple[Item, ...]
+    validated: dict[str, bool] = field(default_factory=dict)
+    stem: str | None = None
+    loinc_panel: str | None = None
+    score_loinc: str | None = None
+    score_name: str | None = None
+
+    def item(self, item_id: str) -> Item:
+        return next(item for item in self.items if item.id == item_id)
+
+
+def parse(data: dict[str, Any], where: str) -> Instrument:
+    scoring = require(data, "scoring", str, where)
+    if scoring not in SCORINGS:
+        raise ContentError(f"{where}: key 'scoring' must be one of {SCORINGS}, not {scoring!r}")
+    shared_options = tuple(_options(data["options"], f"{where}: options")) if "options" in data else ()
+    items = []
+    for index, raw in enumerate(require(data, "items", list, where)):
+        at = f"{where}: items[{index}]"
+        options = tuple(_options(raw["options"], f"{at}.options")) if "options" in raw else shared_options
+        if "scale" in raw:
+            low, high = require(raw, "scale", list, at)
+            kind = "scale"
+        elif "number" in raw:
+            low, high = require(raw, "number", list, at)
+            kind = "number"
+        elif options:
+            low, high, kind = min(o.value for o in options), max(o.value for o in options), "choice"
+        else:
+            raise ContentError(f"{at}: needs one of 'scale', 'number' or 'options'")
+        items.append(
+            Item(
+                id=require(raw, "id", str, at),
+                text=require(raw, "text", str, at),
+                kind=kind,
+                minimum=low,
+                maximum=high,
+                decimals=bool(raw.get("decimals", False)),
+                options=options if kind == "choice" else (),
+                low=raw.get("low"),
+                high=raw.get("high"),
+                loinc=raw.get("loinc"),
+                optional=bool(raw.get("optional", False)),
+                subscale=raw.get("subscale"),
+            )
+        )
+    if scoring != "none" and any(item.optional for item in items):
+        raise ContentError(f"{where}: items of a scored instrument cannot be optional")
+    return Instrument(
+        id=require(data, "id", str, where),
+        name=require(data, "name", str, where),
+        recall=require(data, "recall", str, where),
+        licence=require(data, "licence", str, where),
+        scoring=scoring,
+        items=tuple(items),
+        validated=dict(require(data, "validated", dict, where)),
+        stem=data.get("stem"),
+        loinc_panel=data.get("loinc_panel"),
+        score_loinc=data.get("score_loinc"),
+        score_name=data.get("score_name"),
+    )
+
+
+def _options(raw: list, where: str) -> list[Option]:
+    if not isinstance(raw, list):
+        raise ContentError(f"{where}: must be a list")
+    return [Option(require(o, "value", int, where), require(o, "label", str, where)) for o in raw]
+
+
+@cache
+def instruments() -> dict[str, Instrument]:
+    found = {}
+    for entry in sorted(resources.files(__package__).joinpath("instruments").iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            with entry.open("rb") as fp:
+                instrument = parse(tomllib.load(fp), f"content/instruments/{entry.name}")
+            found[instrument.id] = instrument
+    return found
+
+
+def instrument(instrument_id: str) -> Instrument:
+    return instruments()[instrument_id]
+
+
+def score(instrument: Instrument, answers: dict[str, float]) -> dict[str, Any] | None:
+    """The instrument's scores from its answers (all items answered), or None if it is unscored."""
+    if instrument.scoring == "none":
+        return None
+    values = [answers[item.id] for item in instrument.items]
+    if instrument.scoring == "mean":
+        return {"score": round(fmean(values), 2)}
+    # PHQ-4: total 0-12 in bands; each two-item subscale positive at 3 or more.
+    total = int(sum(values))
+    result: dict[str, Any] = {"total": total, "band": next(band for top, band in PHQ4_BANDS if total <= top)}
+    for subscale in ("anxiety", "depression"):
+        sub = int(sum(answers[item.id] for item in instrument.items if item.subscale == subscale))
+        result[subscale] = sub
+        result[f"{subscale}_positive"] = sub >= 3
+    return result

@@ -1,0 +1,173 @@
+"""A check-in sitting: the items of one or more instruments, one question at a time.
+
+Each answer is saved as it arrives; an instrument is scored when its last item arrives. A sitting
+left halfway is kept and resumed. Diagram: docs/dialogs/checkin.md.
+"""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from babel.numbers import format_decimal
+from sqlalchemy import select
+
+import locales
+from content.instruments import Instrument, Item, instrument, score
+from dialogs.base import Answer, Call, Choice, Dialog, Invalid, Question
+from locales import _
+from storage.models import Answer as AnswerRow
+from storage.models import Prompt, Response
+
+if TYPE_CHECKING:
+    from dialogs.engine import Turn
+
+SKIP = "skip"
+RESUME_WITHIN = timedelta(hours=12)
+NUMBER = re.compile(r"-?\d[\d.,]*")
+
+
+def start(turn: "Turn", instruments: list[str], *, prompt_id: int | None = None, on_return: str | None = None) -> Call:
+    """The call that opens a sitting; a half-answered one of the same instruments is resumed."""
+    source = "scheduled" if prompt_id else "self"
+    responses: dict[str, int] = {}
+    queue: list[list[str]] = []
+    for instrument_id in instruments:
+        response = turn.session.scalars(
+            select(Response)
+            .where(
+                Response.patient_id == turn.patient.id,
+                Response.instrument == instrument_id,
+                Response.completed_at.is_(None),
+                Response.started_at > turn.now - RESUME_WITHIN,
+            )
+            .order_by(Response.started_at.desc())
+        ).first()
+        if response is None:
+            response = Response(
+                patient_id=turn.patient.id, instrument=instrument_id, prompt_id=prompt_id, source=source, language=turn.patient.language
+            )
+            turn.session.add(response)
+            turn.session.flush()
+        elif prompt_id and response.prompt_id is None:
+            response.prompt_id, response.source = prompt_id, source
+        answered = set(turn.session.scalars(select(AnswerRow.item_id).where(AnswerRow.response_id == response.id)))
+        responses[instrument_id] = response.id
+        queue += [[instrument_id, item.id] for item in instrument(instrument_id).items if item.id not in answered]
+    data = {"responses": responses, "queue": queue, "at": 0, "prompt_id": prompt_id}
+    return Call("checkin", on_return=on_return, data=data)
+
+
+class Checkin(Dialog):
+    name = "checkin"
+    states = ["item", "done"]
+    initial = "item"
+    transitions = [
+        {"trigger": "answered", "source": "item", "dest": "item"},
+        {"trigger": "completed", "source": "item", "dest": "done"},
+    ]
+
+    @property
+    def current(self) -> tuple[Instrument, Item]:
+        instrument_id, item_id = self.data["queue"][self.data["at"]]
+        measure = instrument(instrument_id)
+        return measure, measure.item(item_id)
+
+    def ask_item(self) -> Question:
+        measure, item = self.current
+        lines = []
+        first_of_instrument = self.data["at"] == 0 or self.data["queue"][self.data["at"] - 1][0] != measure.id
+        if first_of_instrument and measure.stem:
+            lines.append(_(measure.stem))
+        lines.append(_(item.text))
+        choices: list[Choice] = []
+        columns = 1
+        if item.kind == "scale":
+            lines.append(f"0 = {_(item.low)} · {int(item.maximum)} = {_(item.high)}")
+            choices = [Choice(str(n), str(n)) for n in range(int(item.minimum), int(item.maximum) + 1)]
+            columns = 6
+        elif item.kind == "choice":
+            choices = [Choice(str(option.value), _(option.label)) for option in item.options]
+            columns = 2 if len(choices) > 3 else len(choices)
+        else:
+            lines.append(_("Type a number."))
+        if item.optional:
+            choices.append(Choice(SKIP, _("Skip")))
+        position = _("Question {n} of {total}").format(n=self.data["at"] + 1, total=len(self.data["queue"]))
+        return Question(f"{position}\n\n" + "\n\n".join(lines), choices, columns)
+
+    def read_item(self, answer: Answer) -> str | Invalid | None:
+        measure, item = self.current
+        if answer.choice == SKIP and item.optional:
+            value, skipped = None, True
+        else:
+            value = read_value(item, answer)
+            if value is None:
+                if item.kind == "choice":
+                    return None
+                return Invalid(_("Please send a number from {low} to {high}.").format(low=fmt(item.minimum), high=fmt(item.maximum)))
+            skipped = False
+        self._save(measure, item, value, skipped)
+        self.data["at"] += 1
+        return "answered" if self.data["at"] < len(self.data["queue"]) else "completed"
+
+    def _save(self, measure: Instrument, item: Item, value: float | None, skipped: bool) -> None:
+        session = self.turn.session
+        response_id = self.data["responses"][measure.id]
+        row = session.scalars(select(AnswerRow).where(AnswerRow.response_id == response_id, AnswerRow.item_id == item.id)).first()
+        if row is None:
+            row = AnswerRow(response_id=response_id, item_id=item.id)
+            session.add(row)
+        row.value, row.skipped, row.answered_at = value, skipped, self.turn.now
+        if item.id == measure.items[-1].id:  # the instrument's last item: score it now
+            session.flush()
+            response = session.get(Response, response_id)
+            answers = {a.item_id: a.value for a in session.scalars(select(AnswerRow).where(AnswerRow.response_id == response_id))}
+            response.score = score(measure, answers)
+            response.completed_at = self.turn.now
+
+    def finished(self) -> None:
+        session = self.turn.session
+        if self.data.get("prompt_id"):
+            prompt = session.get(Prompt, self.data["prompt_id"])
+            if prompt is not None and prompt.status != "answered":
+                prompt.status, prompt.answered_at = "answered", self.turn.now
+        lines = [_("Thank you, that's your check-in done.")]
+        for instrument_id, response_id in self.data["responses"].items():
+            response = session.get(Response, response_id)
+            if instrument_id == "peg3" and response.score:
+                lines.append(_("Your PEG score this week: {score} (0 to 10; lower is better).").format(score=fmt(response.score["score"])))
+        self.say("\n".join(lines))
+
+
+def read_value(item: Item, answer: Answer) -> float | None:
+    """A button's value, or a typed answer: "7", "7/10", " 7 ", "6,5", "4,500 steps"."""
+    if answer.choice is not None:
+        raw = answer.choice
+    else:
+        match = NUMBER.search(answer.text or "")
+        if not match:
+            return None
+        raw = match.group(0).rstrip(".,")
+    if item.decimals:
+        raw = raw.replace(",", ".")
+        if raw.count(".") > 1:
+            return None
+    else:
+        raw = raw.replace(",", "").replace(".", "") if re.fullmatch(r"\d{1,3}([.,]\d{3})+", raw) else raw
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    if not item.decimals and value != int(value):
+        return None
+    if not item.minimum <= value <= item.maximum:
+        return None
+    if item.kind == "choice" and int(value) not in {option.value for option in item.options}:
+        return None
+    return value
+
+
+def fmt(number: float) -> str:
+    """A number as the patient writes it (5.3, 5,3)."""
+    return format_decimal(number, locale=locales.current())

@@ -1,0 +1,93 @@
+"""Scheduled check-in prompts as the patient sees them: the invitation, Start and Snooze, reminders.
+
+The scheduler decides when; this module decides what is said and what a press on a prompt's
+buttons does. Prompt buttons stand outside dialog steps, so they keep working while another
+dialog is open.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_time
+from sqlalchemy import select
+
+import locales
+from dialogs import checkin
+from dialogs.base import Choice
+from locales import _, ngettext
+from storage.models import Prompt
+
+if TYPE_CHECKING:
+    from dialogs.engine import Turn
+
+ACTION = "prompt"
+OPEN = ("sent", "snoozed")
+
+
+def open_prompt(turn: "Turn") -> Prompt | None:
+    """The newest prompt the patient can still answer."""
+    return turn.session.scalars(
+        select(Prompt)
+        .where(Prompt.patient_id == turn.patient.id, Prompt.status.in_(OPEN), Prompt.expires_at > turn.now)
+        .order_by(Prompt.scheduled_for.desc())
+    ).first()
+
+
+def invite(turn: "Turn", prompt: Prompt, *, reminder: bool = False) -> None:
+    """The message that opens a prompt (or reminds of it), with Start and Snooze buttons."""
+    from content.instruments import instrument
+
+    count = sum(len(instrument(i).items) for i in prompt.instruments)
+    name = turn.patient.preferred_name or ""
+    if reminder:
+        text = _("A gentle reminder: your check-in is still open until {time}.").format(time=local_time(turn, prompt.expires_at))
+    else:
+        text = ngettext(
+            "Hello {name}, time for your check-in: {count} short question.",
+            "Hello {name}, time for your check-in: {count} short questions.",
+            count,
+        ).format(name=name, count=count)
+    snoozes = turn.patient.clinic.setting("snooze_minutes")
+    choices = [Choice(f"start:{prompt.id}", _("Start now"))]
+    choices += [Choice(f"snooze:{minutes}:{prompt.id}", snooze_label(minutes)) for minutes in snoozes]
+    turn.say(text, choices, columns=1, action=ACTION)
+
+
+def snooze_label(minutes: int) -> str:
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return ngettext("In {n} hour", "In {n} hours", hours).format(n=hours)
+    return ngettext("In {n} minute", "In {n} minutes", minutes).format(n=minutes)
+
+
+def local_time(turn: "Turn", moment) -> str:
+    zone = ZoneInfo(turn.patient.timezone or "UTC")
+    return format_time(moment, format="short", tzinfo=zone, locale=locales.current())
+
+
+def on_press(turn: "Turn", value: str) -> None:
+    what, *rest = value.split(":")
+    prompt = turn.session.get(Prompt, int(rest[-1]))
+    if prompt is None or prompt.patient_id != turn.patient.id:
+        turn.say(_("This button has expired."))
+        turn.ask()
+        return
+    if prompt.status not in OPEN or prompt.expires_at <= turn.now:
+        if prompt.status == "answered":
+            turn.say(_("You've already done this check-in. Thank you!"))
+        else:
+            turn.say(_("This check-in has closed. You can check in any time from the /menu."))
+        turn.ask()
+        return
+    if what == "snooze":
+        minutes = int(rest[0])
+        prompt.status, prompt.snoozed_until = "snoozed", turn.now + timedelta(minutes=minutes)
+        turn.say(_("All right, I'll ask again at {time}.").format(time=local_time(turn, prompt.snoozed_until)))
+        turn.ask()
+        return
+    if turn.state.dialog == checkin.Checkin.name:
+        turn.ask()  # already answering: carry on where they are
+        return
+    turn.call(checkin.start(turn, list(prompt.instruments), prompt_id=prompt.id))

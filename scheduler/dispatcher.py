@@ -1,0 +1,147 @@
+"""Sends due prompts: claim in the database, send through the transport, record what happened.
+
+A prompt is marked `claimed` (in its own committed transaction) before it is sent and `sent` only
+after Telegram confirms. Rows are claimed with SELECT … FOR UPDATE SKIP LOCKED, so several
+dispatchers on one PostgreSQL database never take the same prompt; SQLite has one process.
+A prompt left `claimed` by a process that died is recorded as `unknown` and never resent.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Awaitable, Callable
+
+from sqlalchemy import and_, or_, select, update
+from telegram.error import Forbidden, TelegramError
+
+from dialogs.engine import Engine
+from dialogs.io import Output
+from storage.db import Database
+from storage.models import Patient, Prompt, utcnow
+
+log = logging.getLogger(__name__)
+
+# deliver(external_id, outputs) -> the id of the message that carries the buttons
+Deliver = Callable[[str, list[Output]], Awaitable[int | None]]
+
+
+@dataclass
+class Claim:
+    prompt_id: int
+    reminder: bool
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        engine: Engine,
+        deliver: Deliver,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        batch: int = 500,
+        claim_timeout: timedelta = timedelta(minutes=10),
+    ):
+        self.db = db
+        self.engine = engine
+        self.deliver = deliver
+        self.clock = clock
+        self.batch = batch
+        self.claim_timeout = claim_timeout
+
+    async def tick(self) -> int:
+        """One round: close what is overdue, claim what is due, send it. Returns prompts sent."""
+        now = self.clock()
+        await asyncio.to_thread(self.close_overdue, now)
+        claims = await asyncio.to_thread(self.claim, now)
+        results = await asyncio.gather(*(self.send(claim) for claim in claims))
+        return sum(results)
+
+    def close_overdue(self, now: datetime) -> None:
+        with self.db.transaction() as session:
+            session.execute(
+                update(Prompt)
+                .where(Prompt.status.in_(("scheduled", "snoozed")), Prompt.expires_at <= now)
+                .values(status="expired", reason="missed: not delivered before it expired", updated_at=now)
+            )
+            session.execute(
+                update(Prompt)
+                .where(Prompt.status == "sent", Prompt.expires_at <= now)
+                .values(status="expired", reason="missed: no answer before it expired", updated_at=now)
+            )
+            session.execute(
+                update(Prompt)
+                .where(Prompt.status == "claimed", Prompt.claimed_at <= now - self.claim_timeout)
+                .values(status="unknown", reason="claimed, then the process stopped before Telegram confirmed; not resent", updated_at=now)
+            )
+
+    def claim(self, now: datetime) -> list[Claim]:
+        with self.db.transaction() as session:
+            due = session.scalars(
+                select(Prompt)
+                .where(
+                    or_(
+                        and_(Prompt.status == "scheduled", Prompt.scheduled_for <= now),
+                        and_(Prompt.status == "snoozed", Prompt.snoozed_until <= now),
+                    ),
+                    Prompt.expires_at > now,
+                )
+                .order_by(Prompt.scheduled_for)
+                .limit(self.batch)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for prompt in due:
+                prompt.status, prompt.claimed_at, prompt.updated_at = "claimed", now, now
+            remind = session.scalars(
+                select(Prompt)
+                .where(Prompt.status == "sent", Prompt.remind_at <= now, Prompt.reminded_at.is_(None), Prompt.expires_at > now)
+                .limit(self.batch)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for prompt in remind:
+                prompt.reminded_at = now  # claimed: one reminder at most, even if this send fails
+            return [Claim(p.id, False) for p in due] + [Claim(p.id, True) for p in remind]
+
+    async def send(self, claim: Claim) -> int:
+        external_id, outputs = await asyncio.to_thread(self.engine.prompt_invitation, claim.prompt_id, claim.reminder)
+        if not outputs:
+            return 0
+        try:
+            message_id = await self.deliver(external_id, outputs)
+        except Forbidden as error:
+            await asyncio.to_thread(self._record, claim, "blocked", str(error))
+            return 0
+        except TelegramError as error:
+            log.warning("prompt %s not delivered: %s", claim.prompt_id, error)
+            await asyncio.to_thread(self._record, claim, "failed", str(error))
+            return 0
+        await asyncio.to_thread(self._record, claim, "sent", None, message_id)
+        return 1
+
+    def _record(self, claim: Claim, outcome: str, reason: str | None, message_id: int | None = None) -> None:
+        now = self.clock()
+        with self.db.transaction() as session:
+            prompt = session.get(Prompt, claim.prompt_id)
+            if outcome == "blocked":
+                prompt.status, prompt.reason = "blocked", reason
+                patient = session.get(Patient, prompt.patient_id)
+                patient.reachable = False  # not messaged again until they write to us
+                session.execute(
+                    update(Prompt)
+                    .where(Prompt.patient_id == patient.id, Prompt.status == "scheduled")
+                    .values(status="blocked", reason="the patient blocked the bot", updated_at=now)
+                )
+            elif claim.reminder:
+                if outcome != "sent":
+                    prompt.reason = f"reminder {outcome}: {reason}"
+            elif outcome == "sent":
+                prompt.status, prompt.message_id = "sent", message_id
+                if prompt.sent_at is None:
+                    prompt.sent_at = now
+                    reminder_after = session.get(Patient, prompt.patient_id).clinic.setting("reminder_after_minutes")
+                    prompt.remind_at = now + timedelta(minutes=reminder_after)
+            else:
+                prompt.status, prompt.reason = outcome, reason
+            prompt.updated_at = now

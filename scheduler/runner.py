@@ -1,0 +1,41 @@
+"""APScheduler drives the timing; the rows in the database are the schedule.
+
+Two jobs: plan the next hours' prompts every few minutes, and dispatch what is due every few
+seconds. Nothing of the schedule lives in the job store, so a restart or a second process
+loses and duplicates nothing.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from scheduler import planner
+from scheduler.dispatcher import Dispatcher
+from storage.db import Database
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def start(db: Database, dispatcher: Dispatcher, *, dispatch_seconds: float = 5, plan_minutes: float = 10) -> AsyncIOScheduler:
+    async def plan() -> None:
+        def run() -> None:
+            with db.transaction() as session:
+                planner.plan(session, dispatcher.clock())
+
+        await asyncio.to_thread(run)
+
+    async def dispatch() -> None:
+        sent = await dispatcher.tick()
+        if sent:
+            log.info("sent %d check-in prompt(s)", sent)
+
+    # A job that starts late still runs (the default grace is one second), once (coalesce).
+    scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
+    now = utcnow()
+    scheduler.add_job(plan, "interval", minutes=plan_minutes, next_run_time=now, id="plan")
+    scheduler.add_job(dispatch, "interval", seconds=dispatch_seconds, next_run_time=now, id="dispatch")
+    scheduler.start()
+    return scheduler

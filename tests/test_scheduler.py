@@ -1,0 +1,316 @@
+"""Check-in timing and dispatch: DST, planning, snooze, reminder, expiry, restarts, races."""
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select, update
+from telegram.error import Forbidden
+
+from conftest import Chat
+from dialogs.engine import Engine
+from dialogs.io import Message
+from onboard import onboard
+from scheduler import planner
+from scheduler.dispatcher import Dispatcher
+from scheduler.times import instant, occurrences
+from storage import open_database
+from storage.models import Button as ButtonRow
+from storage.models import Patient, Prompt, Response
+
+UTC = timezone.utc
+
+
+class Clock:
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta) -> None:
+        self.at += timedelta(**delta)
+
+
+class Phone:
+    """Stands in for Telegram's servers: records what would be delivered, by patient."""
+
+    def __init__(self, fail_for: set[str] = frozenset()):
+        self.sent: list[tuple[str, Message]] = []
+        self.fail_for = set(fail_for)
+        self.next_id = 1000
+
+    async def deliver(self, external_id: str, outputs) -> int:
+        if external_id in self.fail_for:
+            raise Forbidden("Forbidden: bot was blocked by the user")
+        for output in outputs:
+            self.sent.append((external_id, output))
+        self.next_id += 1
+        return self.next_id
+
+    def texts(self, external_id: str = "1001") -> list[str]:
+        return [m.text for who, m in self.sent if who == external_id]
+
+
+# -- wall-clock times across DST ------------------------------------------------------------------
+
+DST_CASES = [
+    # zone, local day, local time, expected UTC: a skipped time moves to the end of the gap; a repeated one fires at its first occurrence
+    ("Europe/Berlin", date(2026, 3, 29), time(2, 30), datetime(2026, 3, 29, 1, 0, tzinfo=UTC)),
+    ("Europe/Berlin", date(2026, 10, 25), time(2, 30), datetime(2026, 10, 25, 0, 30, tzinfo=UTC)),
+    ("Europe/Berlin", date(2027, 3, 28), time(2, 0), datetime(2027, 3, 28, 1, 0, tzinfo=UTC)),
+    ("Europe/Berlin", date(2027, 10, 31), time(2, 59), datetime(2027, 10, 31, 0, 59, tzinfo=UTC)),
+    ("America/New_York", date(2026, 3, 8), time(2, 30), datetime(2026, 3, 8, 7, 0, tzinfo=UTC)),
+    ("America/New_York", date(2026, 11, 1), time(1, 30), datetime(2026, 11, 1, 5, 30, tzinfo=UTC)),
+    ("America/New_York", date(2027, 3, 14), time(2, 0), datetime(2027, 3, 14, 7, 0, tzinfo=UTC)),
+    ("America/New_York", date(2027, 11, 7), time(1, 0), datetime(2027, 11, 7, 5, 0, tzinfo=UTC)),
+    ("Australia/Sydney", date(2026, 10, 4), time(2, 15), datetime(2026, 10, 3, 16, 0, tzinfo=UTC)),
+    ("Australia/Sydney", date(2026, 4, 5), time(2, 30), datetime(2026, 4, 4, 15, 30, tzinfo=UTC)),
+    ("Australia/Sydney", date(2027, 10, 3), time(2, 0), datetime(2027, 10, 2, 16, 0, tzinfo=UTC)),
+    ("Australia/Sydney", date(2027, 4, 4), time(2, 0), datetime(2027, 4, 3, 15, 0, tzinfo=UTC)),
+    ("Europe/Berlin", date(2026, 3, 29), time(9, 0), datetime(2026, 3, 29, 7, 0, tzinfo=UTC)),  # the same day, after the change
+]
+
+
+@pytest.mark.parametrize("zone, day, at, expected", DST_CASES)
+def test_local_times_across_dst_changes(zone, day, at, expected):
+    assert instant(day, at, ZoneInfo(zone)) == expected
+
+
+@pytest.mark.parametrize("zone, day", [("Europe/Berlin", date(2026, 10, 25)), ("America/New_York", date(2026, 11, 1)), ("Australia/Sydney", date(2026, 4, 5))])
+def test_a_repeated_hour_fires_once(zone, day):
+    start = datetime.combine(day, time(0, 0), tzinfo=ZoneInfo(zone)) - timedelta(hours=1)
+    fired = list(occurrences(time(1, 30), ZoneInfo(zone), start, start + timedelta(hours=30)))
+    assert [d for d, _moment in fired].count(day) == 1
+
+
+@pytest.mark.parametrize("zone, day", [("Europe/Berlin", date(2026, 3, 29)), ("America/New_York", date(2027, 3, 14)), ("Australia/Sydney", date(2026, 10, 4))])
+def test_a_skipped_hour_still_fires_that_day(zone, day):
+    start = datetime.combine(day, time(0, 0), tzinfo=ZoneInfo(zone)) - timedelta(hours=1)
+    fired = list(occurrences(time(2, 30), ZoneInfo(zone), start, start + timedelta(hours=30)))
+    assert [d for d, _moment in fired].count(day) == 1
+
+
+# -- planning and dispatch ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def clock():
+    return Clock(datetime(2026, 11, 28, 13, 5, tzinfo=UTC))  # a Saturday
+
+
+@pytest.fixture
+def engine(database, clock):
+    return Engine(database, clock=clock)
+
+
+@pytest.fixture
+def phone():
+    return Phone()
+
+
+@pytest.fixture
+def dispatcher(database, engine, phone, clock):
+    return Dispatcher(database, engine, phone.deliver, clock=clock)
+
+
+def prompts(database) -> list[Prompt]:
+    with database.transaction() as session:
+        return list(session.scalars(select(Prompt).order_by(Prompt.scheduled_for)))
+
+
+def plan(database, clock) -> None:
+    with database.transaction() as session:
+        planner.plan(session, clock())
+
+
+def test_onboarding_plans_the_next_check_ins_in_the_patients_zone(chat_at, database, clock):
+    onboard(chat_at, zone_button="New York")  # at 08:05 on Saturday in New York
+    saturday, sunday = prompts(database)
+    assert saturday.scheduled_for == datetime(2026, 11, 28, 14, 0, tzinfo=UTC)  # 09:00 in New York
+    assert sunday.scheduled_for == datetime(2026, 11, 29, 14, 0, tzinfo=UTC)
+    assert sunday.instruments == ["daily"] and sunday.status == "scheduled"
+    assert sunday.expires_at == sunday.scheduled_for + timedelta(hours=12)
+
+
+def test_mondays_come_as_one_sitting_and_phq4_every_other_week(chat_at, database, clock):
+    onboard(chat_at)
+    for _ in range(17):
+        clock.advance(days=1)
+        plan(database, clock)
+    by_day = {p.local_date: p.instruments for p in prompts(database)}
+    assert by_day[date(2026, 11, 30)] == ["daily", "peg3", "phq4"]  # a Monday: one sitting
+    assert by_day[date(2026, 12, 7)] == ["daily", "peg3"]
+    assert by_day[date(2026, 12, 14)] == ["daily", "peg3", "phq4"]
+    assert by_day[date(2026, 12, 1)] == ["daily"]
+    assert len(by_day) == len(prompts(database))  # one prompt a day, never two
+
+
+def test_planning_twice_creates_nothing_new(chat_at, database, clock):
+    onboard(chat_at)
+    plan(database, clock)
+    plan(database, clock)
+    assert len(prompts(database)) == 1
+
+
+async def test_a_due_prompt_is_sent_then_started_and_answered(chat_at, database, clock, dispatcher, phone):
+    onboard(chat_at)
+    clock.at = datetime(2026, 11, 29, 9, 0, 30, tzinfo=UTC)
+    assert await dispatcher.tick() == 1
+    assert phone.texts() == ["Hello Sam, time for your check-in: 5 short questions."]
+    [prompt] = prompts(database)
+    assert (prompt.status, prompt.sent_at, prompt.message_id) == ("sent", clock(), phone.next_id)
+    assert await dispatcher.tick() == 0  # never twice
+
+    chat_at.last_buttons = {b.label: (b.id, phone.next_id) for row in phone.sent[-1][1].buttons for b in row}
+    chat_at.press("Start now")
+    assert "How strong is your pain right now?" in chat_at.text
+    for step in ["3", "7", "30", "2000", "Yes"]:
+        chat_at.press(step) if step in chat_at.buttons else chat_at.say(step)
+    assert "that's your check-in done" in chat_at.text
+    [prompt] = prompts(database)
+    assert (prompt.status, prompt.answered_at) == ("answered", clock())
+    with database.transaction() as session:
+        response = session.scalars(select(Response)).one()
+        assert (response.source, response.prompt_id) == ("scheduled", prompt.id)
+
+
+async def test_snooze_then_the_prompt_comes_back(chat_at, database, clock, dispatcher, phone):
+    onboard(chat_at)
+    clock.at = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    await dispatcher.tick()
+    chat_at.last_buttons = {b.label: (b.id, phone.next_id) for row in phone.sent[-1][1].buttons for b in row}
+    chat_at.press("In 30 minutes")
+    assert "I'll ask again at 9:30" in chat_at.text
+    assert prompts(database)[0].status == "snoozed"
+    clock.advance(minutes=20)
+    assert await dispatcher.tick() == 0
+    clock.advance(minutes=11)
+    assert await dispatcher.tick() == 1
+    assert phone.texts()[-1].startswith("Hello Sam, time for your check-in")
+    assert prompts(database)[0].status == "sent"
+
+
+async def test_one_reminder_then_expiry(chat_at, database, clock, dispatcher, phone):
+    onboard(chat_at)
+    clock.at = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    await dispatcher.tick()
+    clock.advance(hours=2, minutes=59)
+    await dispatcher.tick()
+    assert len(phone.texts()) == 1
+    clock.advance(minutes=1)
+    await dispatcher.tick()
+    assert phone.texts()[-1] == "A gentle reminder: your check-in is still open until 9:00\u202fPM."
+    clock.advance(hours=1)
+    await dispatcher.tick()
+    assert len(phone.texts()) == 2  # one reminder only
+    clock.at = datetime(2026, 11, 29, 21, 0, tzinfo=UTC)
+    await dispatcher.tick()
+    [prompt] = prompts(database)
+    assert (prompt.status, prompt.reason) == ("expired", "missed: no answer before it expired")
+
+    chat_at.last_buttons = {b.label: (b.id, 1) for row in phone.sent[0][1].buttons for b in row}
+    chat_at.press("Start now")
+    assert "This check-in has closed" in chat_at.text
+
+
+async def test_after_a_restart_due_prompts_are_sent_and_old_ones_recorded_as_missed(chat_at, database, clock, dispatcher, phone):
+    onboard(chat_at)
+    for _ in range(2):
+        clock.advance(days=1)
+        plan(database, clock)
+    # The bot was down from Sunday 08:00 to Monday 22:00 (UTC, London): Sunday's prompt expired, Monday's is due.
+    clock.at = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
+    assert await dispatcher.tick() == 1
+    sunday, monday, *_later = prompts(database)
+    assert (sunday.status, sunday.reason) == ("expired", "missed: not delivered before it expired")
+    assert monday.status == "sent" and monday.instruments == ["daily", "peg3", "phq4"]
+    assert phone.texts() == ["Hello Sam, time for your check-in: 12 short questions."]
+
+
+async def test_a_prompt_claimed_by_a_process_that_died_is_never_resent(chat_at, database, clock, dispatcher, phone):
+    onboard(chat_at)
+    clock.at = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    dispatcher.claim(clock())  # claimed... and the process died before sending
+    clock.advance(minutes=5)
+    assert await dispatcher.tick() == 0
+    assert prompts(database)[0].status == "claimed"
+    clock.advance(minutes=6)
+    await dispatcher.tick()
+    assert prompts(database)[0].status == "unknown"
+    clock.advance(minutes=30)
+    assert await dispatcher.tick() == 0
+    assert phone.sent == []
+
+
+async def test_a_patient_who_blocked_the_bot_is_not_messaged_until_they_write(chat_at, database, clock, engine):
+    onboard(chat_at)
+    phone = Phone(fail_for={"1001"})
+    dispatcher = Dispatcher(database, engine, phone.deliver, clock=clock)
+    clock.at = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    await dispatcher.tick()
+    assert prompts(database)[0].status == "blocked"
+    with database.transaction() as session:
+        assert session.scalars(select(Patient)).one().reachable is False
+    clock.advance(days=1)
+    plan(database, clock)
+    assert len(prompts(database)) == 1  # nothing new planned
+    chat_at.command("menu")
+    plan(database, clock)
+    with database.transaction() as session:
+        assert session.scalars(select(Patient)).one().reachable is True
+    assert len(prompts(database)) == 2
+
+
+async def test_changing_time_zone_moves_prompts_without_repeating_today(chat_at, database, clock, dispatcher, phone):
+    onboard(chat_at)  # London
+    clock.at = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    await dispatcher.tick()  # Sunday's daily sent at 09:00 London
+    chat_at.command("timezone")
+    chat_at.press("New York")
+    chat_at.press("Yes, that's right")
+    plan(database, clock)
+    by_day = [(p.local_date, p.scheduled_for, p.status) for p in prompts(database)]
+    # Sunday is done; the next prompt is Monday 09:00 in New York, not a second one on Sunday.
+    assert by_day == [
+        (date(2026, 11, 29), datetime(2026, 11, 29, 9, 0, tzinfo=UTC), "sent"),
+        (date(2026, 11, 30), datetime(2026, 11, 30, 14, 0, tzinfo=UTC), "scheduled"),
+    ]
+
+
+async def test_two_dispatchers_racing_over_1000_due_prompts_deliver_each_exactly_once(database_url, clock):
+    databases = [open_database(database_url), open_database(database_url, migrate=False)]
+    with databases[0].transaction() as session:
+        clinic_id = databases[0].default_clinic(session).id
+        patients = [
+            Patient(clinic_id=clinic_id, channel="telegram", external_id=str(9000 + i), consent="given", timezone="UTC",
+                    onboarded_at=clock(), preferred_name="P")
+            for i in range(100)
+        ]
+        session.add_all(patients)
+        session.flush()
+        session.add_all(
+            Prompt(patient_id=p.id, instruments=["daily"], local_date=date(2026, 11, 28), scheduled_for=clock() - timedelta(minutes=k),
+                   expires_at=clock() + timedelta(hours=1), status="scheduled")
+            for p in patients for k in range(10)
+        )
+    phone = Phone()
+    dispatchers = [Dispatcher(db, Engine(db, clock=clock), phone.deliver, clock=clock, batch=50) for db in databases]
+
+    async def drain(dispatcher: Dispatcher) -> int:
+        total = 0
+        while sent := await dispatcher.tick():
+            total += sent
+        return total
+
+    counts = await asyncio.gather(*(drain(d) for d in dispatchers))
+    assert sum(counts) == 1000
+    assert len(phone.sent) == 1000
+    with databases[0].transaction() as session:
+        invited = list(session.scalars(select(ButtonRow.value).where(ButtonRow.value.like("start:%"))))
+        assert len(invited) == 1000 and len(set(invited)) == 1000  # each prompt invited exactly once
+        assert session.scalar(select(func.count()).select_from(Prompt).where(Prompt.status == "sent")) == 1000
+    for db in databases:
+        db.dispose()
