@@ -88,9 +88,20 @@ def main(argv: list[str] | None = None) -> int:
         print("paincoach run needs TELEGRAM_BOT_TOKEN (or try `paincoach chat`).", file=sys.stderr)
         return 2
     overrides = {k: v for k, v in {"webhook_url": args.webhook_url, "webhook_listen": args.listen, "webhook_port": args.port}.items() if v}
+    settings = replace(settings, **overrides)
+    if settings.webhook_url and not settings.webhook_secret:
+        # Every process behind the router must check the same secret, so it cannot be made up here.
+        print("webhook mode needs PAINCOACH_WEBHOOK_SECRET (1-256 of A-Z a-z 0-9 _ -)", file=sys.stderr)
+        return 2
+    from telegram.error import InvalidToken
+
     from bot.telegram import run as run_telegram
 
-    run_telegram(replace(settings, **overrides), Engine(database))
+    try:
+        run_telegram(settings, Engine(database))
+    except InvalidToken:
+        print("Telegram refused the bot token (TELEGRAM_BOT_TOKEN).", file=sys.stderr)  # never echo it
+        return 2
     return 0
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
+import signal
 from collections.abc import Hashable
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
@@ -29,6 +29,7 @@ from telegram.ext import (
 )
 
 import locales
+from bot import polling
 from bot.concurrency import KeyedLocks
 from bot.config import Settings
 from bot.sender import REPLY, SCHEDULED, Sender
@@ -105,17 +106,24 @@ def build_application(settings: Settings, engine: Engine, *, sender: Sender | No
 def run(settings: Settings, engine: Engine) -> None:
     app = build_application(settings, engine)
     if settings.webhook_url:
-        secret = settings.webhook_secret or secrets.token_urlsafe(32)
         app.run_webhook(
             listen=settings.webhook_listen,
             port=settings.webhook_port,
             url_path="telegram",
             webhook_url=settings.webhook_url,
-            secret_token=secret,  # Telegram sends it back with each update; PTB refuses others
+            secret_token=settings.webhook_secret,  # Telegram sends it back with each update; PTB refuses others
             allowed_updates=Update.ALL_TYPES,
         )
-    else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        return
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await polling.serve(app, engine.db, stop)
+
+    asyncio.run(main())
 
 
 # -- middleware ----------------------------------------------------------------------------------

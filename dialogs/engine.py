@@ -40,7 +40,7 @@ class Engine:
             patient, _created = find_or_create_patient(session, self.db, inbound.who)
             patient.reachable = True  # they wrote to us: blocked no longer
             with locales.use(patient.language):
-                turn = Turn(session, patient, self.clock())
+                turn = Turn(session, patient, self.clock(), inbound.who.language_code)
                 if inbound.update_id is not None and not self._first_delivery(session, patient, inbound.update_id):
                     turn.ask()  # already applied: show where they are, change nothing
                 else:
@@ -52,7 +52,7 @@ class Engine:
         with self.db.transaction() as session:
             patient, _new = find_or_create_patient(session, self.db, who)
             with locales.use(patient.language):
-                turn = Turn(session, patient, self.clock())
+                turn = Turn(session, patient, self.clock(), who.language_code)
                 turn.ask()
                 return turn.outputs
 
@@ -81,7 +81,7 @@ class Engine:
     def _first_delivery(self, session: Session, patient: Patient, update_id: int) -> bool:
         if session.get(ProcessedUpdate, (self.source, update_id)) is not None:
             return False
-        session.add(ProcessedUpdate(source=self.source, update_id=update_id, patient_id=patient.id))
+        session.add(ProcessedUpdate(source=self.source, update_id=update_id))
         return True
 
 
@@ -100,7 +100,6 @@ def find_or_create_patient(session: Session, db: Database, who: Who) -> tuple[Pa
         channel=who.channel,
         external_id=who.external_id,
         language=locales.negotiate(who.language_code),
-        language_territory=locales.territory_of(who.language_code),
     )
     try:
         with session.begin_nested():
@@ -113,10 +112,11 @@ def find_or_create_patient(session: Session, db: Database, who: Who) -> tuple[Pa
 class Turn:
     """One step for one patient: the dialog position, the outputs, and the moves between dialogs."""
 
-    def __init__(self, session: Session, patient: Patient, now: datetime):
+    def __init__(self, session: Session, patient: Patient, now: datetime, language_code: str | None = None):
         self.session = session
         self.patient = patient
         self.now = now
+        self.language_code = language_code  # Telegram's, as sent with this update; never stored
         self.outputs: list[Output] = []
         state = session.get(DialogState, patient.id)
         if state is None:

@@ -25,13 +25,14 @@ if TYPE_CHECKING:
 RESUME = "resume"
 
 
-def country_of(patient) -> str | None:
+def country_of(turn: "Turn") -> str | None:
     """The patient's own choice, else the country of their time zone, else of their language code."""
+    patient = turn.patient
     if patient.country:
         return patient.country
-    if patient.timezone:
-        return get_global("zone_territories").get(patient.timezone) or patient.language_territory
-    return patient.language_territory
+    if patient.timezone and (country := get_global("zone_territories").get(patient.timezone)):
+        return country
+    return locales.territory_of(turn.language_code)
 
 
 def resource_tables(clinic_settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -41,7 +42,7 @@ def resource_tables(clinic_settings: dict[str, Any]) -> dict[str, dict[str, Any]
 
 def resource_lines(turn: "Turn") -> list[str]:
     tables = resource_tables(turn.patient.clinic.settings)
-    country = country_of(turn.patient)
+    country = country_of(turn)
     if country in tables:
         places = [(None, tables[country])]
     else:  # country unknown: every line we know, each with its country's name
@@ -59,7 +60,7 @@ def resource_lines(turn: "Turn") -> list[str]:
 
 def emergency_number(turn: "Turn") -> str:
     tables = resource_tables(turn.patient.clinic.settings)
-    country = country_of(turn.patient)
+    country = country_of(turn)
     # 112 reaches emergency services from mobile phones in most countries, not only in Europe.
     return tables.get(country, tables["default"])["emergency"]
 
@@ -69,7 +70,9 @@ def not_an_emergency_line(turn: "Turn") -> str:
 
 
 def _record(turn: "Turn", verdict: "Verdict") -> None:
-    # The matched content phrase, never the patient's words.
+    # The matched content phrase, never the patient's words; nothing before consent.
+    if turn.patient.consent != "given":
+        return
     turn.session.add(
         SafetyEvent(
             patient_id=turn.patient.id,

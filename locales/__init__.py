@@ -92,9 +92,10 @@ def territory_of(language_code: str | None) -> str | None:
     if not language_code:
         return None
     try:
-        return Locale.parse(language_code, sep="-").territory
+        territory = Locale.parse(language_code, sep="-").territory
     except (ValueError, UnknownLocaleError):
         return None
+    return territory if territory and len(territory) == 2 and territory.isalpha() else None  # not "419"
 
 
 def language_name(locale: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, MetaData, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
 from sqlalchemy.types import TypeDecorator
@@ -37,6 +37,16 @@ class UtcDateTime(TypeDecorator):
 
 
 class Base(DeclarativeBase):
+    # Named constraints, so later migrations can alter them (SQLite rebuilds tables to do so).
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
     type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
 
 
@@ -67,8 +77,6 @@ class Patient(Base):
     channel: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8), default="en")
-    # Country of the Telegram language_code, used for crisis resources before a timezone is known.
-    language_territory: Mapped[str | None] = mapped_column(String(2))
     consent: Mapped[str] = mapped_column(String(16), default="pending")  # pending | given | refused
     consent_at: Mapped[datetime | None]
     adult: Mapped[bool | None]
@@ -144,8 +152,18 @@ class ProcessedUpdate(Base):
 
     source: Mapped[str] = mapped_column(String(32), primary_key=True)
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
-    processed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # pruned after a week
+
+
+class Inbox(Base):
+    """Telegram updates fetched but not yet handled. Kept until handled, so a killed process
+    handles them on restart instead of losing them (Telegram forgets what it delivered)."""
+
+    __tablename__ = "inbox"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SafetyEvent(Base):

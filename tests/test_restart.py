@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,7 @@ def test_sigkill_between_two_messages_loses_nothing(emulator, database, database
         phone.wait("Where does it hurt?")
         phone.send("Both knees")
         phone.wait("Since when")
+        time.sleep(0.5)  # the reply is out and the inbox row gone: a kill now must repeat nothing
 
         bot.send_signal(signal.SIGKILL)
         bot.wait(timeout=10)
@@ -85,6 +87,35 @@ def test_sigkill_between_two_messages_loses_nothing(emulator, database, database
         )
     # Each question was asked once: no step was replayed after a restart.
     texts = [m["text"] for m in emulator.messages(USER)]
-    assert sum(t.startswith("Are you 18 or older?") for t in texts) == 1
+    assert sum(t.startswith("Are you 18 or older?") for t in texts) == 1, texts
     assert sum(t.startswith("Since when") for t in texts) == 1
     assert emulator.token not in log.read_text()
+
+
+def test_updates_fetched_but_not_handled_survive_a_kill(emulator, database, database_url, tmp_path):
+    """Four quick answers, SIGKILL right after the first reply: the other three are handled on restart."""
+    log = tmp_path / "bot.log"
+    phone = Phone(emulator, USER)
+    bot = start_bot(emulator, database_url, log)
+    try:
+        phone.send("/start")
+        phone.wait("Which language", timeout=30)
+        for label, expect in [("English", "emergency service"), ("Continue", "Do you agree"), ("Yes, I agree", "18 or older"),
+                              ("Yes, I'm 18 or older", "Which time zone"), ("Denver", "local time"), ("Yes, that's right", "call you")]:
+            phone.press(label)
+            phone.wait(expect)
+        phone.send("Jo")
+        phone.wait("Where does it hurt?")
+        for answer in ["one", "two", "three", "four"]:
+            emulator.send_text(USER, answer)
+        phone.wait("Since when")  # the first answer is handled; the rest are queued behind it
+        bot.send_signal(signal.SIGKILL)
+        bot.wait(timeout=10)
+        bot = start_bot(emulator, database_url, log)
+        phone.wait("What does a good day look like for you?", timeout=30)
+    finally:
+        bot.send_signal(signal.SIGKILL)
+        bot.wait(timeout=10)
+    with database.transaction() as session:
+        story = session.scalars(select(PainStory)).one()
+        assert [story.where_it_hurts, story.since_when, story.what_makes_it_worse, story.what_has_been_tried] == ["one", "two", "three", "four"]

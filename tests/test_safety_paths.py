@@ -57,8 +57,11 @@ def test_crisis_language_pauses_every_state_on_every_path(chat, database, where,
     assert "Emergency:" in chat.text
     assert chat.buttons == ["Continue"]
     assert state(database) == (*before[:2], True)
-    [event] = events(database)
-    assert event.category == "crisis" and event.phrase and CRISIS not in event.phrase
+    if POINTS.index(where) <= POINTS.index("consent"):
+        assert events(database) == []  # answered, but nothing is recorded before consent
+    else:
+        [event] = events(database)
+        assert event.category == "crisis" and event.phrase and CRISIS not in event.phrase
 
     chat.say("ok")  # anything else while paused: still here, resources again
     assert "I'm still here" in chat.text and state(database)[2] is True
@@ -77,7 +80,7 @@ def test_crisis_text_is_not_recorded_as_an_answer(chat, database):
 def test_the_first_message_of_a_new_patient_is_screened(chat, database):
     chat.say("I want to kill myself")
     assert "you don't have to carry this alone" in chat.text
-    assert len(events(database)) == 1
+    assert events(database) == []  # answered; before consent nothing about them is recorded
 
 
 def test_resources_follow_the_patients_country(new_chat, database):

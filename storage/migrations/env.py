@@ -1,9 +1,17 @@
 """Alembic environment: runs on the connection the caller passes (see storage.db.Database.migrate)."""
 from alembic import context
 
-from storage.models import Base
+from storage.models import Base, UtcDateTime
+
+
+def render_item(kind, obj, autogen_context):
+    # Our UTC wrapper is a Python-side concern: the column is a plain timezone-aware DateTime.
+    if kind == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
 
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True, render_item=render_item)
 with context.begin_transaction():
     context.run_migrations()

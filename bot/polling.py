@@ -1,0 +1,112 @@
+"""Long polling that loses nothing when the process is killed.
+
+Telegram forgets an update once the next getUpdates call moves past it, and python-telegram-bot's
+Updater moves past a batch as soon as it has queued it, before it is handled. Here every fetched
+update is first written to the inbox table, then handled, then removed; on start-up whatever is
+left in the inbox is handled first. The engine applies an update id once, so handling one again
+after a crash only shows the patient where they are.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from telegram import Update
+from telegram.error import NetworkError, TimedOut
+from telegram.ext import Application
+
+from storage.db import Database
+from storage.models import Inbox, ProcessedUpdate
+
+log = logging.getLogger(__name__)
+
+
+class InboxPoller:
+    def __init__(self, app: Application, db: Database, *, source: str = "telegram", timeout: int = 10):
+        self.app = app
+        self.db = db
+        self.source = source
+        self.timeout = timeout
+        self._handling: set[asyncio.Task] = set()
+
+    async def run(self) -> None:
+        for update in await asyncio.to_thread(self._leftovers):
+            self._handle(update)
+        offset = None
+        while True:
+            try:
+                updates = await self.app.bot.get_updates(offset=offset, timeout=self.timeout, allowed_updates=Update.ALL_TYPES)
+            except (TimedOut, NetworkError) as error:
+                log.warning("getUpdates failed (%s); trying again", error)
+                await asyncio.sleep(1)
+                continue
+            if not updates:
+                continue
+            fresh = await asyncio.to_thread(self._keep, updates)
+            offset = updates[-1].update_id + 1  # Telegram may forget them now: they are in the inbox
+            for update in updates:
+                if update.update_id in fresh:
+                    self._handle(update)
+
+    async def drain(self, timeout: float = 10) -> None:
+        """Let the updates being handled finish (what does not finish stays in the inbox)."""
+        if self._handling:
+            await asyncio.wait(self._handling, timeout=timeout)
+
+    def _handle(self, update: Update) -> None:
+        task = asyncio.create_task(self._process(update))  # in arrival order: per-chat order holds
+        self._handling.add(task)
+        task.add_done_callback(self._handling.discard)
+
+    async def _process(self, update: Update) -> None:
+        processor = self.app.update_processor
+        await processor.process_update(update, self.app.process_update(update))
+        await asyncio.to_thread(self._done, update.update_id)
+
+    def _keep(self, updates: list[Update]) -> set[int]:
+        """Store the updates; returns the ids neither stored nor handled before."""
+        ids = [u.update_id for u in updates]
+        with self.db.transaction() as session:
+            known = set(session.scalars(select(Inbox.update_id).where(Inbox.update_id.in_(ids))))
+            known |= set(
+                session.scalars(
+                    select(ProcessedUpdate.update_id).where(ProcessedUpdate.source == self.source, ProcessedUpdate.update_id.in_(ids))
+                )
+            )
+            rows = [{"update_id": u.update_id, "payload": u.to_dict()} for u in updates if u.update_id not in known]
+            if rows:
+                dialect = postgresql if self.db.engine.dialect.name == "postgresql" else sqlite
+                session.execute(dialect.insert(Inbox).on_conflict_do_nothing(index_elements=["update_id"]), rows)
+        return {row["update_id"] for row in rows}
+
+    def _leftovers(self) -> list[Update]:
+        with self.db.transaction() as session:
+            payloads = list(session.scalars(select(Inbox.payload).order_by(Inbox.update_id)))
+        if payloads:
+            log.info("handling %d update(s) left from the last run", len(payloads))
+        return [Update.de_json(payload, self.app.bot) for payload in payloads]
+
+    def _done(self, update_id: int) -> None:
+        with self.db.transaction() as session:
+            session.execute(delete(Inbox).where(Inbox.update_id == update_id))
+
+
+async def serve(app: Application, db: Database, stop: asyncio.Event) -> None:
+    """Run the bot with inbox polling until `stop` is set (what `paincoach run` does)."""
+    async with app:
+        if app.post_init:
+            await app.post_init(app)
+        await app.start()
+        poller = InboxPoller(app, db)
+        polling = asyncio.create_task(poller.run())
+        try:
+            await stop.wait()
+        finally:
+            polling.cancel()
+            await asyncio.gather(polling, return_exceptions=True)
+            await poller.drain()
+            await app.stop()
+            if app.post_shutdown:
+                await app.post_shutdown(app)
