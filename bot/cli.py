@@ -10,33 +10,33 @@ from dataclasses import replace
 from bot.config import Settings
 
 
-class RedactSecrets(logging.Filter):
-    """Belt and braces: no log line may carry the bot token, whoever logs it."""
+class RedactingFormatter(logging.Formatter):
+    """No log line may carry a secret, whoever logs it: redacts the formatted record,
+    tracebacks included."""
 
-    def __init__(self, *secrets: str | None):
-        super().__init__()
-        # The token's secret half too: some libraries log it without the bot id.
-        self.secrets = [part for s in secrets if s for part in (s, s.partition(":")[2]) if part]
+    def __init__(self, fmt: str, secrets: list[str | None]):
+        super().__init__(fmt)
+        # The token's secret half too: some libraries print it without the bot id.
+        self.secrets = [part for s in secrets if s for part in (s, s.partition(":")[2]) if len(part) >= 8]
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if any(secret in message for secret in self.secrets):
-            for secret in self.secrets:
-                message = message.replace(secret, "[redacted]")
-            record.msg, record.args = message, None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
 
 
 def setup_logging(settings: Settings, stream=None) -> None:
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecrets(settings.token, settings.webhook_secret))
+    handler.setFormatter(
+        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", [settings.token, settings.webhook_secret, settings.database_url])
+    )
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
-    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    logging.getLogger("transitions").setLevel(logging.WARNING)  # a line per state change
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # httpx logs every request URL at INFO, and Bot API URLs contain the token; python-telegram-bot
+    # logs whole updates (what patients wrote) at DEBUG.
+    for name, level in [("httpx", logging.WARNING), ("httpcore", logging.WARNING), ("telegram", logging.INFO),
+                        ("transitions", logging.WARNING), ("alembic", logging.WARNING), ("apscheduler", logging.WARNING)]:
+        logging.getLogger(name).setLevel(max(level, logging.getLogger().level))
 
 
 def main(argv: list[str] | None = None) -> int:

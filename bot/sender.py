@@ -2,7 +2,7 @@
 
 Plugged into python-telegram-bot as its rate limiter, so every Bot API call passes through it:
 - at most `overall_per_second` (30) calls that target a chat, shared by all chats;
-- at most one new message per second per chat, and separately one edit per second per chat;
+- at most one call per second per chat (messages and edits alike);
 - a 429 RetryAfter pauses everything for the time Telegram asks, then the call is retried;
 - when sends queue up, replies to a patient who is talking (priority REPLY) go before
   scheduled ones (pass `rate_limit_args=SCHEDULED`).
@@ -67,7 +67,7 @@ class Sender(BaseRateLimiter[int]):
         self.per_chat_interval = per_chat_interval
         self.max_retries = max_retries
         self._chats = KeyedLocks()
-        self._last: dict[tuple[Any, str], float] = {}
+        self._last: dict[Any, float] = {}
         self.retries = 0  # 429s seen, for tests and logs
 
     async def initialize(self) -> None:
@@ -89,15 +89,14 @@ class Sender(BaseRateLimiter[int]):
         if chat_id is None:  # getMe, answerCallbackQuery, setMyCommands...: not limited per chat
             return await self._call(callback, args, kwargs, None)
         priority = REPLY if rate_limit_args is None else rate_limit_args
-        kind = "edit" if endpoint.startswith("edit") else "send"
         async with self._chats.hold(chat_id):
-            wait = self._last.get((chat_id, kind), -1e9) + self.per_chat_interval - time.monotonic()
+            wait = self._last.get(chat_id, -1e9) + self.per_chat_interval - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
             try:
                 return await self._call(callback, args, kwargs, priority)
             finally:
-                self._last[(chat_id, kind)] = time.monotonic()
+                self._last[chat_id] = time.monotonic()
                 self._forget_idle_chats()
 
     async def _call(self, callback, args, kwargs, priority: int | None) -> Any:

@@ -33,7 +33,9 @@ from bot import polling
 from bot.concurrency import KeyedLocks
 from bot.config import Settings
 from bot.sender import REPLY, SCHEDULED, Sender
+from dialogs import safety
 from dialogs.engine import Engine
+from dialogs.screen import screen
 from dialogs.io import Command, Edit, Edited, File, Inbound, Media, Message, Output, Press, Text, Who
 from locales import N_, _
 from scheduler import runner
@@ -51,9 +53,13 @@ COMMANDS = [
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Updates of different chats run concurrently; one chat's updates run in order."""
+    """Updates of different chats run concurrently; one chat's updates run in order.
 
-    def __init__(self, max_concurrent_updates: int = 256):
+    An update waiting for its chat holds one of the slots, so the slots are many: a chat that
+    floods must not use them all up (the worker threads already bound the database work).
+    """
+
+    def __init__(self, max_concurrent_updates: int = 100_000):
         super().__init__(max_concurrent_updates)
         self._chats = KeyedLocks()
 
@@ -172,9 +178,8 @@ async def _on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    word, _space, args = update.effective_message.text.partition(" ")
-    name = word[1:].split("@")[0].lower()
-    await _step(update, context, Command(name, args.strip()))
+    text = update.effective_message.text
+    await _step(update, context, Command.parse(text) or Text(text))
 
 
 async def _on_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -200,6 +205,7 @@ async def _on_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log with the update id; the patient gets an apology and their question, never silence."""
     update_id = update.update_id if isinstance(update, Update) else None
     log.error("update %s failed", update_id, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None or update.effective_user is None:
@@ -208,16 +214,29 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     engine: Engine = context.bot_data["engine"]
     who = _who(update)
+    message = update.effective_message
+    text = (message.text or message.caption) if message else None
+    language = locales.negotiate(who.language_code)
     try:
         language = await asyncio.to_thread(engine.language_of, who)
-        with locales.use(language):
-            apology = _("Sorry, something went wrong on my side. Nothing you told me is lost.")
-        outputs: list[Output] = [Message(apology)]
+    except Exception:
+        log.exception("could not read the language of update %s's patient", update_id)
+    with locales.use(language):
+        if text and screen(text).category == "crisis":
+            # The step failed, but a crisis message is never left without the crisis lines.
+            outputs: list[Output] = [Message(safety.crisis_text(locales.territory_of(who.language_code), {}))]
+        else:
+            outputs = [Message(_("Sorry, something went wrong on my side. Please send that again."))]
+    try:
         outputs += await asyncio.to_thread(engine.current_question, who)
-    except Exception:  # the database itself may be what failed: still never leave them in silence
+    except Exception:
         log.exception("could not recover the question after update %s", update_id)
-        outputs = [Message("Sorry, something went wrong on my side. Please try again in a moment.")]
-    await deliver(context.bot, engine, update.effective_chat.id, outputs)
+    # Separate sends: a question that cannot be sent must not take the apology down with it.
+    for output in outputs:
+        try:
+            await deliver(context.bot, engine, update.effective_chat.id, [output])
+        except TelegramError:
+            log.exception("could not send the apology for update %s", update_id)
 
 
 # -- output --------------------------------------------------------------------------------------
@@ -240,7 +259,7 @@ async def deliver(bot, engine: Engine, chat_id: int, outputs: list[Output], *, p
         elif isinstance(output, Edit):
             try:
                 await bot.edit_message_text(
-                    output.text[: MessageLimit.MAX_TEXT_LENGTH],
+                    _split(output.text)[0],
                     chat_id=chat_id,
                     message_id=output.message_id,
                     reply_markup=_keyboard(output.buttons),
@@ -255,7 +274,8 @@ async def deliver(bot, engine: Engine, chat_id: int, outputs: list[Output], *, p
 
 
 def coalesce(outputs: list[Output]) -> list[Output]:
-    """Join consecutive texts without buttons into one message: fewer sends within the per-chat limit."""
+    """Fewer sends within the per-chat limit: consecutive texts without buttons become one
+    message, and edits (marking an answered question) go after the next question, not before it."""
     merged: list[Output] = []
     for output in outputs:
         previous = merged[-1] if merged else None
@@ -263,17 +283,29 @@ def coalesce(outputs: list[Output]) -> list[Output]:
             isinstance(output, Message)
             and isinstance(previous, Message)
             and not previous.buttons
-            and len(previous.text) + len(output.text) + 2 <= MessageLimit.MAX_TEXT_LENGTH
+            and telegram_length(previous.text) + telegram_length(output.text) + 2 <= MessageLimit.MAX_TEXT_LENGTH
         ):
             merged[-1] = Message(f"{previous.text}\n\n{output.text}", output.buttons)
-        else:
+        elif not isinstance(output, Edit):
             merged.append(output)
-    return merged
+    return merged + [output for output in outputs if isinstance(output, Edit)]
 
 
-def _split(text: str) -> list[str]:
-    limit = MessageLimit.MAX_TEXT_LENGTH - 96  # Telegram counts UTF-16 units; leave room for astral characters
-    return [text[i : i + limit] for i in range(0, len(text), limit)] or [""]
+def telegram_length(text: str) -> int:
+    """Telegram measures text in UTF-16 code units (an emoji counts two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _split(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    chunks, current, size = [], [], 0
+    for character in text:
+        units = telegram_length(character)
+        if size + units > limit:
+            chunks.append("".join(current))
+            current, size = [], 0
+        current.append(character)
+        size += units
+    return [*chunks, "".join(current)]
 
 
 def _keyboard(rows) -> InlineKeyboardMarkup | None:

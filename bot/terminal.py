@@ -21,6 +21,7 @@ class TerminalChat:
         self.who = who or Who("terminal", "local", language_code=_system_language())
         self.interactive = stdin.isatty()
         self.choices: dict[str, tuple[str, int]] = {}  # "1" -> (button id, message id)
+        self.labels: set[str] = set()
         self.message_count = 0
 
     def run(self) -> None:
@@ -41,9 +42,10 @@ class TerminalChat:
 
     def event_for(self, line: str):
         stripped = line.strip()
-        if stripped.startswith("/") and len(stripped) > 1:
-            name, _, args = stripped[1:].partition(" ")
-            return Command(name.split("@")[0].lower(), args.strip())
+        if command := Command.parse(stripped):
+            return command
+        if stripped.casefold() in self.labels:  # a label wins over a number ("7" on a 0-10 scale)
+            return Text(line)
         if stripped in self.choices:
             button_id, message_id = self.choices[stripped]
             return Press(button_id, message_id)
@@ -51,6 +53,7 @@ class TerminalChat:
 
     def show(self, outputs: list[Output]) -> None:
         self.choices = {}  # numbers refer to the newest buttons only
+        self.labels = set()
         for output in outputs:
             if isinstance(output, Message):
                 self.message_count += 1
@@ -58,6 +61,7 @@ class TerminalChat:
                 if output.buttons:
                     for number, button in enumerate((b for row in output.buttons for b in row), start=1):
                         self.choices[str(number)] = (button.id, self.message_count)
+                        self.labels.add(button.label.casefold())
                         self.stdout.write(f"  {number}) {button.label}\n")
                     self.engine.bind(output.button_ids, self.message_count)
             elif isinstance(output, File):

@@ -26,6 +26,7 @@ from storage.models import DialogState, Patient, ProcessedUpdate, Prompt, utcnow
 
 ONBOARDING = "onboarding"
 MENU = "menu"
+NAVIGATION = {"start", "menu", "language", "timezone", "cancel"}  # commands that leave a crisis pause
 MAX_BUTTON_LABEL = 100
 
 
@@ -159,8 +160,8 @@ class Turn:
         consented = self.patient.consent == "given"
         onboarded = self.patient.onboarded_at is not None
         name = command.name
-        if name != "help":
-            self.state.paused = False  # the patient chose where to go
+        if name in NAVIGATION and self.state.paused:
+            safety.unpause(self)  # the patient chose where to go
         if name == "start":
             self.start_command()
         elif name == "help":
@@ -230,11 +231,11 @@ class Turn:
         self.answer(Answer(choice=button.value))
 
     def _button_is_live(self, button: ButtonRow | None, press: Press) -> bool:
+        # Buttons of closed steps are deleted when the step closes (next_step), so a missing row
+        # is the expired case as well as the forged one.
         if button is None or button.patient_id != self.patient.id:
-            return False  # forged, or another patient's
-        if button.message_id is not None and press.message_id is not None and button.message_id != press.message_id:
             return False
-        return button.step is None or button.step == self.state.step
+        return button.message_id is None or press.message_id is None or button.message_id == press.message_id
 
     def answer(self, answer: Answer) -> None:
         dialog = self.dialog()
@@ -287,6 +288,9 @@ class Turn:
             self.ask()
 
     def call(self, call: Call) -> None:
+        if call.dialog == self.state.dialog:  # /language inside the language dialog: start it afresh
+            self.enter(call.dialog, call.data)
+            return
         frame = Frame(self.state.dialog, self.state.state, dict(self.state.data), call.on_return, call.cancellable)
         self.state.stack = [*self.state.stack, frame.__dict__]
         self.enter(call.dialog, call.data)
@@ -329,6 +333,9 @@ class Turn:
     # -- what goes out ----------------------------------------------------------------------------
 
     def ask(self) -> None:
+        if self.state.paused:  # after a crisis message, nothing but the pause until they continue
+            safety.still_paused(self)
+            return
         question = self.dialog().ask()
         if isinstance(question, Call):
             self.call(question)

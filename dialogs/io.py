@@ -36,6 +36,15 @@ class Command:
     name: str  # without the slash, lower case
     args: str = ""
 
+    @classmethod
+    def parse(cls, text: str) -> "Command | None":
+        """Parse "/Help@paincoach_bot  rest" as Command("help", "rest"); any whitespace separates them."""
+        stripped = text.strip()
+        if not stripped.startswith("/") or len(stripped) < 2:
+            return None
+        word, *rest = stripped[1:].split(None, 1)
+        return cls(word.split("@")[0].lower(), rest[0].strip() if rest else "")
+
 
 @dataclass(frozen=True)
 class Edited:

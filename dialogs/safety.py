@@ -2,10 +2,12 @@
 
 Crisis language pauses the dialog: the patient gets a warm message and the crisis lines of their
 country before anything else, and the dialog waits until they choose to continue. Red flags get
-advice to seek urgent care today, and the step then goes on as usual.
+advice to seek urgent care today, and the step then goes on as usual. Nothing here may fail:
+a clinic's malformed setting falls back to the shipped defaults.
 """
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from babel import Locale
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from dialogs.engine import Turn
     from dialogs.screen import Verdict
 
+log = logging.getLogger(__name__)
 RESUME = "resume"
 
 
@@ -36,13 +39,23 @@ def country_of(turn: "Turn") -> str | None:
 
 
 def resource_tables(clinic_settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Shipped defaults by country, with the clinic's own entries over them."""
-    return {**content.load("crisis_resources"), **clinic_settings.get("crisis_resources", {})}
+    """Shipped defaults by country, each overridden key by key by the clinic's own entry."""
+    tables = {code: dict(table) for code, table in content.load("crisis_resources").items()}
+    for code, entry in (clinic_settings.get("crisis_resources") or {}).items():
+        valid = isinstance(entry, dict) and all(
+            (key == "emergency" and isinstance(value, str))
+            or (key == "lines" and isinstance(value, list) and all(isinstance(l, dict) and {"name", "phone"} <= l.keys() for l in value))
+            for key, value in entry.items()
+        )
+        if not valid:
+            log.error("clinic crisis resources for %r are malformed; using the defaults", code)
+            continue
+        tables[code] = {**tables.get(code, tables["default"]), **entry}
+    return tables
 
 
-def resource_lines(turn: "Turn") -> list[str]:
-    tables = resource_tables(turn.patient.clinic.settings)
-    country = country_of(turn)
+def resource_lines(country: str | None, clinic_settings: dict[str, Any]) -> list[str]:
+    tables = resource_tables(clinic_settings)
     if country in tables:
         places = [(None, tables[country])]
     else:  # country unknown: every line we know, each with its country's name
@@ -54,19 +67,33 @@ def resource_lines(turn: "Turn") -> list[str]:
             template = _("{name}: call or text {phone}") if line.get("text_ok") else _("{name}: call {phone}")
             text = template.format(name=line["name"], phone=line["phone"])
             lines.append(f"• {place}: {text}" if place else f"• {text}")
-    lines.append("• " + _("Emergency: {number}").format(number=emergency_number(turn)))
+    lines.append("• " + _("Emergency: {number}").format(number=emergency_number(country, clinic_settings)))
     return lines
 
 
-def emergency_number(turn: "Turn") -> str:
-    tables = resource_tables(turn.patient.clinic.settings)
-    country = country_of(turn)
+def emergency_number(country: str | None, clinic_settings: dict[str, Any]) -> str:
     # 112 reaches emergency services from mobile phones in most countries, not only in Europe.
+    tables = resource_tables(clinic_settings)
     return tables.get(country, tables["default"])["emergency"]
 
 
+def crisis_text(country: str | None, clinic_settings: dict[str, Any]) -> str:
+    """The crisis message; needs no database, so the error path can send it too."""
+    return "\n".join(
+        [
+            _("Thank you for telling me. I'm really glad you did, and you don't have to carry this alone."),
+            "",
+            _("I'm a coaching bot and can't help in a crisis, but people can, right now:"),
+            *resource_lines(country, clinic_settings),
+            "",
+            _("If you might act on these thoughts, please call the emergency number now or go to the nearest emergency department."),
+        ]
+    )
+
+
 def not_an_emergency_line(turn: "Turn") -> str:
-    return _("I'm not an emergency service. If you are in danger, call {number}.").format(number=emergency_number(turn))
+    number = emergency_number(country_of(turn), turn.patient.clinic.settings)
+    return _("I'm not an emergency service. If you are in danger, call {number}.").format(number=number)
 
 
 def _record(turn: "Turn", verdict: "Verdict") -> None:
@@ -88,47 +115,40 @@ def _record(turn: "Turn", verdict: "Verdict") -> None:
 def crisis(turn: "Turn", verdict: "Verdict") -> None:
     _record(turn, verdict)
     turn.state.paused = True
-    text = "\n".join(
-        [
-            _("Thank you for telling me. I'm really glad you did, and you don't have to carry this alone."),
-            "",
-            _("I'm a coaching bot and can't help in a crisis, but people can, right now:"),
-            *resource_lines(turn),
-            "",
-            _("If you might act on these thoughts, please call the emergency number now or go to the nearest emergency department."),
-            "",
-            _("Our coaching is paused. When you feel ready, tap Continue."),
-        ]
-    )
-    turn.say(text, [Choice(RESUME, _("Continue"))], action=RESUME)
+    text = crisis_text(country_of(turn), turn.patient.clinic.settings)
+    turn.say(text + "\n\n" + _("Our coaching is paused. When you feel ready, tap Continue."), [Choice(RESUME, _("Continue"))], action=RESUME)
 
 
 def still_paused(turn: "Turn") -> None:
-    text = "\n".join(
-        [
-            _("I'm still here. If things feel too much, please reach out now:"),
-            *resource_lines(turn),
-            "",
-            _("When you feel ready, tap Continue."),
-        ]
-    )
-    turn.say(text, [Choice(RESUME, _("Continue"))], action=RESUME)
+    lines = [
+        _("I'm still here. If things feel too much, please reach out now:"),
+        *resource_lines(country_of(turn), turn.patient.clinic.settings),
+        "",
+        _("When you feel ready, tap Continue."),
+    ]
+    turn.say("\n".join(lines), [Choice(RESUME, _("Continue"))], action=RESUME)
+
+
+def unpause(turn: "Turn") -> None:
+    """Leave the pause; its Continue buttons go with it."""
+    turn.session.execute(delete(Button).where(Button.patient_id == turn.patient.id, Button.action == RESUME))
+    turn.state.paused = False
+
+
+def resume(turn: "Turn") -> None:
+    """The patient chose to continue after a crisis message."""
+    unpause(turn)
+    turn.say(_("Thank you. Let's carry on."))
+    turn.ask()
 
 
 def red_flag(turn: "Turn", verdict: "Verdict") -> None:
     _record(turn, verdict)
+    number = emergency_number(country_of(turn), turn.patient.clinic.settings)
     turn.say(
         _(
             "What you describe can be a sign of something that needs a doctor today. "
             "Please contact your doctor or an urgent care service today, "
             "or call {number} if it is severe or came on suddenly. I can't examine you, so please don't wait for me."
-        ).format(number=emergency_number(turn))
+        ).format(number=number)
     )
-
-
-def resume(turn: "Turn") -> None:
-    """The patient chose to continue after a crisis message."""
-    turn.session.execute(delete(Button).where(Button.patient_id == turn.patient.id, Button.action == RESUME))
-    turn.state.paused = False
-    turn.say(_("Thank you. Let's carry on."))
-    turn.ask()

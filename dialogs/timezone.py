@@ -5,6 +5,7 @@ and asking the patient to confirm it. Diagram: docs/dialogs/timezone.md.
 """
 from __future__ import annotations
 
+import difflib
 import zoneinfo
 from functools import cache
 
@@ -20,6 +21,7 @@ from locales import _
 from scheduler import planner
 
 MAX_BUTTONS = 12
+AGAIN = "again"
 
 
 class Timezone(Dialog):
@@ -31,7 +33,7 @@ class Timezone(Dialog):
         {"trigger": "several", "source": ["choose", "country"], "dest": "pick"},
         {"trigger": "unknown_city", "source": "choose", "dest": "country"},
         {"trigger": "confirmed", "source": "confirm", "dest": "done"},
-        {"trigger": "rejected", "source": "confirm", "dest": "choose"},
+        {"trigger": "again", "source": ["confirm", "pick", "country"], "dest": "choose"},
     ]
 
     def ask_choose(self) -> Question:
@@ -44,36 +46,39 @@ class Timezone(Dialog):
 
     def read_choose(self, answer: Answer) -> str | Invalid | None:
         if answer.choice:
-            return self._found(answer.choice)
+            return self._offer([answer.choice])
         if not answer.text:
             return None
         zones = zones_for_city(answer.text)
         if not zones:
+            self.say(_("I couldn't find that city."))
             return "unknown_city"
-        return self._found(zones[0]) if len(zones) == 1 else self._several(zones)
+        return self._offer(zones)
 
     def ask_country(self) -> Question:
-        return Question(_("I couldn't find that city. Which country are you in?"))
+        return Question(_("Which country are you in?"), [Choice(AGAIN, _("Choose again"))])
 
     def read_country(self, answer: Answer) -> str | Invalid | None:
+        if answer.choice == AGAIN:
+            return "again"
         zones = zones_for_country(answer.text or "")
         if not zones:
             return Invalid(_("I don't know that country. Please type its name, for example “Spain” or “Germany”."))
-        return self._found(zones[0]) if len(zones) == 1 else self._several(zones)
+        return self._offer(zones)
 
     def ask_pick(self) -> Question:
-        return Question(
-            _("Which of these is closest to you? If none is, type your city."),
-            [Choice(zone, city_name(zone)) for zone in self.data["candidates"]],
-            columns=2,
-        )
+        choices = [Choice(zone, city_name(zone)) for zone in self.data["candidates"]]
+        return Question(_("Which of these is closest to you?"), [*choices, Choice(AGAIN, _("Choose again"))], columns=2)
 
     def read_pick(self, answer: Answer) -> str | Invalid | None:
+        if answer.choice == AGAIN:
+            return "again"
         if answer.choice in self.data["candidates"]:
-            return self._found(answer.choice)
-        if answer.text and (zones := zones_for_city(answer.text)):
-            return self._found(zones[0]) if len(zones) == 1 else None
-        return None
+            return self._offer([answer.choice])
+        zones = zones_for_city(answer.text or "")
+        if len(zones) == 1:
+            return self._offer(zones)
+        return Invalid(_("Please choose the one closest to you, even if it is not your city."))
 
     def ask_confirm(self) -> Question:
         zone = self.data["zone"]
@@ -89,18 +94,22 @@ class Timezone(Dialog):
             self.patient.timezone = self.data["zone"]
             if self.patient.onboarded_at is not None:  # future check-ins follow the new wall clock
                 planner.replan(self.turn.session, self.patient, self.turn.now)
+            self.say(_("Saved: your time zone is {city}.").format(city=city_name(self.data["zone"])))
             return "confirmed"
         if answer.choice == "no":
-            return "rejected"
+            return "again"
         return None
 
-    def _found(self, zone: str) -> str | None:
-        if zone not in all_zones():
+    def _offer(self, zones: list[str]) -> str | None:
+        """One zone: confirm it; several: let the patient pick, the suggested ones first."""
+        zones = [zone for zone in zones if zone in all_zones()]
+        if not zones:
             return None
-        self.data["zone"] = zone
-        return "found"
-
-    def _several(self, zones: list[str]) -> str:
+        if len(zones) == 1:
+            self.data["zone"] = zones[0]
+            return "found"
+        suggested = content.load("timezones")["suggest"].get(locales.current(), [])
+        zones.sort(key=lambda zone: (zone not in suggested, suggested.index(zone) if zone in suggested else 0))
         self.data["candidates"] = zones[:MAX_BUTTONS]
         return "several"
 
@@ -128,18 +137,26 @@ def _city_index() -> dict[str, tuple[str, ...]]:
 
 
 def zones_for_city(text: str) -> list[str]:
-    return list(_city_index().get(normalize(text), ()))
+    """Zones whose city is named so in any of our languages; a near miss ("londn") counts."""
+    index = _city_index()
+    key = normalize(text)
+    if key in index:
+        return list(index[key])
+    close = difflib.get_close_matches(key, index, n=3, cutoff=0.85) if len(key) >= 4 else []
+    return sorted({zone for match in close for zone in index[match]})
 
 
 @cache
 def _country_index() -> dict[str, str]:
+    # Country names in our languages and common aliases; not the two-letter codes, which are
+    # also words ("no", "it", "in").
     index: dict[str, str] = {}
     territory_zones = get_global("territory_zones")
     for locale in locales.SUPPORTED:
         for code, name in Locale.parse(locale).territories.items():
             if code in territory_zones:
                 index[normalize(name)] = code
-                index[normalize(code)] = code
+    index.update({normalize(alias): code for alias, code in content.load("timezones")["country_aliases"].items()})
     return index
 
 

@@ -49,7 +49,8 @@ class Database:
         self.url = make_url(url)
         if self.is_sqlite and self.url.database and self.url.database != ":memory:":
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(self.url, pool_pre_ping=not self.is_sqlite)
+        # hide_parameters: a failed statement's error must not carry what a patient wrote into the logs.
+        self.engine: Engine = create_engine(self.url, pool_pre_ping=not self.is_sqlite, hide_parameters=True)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _begin_immediate)
@@ -71,9 +72,20 @@ class Database:
 
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+        with self.engine.connect() as connection:
+            # SQLite alters a table by rebuilding it; with foreign keys on, the rebuild would cascade
+            # deletes into the rows that point at it. Off outside the transaction, checked after.
+            raw = connection.connection.driver_connection if self.is_sqlite else None
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=OFF")
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+            if raw is not None:
+                problems = raw.execute("PRAGMA foreign_key_check").fetchall()
+                raw.execute("PRAGMA foreign_keys=ON")
+                if problems:
+                    raise RuntimeError(f"migration left broken references: {problems[:5]}")
 
     def default_clinic(self, session: Session) -> Clinic:
         return session.scalars(select(Clinic).where(Clinic.is_default)).one()

@@ -123,7 +123,7 @@ class DialogState(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Suspended dialogs to return to, innermost last: [{"dialog", "state", "data", "on_return"}].
     stack: Mapped[list[Any]] = mapped_column(default=list)
-    # Counts every question asked; buttons are bound to the step they were shown at.
+    # Counts the patient's moves from state to state; a button answers the step it was shown at.
     step: Mapped[int] = mapped_column(Integer, default=0)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)  # set by the safety screen
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -153,13 +153,30 @@ def test_timezone_from_the_country_when_the_city_is_unknown(chat, database):
     assert "I don't know that country" in chat.text
     chat.say("spain")
     assert "closest to you" in chat.text
-    assert "Madrid" in chat.buttons and len(chat.buttons) == 3  # Madrid, Ceuta, the Canaries
+    assert sorted(chat.buttons) == ["Canaries", "Ceuta", "Choose again", "Madrid"]
+    chat.say("Guadalajara")
+    assert "Please choose the one closest to you" in chat.text
     chat.press("Madrid")
     chat.press("No, choose again")
     assert "Which time zone" in chat.text
     chat.say("Madrid")
     chat.press("Yes, that's right")
     assert patient_row(database).timezone == "Europe/Madrid"
+
+
+def test_typos_and_everyday_country_names_are_understood(chat, database):
+    walk_to_timezone(chat)
+    chat.say("londn")
+    assert "In London it is now" in chat.text
+    chat.press("No, choose again")
+    chat.say("Leeds")
+    assert "I couldn't find that city." in chat.text and "Which country are you in?" in chat.text
+    chat.say("no")  # a word, not Norway's code
+    assert "I don't know that country" in chat.text
+    chat.say("UK")
+    assert "In London it is now" in chat.text
+    chat.press("Yes, that's right")
+    assert "Saved: your time zone is London." in chat.text
 
 
 def test_text_where_a_button_is_expected_asks_again(chat, database):

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from botapi import BotAPIEmulator
 from phone import Phone
-from storage.models import PainStory, Patient, ProcessedUpdate
+from storage.models import Inbox, PainStory, Patient
 
 ROOT = Path(__file__).resolve().parents[1]
 USER = 6001
@@ -72,6 +72,7 @@ def test_sigkill_between_two_messages_loses_nothing(emulator, database, database
         bot = start_bot(emulator, database_url, log)
         phone.send("About five years")
         phone.wait("What makes it worse?", timeout=30)
+        time.sleep(0.5)  # let the handled update leave the inbox before the last kill
     finally:
         bot.send_signal(signal.SIGKILL)
         bot.wait(timeout=10)
@@ -81,10 +82,7 @@ def test_sigkill_between_two_messages_loses_nothing(emulator, database, database
         assert (patient.consent, patient.timezone, patient.preferred_name) == ("given", "Australia/Sydney", "Robin")
         story = session.get(PainStory, patient.id)
         assert (story.where_it_hurts, story.since_when) == ("Both knees", "About five years")
-        # Each update applied once, even those fetched again after a kill.
-        assert session.scalar(select(func.count()).select_from(ProcessedUpdate)) == len(
-            set(session.scalars(select(ProcessedUpdate.update_id)))
-        )
+        assert session.scalar(select(func.count()).select_from(Inbox)) == 0  # nothing left unhandled
     # Each question was asked once: no step was replayed after a restart.
     texts = [m["text"] for m in emulator.messages(USER)]
     assert sum(t.startswith("Are you 18 or older?") for t in texts) == 1, texts

@@ -127,3 +127,49 @@ def test_near_misses_are_coached_as_usual(chat, database):
     chat.say("My back is killing me today")
     assert "Since when" in chat.text
     assert events(database) == []
+
+
+def test_crisis_words_after_a_command_on_the_next_line_are_screened(chat, database):
+    chat.command("start")
+    chat.event(Command.parse("/help\nI want to kill myself"))
+    assert "you don't have to carry this alone" in chat.text
+    chat.event(Command.parse("/menu\u00a0I want to kill myself"))  # a non-breaking space
+    assert "you don't have to carry this alone" in chat.text
+
+
+def test_a_pause_is_left_only_by_continue_or_a_navigation_command(chat, database):
+    go_to(chat, "name")
+    chat.say(CRISIS)
+    old_continue = chat.last_buttons["Continue"]
+    chat.command("help")
+    assert "/menu" in chat.text and "I'm still here" in chat.text  # help, then still the pause
+    chat.command("nonsense")
+    assert state(database)[2] is True
+    chat.event(Media("sticker"))
+    assert "I'm still here" in chat.text and state(database)[2] is True
+    chat.command("cancel")
+    assert state(database)[2] is False
+    chat.last_buttons["old"] = old_continue
+    chat.press("old")
+    assert "This button has expired." in chat.text
+
+
+def test_a_malformed_clinic_setting_never_blocks_the_crisis_reply(new_chat, database):
+    with database.transaction() as session:
+        clinic = session.scalars(select(Clinic)).one()
+        clinic.settings = {"crisis_resources": {"US": {"lines": [{"name": "no phone"}]}, "GB": "nonsense"}}
+    patient = new_chat("7010", "en-US")
+    patient.say(CRISIS)
+    assert "988 Suicide & Crisis Lifeline: call or text 988" in patient.text and "Emergency: 911" in patient.text
+
+
+def test_opening_a_dialog_twice_does_not_stack_it(chat, database):
+    go_to(chat, "name")
+    chat.command("language")
+    chat.command("language")
+    chat.command("language")
+    chat.press("English")
+    assert chat.texts[-1] == "What would you like me to call you?"
+    with database.transaction() as session:
+        row = session.scalars(select(DialogState)).one()
+        assert (row.dialog, row.state, row.stack) == ("onboarding", "name", [])

@@ -173,8 +173,21 @@ async def test_a_failing_step_gets_an_apology_and_the_question(bot, emulator, da
 
     monkeypatch.setattr(engine, "handle", broken_once)
     alice.send("hello")
-    text = await alice.expect("Sorry, something went wrong on my side")
-    assert "Which language" in text
+    await alice.expect("Sorry, something went wrong on my side. Please send that again.")
+    await alice.expect("Which language")
+
+
+async def test_a_crisis_message_whose_step_fails_still_gets_the_crisis_lines(bot, emulator, monkeypatch):
+    engine: Engine = bot.bot_data["engine"]
+
+    def broken(inbound):
+        raise RuntimeError("the database is down")
+
+    monkeypatch.setattr(engine, "handle", broken)
+    alice = Phone(emulator, ALICE, language_code="en-US")
+    alice.send("I want to end my life")
+    text = await alice.expect("you don't have to carry this alone")
+    assert "988 Suicide & Crisis Lifeline: call or text 988" in text and "Sorry" not in text
 
 
 async def test_telegram_429_is_honoured_and_nothing_is_sent_twice(bot, emulator):
@@ -208,11 +221,20 @@ async def test_the_token_never_reaches_the_logs(emulator, database, database_url
             alice = Phone(emulator, ALICE)
             alice.send("/start")
             await alice.expect("Which language")
+            alice.send("my private words")
+            await alice.expect("Please choose one of the buttons")
+            logging.getLogger("check").debug("debug is on")
             logging.getLogger("check").info("token is %s", emulator.token)  # even when logged on purpose
+            try:
+                raise RuntimeError(f"failed with {emulator.token}")
+            except RuntimeError:
+                logging.getLogger("check").exception("and in a traceback")
     finally:
         logging.basicConfig(force=True, handlers=[logging.NullHandler()])
     output = stream.getvalue()
-    assert "getUpdates" in output or "sendMessage" in output  # it really logged at DEBUG
+    assert "DEBUG check: debug is on" in output and "Application.stop() complete" in output
+    assert "token is [redacted]" in output and "failed with [redacted]" in output
+    assert "my private words" not in output  # python-telegram-bot logs whole updates at DEBUG: held at INFO
     assert emulator.token not in output
     assert emulator.token.split(":")[1] not in output
 
