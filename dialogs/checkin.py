@@ -170,4 +170,4 @@ def read_value(item: Item, answer: Answer) -> float | None:
 
 def fmt(number: float) -> str:
     """A number as the patient writes it (5.3, 5,3)."""
-    return format_decimal(number, locale=locales.current())
+    return format_decimal(number, locale=locales.formatting())

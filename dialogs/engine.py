@@ -10,6 +10,7 @@ import secrets
 from datetime import datetime
 from typing import Callable, Iterable
 
+from babel.core import get_global
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -18,7 +19,7 @@ import locales
 from dialogs import prompts, safety
 from dialogs.base import Answer, Call, Choice, Dialog, Frame, Invalid, Question, dialog_class
 from dialogs.io import Button, Command, Edit, Edited, Inbound, Media, Message, Output, Press, Text, Who
-from dialogs.screen import screen
+from dialogs.screen import normalize, screen
 from locales import _
 from storage.db import Database
 from storage.models import Button as ButtonRow
@@ -40,7 +41,7 @@ class Engine:
         with self.db.transaction() as session:
             patient, _created = find_or_create_patient(session, self.db, inbound.who)
             patient.reachable = True  # they wrote to us: blocked no longer
-            with locales.use(patient.language):
+            with locales.use(patient.language, region_of(patient, inbound.who.language_code)):
                 turn = Turn(session, patient, self.clock(), inbound.who.language_code)
                 if inbound.update_id is not None and not self._first_delivery(session, patient, inbound.update_id):
                     turn.ask()  # already applied: show where they are, change nothing
@@ -52,7 +53,7 @@ class Engine:
         """The question the patient is at, asked again (after an error, for example)."""
         with self.db.transaction() as session:
             patient, _new = find_or_create_patient(session, self.db, who)
-            with locales.use(patient.language):
+            with locales.use(patient.language, region_of(patient, who.language_code)):
                 turn = Turn(session, patient, self.clock(), who.language_code)
                 turn.ask()
                 return turn.outputs
@@ -62,7 +63,7 @@ class Engine:
         with self.db.transaction() as session:
             prompt = session.get(Prompt, prompt_id)
             patient = session.get(Patient, prompt.patient_id)
-            with locales.use(patient.language):
+            with locales.use(patient.language, region_of(patient)):
                 turn = Turn(session, patient, self.clock())
                 prompts.invite(turn, prompt, reminder=reminder)
                 return patient.external_id, turn.outputs
@@ -84,6 +85,15 @@ class Engine:
             return False
         session.add(ProcessedUpdate(source=self.source, update_id=update_id))
         return True
+
+
+def region_of(patient: Patient, language_code: str | None = None) -> str | None:
+    """The patient's country: their own choice, their time zone's, or their language code's."""
+    if patient.country:
+        return patient.country
+    if patient.timezone and (country := get_global("zone_territories").get(patient.timezone)):
+        return country
+    return locales.territory_of(language_code)
 
 
 def _patient_query(who: Who):
@@ -252,16 +262,26 @@ class Turn:
         self.ask()
 
     def _typed_choice(self, answer: Answer) -> Answer:
-        """Typing a button's label counts as pressing it."""
-        typed = " ".join(answer.text.split()).casefold()
-        labels = self.session.execute(
-            select(ButtonRow.label, ButtonRow.value).where(
-                ButtonRow.patient_id == self.patient.id, ButtonRow.step == self.state.step
-            )
+        """Typing a button counts as pressing it: its label, the start of its label ("yes" for
+        "Yes, I agree"), or a plain yes or no in any of our languages; case, accents and
+        punctuation aside."""
+        typed = normalize(answer.text)
+        if not typed:
+            return answer
+        buttons = self.session.execute(
+            select(ButtonRow.label, ButtonRow.value).where(ButtonRow.patient_id == self.patient.id, ButtonRow.step == self.state.step)
         ).all()
-        for label, value in labels:
-            if label.casefold() == typed:
-                return Answer(choice=value)
+        # Number buttons match only exactly: normalising "-3" would drop the sign.
+        exact = answer.text.strip()
+        labelled = [(normalize(label), value) for label, value in buttons if any(ch.isalpha() for ch in label)]
+        for matches in (
+            [value for label, value in buttons if label == exact]
+            + [value for label, value in labelled if label == typed or normalize(value) == typed],
+            [value for label, value in labelled if label.startswith(typed + " ")],
+            [value for label, value in labelled if _polarity(label) and _polarity(label) == _polarity(typed)],
+        ):
+            if len(set(matches)) == 1:
+                return Answer(choice=matches[0])
         return answer
 
     # -- moving between states and dialogs --------------------------------------------------------
@@ -363,6 +383,16 @@ class Turn:
     def switch_language(self, language: str) -> None:
         self.patient.language = language
         locales.switch(language)
+
+
+YES = {"yes", "yeah", "yep", "yup", "sure", "ok", "okay", "si", "claro", "vale", "ja", "jawohl", "jep", "genau"}
+NO = {"no", "nope", "nah", "nein", "ne", "noe"}
+
+
+def _polarity(text: str) -> str | None:
+    """Whether a normalised text starts with a yes or a no word (None if neither)."""
+    first = text.split(" ", 1)[0]
+    return "yes" if first in YES else "no" if first in NO else None
 
 
 def _text_of(event) -> str | None:

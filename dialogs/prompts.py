@@ -64,7 +64,7 @@ def snooze_label(minutes: int) -> str:
 
 def local_time(turn: "Turn", moment) -> str:
     zone = ZoneInfo(turn.patient.timezone or "UTC")
-    return format_time(moment, format="short", tzinfo=zone, locale=locales.current())
+    return format_time(moment, format="short", tzinfo=zone, locale=locales.formatting())
 
 
 def on_press(turn: "Turn", value: str) -> None:

@@ -29,13 +29,9 @@ RESUME = "resume"
 
 
 def country_of(turn: "Turn") -> str | None:
-    """The patient's own choice, else the country of their time zone, else of their language code."""
-    patient = turn.patient
-    if patient.country:
-        return patient.country
-    if patient.timezone and (country := get_global("zone_territories").get(patient.timezone)):
-        return country
-    return locales.territory_of(turn.language_code)
+    from dialogs.engine import region_of
+
+    return region_of(turn.patient, turn.language_code)
 
 
 def resource_tables(clinic_settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -58,9 +54,11 @@ def resource_lines(country: str | None, clinic_settings: dict[str, Any]) -> list
     tables = resource_tables(clinic_settings)
     if country in tables:
         places = [(None, tables[country])]
-    else:  # country unknown: every line we know, each with its country's name
+    else:  # country unknown: the lines of the countries that speak the patient's language, named
         names = Locale.parse(locales.current()).territories
-        places = [(names.get(code, code), table) for code, table in tables.items() if code != "default" and table["lines"]]
+        known = [(code, table) for code, table in tables.items() if code != "default" and table["lines"]]
+        speaking = [(code, table) for code, table in known if _speaks(code, locales.current())]
+        places = [(names.get(code, code), table) for code, table in (speaking or known)]
     lines = []
     for place, table in places:
         for line in table["lines"]:
@@ -69,6 +67,11 @@ def resource_lines(country: str | None, clinic_settings: dict[str, Any]) -> list
             lines.append(f"• {place}: {text}" if place else f"• {text}")
     lines.append("• " + _("Emergency: {number}").format(number=emergency_number(country, clinic_settings)))
     return lines
+
+
+def _speaks(country: str, language: str) -> bool:
+    status = get_global("territory_languages").get(country, {}).get(language, {}).get("official_status")
+    return status in ("official", "de_facto_official")
 
 
 def emergency_number(country: str | None, clinic_settings: dict[str, Any]) -> str:

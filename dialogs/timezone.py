@@ -169,7 +169,7 @@ def zones_for_country(text: str) -> list[str]:
 
 def local_time(zone: str, now) -> dict[str, str]:
     tz = zoneinfo.ZoneInfo(zone)
-    locale = locales.current()
+    locale = locales.formatting(get_global("zone_territories").get(zone))  # as written where the zone is
     return {
         "time": format_time(now, format="short", tzinfo=tz, locale=locale),
         "day": format_date(now.astimezone(tz).date(), format="full", locale=locale),

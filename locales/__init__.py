@@ -23,6 +23,7 @@ SUPPORTED = ("en", "es", "de")
 DEFAULT = "en"
 
 _current: ContextVar[str] = ContextVar("paincoach_locale", default=DEFAULT)
+_region: ContextVar[str | None] = ContextVar("paincoach_region", default=None)
 
 
 @cache
@@ -55,12 +56,26 @@ def compile_catalog(po: Path, mo: Path | None = None) -> bytes:
 
 
 @contextmanager
-def use(locale: str) -> Iterator[None]:
+def use(locale: str, region: str | None = None) -> Iterator[None]:
+    """Speak `locale`; format dates and numbers as in `region` (a country code) when given."""
     token = _current.set(locale if locale in SUPPORTED else DEFAULT)
+    region_token = _region.set(region)
     try:
         yield
     finally:
+        _region.reset(region_token)
         _current.reset(token)
+
+
+def formatting(region: str | None = None) -> str:
+    """The locale for dates, times and numbers: English in Britain writes 13:05 and 28 November."""
+    language, region = _current.get(), region or _region.get()
+    if region:
+        try:
+            return str(Locale.parse(f"{language}_{region}"))
+        except (ValueError, UnknownLocaleError):
+            pass
+    return language
 
 
 def current() -> str:

@@ -35,7 +35,7 @@ def test_daily_check_in_with_typed_answers_and_skips(chat, database):
     chat.say("6,5")
     chat.press("Skip")  # active minutes
     chat.say("4,500 steps")
-    assert "pacing plan" in chat.text
+    assert "Did you pace your activities yesterday" in chat.text
     chat.press("Partly")
     assert "that's your check-in done" in chat.text
     assert "What would you like to do?" in chat.texts[-1]  # back at the menu

@@ -50,7 +50,7 @@ def test_new_patient_reaches_the_menu(chat, database):
     assert "London" in chat.buttons and "New York" in chat.buttons
     chat.press("London")
     # 13:05 UTC on 28 November is 13:05 in London: the local time is shown to confirm.
-    assert "In London it is now 1:05\u202fPM, Saturday, November 28, 2026." in chat.text
+    assert "In London it is now 13:05, Saturday, 28 November 2026." in chat.text
     chat.press("Yes, that's right")
     assert "What would you like me to call you?" in chat.text
     chat.say("  Maria  ")
@@ -128,7 +128,7 @@ def test_under_18_is_not_coached(chat, database):
 def test_timezone_from_a_typed_city_in_any_language(chat, database):
     walk_to_timezone(chat)
     chat.say("  WIEN ")  # Vienna, in German
-    assert "In Vienna it is now 2:05\u202fPM" in chat.text
+    assert "In Vienna it is now 14:05" in chat.text
     chat.press("Yes, that's right")
     assert patient_row(database).timezone == "Europe/Vienna"
 
@@ -140,7 +140,7 @@ def test_a_city_without_a_zone_of_its_own_is_found_by_its_country(chat, database
     chat.say("Deutschland")
     assert "Berlin" in chat.buttons  # and Büsingen, Germany's other zone
     chat.press("Berlin")
-    assert "In Berlin it is now 2:05\u202fPM" in chat.text
+    assert "In Berlin it is now 14:05" in chat.text
     chat.press("Yes, that's right")
     assert patient_row(database).timezone == "Europe/Berlin"
 
@@ -301,3 +301,39 @@ def test_language_follows_telegram_language_code(new_chat, database):
     unknown = new_chat("3005", "pt-br")
     unknown.command("start")
     assert "Which language" in unknown.text
+
+
+def test_answers_typed_the_way_people_type_them(chat, database):
+    chat.command("start")
+    chat.say("english")
+    chat.say("ok")  # Continue
+    assert "Do you agree" in chat.text
+    chat.say("yes")  # "Yes, I agree"
+    assert "Are you 18 or older?" in chat.text
+    chat.say("Yeah, I'm 64.")
+    assert "Which time zone" in chat.text
+    chat.say("London")
+    chat.say("yes thats right")
+    chat.say("My name is Maria.")
+    assert "Nice to meet you, Maria." in chat.text
+    chat.say("?")
+    assert "A few words in your own way are enough" in chat.text and "Where does it hurt?" in chat.text
+    chat.say("skip")
+    assert "Since when" in chat.text
+    with database.transaction() as session:
+        assert session.get(PainStory, patient_row(database).id).where_it_hurts is None
+
+
+def test_spanish_and_german_yes_and_no(new_chat, database):
+    maria = new_chat("4001", "es")
+    maria.command("start")
+    maria.press("Español")
+    maria.press("Continuar")
+    maria.say("si acepto")
+    assert patient_row(database, "4001").consent == "given"
+    anna = new_chat("4002", "de")
+    anna.command("start")
+    anna.press("Deutsch")
+    anna.press("Weiter")
+    anna.say("Nein, danke. Ich möchte zuerst mit meinem Arzt sprechen.")
+    assert patient_row(database, "4002").consent == "refused"

@@ -96,9 +96,10 @@ def test_resources_follow_the_patients_country(new_chat, database):
     american.say(CRISIS)
     assert "988 Suicide & Crisis Lifeline: call or text 988" in american.text and "Emergency: 911" in american.text
 
-    unknown = new_chat("7003", "en")  # no country at all: every line we know, named by country
+    unknown = new_chat("7003", "en")  # no country at all: the lines of English-speaking countries, named
     unknown.say(CRISIS)
-    assert "United Kingdom: Samaritans: call 116 123" in unknown.text and "Spain: Línea 024" in unknown.text
+    assert "United Kingdom: Samaritans: call 116 123" in unknown.text and "Australia: Lifeline: call 13 11 14" in unknown.text
+    assert "Spain" not in unknown.text
     assert "Emergency: 112" in unknown.text
 
 

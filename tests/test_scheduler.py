@@ -183,7 +183,7 @@ async def test_snooze_then_the_prompt_comes_back(chat_at, database, clock, dispa
     await dispatcher.tick()
     chat_at.last_buttons = {b.label: (b.id, phone.next_id) for row in phone.sent[-1][1].buttons for b in row}
     chat_at.press("In 30 minutes")
-    assert "I'll ask again at 9:30" in chat_at.text
+    assert "I'll ask again at 09:30." in chat_at.text  # London writes 24-hour time
     assert prompts(database)[0].status == "snoozed"
     clock.advance(minutes=20)
     assert await dispatcher.tick() == 0
@@ -202,7 +202,7 @@ async def test_one_reminder_then_expiry(chat_at, database, clock, dispatcher, ph
     assert len(phone.texts()) == 1
     clock.advance(minutes=1)
     await dispatcher.tick()
-    assert phone.texts()[-1] == "A gentle reminder: your check-in is still open until 9:00\u202fPM."
+    assert phone.texts()[-1] == "A gentle reminder: your check-in is still open until 21:00."
     clock.advance(hours=1)
     await dispatcher.tick()
     assert len(phone.texts()) == 2  # one reminder only

@@ -1,0 +1,244 @@
+"""/progress: the patient's last 4 to 12 weeks as one phone-sized chart and a few kind words.
+
+Data prep, wording and drawing are separate small functions so each is tested on its own; only
+`load` touches the database. Everything is grouped by the patient's local date.
+"""
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_skeleton
+from babel.numbers import format_decimal
+from sqlalchemy import select
+
+import locales
+from dialogs.io import File
+from locales import _, ngettext
+from storage.models import Answer, Response
+
+if TYPE_CHECKING:
+    from dialogs.engine import Turn
+
+MIN_WEEKS, MAX_WEEKS = 4, 12
+COMPARE_DAYS, COMPARE_SLACK = 28, 7  # "four weeks ago" only if a PEG lies 21-35 days before the latest
+ADHERENCE_DAYS, STREAK_SHOWN = 28, 3
+SIZE, DPI = (5.4, 6.75), 200  # 1080x1350 px: a portrait image fills a phone screen's width
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One completed response, reduced to what the chart needs."""
+
+    instrument: str
+    completed_at: datetime
+    peg: float | None = None
+    pain: float | None = None
+    sleep: float | None = None
+
+
+@dataclass
+class Series:
+    days: list[date]
+    pain: list[float | None]
+    sleep: list[float | None]
+    peg_weeks: list[date]  # PEGs inside the window, to plot
+    peg: list[float]
+    all_pegs: list[tuple[date, float]] = field(default_factory=list)  # also older ones, to compare with
+    checked: set[date] = field(default_factory=set)  # local dates with any completed check-in
+    first: date | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.peg and all(v is None for v in self.pain + self.sleep)
+
+
+def zone_of(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name) if name else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")  # a stale or odd name should not hide the chart
+
+
+def load(turn: "Turn") -> list[Entry]:
+    # Enough history for the longest window plus the four-weeks-ago comparison before it.
+    since = turn.now - timedelta(weeks=MAX_WEEKS, days=COMPARE_DAYS + COMPARE_SLACK)
+    responses = turn.session.scalars(
+        select(Response).where(
+            Response.patient_id == turn.patient.id, Response.completed_at.is_not(None), Response.completed_at >= since
+        )
+    ).all()
+    daily_ids = [r.id for r in responses if r.instrument == "daily"]
+    values: dict[tuple[int, str], float | None] = {}
+    if daily_ids:
+        rows = turn.session.execute(
+            select(Answer.response_id, Answer.item_id, Answer.value, Answer.skipped).where(
+                Answer.response_id.in_(daily_ids), Answer.item_id.in_(("pain_now", "sleep_hours"))
+            )
+        )
+        values = {(rid, item): (None if skipped else value) for rid, item, value, skipped in rows}
+    return [
+        Entry(
+            r.instrument,
+            r.completed_at,
+            peg=(r.score or {}).get("score") if r.instrument == "peg3" else None,
+            pain=values.get((r.id, "pain_now")),
+            sleep=values.get((r.id, "sleep_hours")),
+        )
+        for r in responses
+    ]
+
+
+def prepare(entries: list[Entry], zone: ZoneInfo, today: date) -> Series:
+    """Daily values by local date; a skipped or missing answer stays None (a gap, never a zero)."""
+    local = sorted(((e.completed_at.astimezone(zone).date(), e) for e in entries), key=lambda p: p[1].completed_at)
+    first = local[0][0] if local else today
+    # The window starts at the first check-in, in whole weeks, at least 4 (so a new chart is not cramped) and at most 12.
+    weeks = min(MAX_WEEKS, max(MIN_WEEKS, math.ceil(((today - first).days + 1) / 7)))
+    days = [today - timedelta(days=n) for n in range(weeks * 7 - 1, -1, -1)]
+    pain: dict[date, float] = {}
+    sleep: dict[date, float] = {}
+    pegs: dict[date, float] = {}
+    for day, entry in local:  # later check-ins of a day win, but a later skip keeps the earlier answer
+        if entry.pain is not None:
+            pain[day] = entry.pain
+        if entry.sleep is not None:
+            sleep[day] = entry.sleep
+        if entry.peg is not None:
+            pegs[day] = entry.peg
+    in_window = [(d, v) for d, v in sorted(pegs.items()) if days[0] <= d <= today]
+    return Series(
+        days=days,
+        pain=[pain.get(d) for d in days],
+        sleep=[sleep.get(d) for d in days],
+        peg_weeks=[d for d, _v in in_window],
+        peg=[v for _d, v in in_window],
+        all_pegs=sorted(pegs.items()),
+        checked={d for d, _e in local},
+        first=first if local else None,
+    )
+
+
+def peg_change(pegs: list[tuple[date, float]]) -> tuple[float, float | None] | None:
+    """(latest PEG, its change from the PEG closest to four weeks before it, or None if there is none)."""
+    if not pegs:
+        return None
+    latest_day, latest = pegs[-1]
+    target = latest_day - timedelta(days=COMPARE_DAYS)
+    near = [(abs((d - target).days), v) for d, v in pegs[:-1] if abs((d - target).days) <= COMPARE_SLACK]
+    if not near:
+        return latest, None
+    earlier = min(near, key=lambda p: p[0])[1]
+    # From the rounded values the patient reads, so "5.3, down 1.2" adds up to the 6.5 they saw then.
+    return latest, round(round(latest, 1) - round(earlier, 1), 1)
+
+
+def streak(checked: set[date], today: date) -> int:
+    """Days in a row with a check-in, up to today; today not done yet does not break it."""
+    day = today if today in checked else today - timedelta(days=1)
+    count = 0
+    while day in checked:
+        count, day = count + 1, day - timedelta(days=1)
+    return count
+
+
+def number(x: float) -> str:
+    return format_decimal(x, format="#,##0.0", locale=locales.current())  # always one decimal: 5.0, 5,3
+
+
+def summary(series: Series, today: date) -> str:
+    lines = []
+    peg = peg_change(series.all_pegs)
+    if peg is not None:
+        score, change = peg
+        if change is None:
+            lines.append(_("Your latest PEG score: {score} (0 to 10; lower is better).").format(score=number(score)))
+        elif change < 0:
+            lines.append(_("PEG {score}, down {change} from four weeks ago.").format(score=number(score), change=number(-change)))
+        elif change > 0:
+            lines.append(_("PEG {score}, up {change} from four weeks ago.").format(score=number(score), change=number(change)))
+        else:
+            lines.append(_("PEG {score}, the same as four weeks ago.").format(score=number(score)))
+    if series.first is not None:
+        # Counted only since the first check-in: days before they started are not "missed".
+        span = min(ADHERENCE_DAYS, (today - series.first).days + 1)
+        done = sum(1 for n in range(span) if today - timedelta(days=n) in series.checked)
+        if span == 1:
+            words = _("You checked in today.") if done else ""
+        else:
+            words = ngettext(
+                "You checked in on {n} of the last {days} day.", "You checked in on {n} of the last {days} days.", span
+            ).format(n=done, days=span)
+        run = streak(series.checked, today)
+        if run >= STREAK_SHOWN:
+            words += " " + ngettext("{n} day in a row.", "{n} days in a row.", run).format(n=run)
+        lines.append(words.strip())
+    return "\n".join(line for line in lines if line)
+
+
+def render_chart(days, pain, sleep, peg_weeks, peg, labels: dict[str, str]) -> bytes:
+    """A 1080x1350 PNG: pain (0-10) with PEG on top, hours slept as bars below."""
+    # The object API with its own Agg canvas, not pyplot: no display, no global state shared
+    # between patients served at the same time. Imported here so only /progress pays for it.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.dates import date2num, num2date
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FixedLocator, FuncFormatter, MultipleLocator
+
+    fig = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    fig.suptitle(labels["title"], fontsize=17, fontweight="bold")
+    nan = float("nan")  # matplotlib leaves a gap at NaN: a skip is never drawn as zero
+    top.plot(days, [nan if v is None else v for v in pain], color=(0.91, 0.58, 0.42, 0.45), linewidth=1.2,
+             marker="o", markersize=5, markerfacecolor="#e8956b", markeredgecolor="none", label=labels["pain"] if any(v is not None for v in pain) else None)
+    top.plot(peg_weeks, peg, color="#1d3f8f", linewidth=3.5, marker="o", markersize=9, label=labels["peg"] if peg else None)
+    top.set_ylim(-0.3, 10.3)
+    top.yaxis.set_major_locator(MultipleLocator(2))
+    top.set_title(labels["pain_axis"], loc="left", fontsize=14)
+    if top.get_legend_handles_labels()[1]:  # no legend entry for a series with nothing in it
+        top.legend(loc="upper center", bbox_to_anchor=(0.5, -0.03), ncol=2, frameon=False, fontsize=13, handlelength=1.5)
+    shown = [(d, v) for d, v in zip(days, sleep) if v is not None]
+    bottom.bar([d for d, _v in shown], [v for _d, v in shown], width=0.75, color="#5aa6a0")
+    bottom.set_ylim(0, max([10.0] + [v + 1 for _d, v in shown]))
+    bottom.yaxis.set_major_locator(MultipleLocator(4 if bottom.get_ylim()[1] > 12 else 2))
+    bottom.set_title(labels["sleep_axis"], loc="left", fontsize=14)
+    # Ticks counted back from today so the last day is labelled; at most 4 dates fit a phone's width.
+    step = 7 * math.ceil(len(days) / 28)
+    bottom.xaxis.set_major_locator(FixedLocator([date2num(days[-1] - timedelta(days=n)) for n in range(0, len(days), step)]))
+    bottom.xaxis.set_major_formatter(FuncFormatter(
+        lambda x, _pos: format_skeleton("MMMd", num2date(x).date(), locale=locales.current())))
+    bottom.set_xlim(date2num(days[0]) - 0.7, date2num(days[-1]) + 0.7)
+    for ax in (top, bottom):
+        ax.tick_params(labelsize=13)
+        ax.grid(axis="y", color="#dddddd", linewidth=0.8)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.set_axisbelow(True)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def chart_labels(weeks: int) -> dict[str, str]:
+    return {
+        "title": ngettext("Your last {n} week", "Your last {n} weeks", weeks).format(n=weeks),
+        "pain_axis": _("Pain, 0 to 10 (lower is better)"),
+        "pain": _("Daily pain"),
+        "peg": _("Weekly PEG score"),
+        "sleep_axis": _("Hours slept"),
+    }
+
+
+def progress(turn: "Turn") -> None:
+    zone = zone_of(turn.patient.timezone)
+    today = turn.now.astimezone(zone).date()
+    series = prepare(load(turn), zone, today)
+    if series.empty:
+        turn.say(_("Your progress chart will appear here after a few check-ins. There's no rush."))
+        return
+    png = render_chart(series.days, series.pain, series.sleep, series.peg_weeks, series.peg, chart_labels(len(series.days) // 7))
+    turn.outputs.append(File(filename="progress.png", data=png, caption=summary(series, today), mime_type="image/png"))
