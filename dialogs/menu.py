@@ -12,17 +12,18 @@ MAX_SHOWN = 600  # characters of each answer shown back; the whole text stays st
 
 class Menu(Dialog):
     name = "menu"
-    states = ["main", "checkin_pick", "checkin", "story", "language", "timezone"]
+    states = ["main", "checkin_pick", "checkin", "schedule", "story", "language", "timezone"]
     initial = "main"
     final = frozenset()  # the menu never ends; other dialogs return to it
     transitions = [
         {"trigger": "open_checkin", "source": "main", "dest": "checkin"},
         {"trigger": "pick_checkin", "source": "main", "dest": "checkin_pick"},
         {"trigger": "picked", "source": "checkin_pick", "dest": "checkin"},
+        {"trigger": "open_schedule", "source": "main", "dest": "schedule"},
         {"trigger": "open_story", "source": "main", "dest": "story"},
         {"trigger": "open_language", "source": "main", "dest": "language"},
         {"trigger": "open_timezone", "source": "main", "dest": "timezone"},
-        {"trigger": "back", "source": ["checkin_pick", "checkin", "story", "language", "timezone"], "dest": "main"},
+        {"trigger": "back", "source": ["checkin_pick", "checkin", "schedule", "story", "language", "timezone"], "dest": "main"},
     ]
 
     def ask_main(self) -> Question:
@@ -30,6 +31,7 @@ class Menu(Dialog):
             _("What would you like to do?"),
             [
                 Choice("checkin", _("Check in now")),
+                Choice("schedule", _("Check-in times")),
                 Choice("story", _("My pain story")),
                 Choice("language", _("Language")),
                 Choice("timezone", _("Time zone")),
@@ -43,7 +45,9 @@ class Menu(Dialog):
                 self.data["instruments"], self.data["prompt_id"] = prompt.instruments, prompt.id
                 return "open_checkin"
             return "pick_checkin"
-        return {"story": "open_story", "language": "open_language", "timezone": "open_timezone"}.get(answer.choice)
+        return {"schedule": "open_schedule", "story": "open_story", "language": "open_language", "timezone": "open_timezone"}.get(
+            answer.choice
+        )
 
     def ask_checkin_pick(self) -> Question:
         return Question(
@@ -79,6 +83,9 @@ class Menu(Dialog):
 
     def read_story(self, answer: Answer) -> str | None:
         return "back" if answer.choice == "back" else None
+
+    def ask_schedule(self) -> Call:
+        return Call("schedule", on_return="back")
 
     def ask_language(self) -> Call:
         return Call("language", on_return="back")

@@ -12,11 +12,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Awaitable, Callable
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select, update
 from telegram.error import Forbidden, TelegramError
 
 from dialogs.engine import Engine
+from scheduler.times import instant, parse_hhmm
 from dialogs.io import Output
 from storage.db import Database
 from storage.models import Patient, Prompt, utcnow
@@ -31,6 +33,19 @@ Deliver = Callable[[str, list[Output]], Awaitable[int | None]]
 class Claim:
     prompt_id: int
     reminder: bool
+
+
+def quiet_hours_end(patient: Patient, now: datetime) -> datetime | None:
+    """When the patient's quiet hours (e.g. 22:00-07:00 local) end, if `now` falls inside them."""
+    zone = ZoneInfo(patient.timezone or "UTC")
+    local = now.astimezone(zone)
+    start, end = parse_hhmm(patient.quiet_start), parse_hhmm(patient.quiet_end)
+    clock = local.time()
+    inside = (start <= clock < end) if start < end else (clock >= start or clock < end)
+    if not inside:
+        return None
+    day = local.date() if clock < end else local.date() + timedelta(days=1)
+    return instant(day, end, zone)
 
 
 class Dispatcher:
@@ -92,17 +107,41 @@ class Dispatcher:
                 .limit(self.batch)
                 .with_for_update(skip_locked=True)
             ).all()
+            quiet = self._quiet_until(session, [p.patient_id for p in due], now)
+            claimed = []
             for prompt in due:
-                prompt.status, prompt.claimed_at, prompt.updated_at = "claimed", now, now
+                if prompt.patient_id in quiet:  # wait for the end of the patient's quiet hours
+                    prompt.status, prompt.snoozed_until, prompt.reason = "snoozed", quiet[prompt.patient_id], "quiet hours"
+                else:
+                    prompt.status, prompt.claimed_at = "claimed", now
+                    claimed.append(prompt)
+                prompt.updated_at = now
             remind = session.scalars(
                 select(Prompt)
                 .where(Prompt.status == "sent", Prompt.remind_at <= now, Prompt.reminded_at.is_(None), Prompt.expires_at > now)
                 .limit(self.batch)
                 .with_for_update(skip_locked=True)
             ).all()
+            quiet = self._quiet_until(session, [p.patient_id for p in remind], now)
+            reminders = []
             for prompt in remind:
-                prompt.reminded_at = now  # claimed: one reminder at most, even if this send fails
-            return [Claim(p.id, False) for p in due] + [Claim(p.id, True) for p in remind]
+                if prompt.patient_id in quiet:
+                    prompt.remind_at = quiet[prompt.patient_id]
+                else:
+                    prompt.reminded_at = now  # claimed: one reminder at most, even if this send fails
+                    reminders.append(prompt)
+            return [Claim(p.id, False) for p in claimed] + [Claim(p.id, True) for p in reminders]
+
+    def _quiet_until(self, session, patient_ids: list[int], now: datetime) -> dict[int, datetime]:
+        """The patients (of these) now inside their quiet hours, with the instant those end."""
+        if not patient_ids:
+            return {}
+        quiet = {}
+        rows = session.scalars(select(Patient).where(Patient.id.in_(set(patient_ids)), Patient.quiet_start.is_not(None)))
+        for patient in rows:
+            if until := quiet_hours_end(patient, now):
+                quiet[patient.id] = until
+        return quiet
 
     async def send(self, claim: Claim) -> int:
         external_id, outputs = await asyncio.to_thread(self.engine.prompt_invitation, claim.prompt_id, claim.reminder)

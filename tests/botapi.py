@@ -8,6 +8,10 @@ The server speaks HTTP/1.1 on 127.0.0.1 from a daemon thread, so PTB's httpx cli
 talks to it exactly as to api.telegram.org. Replies mirror the real Bot API shapes,
 because PTB's de_json rejects anything that is missing required fields.
 
+Telegram's global limit, opt-in: BotAPIEmulator(rate_limit_per_second=30) answers 429 with
+retry_after to any send* call (sendMessage, sendDocument...) that would make more than 30
+accepted sends within a sliding one-second window; `rate_limited` counts those 429s.
+
 Thread-safety: all state sits behind one RLock/Condition. Blocking helpers (wait_for,
 wait_for_message) must not be called from the event loop that runs the bot - the bot
 could never answer; use the async variants (until, next_message) there.
@@ -19,10 +23,12 @@ import copy
 import html
 import itertools
 import json
+import math
 import re
 import socket
 import threading
 import time
+from collections import deque
 from email.parser import Parser
 from html.parser import HTMLParser
 from http import HTTPStatus
@@ -189,8 +195,13 @@ class _Server(ThreadingHTTPServer):
 
 
 class BotAPIEmulator:
-    def __init__(self, token: str = "123456:TEST-TOKEN"):
+    def __init__(self, token: str = "123456:TEST-TOKEN", *,
+                 rate_limit_per_second: int | None = None):
         self.token = token
+        # None: no global limit (the default). Otherwise sends accepted in the last second.
+        self.rate_limit_per_second = rate_limit_per_second
+        self._accepted_sends: deque[float] = deque()
+        self.rate_limited = 0  # 429s answered because of rate_limit_per_second
         self.base_url = ""
         self.bot_user = {
             "id": int(token.split(":")[0]), "is_bot": True, "first_name": "PainCoach Test",
@@ -283,6 +294,7 @@ class BotAPIEmulator:
             self._calls.append(call)
             self._cond.notify_all()
             try:
+                self._check_rate(method, call["t"])
                 injected = self._failures.get(method.lower())
                 if injected:
                     raise injected.pop(0)
@@ -295,6 +307,21 @@ class BotAPIEmulator:
                 return exc.status, exc.payload()
             # Serialise under the lock: the result may reference live stored messages.
             return 200, {"ok": True, "result": copy.deepcopy(result)}
+
+    def _check_rate(self, method: str, now: float) -> None:
+        """A 429 if this send would be one too many in the last second (lock held)."""
+        limit = self.rate_limit_per_second
+        method = method.lower()
+        if limit is None or not method.startswith("send") or method == "sendchataction":
+            return
+        window = self._accepted_sends
+        while window and window[0] <= now - 1.0:
+            window.popleft()
+        if len(window) >= limit:
+            self.rate_limited += 1
+            retry_after = max(1, math.ceil(window[0] + 1.0 - now))  # whole seconds, as Telegram
+            raise ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+        window.append(now)
 
     @staticmethod
     def _int_or_none(value: Any) -> int | None:

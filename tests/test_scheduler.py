@@ -314,3 +314,64 @@ async def test_two_dispatchers_racing_over_1000_due_prompts_deliver_each_exactly
         assert session.scalar(select(func.count()).select_from(Prompt).where(Prompt.status == "sent")) == 1000
     for db in databases:
         db.dispose()
+
+
+def open_schedule(chat) -> None:
+    chat.command("menu")
+    chat.press("Check-in times")
+    assert "Your check-ins:" in chat.text
+
+
+async def test_patients_choose_their_times_and_prompts_move(chat_at, database, clock):
+    onboard(chat_at)  # London, Saturday 13:05 UTC
+    open_schedule(chat_at)
+    assert "Daily check-in: 09:00" in chat_at.text and "Weekly check-in: Monday at 09:00" in chat_at.text
+    chat_at.press("Daily time")
+    chat_at.say("8 pm")
+    assert "Saved." in chat_at.text and "Daily check-in: 20:00" in chat_at.text
+    chat_at.press("Weekly day and time")
+    chat_at.press("Wednesday")
+    chat_at.say("7:30")
+    assert "Weekly check-in: Wednesday at 07:30" in chat_at.text
+    for _ in range(4):
+        clock.advance(days=1)
+        plan(database, clock)
+    by_day: dict[date, list] = {}
+    for p in prompts(database):
+        by_day.setdefault(p.local_date, []).append((p.scheduled_for, p.instruments))
+    assert by_day[date(2026, 11, 28)] == [(datetime(2026, 11, 28, 20, 0, tzinfo=UTC), ["daily"])]  # moved to this evening
+    assert by_day[date(2026, 12, 2)] == [  # Wednesday: the weekly ones at 07:30, the daily at 20:00
+        (datetime(2026, 12, 2, 7, 30, tzinfo=UTC), ["peg3", "phq4"]),
+        (datetime(2026, 12, 2, 20, 0, tzinfo=UTC), ["daily"]),
+    ]
+
+
+async def test_pause_and_resume(chat_at, database, clock, dispatcher, phone):
+    onboard(chat_at)
+    open_schedule(chat_at)
+    chat_at.press("Pause check-ins")
+    assert "Check-ins are paused." in chat_at.text
+    assert prompts(database) == []
+    clock.at = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    plan(database, clock)
+    assert await dispatcher.tick() == 0 and phone.sent == []
+    chat_at.press("Resume check-ins")
+    assert "Check-ins are back on." in chat_at.text
+    # Nothing is sent for the paused time afterwards; planning goes on from now (Monday 09:00).
+    assert [(p.local_date, p.status) for p in prompts(database)] == [(date(2026, 11, 30), "scheduled")]
+
+
+async def test_quiet_hours_hold_a_prompt_until_they_end(chat_at, database, clock, dispatcher, phone):
+    onboard(chat_at)
+    open_schedule(chat_at)
+    chat_at.press("Quiet hours")
+    chat_at.say("nonsense")
+    assert "Please send two times" in chat_at.text
+    chat_at.say("22:00-09:30")
+    assert "Quiet hours: 22:00 to 09:30" in chat_at.text
+    clock.at = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    assert await dispatcher.tick() == 0
+    [prompt, *_] = prompts(database)
+    assert (prompt.status, prompt.snoozed_until, prompt.reason) == ("snoozed", datetime(2026, 11, 29, 9, 30, tzinfo=UTC), "quiet hours")
+    clock.advance(minutes=30)
+    assert await dispatcher.tick() == 1
