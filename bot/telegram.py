@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 COMMANDS = [
     ("menu", N_("Main menu")),
+    ("progress", N_("My progress chart")),
     ("help", N_("What I can do")),
     ("language", N_("Change the language")),
     ("timezone", N_("Change your time zone")),
@@ -268,9 +269,10 @@ async def deliver(bot, engine: Engine, chat_id: int, outputs: list[Output], *, p
             except BadRequest as error:  # already edited, or too old to edit: the chat still reads right
                 log.info("edit of message %s skipped: %s", output.message_id, error)
         elif isinstance(output, File):
-            await bot.send_document(
-                chat_id, InputFile(output.data, filename=output.filename), caption=output.caption or None, rate_limit_args=priority
-            )
+            upload = InputFile(output.data, filename=output.filename)
+            send = bot.send_photo if output.mime_type.startswith("image/") else bot.send_document  # charts show inline
+            sent = await send(chat_id, upload, caption=output.caption or None, rate_limit_args=priority)
+    return sent.message_id if sent is not None else None
 
 
 def coalesce(outputs: list[Output]) -> list[Output]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
+from pathlib import Path
 from typing import TextIO
 
 from dialogs.engine import Engine
@@ -65,7 +67,9 @@ class TerminalChat:
                         self.stdout.write(f"  {number}) {button.label}\n")
                     self.engine.bind(output.button_ids, self.message_count)
             elif isinstance(output, File):
-                self.stdout.write(f"\n[file: {output.filename}, {len(output.data)} bytes] {output.caption}\n")
+                path = Path(tempfile.gettempdir()) / f"paincoach-{output.filename}"
+                path.write_bytes(output.data)  # a terminal cannot show a picture: say where it is
+                self.stdout.write(f"\n[{path}]\n{output.caption}\n")
             elif isinstance(output, Edit):
                 pass  # the terminal keeps a transcript; nothing to edit in place
         self.stdout.write("\n")

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import locales
-from dialogs import prompts, safety
+from dialogs import progress, prompts, safety
 from dialogs.base import Answer, Call, Choice, Dialog, Frame, Invalid, Question, dialog_class
 from dialogs.io import Button, Command, Edit, Edited, Inbound, Media, Message, Output, Press, Text, Who
 from dialogs.screen import normalize, screen
@@ -27,7 +27,7 @@ from storage.models import DialogState, Patient, ProcessedUpdate, Prompt, utcnow
 
 ONBOARDING = "onboarding"
 MENU = "menu"
-NAVIGATION = {"start", "menu", "language", "timezone", "cancel"}  # commands that leave a crisis pause
+NAVIGATION = {"start", "menu", "language", "timezone", "cancel", "progress"}  # commands that leave a crisis pause
 MAX_BUTTON_LABEL = 100
 
 
@@ -191,6 +191,12 @@ class Turn:
             else:
                 self.say(_("We'll set your time zone right after you've agreed to take part."))
                 self.ask()
+        elif name == "progress":
+            if onboarded:
+                progress.progress(self)
+            else:
+                self.say(_("Let's finish setting up first; it only takes a few minutes."))
+            self.ask()
         elif name == "cancel":
             self.cancel()
         else:
@@ -411,6 +417,7 @@ def help_text(turn: Turn) -> str:
             _("I'm paincoach, your clinic's companion between visits."),
             "",
             _("/menu – the main menu"),
+            _("/progress – your chart of the last weeks"),
             _("/language – change the language"),
             _("/timezone – change your time zone"),
             _("/cancel – leave what you're doing"),

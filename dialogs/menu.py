@@ -1,7 +1,7 @@
 """The main menu, where every onboarded patient returns. Diagram: docs/dialogs/menu.md."""
 from __future__ import annotations
 
-from dialogs import checkin, prompts
+from dialogs import checkin, progress, prompts
 from dialogs.base import Answer, Call, Choice, Dialog, Question
 from dialogs.onboarding import STORY
 from locales import _
@@ -19,6 +19,7 @@ class Menu(Dialog):
         {"trigger": "open_checkin", "source": "main", "dest": "checkin"},
         {"trigger": "pick_checkin", "source": "main", "dest": "checkin_pick"},
         {"trigger": "picked", "source": "checkin_pick", "dest": "checkin"},
+        {"trigger": "showed_progress", "source": "main", "dest": "main"},
         {"trigger": "open_schedule", "source": "main", "dest": "schedule"},
         {"trigger": "open_story", "source": "main", "dest": "story"},
         {"trigger": "open_language", "source": "main", "dest": "language"},
@@ -31,6 +32,7 @@ class Menu(Dialog):
             _("What would you like to do?"),
             [
                 Choice("checkin", _("Check in now")),
+                Choice("progress", _("My progress")),
                 Choice("schedule", _("Check-in times")),
                 Choice("story", _("My pain story")),
                 Choice("language", _("Language")),
@@ -45,6 +47,9 @@ class Menu(Dialog):
                 self.data["instruments"], self.data["prompt_id"] = prompt.instruments, prompt.id
                 return "open_checkin"
             return "pick_checkin"
+        if answer.choice == "progress":
+            progress.progress(self.turn)
+            return "showed_progress"
         return {"schedule": "open_schedule", "story": "open_story", "language": "open_language", "timezone": "open_timezone"}.get(
             answer.choice
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -82,13 +82,8 @@ def load(turn: "Turn") -> list[Entry]:
         )
         values = {(rid, item): (None if skipped else value) for rid, item, value, skipped in rows}
     return [
-        Entry(
-            r.instrument,
-            r.completed_at,
-            peg=(r.score or {}).get("score") if r.instrument == "peg3" else None,
-            pain=values.get((r.id, "pain_now")),
-            sleep=values.get((r.id, "sleep_hours")),
-        )
+        Entry(r.instrument, r.completed_at, (r.score or {}).get("score") if r.instrument == "peg3" else None,
+              values.get((r.id, "pain_now")), values.get((r.id, "sleep_hours")))
         for r in responses
     ]
 
@@ -100,16 +95,10 @@ def prepare(entries: list[Entry], zone: ZoneInfo, today: date) -> Series:
     # The window starts at the first check-in, in whole weeks, at least 4 (so a new chart is not cramped) and at most 12.
     weeks = min(MAX_WEEKS, max(MIN_WEEKS, math.ceil(((today - first).days + 1) / 7)))
     days = [today - timedelta(days=n) for n in range(weeks * 7 - 1, -1, -1)]
-    pain: dict[date, float] = {}
-    sleep: dict[date, float] = {}
-    pegs: dict[date, float] = {}
-    for day, entry in local:  # later check-ins of a day win, but a later skip keeps the earlier answer
-        if entry.pain is not None:
-            pain[day] = entry.pain
-        if entry.sleep is not None:
-            sleep[day] = entry.sleep
-        if entry.peg is not None:
-            pegs[day] = entry.peg
+    # A later check-in of the same day wins, but a later skip keeps the earlier answer.
+    pain = {day: e.pain for day, e in local if e.pain is not None}
+    sleep = {day: e.sleep for day, e in local if e.sleep is not None}
+    pegs = {day: e.peg for day, e in local if e.peg is not None}
     in_window = [(d, v) for d, v in sorted(pegs.items()) if days[0] <= d <= today]
     return Series(
         days=days,
@@ -133,7 +122,7 @@ def peg_change(pegs: list[tuple[date, float]]) -> tuple[float, float | None] | N
     if not near:
         return latest, None
     earlier = min(near, key=lambda p: p[0])[1]
-    # From the rounded values the patient reads, so "5.3, down 1.2" adds up to the 6.5 they saw then.
+    # From the rounded values, so "PEG 5.3, down 1.2" always means it was 6.5 at one decimal.
     return latest, round(round(latest, 1) - round(earlier, 1), 1)
 
 
@@ -141,13 +130,13 @@ def streak(checked: set[date], today: date) -> int:
     """Days in a row with a check-in, up to today; today not done yet does not break it."""
     day = today if today in checked else today - timedelta(days=1)
     count = 0
-    while day in checked:
-        count, day = count + 1, day - timedelta(days=1)
+    while day - timedelta(days=count) in checked:
+        count += 1
     return count
 
 
 def number(x: float) -> str:
-    return format_decimal(x, format="#,##0.0", locale=locales.current())  # always one decimal: 5.0, 5,3
+    return format_decimal(x, format="#,##0.0", locale=locales.formatting())  # always one decimal: 5.0, 5,3
 
 
 def summary(series: Series, today: date) -> str:
@@ -194,8 +183,9 @@ def render_chart(days, pain, sleep, peg_weeks, peg, labels: dict[str, str]) -> b
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     fig.suptitle(labels["title"], fontsize=17, fontweight="bold")
     nan = float("nan")  # matplotlib leaves a gap at NaN: a skip is never drawn as zero
-    top.plot(days, [nan if v is None else v for v in pain], color=(0.91, 0.58, 0.42, 0.45), linewidth=1.2,
-             marker="o", markersize=5, markerfacecolor="#e8956b", markeredgecolor="none", label=labels["pain"] if any(v is not None for v in pain) else None)
+    # Daily pain light (a faint line, solid dots so a lone day still shows); PEG bold on top of it.
+    top.plot(days, [nan if v is None else v for v in pain], color=(0.91, 0.58, 0.42, 0.45), linewidth=1.2, marker="o",
+             markersize=5, markerfacecolor="#e8956b", markeredgecolor="none", label=labels["pain"] if pain.count(None) < len(pain) else None)
     top.plot(peg_weeks, peg, color="#1d3f8f", linewidth=3.5, marker="o", markersize=9, label=labels["peg"] if peg else None)
     top.set_ylim(-0.3, 10.3)
     top.yaxis.set_major_locator(MultipleLocator(2))
@@ -211,7 +201,7 @@ def render_chart(days, pain, sleep, peg_weeks, peg, labels: dict[str, str]) -> b
     step = 7 * math.ceil(len(days) / 28)
     bottom.xaxis.set_major_locator(FixedLocator([date2num(days[-1] - timedelta(days=n)) for n in range(0, len(days), step)]))
     bottom.xaxis.set_major_formatter(FuncFormatter(
-        lambda x, _pos: format_skeleton("MMMd", num2date(x).date(), locale=locales.current())))
+        lambda x, _pos: format_skeleton("MMMd", num2date(x).date(), locale=locales.formatting())))
     bottom.set_xlim(date2num(days[0]) - 0.7, date2num(days[-1]) + 0.7)
     for ax in (top, bottom):
         ax.tick_params(labelsize=13)

@@ -259,3 +259,25 @@ async def test_one_patients_quick_messages_are_handled_in_order(bot, emulator, d
 
         story = session.scalars(select(PainStory)).one()
         assert [story.where_it_hurts, story.since_when, story.what_makes_it_worse, story.what_has_been_tried, story.good_day] == answers
+
+
+async def test_progress_arrives_as_a_picture(bot, emulator, database):
+    from datetime import datetime, timedelta, timezone
+
+    from storage.models import Answer, Response
+
+    alice = Phone(emulator, ALICE)
+    await walk_onboarding(alice)
+    with database.transaction() as session:
+        patient = session.scalars(select(Patient)).one()
+        now = datetime.now(timezone.utc)
+        for days in range(10):
+            response = Response(patient_id=patient.id, instrument="daily", source="self", language="en",
+                                started_at=now - timedelta(days=days), completed_at=now - timedelta(days=days))
+            session.add(response)
+            session.flush()
+            session.add(Answer(response_id=response.id, item_id="pain_now", value=5 + days % 3))
+    alice.send("/progress")
+    await emulator.until(lambda: emulator.calls_to("sendPhoto"), timeout=15)
+    photo = emulator.messages(ALICE)[-2] if emulator.messages(ALICE)[-1]["kind"] != "photo" else emulator.messages(ALICE)[-1]
+    assert photo["kind"] == "photo" and "You checked in on 10 of the last" in photo["caption"]

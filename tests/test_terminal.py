@@ -30,8 +30,9 @@ Hips
 Cold weather
 Swimming
 Reading in the garden
-2
-1
+my pain story
+back to the menu
+/progress
 """
 
 
@@ -51,6 +52,7 @@ def test_a_scripted_chat_reaches_the_menu(tmp_path):
     assert "/menu – the main menu" in out
     assert "Thank you, Lee. That's all for now." in out
     assert "Your pain story:" in out and "Cold weather" in out
+    assert "Your progress chart will appear here after a few check-ins." in out
     assert result.stderr == ""
 
     db = open_database(f"sqlite:///{tmp_path / 'paincoach.db'}")  # the embedded default's file
