@@ -281,3 +281,36 @@ async def test_progress_arrives_as_a_picture(bot, emulator, database):
     await emulator.until(lambda: emulator.calls_to("sendPhoto"), timeout=15)
     photo = emulator.messages(ALICE)[-2] if emulator.messages(ALICE)[-1]["kind"] != "photo" else emulator.messages(ALICE)[-1]
     assert photo["kind"] == "photo" and "You checked in on 10 of the last" in photo["caption"]
+
+
+async def test_scheduled_prompts_meet_403_and_429_from_telegram(bot, emulator, database):
+    from datetime import date, datetime, timedelta, timezone
+
+    from bot.sender import SCHEDULED
+    from bot.telegram import deliver
+    from scheduler.dispatcher import Dispatcher
+    from storage.models import Prompt
+
+    now = datetime.now(timezone.utc)
+    with database.transaction() as session:
+        clinic_id = database.default_clinic(session).id
+        for chat in (ALICE, BOB):
+            patient = Patient(clinic_id=clinic_id, channel="telegram", external_id=str(chat), consent="given",
+                              timezone="UTC", onboarded_at=now, preferred_name="P")
+            session.add(patient)
+            session.flush()
+            session.add(Prompt(patient_id=patient.id, instruments=["daily"], local_date=date.today(),
+                               scheduled_for=now - timedelta(minutes=1), expires_at=now + timedelta(hours=1)))
+    emulator.blocked.add(BOB)
+    emulator.fail_next("sendMessage", status=429, retry_after=1)
+    engine: Engine = bot.bot_data["engine"]
+
+    async def send(external_id, outputs):
+        return await deliver(bot.bot, engine, int(external_id), outputs, priority=SCHEDULED)
+
+    assert await Dispatcher(database, engine, send).tick() == 1
+    with database.transaction() as session:
+        by_chat = {p.external_id: (prompt.status, p.reachable) for prompt, p in
+                   session.execute(select(Prompt, Patient).join(Patient, Prompt.patient_id == Patient.id))}
+    assert by_chat == {str(ALICE): ("sent", True), str(BOB): ("blocked", False)}
+    assert [m["text"] for m in emulator.messages(ALICE)] == ["Hello P, time for your check-in: 5 short questions."]
