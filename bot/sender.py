@@ -5,7 +5,9 @@ Plugged into python-telegram-bot as its rate limiter, so every Bot API call pass
 - at most one call per second per chat (messages and edits alike);
 - a 429 RetryAfter pauses everything for the time Telegram asks, then the call is retried;
 - when sends queue up, replies to a patient who is talking (priority REPLY) go before
-  scheduled ones (pass `rate_limit_args=SCHEDULED`).
+  scheduled ones (pass `rate_limit_args=SCHEDULED`);
+- with several bot processes on one database, each send also takes a slot from the
+  database's shared budget, so together they stay within the one limit Telegram sets per bot.
 """
 from __future__ import annotations
 
@@ -16,10 +18,13 @@ import logging
 import time
 from typing import Any, Callable, Coroutine
 
+from sqlalchemy import case, update
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.concurrency import KeyedLocks
+from storage.db import Database
+from storage.models import SendBudget
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +66,42 @@ class Budget:
             self.next_free = max(now, self.next_free) + self.interval
 
 
+class SharedBudget:
+    """Send slots handed out by one database row, for every process that shares the database."""
+
+    def __init__(self, db: Database, per_second: float = 30):
+        self.db = db
+        self.interval = 1.0 / per_second
+
+    async def acquire(self) -> None:
+        slot = await asyncio.to_thread(self._reserve)
+        delay = slot - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def _reserve(self) -> float:
+        # One atomic UPDATE: the row lock orders the processes, each gets the next free slot.
+        with self.db.transaction() as session:
+            next_free = session.execute(
+                update(SendBudget)
+                .where(SendBudget.id == 1)
+                .values(next_free=case((SendBudget.next_free > time.time(), SendBudget.next_free), else_=time.time()) + self.interval)
+                .returning(SendBudget.next_free)
+            ).scalar_one()
+        return next_free - self.interval
+
+
 class Sender(BaseRateLimiter[int]):
-    def __init__(self, *, overall_per_second: float = 30, per_chat_interval: float = 1.0, max_retries: int = 5):
+    def __init__(
+        self,
+        *,
+        overall_per_second: float = 30,
+        per_chat_interval: float = 1.0,
+        max_retries: int = 5,
+        shared: SharedBudget | None = None,
+    ):
         self.budget = Budget(overall_per_second)
+        self.shared = shared
         self.per_chat_interval = per_chat_interval
         self.max_retries = max_retries
         self._chats = KeyedLocks()
@@ -102,7 +140,9 @@ class Sender(BaseRateLimiter[int]):
     async def _call(self, callback, args, kwargs, priority: int | None) -> Any:
         for attempt in range(self.max_retries + 1):
             if priority is not None:
-                await self.budget.acquire(priority)
+                await self.budget.acquire(priority)  # our own queue, in priority order
+                if self.shared is not None:
+                    await self.shared.acquire()  # and the slot shared with the other processes
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as error:

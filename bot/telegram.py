@@ -32,7 +32,7 @@ import locales
 from bot import polling
 from bot.concurrency import KeyedLocks
 from bot.config import Settings
-from bot.sender import REPLY, SCHEDULED, Sender
+from bot.sender import REPLY, SCHEDULED, Sender, SharedBudget
 from dialogs import safety
 from dialogs.engine import Engine
 from dialogs.screen import screen
@@ -82,10 +82,14 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
 
 def build_application(settings: Settings, engine: Engine, *, sender: Sender | None = None) -> Application:
+    if sender is None:
+        # PostgreSQL is how several bot processes run: there they share one send budget.
+        shared = None if engine.db.is_sqlite else SharedBudget(engine.db)
+        sender = Sender(shared=shared)
     builder = (
         ApplicationBuilder()
         .token(settings.token)
-        .rate_limiter(sender or Sender())
+        .rate_limiter(sender)
         .concurrent_updates(PerChatUpdateProcessor())
         .post_init(_on_start)
         .post_shutdown(_on_stop)

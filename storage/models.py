@@ -254,3 +254,13 @@ class Answer(Base):
     value: Mapped[float | None] = mapped_column(Float)  # None when skipped: a skip is never a zero
     skipped: Mapped[bool] = mapped_column(Boolean, default=False)
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SendBudget(Base):
+    """Telegram's overall limit is per bot, not per process: bot processes sharing a database
+    take their send slots from this one row (next_free is seconds since the epoch)."""
+
+    __tablename__ = "send_budget"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    next_free: Mapped[float] = mapped_column(Float, default=0.0)

@@ -6,7 +6,7 @@ import time
 
 from telegram.error import RetryAfter
 
-from bot.sender import REPLY, SCHEDULED, Budget, Sender
+from bot.sender import REPLY, SCHEDULED, Budget, Sender, SharedBudget
 
 
 async def test_replies_go_before_scheduled_sends_that_queue_up():
@@ -67,3 +67,25 @@ async def test_retry_after_pauses_and_retries_once():
     assert await sender.process_request(flaky, (), {}, "sendMessage", {"chat_id": 1}, None) == "ok"
     assert len(attempts) == 2 and attempts[1] - attempts[0] >= 1.0
     assert sender.retries == 1
+
+
+async def test_processes_sharing_a_database_share_one_budget(database_url, database):
+    """Two senders (as two bot processes would) on one database stay within one 30/s budget."""
+    from storage import open_database
+
+    other = open_database(database_url, migrate=False)  # a second connection pool, as a second process has
+    senders = [Sender(per_chat_interval=0, shared=SharedBudget(db)) for db in (database, other)]
+    sent: list[float] = []
+
+    async def call():
+        sent.append(time.monotonic())
+        return True
+
+    await asyncio.gather(
+        *(sender.process_request(call, (), {}, "sendMessage", {"chat_id": i}, None) for sender in senders for i in range(31))
+    )
+    other.dispose()
+    # 62 sends at 30/s overall take about two seconds; each sender alone would have done it in one.
+    assert sent[-1] - sent[0] >= 1.95
+    per_second = max(sum(1 for t in sent if start <= t < start + 1.0) for start in sent)
+    assert per_second <= 31
