@@ -96,7 +96,7 @@ class ScheduleSettings(Dialog):
     def read_daily_time(self, answer: Answer) -> str | Invalid:
         hhmm = answer.choice or read_time(answer.text)
         if hhmm is None:
-            return Invalid(_("Please send a time of day, such as 08:30."))
+            return self._not_a_time()
         self._schedules()["daily"].local_time = hhmm
         return self._saved()
 
@@ -116,7 +116,7 @@ class ScheduleSettings(Dialog):
     def read_weekly_time(self, answer: Answer) -> str | Invalid:
         hhmm = answer.choice or read_time(answer.text)
         if hhmm is None:
-            return Invalid(_("Please send a time of day, such as 08:30."))
+            return self._not_a_time()
         weekday = self.data["weekday"]
         today = self.turn.now.astimezone(ZoneInfo(self.patient.timezone)).date()
         for instrument in ("peg3", "phq4"):
@@ -143,6 +143,9 @@ class ScheduleSettings(Dialog):
             return Invalid(_("Please send two times, such as 22:00-07:00."))
         self.patient.quiet_start, self.patient.quiet_end = start, end
         return self._saved()
+
+    def _not_a_time(self) -> Invalid:
+        return Invalid(_("Please send a time of day, such as 08:30."))
 
     def _time_choices(self) -> list[Choice]:
         return [Choice(hhmm, self._show(hhmm)) for hhmm in TIMES]

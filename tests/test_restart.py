@@ -122,25 +122,12 @@ def test_updates_fetched_but_not_handled_survive_a_kill(emulator, database, data
 
 def test_sigkill_during_dispatch_sends_nothing_twice(emulator, database, database_url, tmp_path):
     """30 prompts due at once; the bot is killed while sending them and started again."""
-    from datetime import date, datetime, timedelta, timezone
+    from datetime import datetime, timezone
 
+    from factories import due_prompts
     from storage.models import Prompt
 
-    now = datetime.now(timezone.utc)
-    with database.transaction() as session:
-        clinic_id = database.default_clinic(session).id
-        patients = [
-            Patient(clinic_id=clinic_id, channel="telegram", external_id=str(7100 + i), consent="given", timezone="UTC",
-                    onboarded_at=now, preferred_name="P")
-            for i in range(30)
-        ]
-        session.add_all(patients)
-        session.flush()
-        session.add_all(
-            Prompt(patient_id=p.id, instruments=["daily"], local_date=date.today(), scheduled_for=now - timedelta(minutes=1),
-                   expires_at=now + timedelta(hours=1), status="scheduled")
-            for p in patients
-        )
+    due_prompts(database, [7100 + i for i in range(30)], datetime.now(timezone.utc))
     log = tmp_path / "bot.log"
     env_extra = {"PAINCOACH_DISPATCH_SECONDS": "0.2"}
     bot = start_bot(emulator, database_url, log, env_extra)

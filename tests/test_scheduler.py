@@ -12,6 +12,7 @@ from telegram.error import Forbidden
 from conftest import Chat
 from dialogs.engine import Engine
 from dialogs.io import Message
+from factories import due_prompts
 from onboard import onboard
 from scheduler import planner
 from scheduler.dispatcher import Dispatcher
@@ -282,20 +283,7 @@ async def test_changing_time_zone_moves_prompts_without_repeating_today(chat_at,
 
 async def test_two_dispatchers_racing_over_1000_due_prompts_deliver_each_exactly_once(database_url, clock):
     databases = [open_database(database_url), open_database(database_url, migrate=False)]
-    with databases[0].transaction() as session:
-        clinic_id = databases[0].default_clinic(session).id
-        patients = [
-            Patient(clinic_id=clinic_id, channel="telegram", external_id=str(9000 + i), consent="given", timezone="UTC",
-                    onboarded_at=clock(), preferred_name="P")
-            for i in range(100)
-        ]
-        session.add_all(patients)
-        session.flush()
-        session.add_all(
-            Prompt(patient_id=p.id, instruments=["daily"], local_date=date(2026, 11, 28), scheduled_for=clock() - timedelta(minutes=k),
-                   expires_at=clock() + timedelta(hours=1), status="scheduled")
-            for p in patients for k in range(10)
-        )
+    due_prompts(databases[0], [9000 + i for i in range(100)], clock(), per_patient=10)
     phone = Phone()
     dispatchers = [Dispatcher(db, Engine(db, clock=clock), phone.deliver, clock=clock, batch=50) for db in databases]
 

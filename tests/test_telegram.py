@@ -284,23 +284,15 @@ async def test_progress_arrives_as_a_picture(bot, emulator, database):
 
 
 async def test_scheduled_prompts_meet_403_and_429_from_telegram(bot, emulator, database):
-    from datetime import date, datetime, timedelta, timezone
+    from datetime import datetime, timezone
 
     from bot.sender import SCHEDULED
+    from factories import due_prompts
     from bot.telegram import deliver
     from scheduler.dispatcher import Dispatcher
     from storage.models import Prompt
 
-    now = datetime.now(timezone.utc)
-    with database.transaction() as session:
-        clinic_id = database.default_clinic(session).id
-        for chat in (ALICE, BOB):
-            patient = Patient(clinic_id=clinic_id, channel="telegram", external_id=str(chat), consent="given",
-                              timezone="UTC", onboarded_at=now, preferred_name="P")
-            session.add(patient)
-            session.flush()
-            session.add(Prompt(patient_id=patient.id, instruments=["daily"], local_date=date.today(),
-                               scheduled_for=now - timedelta(minutes=1), expires_at=now + timedelta(hours=1)))
+    due_prompts(database, [ALICE, BOB], datetime.now(timezone.utc))
     emulator.blocked.add(BOB)
     emulator.fail_next("sendMessage", status=429, retry_after=1)
     engine: Engine = bot.bot_data["engine"]
