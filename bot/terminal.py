@@ -61,10 +61,12 @@ class TerminalChat:
                 self.message_count += 1
                 self.stdout.write("\n" + output.text + "\n")
                 if output.buttons:
-                    for number, button in enumerate((b for row in output.buttons for b in row), start=1):
-                        self.choices[str(number)] = (button.id, self.message_count)
+                    # Letters when a typed number is itself an answer ("1" step must not mean button 1).
+                    keys = "abcdefghijklmnopqrstuvwxyz" if output.expects_number else [str(n) for n in range(1, 100)]
+                    for key, button in zip(keys, (b for row in output.buttons for b in row)):
+                        self.choices[key] = (button.id, self.message_count)
                         self.labels.add(button.label.casefold())
-                        self.stdout.write(f"  {number}) {button.label}\n")
+                        self.stdout.write(f"  {key}) {button.label}\n")
                     self.engine.bind(output.button_ids, self.message_count)
             elif isinstance(output, File):
                 path = Path(tempfile.gettempdir()) / f"paincoach-{output.filename}"

@@ -33,6 +33,7 @@ class Question:
     text: str
     choices: tuple[Choice, ...] = ()
     columns: int = 1  # buttons per row
+    expects_number: bool = False  # a typed number is an answer, besides the buttons
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "choices", tuple(self.choices))

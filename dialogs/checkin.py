@@ -94,7 +94,7 @@ class Checkin(Dialog):
         if item.optional:
             choices.append(Choice(SKIP, _("Skip")))
         position = _("Question {n} of {total}").format(n=self.data["at"] + 1, total=len(self.data["queue"]))
-        return Question(f"{position}\n\n" + "\n\n".join(lines), choices, columns)
+        return Question(f"{position}\n\n" + "\n\n".join(lines), choices, columns, expects_number=item.kind == "number")
 
     def read_item(self, answer: Answer) -> str | Invalid | None:
         measure, item = self.current

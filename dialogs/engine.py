@@ -366,13 +366,15 @@ class Turn:
         if isinstance(question, Call):
             self.call(question)
             return
-        self.say(question.text, question.choices, question.columns)
+        self.say(question.text, question.choices, question.columns, expects_number=question.expects_number)
 
-    def say(self, text: str, choices: Iterable[Choice] = (), columns: int = 1, *, action: str | None = None) -> None:
+    def say(
+        self, text: str, choices: Iterable[Choice] = (), columns: int = 1, *, action: str | None = None, expects_number: bool = False
+    ) -> None:
         """Send a message; choices become buttons bound to this step (or to `action`)."""
         buttons = [self._button(choice, action) for choice in choices]
         rows = tuple(tuple(buttons[i : i + columns]) for i in range(0, len(buttons), columns))
-        self.outputs.append(Message(text, rows))
+        self.outputs.append(Message(text, rows, expects_number))
 
     def _button(self, choice: Choice, action: str | None) -> Button:
         row = ButtonRow(

@@ -81,6 +81,7 @@ class Button:
 class Message:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
+    expects_number: bool = False  # the answer may be a typed number (so "1" is not "button 1")
 
     @property
     def button_ids(self) -> list[str]:

@@ -24,7 +24,7 @@ def source_messages() -> set[str]:
             method_map=[("**.py", "python"), ("**.toml", "content.babel_extract:extract")],
             keywords=KEYWORDS,
         ):
-            found.update(message if isinstance(message, tuple) else [message])
+            found.add(message[0] if isinstance(message, tuple) else message)  # a catalog keys plurals by the singular
     return found
 
 
