@@ -35,16 +35,22 @@ class InboxPoller:
         for update in await asyncio.to_thread(self._leftovers):
             self._handle(update)
         offset = None
+        failures = 0
         while True:
             try:
                 updates = await self.app.bot.get_updates(offset=offset, timeout=self.timeout, allowed_updates=Update.ALL_TYPES)
-            except (TimedOut, NetworkError) as error:
-                log.warning("getUpdates failed (%s); trying again", error)
-                await asyncio.sleep(1)
+                fresh = await asyncio.to_thread(self._keep, updates) if updates else set()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # a 409 during a rolling restart, a 429, the database away...
+                failures += 1
+                wait = min(30, 2 ** min(failures, 5))
+                log.warning("polling failed (%s); trying again in %d s", error, wait, exc_info=not isinstance(error, (TimedOut, NetworkError)))
+                await asyncio.sleep(wait)
                 continue
+            failures = 0
             if not updates:
                 continue
-            fresh = await asyncio.to_thread(self._keep, updates)
             offset = updates[-1].update_id + 1  # Telegram may forget them now: they are in the inbox
             for update in updates:
                 if update.update_id in fresh:
@@ -101,6 +107,7 @@ async def serve(app: Application, db: Database, stop: asyncio.Event) -> None:
         await app.start()
         poller = InboxPoller(app, db)
         polling = asyncio.create_task(poller.run())
+        polling.add_done_callback(lambda _task: stop.set())  # never a bot that looks alive but reads nothing
         try:
             await stop.wait()
         finally:

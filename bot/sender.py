@@ -33,11 +33,13 @@ SCHEDULED = 1
 
 
 class Budget:
-    """Send slots at a fixed rate, handed to the best-priority waiter first."""
+    """Send slots at a fixed rate, handed to the best-priority waiter first (each slot also taken
+    from the shared budget when there is one, so our priorities hold across processes)."""
 
-    def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic, shared: "SharedBudget | None" = None):
         self.interval = 1.0 / per_second
         self.clock = clock
+        self.shared = shared
         self.next_free = 0.0
         self._waiters: list[tuple[int, int, asyncio.Future]] = []
         self._order = itertools.count()
@@ -52,6 +54,8 @@ class Budget:
 
     def pause(self, seconds: float) -> None:
         self.next_free = max(self.next_free, self.clock() + seconds)
+        if self.shared is not None:
+            self.shared.pause(seconds)
 
     async def _hand_out(self) -> None:
         while self._waiters:
@@ -62,6 +66,10 @@ class Budget:
             _priority, _order, future = heapq.heappop(self._waiters)
             if future.done():  # its caller gave up
                 continue
+            if self.shared is not None:
+                await self.shared.acquire()
+                if future.done():
+                    continue
             future.set_result(None)
             self.next_free = max(now, self.next_free) + self.interval
 
@@ -78,6 +86,12 @@ class SharedBudget:
         delay = slot - time.time()
         if delay > 0:
             await asyncio.sleep(delay)
+
+    def pause(self, seconds: float) -> None:
+        """Telegram said wait (429): every process waits."""
+        until = time.time() + seconds
+        with self.db.transaction() as session:
+            session.execute(update(SendBudget).where(SendBudget.id == 1, SendBudget.next_free < until).values(next_free=until))
 
     def _reserve(self) -> float:
         # One atomic UPDATE: the row lock orders the processes, each gets the next free slot.
@@ -100,8 +114,7 @@ class Sender(BaseRateLimiter[int]):
         max_retries: int = 5,
         shared: SharedBudget | None = None,
     ):
-        self.budget = Budget(overall_per_second)
-        self.shared = shared
+        self.budget = Budget(overall_per_second, shared=shared)
         self.per_chat_interval = per_chat_interval
         self.max_retries = max_retries
         self._chats = KeyedLocks()
@@ -140,9 +153,7 @@ class Sender(BaseRateLimiter[int]):
     async def _call(self, callback, args, kwargs, priority: int | None) -> Any:
         for attempt in range(self.max_retries + 1):
             if priority is not None:
-                await self.budget.acquire(priority)  # our own queue, in priority order
-                if self.shared is not None:
-                    await self.shared.acquire()  # and the slot shared with the other processes
+                await self.budget.acquire(priority)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as error:

@@ -23,29 +23,39 @@ if TYPE_CHECKING:
     from dialogs.engine import Turn
 
 SKIP = "skip"
-RESUME_WITHIN = timedelta(hours=12)
 NUMBER = re.compile(r"-?\d[\d.,]*")
 
 
 def start(turn: "Turn", instruments: list[str], *, prompt_id: int | None = None, on_return: str | None = None) -> Call:
-    """The call that opens a sitting; a half-answered one of the same instruments is resumed."""
+    """The call that opens a sitting. What a prompt's sitting already completed is not asked
+    again, and a half-answered instrument is resumed where it was left."""
     source = "scheduled" if prompt_id else "self"
+    resume_within = timedelta(minutes=turn.patient.clinic.setting("expire_after_minutes"))
     responses: dict[str, int] = {}
     queue: list[list[str]] = []
     for instrument_id in instruments:
-        response = turn.session.scalars(
-            select(Response)
-            .where(
-                Response.patient_id == turn.patient.id,
-                Response.instrument == instrument_id,
-                Response.completed_at.is_(None),
-                Response.started_at > turn.now - RESUME_WITHIN,
-            )
-            .order_by(Response.started_at.desc())
-        ).first()
+        response = None
+        if prompt_id:
+            response = turn.session.scalars(
+                select(Response).where(Response.prompt_id == prompt_id, Response.instrument == instrument_id)
+            ).first()
+            if response is not None and response.completed_at is not None:
+                continue
+        if response is None:
+            response = turn.session.scalars(
+                select(Response)
+                .where(
+                    Response.patient_id == turn.patient.id,
+                    Response.instrument == instrument_id,
+                    Response.completed_at.is_(None),
+                    Response.started_at > turn.now - resume_within,
+                )
+                .order_by(Response.started_at.desc())
+            ).first()
         if response is None:
             response = Response(
-                patient_id=turn.patient.id, instrument=instrument_id, prompt_id=prompt_id, source=source, language=turn.patient.language
+                patient_id=turn.patient.id, instrument=instrument_id, prompt_id=prompt_id, source=source,
+                language=turn.patient.language, started_at=turn.now,
             )
             turn.session.add(response)
             turn.session.flush()
@@ -74,6 +84,8 @@ class Checkin(Dialog):
         return measure, measure.item(item_id)
 
     def ask_item(self) -> Question:
+        if not self.data["queue"]:  # everything of this sitting was answered already
+            return Question(_("Everything here is answered already. Thank you!"), [Choice("ok", _("Continue"))])
         measure, item = self.current
         lines = []
         first_of_instrument = self.data["at"] == 0 or self.data["queue"][self.data["at"] - 1][0] != measure.id
@@ -97,6 +109,8 @@ class Checkin(Dialog):
         return Question(f"{position}\n\n" + "\n\n".join(lines), choices, columns, expects_number=item.kind == "number")
 
     def read_item(self, answer: Answer) -> str | Invalid | None:
+        if not self.data["queue"]:
+            return "completed"
         measure, item = self.current
         if answer.choice == SKIP and item.optional:
             value, skipped = None, True
@@ -105,7 +119,11 @@ class Checkin(Dialog):
             if value is None:
                 if item.kind == "choice":
                     return None
-                return Invalid(_("Please send a number from {low} to {high}.").format(low=fmt(item.minimum), high=fmt(item.maximum)))
+                if item.decimals:
+                    message = _("Please send a number from {low} to {high}.")
+                else:
+                    message = _("Please send a whole number from {low} to {high}.")
+                return Invalid(message.format(low=fmt(item.minimum), high=fmt(item.maximum)))
             skipped = False
         self._save(measure, item, value, skipped)
         self.data["at"] += 1
@@ -136,7 +154,8 @@ class Checkin(Dialog):
         for instrument_id, response_id in self.data["responses"].items():
             response = session.get(Response, response_id)
             if instrument_id == "peg3" and response.score:
-                lines.append(_("Your PEG score this week: {score} (0 to 10; lower is better).").format(score=fmt(response.score["score"])))
+                score = fmt(round(response.score["score"], 1))  # as /progress shows it
+                lines.append(_("Your PEG score this week: {score} (0 to 10; lower is better).").format(score=score))
         self.say("\n".join(lines))
 
 

@@ -20,6 +20,7 @@ from dialogs import progress, prompts, safety
 from dialogs.base import Answer, Call, Choice, Dialog, Frame, Invalid, Question, dialog_class
 from dialogs.io import Button, Command, Edit, Edited, Inbound, Media, Message, Output, Press, Text, Who
 from dialogs.screen import normalize, screen
+from scheduler import planner
 from locales import _
 from storage.db import Database
 from storage.models import Button as ButtonRow
@@ -40,7 +41,10 @@ class Engine:
     def handle(self, inbound: Inbound) -> list[Output]:
         with self.db.transaction() as session:
             patient, _created = find_or_create_patient(session, self.db, inbound.who)
-            patient.reachable = True  # they wrote to us: blocked no longer
+            if not patient.reachable:  # they wrote to us: blocked no longer, check-ins resume
+                patient.reachable = True
+                if patient.onboarded_at is not None:
+                    planner.replan(session, patient, self.clock())
             with locales.use(patient.language, region_of(patient, inbound.who.language_code)):
                 turn = Turn(session, patient, self.clock(), inbound.who.language_code)
                 if inbound.update_id is not None and not self._first_delivery(session, patient, inbound.update_id):

@@ -23,14 +23,21 @@ if TYPE_CHECKING:
     from dialogs.engine import Turn
 
 ACTION = "prompt"
-OPEN = ("sent", "snoozed")
+# A prompt the patient can still answer: delivered at least once, not closed. ("claimed" covers
+# a snoozed prompt whose second invitation is on its way.)
+OPEN = ("sent", "snoozed", "claimed")
 
 
 def open_prompt(turn: "Turn") -> Prompt | None:
     """The newest prompt the patient can still answer."""
     return turn.session.scalars(
         select(Prompt)
-        .where(Prompt.patient_id == turn.patient.id, Prompt.status.in_(OPEN), Prompt.expires_at > turn.now)
+        .where(
+            Prompt.patient_id == turn.patient.id,
+            Prompt.status.in_(OPEN),
+            Prompt.sent_at.is_not(None),
+            Prompt.expires_at > turn.now,
+        )
         .order_by(Prompt.scheduled_for.desc())
     ).first()
 
@@ -49,7 +56,8 @@ def invite(turn: "Turn", prompt: Prompt, *, reminder: bool = False) -> None:
             "Hello {name}, time for your check-in: {count} short questions.",
             count,
         ).format(name=name, count=count)
-    snoozes = turn.patient.clinic.setting("snooze_minutes")
+    # Only the snoozes that come back before the prompt closes.
+    snoozes = [m for m in turn.patient.clinic.setting("snooze_minutes") if turn.now + timedelta(minutes=m) < prompt.expires_at]
     choices = [Choice(f"start:{prompt.id}", _("Start now"))]
     choices += [Choice(f"snooze:{minutes}:{prompt.id}", snooze_label(minutes)) for minutes in snoozes]
     turn.say(text, choices, columns=1, action=ACTION)
@@ -74,7 +82,7 @@ def on_press(turn: "Turn", value: str) -> None:
         turn.say(_("This button has expired."))
         turn.ask()
         return
-    if prompt.status not in OPEN or prompt.expires_at <= turn.now:
+    if prompt.status not in OPEN or prompt.sent_at is None or prompt.expires_at <= turn.now:
         if prompt.status == "answered":
             turn.say(_("You've already done this check-in. Thank you!"))
         else:
@@ -87,7 +95,12 @@ def on_press(turn: "Turn", value: str) -> None:
         turn.say(_("All right, I'll ask again at {time}.").format(time=local_time(turn, prompt.snoozed_until)))
         turn.ask()
         return
-    if turn.state.dialog == checkin.Checkin.name:
-        turn.ask()  # already answering: carry on where they are
-        return
-    turn.call(checkin.start(turn, list(prompt.instruments), prompt_id=prompt.id))
+    # Started: no reminder or second invitation is wanted any more.
+    prompt.status, prompt.snoozed_until = "sent", None
+    sitting = checkin.start(turn, list(prompt.instruments), prompt_id=prompt.id)
+    if turn.state.dialog != checkin.Checkin.name:
+        turn.call(sitting)
+    elif turn.state.data.get("prompt_id") == prompt.id:
+        turn.ask()  # already answering this one: carry on where they are
+    else:
+        turn.enter(sitting.dialog, sitting.data)  # another sitting was open: it stays resumable

@@ -118,13 +118,15 @@ class ScheduleSettings(Dialog):
         if hhmm is None:
             return self._not_a_time()
         weekday = self.data["weekday"]
-        today = self.turn.now.astimezone(ZoneInfo(self.patient.timezone)).date()
+        today = self.turn.now.astimezone(ZoneInfo(self.patient.timezone)).date()  # for a schedule without an anchor
         for instrument in ("peg3", "phq4"):
             row = self._schedules().get(instrument)
             if row is not None:
-                row.weekday, row.local_time = weekday, hhmm
                 if row.every_weeks > 1:
-                    row.anchor = today + timedelta(days=(weekday - today.weekday()) % 7)
+                    # Same weeks as before, on the new day: a fortnightly measure stays fortnightly.
+                    anchor = row.anchor or today
+                    row.anchor = anchor + timedelta(days=weekday - anchor.weekday())
+                row.weekday, row.local_time = weekday, hhmm
         return self._saved()
 
     def ask_quiet(self) -> Question:

@@ -14,14 +14,14 @@ from datetime import datetime, timedelta
 from typing import Awaitable, Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, exists, or_, select, true, update
 from telegram.error import Forbidden, TelegramError
 
 from dialogs.engine import Engine
 from scheduler.times import instant, parse_hhmm
 from dialogs.io import Output
 from storage.db import Database
-from storage.models import Patient, Prompt, utcnow
+from storage.models import DialogState, Patient, Prompt, Response, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,12 @@ Deliver = Callable[[str, list[Output]], Awaitable[int | None]]
 class Claim:
     prompt_id: int
     reminder: bool
+
+
+def may_be_messaged():
+    """Patients we may write to now: reachable, check-ins not paused, not in a crisis pause."""
+    in_crisis_pause = exists().where(DialogState.patient_id == Patient.id, DialogState.paused)
+    return [Patient.reachable, Patient.checkins_paused.is_(False), ~in_crisis_pause]
 
 
 def quiet_hours_end(patient: Patient, now: datetime) -> datetime | None:
@@ -75,17 +81,19 @@ class Dispatcher:
         return sum(results)
 
     def close_overdue(self, now: datetime) -> None:
+        started = exists().where(Response.prompt_id == Prompt.id)
         with self.db.transaction() as session:
-            session.execute(
-                update(Prompt)
-                .where(Prompt.status.in_(("scheduled", "snoozed")), Prompt.expires_at <= now)
-                .values(status="expired", reason="missed: not delivered before it expired", updated_at=now)
-            )
-            session.execute(
-                update(Prompt)
-                .where(Prompt.status == "sent", Prompt.expires_at <= now)
-                .values(status="expired", reason="missed: no answer before it expired", updated_at=now)
-            )
+            for statuses, condition, reason in [
+                (("scheduled",), true(), "missed: not delivered before it expired"),
+                (("sent", "snoozed"), started, "missed: partly answered before it expired"),
+                (("sent", "snoozed"), ~started, "missed: no answer before it expired"),
+            ]:
+                session.execute(
+                    update(Prompt)
+                    .where(Prompt.status.in_(statuses), Prompt.expires_at <= now, condition)
+                    .values(status="expired", reason=reason, updated_at=now)
+                    .execution_options(synchronize_session=False)
+                )
             session.execute(
                 update(Prompt)
                 .where(Prompt.status == "claimed", Prompt.claimed_at <= now - self.claim_timeout)
@@ -96,16 +104,18 @@ class Dispatcher:
         with self.db.transaction() as session:
             due = session.scalars(
                 select(Prompt)
+                .join(Patient, Patient.id == Prompt.patient_id)
                 .where(
                     or_(
                         and_(Prompt.status == "scheduled", Prompt.scheduled_for <= now),
                         and_(Prompt.status == "snoozed", Prompt.snoozed_until <= now),
                     ),
                     Prompt.expires_at > now,
+                    *may_be_messaged(),
                 )
                 .order_by(Prompt.scheduled_for)
                 .limit(self.batch)
-                .with_for_update(skip_locked=True)
+                .with_for_update(skip_locked=True, of=Prompt)
             ).all()
             quiet = self._quiet_until(session, [p.patient_id for p in due], now)
             claimed = []
@@ -118,9 +128,17 @@ class Dispatcher:
                 prompt.updated_at = now
             remind = session.scalars(
                 select(Prompt)
-                .where(Prompt.status == "sent", Prompt.remind_at <= now, Prompt.reminded_at.is_(None), Prompt.expires_at > now)
+                .join(Patient, Patient.id == Prompt.patient_id)
+                .where(
+                    Prompt.status == "sent",
+                    Prompt.remind_at <= now,
+                    Prompt.reminded_at.is_(None),
+                    Prompt.expires_at > now,
+                    ~exists().where(Response.prompt_id == Prompt.id),  # started: no reminder wanted
+                    *may_be_messaged(),
+                )
                 .limit(self.batch)
-                .with_for_update(skip_locked=True)
+                .with_for_update(skip_locked=True, of=Prompt)
             ).all()
             quiet = self._quiet_until(session, [p.patient_id for p in remind], now)
             reminders = []
@@ -162,7 +180,11 @@ class Dispatcher:
     def _record(self, claim: Claim, outcome: str, reason: str | None, message_id: int | None = None) -> None:
         now = self.clock()
         with self.db.transaction() as session:
-            prompt = session.get(Prompt, claim.prompt_id)
+            prompt = session.get(Prompt, claim.prompt_id, with_for_update=True)
+            if outcome != "blocked" and not claim.reminder and prompt.status != "claimed":
+                # The patient started (or finished) it while the invitation was on its way.
+                prompt.message_id = message_id or prompt.message_id
+                return
             if outcome == "blocked":
                 prompt.status, prompt.reason = "blocked", reason
                 patient = session.get(Patient, prompt.patient_id)

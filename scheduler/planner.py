@@ -18,6 +18,7 @@ from scheduler.times import occurrences, parse_hhmm
 from storage.models import Clinic, Patient, Prompt, Schedule
 
 HORIZON = timedelta(hours=36)
+PAGE = 1000
 ORDER = {"daily": 0, "peg3": 1, "phq4": 2}  # one sitting: the daily items first
 
 
@@ -47,7 +48,7 @@ def create_default_schedules(session: Session, patient: Patient, now: datetime) 
 
 def plan(session: Session, now: datetime, *, patient_ids: list[int] | None = None, horizon: timedelta = HORIZON) -> int:
     """Create the prompts due in (now, now + horizon]; returns how many were planned."""
-    query = select(Patient).where(
+    query = select(Patient.id).where(
         Patient.onboarded_at.is_not(None),
         Patient.consent == "given",
         Patient.reachable,
@@ -57,7 +58,18 @@ def plan(session: Session, now: datetime, *, patient_ids: list[int] | None = Non
     )
     if patient_ids is not None:
         query = query.where(Patient.id.in_(patient_ids))
-    patients = {p.id: p for p in session.scalars(query)}
+    ids = list(session.scalars(query.order_by(Patient.id)))
+    clinics = {c.id: c for c in session.scalars(select(Clinic))}
+    # In pages: the queries stay small however many patients there are.
+    return sum(_plan_page(session, now, horizon, ids[i : i + PAGE], clinics) for i in range(0, len(ids), PAGE))
+
+
+def _plan_page(session: Session, now: datetime, horizon: timedelta, ids: list[int], clinics: dict[int, Clinic]) -> int:
+    # FOR SHARE SKIP LOCKED: a patient whose dialog step is changing their times right now
+    # (it holds their row) is planned next round, from what that step saved.
+    patients = {
+        p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(ids)).with_for_update(read=True, skip_locked=True))
+    }
     if not patients:
         return 0
     schedules: dict[int, list[Schedule]] = defaultdict(list)
@@ -72,7 +84,6 @@ def plan(session: Session, now: datetime, *, patient_ids: list[int] | None = Non
     for patient_id, local_date, instruments in window:
         covered.update((patient_id, local_date, instrument) for instrument in instruments)
 
-    clinics = {c.id: c for c in session.scalars(select(Clinic))}
     rows = []
     for patient_id, patient in patients.items():
         zone = ZoneInfo(patient.timezone)
@@ -89,7 +100,7 @@ def plan(session: Session, now: datetime, *, patient_ids: list[int] | None = Non
             rows.append(
                 {
                     "patient_id": patient_id,
-                    "instruments": sorted(instruments, key=ORDER.get),
+                    "instruments": sorted(instruments, key=lambda i: ORDER.get(i, len(ORDER))),
                     "local_date": day,
                     "scheduled_for": moment,
                     "expires_at": moment + expiry,
@@ -112,7 +123,10 @@ def _insert_new(session: Session, rows: list[dict]) -> int:
 
 
 def replan(session: Session, patient: Patient, now: datetime) -> None:
-    """After a change of time zone, times or pause: drop the prompts not yet sent and plan again."""
-    session.execute(delete(Prompt).where(Prompt.patient_id == patient.id, Prompt.status == "scheduled", Prompt.scheduled_for > now))
+    """After a change of time zone, times, pause or being blocked: drop the future prompts not
+    sent and plan again."""
+    session.execute(
+        delete(Prompt).where(Prompt.patient_id == patient.id, Prompt.status.in_(("scheduled", "blocked")), Prompt.scheduled_for > now)
+    )
     session.flush()
     plan(session, now, patient_ids=[patient.id])

@@ -56,7 +56,7 @@ def test_out_of_range_or_unreadable_answers_are_asked_again_naming_the_range(cha
     onboard(chat)
     open_checkin(chat, "Daily check-in")
     chat.say(typed)
-    assert f"Please send a number {expected}." in chat.text
+    assert f"Please send a whole number {expected}." in chat.text
     assert "How strong is your pain right now?" in chat.text
     assert answers(database, responses(database, "daily")[0].id) == {}
 
@@ -74,12 +74,12 @@ def test_peg_is_scored_on_its_last_item_and_cannot_be_skipped(chat, database):
     open_checkin(chat, "Pain this week (PEG)")
     assert "on average in the past week" in chat.text and "Skip" not in chat.buttons
     chat.say("skip")
-    assert "Please send a number from 0 to 10." in chat.text
+    assert "Please send a whole number from 0 to 10." in chat.text
     chat.press("6")
     chat.press("5")
     assert responses(database, "peg3")[0].score is None  # not before the last item
     chat.press("5")
-    assert "Your PEG score this week: 5.33" in chat.text
+    assert "Your PEG score this week: 5.3 (0 to 10; lower is better)." in chat.text  # as /progress rounds it
     [response] = responses(database, "peg3")
     assert response.score == {"score": 5.33}
 

@@ -363,3 +363,115 @@ async def test_quiet_hours_hold_a_prompt_until_they_end(chat_at, database, clock
     assert (prompt.status, prompt.snoozed_until, prompt.reason) == ("snoozed", datetime(2026, 11, 29, 9, 30, tzinfo=UTC), "quiet hours")
     clock.advance(minutes=30)
     assert await dispatcher.tick() == 1
+
+
+def press_prompt(chat, phone, label: str, index: int = -1) -> None:
+    """Press a button on the `index`-th invitation the patient received."""
+    message = [m for _who, m in phone.sent if m.buttons][index]
+    chat.last_buttons = {b.label: (b.id, None) for row in message.buttons for b in row}
+    chat.press(label)
+
+
+async def monday_sitting(chat_at, database, clock, dispatcher) -> None:
+    """Onboard on Saturday; Sunday's daily is sent; it is now Monday 09:00 and that sitting is sent too."""
+    onboard(chat_at)
+    clock.at = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    await dispatcher.tick()
+    plan(database, clock)
+    clock.at = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    await dispatcher.tick()
+
+
+async def test_an_old_open_sitting_does_not_take_over_a_new_prompt(chat_at, database, clock, dispatcher, phone):
+    onboard(chat_at)
+    clock.at = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    await dispatcher.tick()
+    press_prompt(chat_at, phone, "Start now")  # Sunday's: one answer, then left open
+    chat_at.press("4")
+    plan(database, clock)
+    clock.at = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    await dispatcher.tick()
+    press_prompt(chat_at, phone, "Start now")  # Monday's, while Sunday's sitting is still open
+    assert "Question 1 of 12" in chat_at.text
+
+
+async def test_a_sitting_resumes_after_what_it_already_finished(chat_at, database, clock, dispatcher, phone):
+    await monday_sitting(chat_at, database, clock, dispatcher)
+    press_prompt(chat_at, phone, "Start now", 1)
+    for answer in ["4", "7", "30", "2000", "Yes", "5"]:  # the daily, then one PEG item
+        chat_at.press(answer) if answer in chat_at.buttons else chat_at.say(answer)
+    chat_at.command("cancel")
+    chat_at.press("Check in now")
+    assert "Question 1 of 6" in chat_at.text  # two PEG items and the PHQ-4; not the daily again
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Response).where(Response.instrument == "daily")) == 1
+
+
+async def test_a_started_prompt_gets_no_reminder_and_a_snooze_is_cancelled_by_starting(chat_at, database, clock, dispatcher, phone):
+    onboard(chat_at)
+    clock.at = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    await dispatcher.tick()
+    press_prompt(chat_at, phone, "In 30 minutes")
+    press_prompt(chat_at, phone, "Start now")
+    chat_at.press("4")
+    clock.advance(hours=4)
+    assert await dispatcher.tick() == 0  # no second invitation, no reminder
+    assert len(phone.texts()) == 1
+    clock.at = datetime(2026, 11, 29, 21, 0, tzinfo=UTC)
+    await dispatcher.tick()
+    [prompt, *_later] = prompts(database)
+    assert (prompt.status, prompt.reason) == ("expired", "missed: partly answered before it expired")
+
+
+async def test_pauses_hold_reminders_and_invitations(chat_at, database, clock, dispatcher, phone):
+    onboard(chat_at)
+    clock.at = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    await dispatcher.tick()
+    chat_at.command("menu")
+    chat_at.press("Check-in times")
+    chat_at.press("Pause check-ins")
+    clock.advance(hours=4)
+    assert await dispatcher.tick() == 0 and len(phone.texts()) == 1  # no reminder while paused
+    chat_at.press("Resume check-ins")
+    chat_at.say("I want to end my life")  # a crisis pause holds check-ins too
+    clock.at = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    plan(database, clock)
+    assert await dispatcher.tick() == 0
+
+
+async def test_a_patient_who_writes_again_after_blocking_gets_their_check_ins(chat_at, database, clock, engine):
+    onboard(chat_at)
+    blocked = Phone(fail_for={"1001"})
+    await Dispatcher(database, engine, blocked.deliver, clock=clock).tick()  # Saturday: nothing due yet
+    clock.at = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    await Dispatcher(database, engine, blocked.deliver, clock=clock).tick()  # Sunday's: blocked
+    clock.at = datetime(2026, 11, 29, 18, 0, tzinfo=UTC)
+    chat_at.command("menu")  # writes again
+    phone = Phone()
+    clock.at = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    assert await Dispatcher(database, engine, phone.deliver, clock=clock).tick() == 1
+    assert phone.texts() == ["Hello Sam, time for your check-in: 12 short questions."]
+
+
+async def test_snoozes_are_offered_only_when_they_come_back_in_time(chat_at, database, clock, dispatcher, phone):
+    onboard(chat_at)
+    clock.at = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    await dispatcher.tick()
+    assert [b.label for row in phone.sent[-1][1].buttons for b in row] == ["Start now", "In 30 minutes", "In 2 hours"]
+    clock.at = datetime(2026, 11, 29, 19, 50, tzinfo=UTC)  # 70 minutes before it closes
+    await dispatcher.tick()  # the reminder
+    assert [b.label for row in phone.sent[-1][1].buttons for b in row] == ["Start now", "In 30 minutes"]
+
+
+async def test_moving_the_weekly_day_keeps_phq4_fortnightly(chat_at, database, clock):
+    onboard(chat_at)  # PHQ-4 on Monday 30 November, then 14 December
+    chat_at.command("menu")
+    chat_at.press("Check-in times")
+    chat_at.press("Weekly day and time")
+    chat_at.press("Tuesday")
+    chat_at.press("09:00")
+    for _ in range(20):
+        clock.advance(days=1)
+        plan(database, clock)
+    phq4 = [p.local_date for p in prompts(database) if "phq4" in p.instruments]
+    assert phq4 == [date(2026, 12, 1), date(2026, 12, 15)]

@@ -306,3 +306,11 @@ async def test_scheduled_prompts_meet_403_and_429_from_telegram(bot, emulator, d
                    session.execute(select(Prompt, Patient).join(Patient, Prompt.patient_id == Patient.id))}
     assert by_chat == {str(ALICE): ("sent", True), str(BOB): ("blocked", False)}
     assert [m["text"] for m in emulator.messages(ALICE)] == ["Hello P, time for your check-in: 5 short questions."]
+
+
+async def test_polling_rides_out_a_conflict(bot, emulator):
+    emulator.fail_next("getUpdates", status=409, description="Conflict: terminated by other getUpdates request")
+    await asyncio.sleep(0.2)
+    alice = Phone(emulator, ALICE)
+    alice.send("/start")
+    await alice.expect("Which language", timeout=15)
