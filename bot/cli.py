@@ -69,6 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "chat" and "PAINCOACH_LOG_LEVEL" not in os.environ:
         settings = replace(settings, log_level="WARNING")  # keep the conversation readable
     setup_logging(settings)
+    import content
+
+    try:
+        content.check()
+    except ValueError as error:  # ContentError, or a file that is not valid TOML
+        print(f"content error: {error}", file=sys.stderr)
+        return 2
     from storage import open_database
 
     database = open_database(settings.database_url)  # created and migrated on first run

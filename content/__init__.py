@@ -26,3 +26,16 @@ def require(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
     if not isinstance(value, kind):
         raise ContentError(f"{where}: key {key!r} must be {kind.__name__}, not {type(value).__name__}")
     return value
+
+
+def check() -> None:
+    """Load and check every content file now, so a broken one stops start-up naming file and key."""
+    from content.instruments import instruments
+    from content.thinking import traps
+    from dialogs.screen import load_phrases
+
+    instruments()
+    traps()
+    load_phrases()
+    for name in ("crisis_resources", "clinic_defaults", "timezones"):
+        load(name)

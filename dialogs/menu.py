@@ -1,18 +1,23 @@
 """The main menu, where every onboarded patient returns. Diagram: docs/dialogs/menu.md."""
 from __future__ import annotations
 
+from babel.dates import format_date
+from sqlalchemy import select
+
+import locales
+from content.thinking import traps as thinking_traps
 from dialogs import checkin, progress, prompts
 from dialogs.base import Answer, Call, Choice, Dialog, Question
 from dialogs.onboarding import STORY
 from locales import _
-from storage.models import PainStory
+from storage.models import PainStory, ThoughtRecord
 
 MAX_SHOWN = 600  # characters of each answer shown back; the whole text stays stored
 
 
 class Menu(Dialog):
     name = "menu"
-    states = ["main", "checkin_pick", "checkin", "schedule", "story", "language", "timezone"]
+    states = ["main", "checkin_pick", "checkin", "thoughts", "thought_full", "thought_quick", "schedule", "story", "language", "timezone"]
     initial = "main"
     final = frozenset()  # the menu never ends; other dialogs return to it
     transitions = [
@@ -20,11 +25,19 @@ class Menu(Dialog):
         {"trigger": "pick_checkin", "source": "main", "dest": "checkin_pick"},
         {"trigger": "picked", "source": "checkin_pick", "dest": "checkin"},
         {"trigger": "showed_progress", "source": "main", "dest": "main"},
+        {"trigger": "open_thoughts", "source": "main", "dest": "thoughts"},
+        {"trigger": "new_full", "source": "thoughts", "dest": "thought_full"},
+        {"trigger": "new_quick", "source": "thoughts", "dest": "thought_quick"},
+        {"trigger": "listed", "source": "thoughts", "dest": "thoughts"},
         {"trigger": "open_schedule", "source": "main", "dest": "schedule"},
         {"trigger": "open_story", "source": "main", "dest": "story"},
         {"trigger": "open_language", "source": "main", "dest": "language"},
         {"trigger": "open_timezone", "source": "main", "dest": "timezone"},
-        {"trigger": "back", "source": ["checkin_pick", "checkin", "schedule", "story", "language", "timezone"], "dest": "main"},
+        {
+            "trigger": "back",
+            "source": ["checkin_pick", "checkin", "thoughts", "thought_full", "thought_quick", "schedule", "story", "language", "timezone"],
+            "dest": "main",
+        },
     ]
 
     def ask_main(self) -> Question:
@@ -33,6 +46,7 @@ class Menu(Dialog):
             [
                 Choice("checkin", _("Check in now")),
                 Choice("progress", _("My progress")),
+                Choice("thoughts", _("Thought-check")),
                 Choice("schedule", _("Check-in times")),
                 Choice("story", _("My pain story")),
                 Choice("language", _("Language")),
@@ -50,7 +64,7 @@ class Menu(Dialog):
         if answer.choice == "progress":
             progress.progress(self.turn)
             return "showed_progress"
-        return {"schedule": "open_schedule", "story": "open_story", "language": "open_language", "timezone": "open_timezone"}.get(
+        return {"thoughts": "open_thoughts", "schedule": "open_schedule", "story": "open_story", "language": "open_language", "timezone": "open_timezone"}.get(
             answer.choice
         )
 
@@ -89,6 +103,29 @@ class Menu(Dialog):
     def read_story(self, answer: Answer) -> str | None:
         return "back" if answer.choice == "back" else None
 
+    def ask_thoughts(self) -> Question:
+        return Question(
+            _("A thought-check helps you look at a painful thought from more than one side."),
+            [
+                Choice("full", _("New thought-check")),
+                Choice("quick", _("Quick check during a flare")),
+                Choice("list", _("My last thought-checks")),
+                Choice("back", _("Back to the menu")),
+            ],
+        )
+
+    def read_thoughts(self, answer: Answer) -> str | None:
+        if answer.choice == "list":
+            self.say(past_thought_checks(self.turn))
+            return "listed"
+        return {"full": "new_full", "quick": "new_quick", "back": "back"}.get(answer.choice)
+
+    def ask_thought_full(self) -> Call:
+        return Call("thoughtcheck", on_return="back")
+
+    def ask_thought_quick(self) -> Call:
+        return Call("quickcheck", on_return="back")
+
     def ask_schedule(self) -> Call:
         return Call("schedule", on_return="back")
 
@@ -97,3 +134,28 @@ class Menu(Dialog):
 
     def ask_timezone(self) -> Call:
         return Call("timezone", on_return="back")
+
+
+def past_thought_checks(turn, limit: int = 5) -> str:
+    """The last completed thought-checks, with the change in belief."""
+    rows = turn.session.scalars(
+        select(ThoughtRecord)
+        .where(ThoughtRecord.patient_id == turn.patient.id, ThoughtRecord.completed_at.is_not(None))
+        .order_by(ThoughtRecord.completed_at.desc())
+        .limit(limit)
+    ).all()
+    if not rows:
+        return _("You haven't finished a thought-check yet.")
+    traps = {trap.id: _(trap.label) for trap in thinking_traps()}
+    lines = []
+    for row in rows:
+        day = format_date(row.completed_at, format="medium", locale=locales.formatting())
+        thought = row.thought if len(row.thought or "") <= 80 else row.thought[:80] + "…"
+        if row.kind == "full":
+            change = _("belief {before} → {after}").format(before=row.belief_before, after=row.belief_after)
+            if row.trap:
+                change += f" · {traps.get(row.trap, row.trap)}"
+        else:
+            change = _("next step: {step}").format(step=row.next_step)
+        lines.append(f"{day}: “{thought}”\n{change}")
+    return "\n\n".join(lines)

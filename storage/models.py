@@ -264,3 +264,28 @@ class SendBudget(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     next_free: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ThoughtRecord(Base):
+    """A thought-check: the full CBT thought record, or the quick one for a flare.
+    Every text column is the patient's own words."""
+
+    __tablename__ = "thought_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # full | quick
+    situation: Mapped[str | None] = mapped_column(Text)
+    emotion: Mapped[str | None] = mapped_column(Text)
+    emotion_before: Mapped[int | None] = mapped_column(Integer)  # 0-100
+    thought: Mapped[str | None] = mapped_column(Text)  # or, in the quick one, the feared prediction
+    belief_before: Mapped[int | None] = mapped_column(Integer)  # 0-100; in the quick one, how likely it is
+    trap: Mapped[str | None] = mapped_column(String(32))
+    evidence_for: Mapped[str | None] = mapped_column(Text)
+    evidence_against: Mapped[str | None] = mapped_column(Text)
+    balanced_thought: Mapped[str | None] = mapped_column(Text)  # or what they would tell a friend
+    belief_after: Mapped[int | None] = mapped_column(Integer)
+    emotion_after: Mapped[int | None] = mapped_column(Integer)
+    next_step: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]

@@ -1,0 +1,49 @@
+"""The quick thought-check for a flare: the feared prediction, how likely it really is, what you
+would tell a friend, one helpful next step. Diagram: docs/dialogs/quickcheck.md."""
+from __future__ import annotations
+
+from dialogs.base import Answer, Dialog, Invalid, Question
+from dialogs.thoughtcheck import rating_question, read_rating, record
+from locales import _
+
+WORDS = {
+    "prediction": ("thought", "In this flare, what are you afraid will happen?"),
+    "friend": ("balanced_thought", "If a friend in the same flare said that to you, what would you tell them?"),
+    "next_step": ("next_step", "What is one small, helpful thing you could do next?"),
+}
+
+
+class QuickCheck(Dialog):
+    name = "quickcheck"
+    states = ["prediction", "likelihood", "friend", "next_step", "done"]
+    initial = "prediction"
+    transitions = [{"trigger": "next", "source": a, "dest": b} for a, b in zip(states, states[1:])]
+
+    def ask(self) -> Question:
+        if self.state in WORDS:
+            return Question(_(WORDS[self.state][1]))
+        return super().ask()
+
+    def read(self, answer: Answer) -> str | Invalid | None:
+        if self.state in WORDS:
+            text = (answer.text or "").strip()
+            if not any(ch.isalnum() for ch in text):
+                return Invalid(_("A few words are enough, in your own way."))
+            setattr(record(self.turn, self.data, "quick"), WORDS[self.state][0], text)
+            return "next"
+        return super().read(answer)
+
+    def ask_likelihood(self) -> Question:
+        return rating_question(_("How likely is it really, from 0 to 100?"))
+
+    def read_likelihood(self, answer: Answer) -> str | Invalid:
+        value = read_rating(answer)
+        if isinstance(value, Invalid):
+            return value
+        record(self.turn, self.data, "quick").belief_before = value
+        return "next"
+
+    def finished(self) -> None:
+        row = record(self.turn, self.data, "quick")
+        row.completed_at = self.turn.now
+        self.say(_("Thank you. Your next step: {step}\nGo gently with yourself today.").format(step=row.next_step))

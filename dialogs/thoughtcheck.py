@@ -1,0 +1,132 @@
+"""A thought-check (CBT thought record): from a situation and a thought to a balanced thought,
+with the change in belief shown back. Diagram: docs/dialogs/thoughtcheck.md.
+
+Each answer is saved as it arrives, so a thought-check left halfway keeps what was written.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from content.instruments import Item
+from content.thinking import traps
+from dialogs.base import Answer, Choice, Dialog, Invalid, Question
+from dialogs.checkin import read_value
+from locales import _
+from storage.models import ThoughtRecord
+
+if TYPE_CHECKING:
+    from dialogs.engine import Turn
+
+RATING = Item(id="rating", text="", kind="scale", minimum=0, maximum=100)
+NONE, EXPLAIN = "none", "explain"
+# (state, column, question) for the questions answered in the patient's own words
+WORDS = {
+    "situation": ("situation", "What happened? Describe the situation in a sentence or two: where, when, what."),
+    "emotion": ("emotion", "What did you feel? One or two words, such as anxious, sad, angry or frustrated."),
+    "thought": ("thought", "What went through your mind? Write the thought as it came."),
+    "evidence_for": ("evidence_for", "What supports that thought? The facts, not the feelings."),
+    "evidence_against": ("evidence_against", "What doesn't fit it? Anything that points the other way, however small."),
+    "balanced": ("balanced_thought", "Now try a more balanced thought, one that takes both sides into account."),
+}
+
+
+def rating_question(text: str) -> Question:
+    return Question(text, [Choice(str(n), str(n)) for n in range(0, 101, 10)], columns=6, expects_number=True)
+
+
+def read_rating(answer: Answer) -> int | Invalid:
+    value = read_value(RATING, answer)
+    if value is None:
+        return Invalid(_("Please send a number from 0 to 100."))
+    return int(value)
+
+
+def record(turn: "Turn", data: dict, kind: str) -> ThoughtRecord:
+    """The record being written (made on the first answer)."""
+    if data.get("record_id"):
+        return turn.session.get(ThoughtRecord, data["record_id"])
+    row = ThoughtRecord(patient_id=turn.patient.id, kind=kind, created_at=turn.now)
+    turn.session.add(row)
+    turn.session.flush()
+    data["record_id"] = row.id
+    return row
+
+
+class ThoughtCheck(Dialog):
+    name = "thoughtcheck"
+    states = ["situation", "emotion", "emotion_rating", "thought", "belief", "trap", "evidence_for", "evidence_against",
+              "balanced", "belief_after", "emotion_after", "done"]
+    initial = "situation"
+    transitions = [{"trigger": "next", "source": a, "dest": b} for a, b in zip(states, states[1:])]
+
+    def ask(self) -> Question:
+        if self.state in WORDS:
+            return Question(_(WORDS[self.state][1]))
+        return super().ask()
+
+    def read(self, answer: Answer) -> str | Invalid | None:
+        if self.state in WORDS:
+            text = (answer.text or "").strip()
+            if not any(ch.isalnum() for ch in text):
+                return Invalid(_("A few words are enough, in your own way."))
+            setattr(record(self.turn, self.data, "full"), WORDS[self.state][0], text)
+            if self.state == "emotion":
+                self.data["emotion"] = text
+            return "next"
+        return super().read(answer)
+
+    def ask_emotion_rating(self) -> Question:
+        return rating_question(_("How strong was that feeling, from 0 to 100?"))
+
+    def read_emotion_rating(self, answer: Answer) -> str | Invalid:
+        return self._rate("emotion_before", answer)
+
+    def ask_belief(self) -> Question:
+        return rating_question(_("How much do you believe that thought right now, from 0 to 100?"))
+
+    def read_belief(self, answer: Answer) -> str | Invalid:
+        return self._rate("belief_before", answer)
+
+    def ask_trap(self) -> Question:
+        choices = [Choice(trap.id, _(trap.label)) for trap in traps()]
+        choices += [Choice(NONE, _("None of these")), Choice(EXPLAIN, _("What do these mean?"))]
+        return Question(_("Does the thought fall into one of these thinking traps?"), choices, columns=2)
+
+    def read_trap(self, answer: Answer) -> str | Invalid | None:
+        if answer.choice == EXPLAIN:
+            return Invalid("\n\n".join(f"{_(t.label)}: {_(t.text)}\n{_(t.example)}" for t in traps()))
+        if answer.choice == NONE or answer.choice in {t.id for t in traps()}:
+            record(self.turn, self.data, "full").trap = None if answer.choice == NONE else answer.choice
+            return "next"
+        return None
+
+    def ask_belief_after(self) -> Question:
+        return rating_question(_("How much do you believe the first thought now, from 0 to 100?"))
+
+    def read_belief_after(self, answer: Answer) -> str | Invalid:
+        return self._rate("belief_after", answer)
+
+    def ask_emotion_after(self) -> Question:
+        return rating_question(_("And how strong is the feeling ({emotion}) now, from 0 to 100?").format(emotion=self.data.get("emotion", "")))
+
+    def read_emotion_after(self, answer: Answer) -> str | Invalid:
+        return self._rate("emotion_after", answer)
+
+    def _rate(self, column: str, answer: Answer) -> str | Invalid:
+        value = read_rating(answer)
+        if isinstance(value, Invalid):
+            return value
+        setattr(record(self.turn, self.data, "full"), column, value)
+        return "next"
+
+    def finished(self) -> None:
+        row = record(self.turn, self.data, "full")
+        row.completed_at = self.turn.now
+        self.say(
+            _("Your belief in the thought went from {before} to {after}, and the feeling from {feeling_before} to {feeling_after}.").format(
+                before=row.belief_before, after=row.belief_after, feeling_before=row.emotion_before, feeling_after=row.emotion_after
+            )
+            + "\n"
+            + (_("Well done for taking the time.") if row.belief_after < row.belief_before
+               else _("That's all right: noticing a thought is a step too."))
+        )
