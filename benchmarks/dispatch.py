@@ -68,7 +68,7 @@ def create_patients(db, count: int, now) -> None:
         for patient_id, zone in session.execute(select(Patient.id, Patient.timezone).order_by(Patient.id)):
             by_zone.setdefault(zone, []).append(patient_id)
         schedules, states = [], []
-        for zone, ids in by_zone.items():
+        for ids in by_zone.values():
             planner.create_default_schedules(session, session.get(Patient, ids[0]), now)
             template = session.scalars(select(Schedule).where(Schedule.patient_id == ids[0])).all()
             schedules += [dict(patient_id=pid, instrument=s.instrument, local_time=s.local_time, weekday=s.weekday,

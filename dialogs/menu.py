@@ -17,7 +17,10 @@ MAX_SHOWN = 600  # characters of each answer shown back; the whole text stays st
 
 class Menu(Dialog):
     name = "menu"
-    states = ["main", "checkin_pick", "checkin", "thoughts", "thought_full", "thought_quick", "schedule", "story", "language", "timezone"]
+    states = [
+        "main", "checkin_pick", "checkin", "flare", "flareplan", "thoughts", "thought_full", "thought_quick",
+        "schedule", "story", "language", "timezone",
+    ]
     initial = "main"
     final = frozenset()  # the menu never ends; other dialogs return to it
     transitions = [
@@ -26,6 +29,8 @@ class Menu(Dialog):
         {"trigger": "picked", "source": "checkin_pick", "dest": "checkin"},
         {"trigger": "showed_progress", "source": "main", "dest": "main"},
         {"trigger": "open_thoughts", "source": "main", "dest": "thoughts"},
+        {"trigger": "open_flare", "source": "main", "dest": "flare"},
+        {"trigger": "open_flareplan", "source": "main", "dest": "flareplan"},
         {"trigger": "new_full", "source": "thoughts", "dest": "thought_full"},
         {"trigger": "new_quick", "source": "thoughts", "dest": "thought_quick"},
         {"trigger": "listed", "source": "thoughts", "dest": "thoughts"},
@@ -35,7 +40,8 @@ class Menu(Dialog):
         {"trigger": "open_timezone", "source": "main", "dest": "timezone"},
         {
             "trigger": "back",
-            "source": ["checkin_pick", "checkin", "thoughts", "thought_full", "thought_quick", "schedule", "story", "language", "timezone"],
+            "source": ["checkin_pick", "checkin", "flare", "flareplan", "thoughts", "thought_full", "thought_quick", "schedule",
+                       "story", "language", "timezone"],
             "dest": "main",
         },
     ]
@@ -46,7 +52,9 @@ class Menu(Dialog):
             [
                 Choice("checkin", _("Check in now")),
                 Choice("progress", _("My progress")),
+                Choice("flare", _("I'm having a flare")),
                 Choice("thoughts", _("Thought-check")),
+                Choice("flareplan", _("My flare plan")),
                 Choice("schedule", _("Check-in times")),
                 Choice("story", _("My pain story")),
                 Choice("language", _("Language")),
@@ -64,7 +72,7 @@ class Menu(Dialog):
         if answer.choice == "progress":
             progress.progress(self.turn)
             return "showed_progress"
-        return {"thoughts": "open_thoughts", "schedule": "open_schedule", "story": "open_story", "language": "open_language", "timezone": "open_timezone"}.get(
+        return {"flare": "open_flare", "flareplan": "open_flareplan", "thoughts": "open_thoughts", "schedule": "open_schedule", "story": "open_story", "language": "open_language", "timezone": "open_timezone"}.get(
             answer.choice
         )
 
@@ -119,6 +127,12 @@ class Menu(Dialog):
             self.say(past_thought_checks(self.turn))
             return "listed"
         return {"full": "new_full", "quick": "new_quick", "back": "back"}.get(answer.choice)
+
+    def ask_flare(self) -> Call:
+        return Call("flare", on_return="back")
+
+    def ask_flareplan(self) -> Call:
+        return Call("flareplan", on_return="back")
 
     def ask_thought_full(self) -> Call:
         return Call("thoughtcheck", on_return="back")

@@ -289,3 +289,28 @@ class ThoughtRecord(Base):
     next_step: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
+
+
+class FlarePlan(Base):
+    """The plan for flare-ups, written while well; shown back during a flare. The patient's words."""
+
+    __tablename__ = "flare_plans"
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True)
+    warning_signs: Mapped[str | None] = mapped_column(Text)
+    what_helps: Mapped[str | None] = mapped_column(Text)
+    step_back_from: Mapped[str | None] = mapped_column(Text)
+    who_to_tell: Mapped[str | None] = mapped_column(Text)
+    when_to_seek_care: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class FlareEpisode(Base):
+    __tablename__ = "flare_episodes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    peak_pain: Mapped[int | None] = mapped_column(Integer)
+    what_helped: Mapped[str | None] = mapped_column(Text)

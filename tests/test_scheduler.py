@@ -6,10 +6,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from telegram.error import Forbidden
 
-from conftest import Chat
 from dialogs.engine import Engine
 from dialogs.io import Message
 from factories import due_prompts
