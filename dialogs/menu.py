@@ -171,5 +171,5 @@ def past_thought_checks(turn, limit: int = 5) -> str:
                 change += f" · {traps.get(row.trap, row.trap)}"
         else:
             change = _("next step: {step}").format(step=row.next_step)
-        lines.append(f"{day}: “{thought}”\n{change}")
+        lines.append(day + ": " + _("“{thought}”").format(thought=thought) + "\n" + change)
     return "\n\n".join(lines)

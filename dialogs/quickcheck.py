@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dialogs.base import Answer, Dialog, Invalid, Question
 from dialogs.thoughtcheck import rating_question, read_rating, record
-from locales import _
+from locales import N_, _
 
 WORDS = {
-    "prediction": ("thought", "In this flare, what are you afraid will happen?"),
-    "friend": ("balanced_thought", "If a friend in the same flare said that to you, what would you tell them?"),
-    "next_step": ("next_step", "What is one small, helpful thing you could do next?"),
+    "prediction": ("thought", N_("In this flare, what are you afraid will happen?")),
+    "friend": ("balanced_thought", N_("If a friend in the same flare said that to you, what would you tell them?")),
+    "next_step": ("next_step", N_("What is one small, helpful thing you could do next?")),
 }
 
 

@@ -11,7 +11,7 @@ from content.instruments import Item
 from content.thinking import traps
 from dialogs.base import Answer, Choice, Dialog, Invalid, Question
 from dialogs.checkin import read_value
-from locales import _
+from locales import N_, _
 from storage.models import ThoughtRecord
 
 if TYPE_CHECKING:
@@ -21,12 +21,12 @@ RATING = Item(id="rating", text="", kind="scale", minimum=0, maximum=100)
 NONE, EXPLAIN = "none", "explain"
 # (state, column, question) for the questions answered in the patient's own words
 WORDS = {
-    "situation": ("situation", "What happened? Describe the situation in a sentence or two: where, when, what."),
-    "emotion": ("emotion", "What did you feel? One or two words, such as anxious, sad, angry or frustrated."),
-    "thought": ("thought", "What went through your mind? Write the thought as it came."),
-    "evidence_for": ("evidence_for", "What supports that thought? The facts, not the feelings."),
-    "evidence_against": ("evidence_against", "What doesn't fit it? Anything that points the other way, however small."),
-    "balanced": ("balanced_thought", "Now try a more balanced thought, one that takes both sides into account."),
+    "situation": ("situation", N_("What happened? Describe the situation in a sentence or two: where, when, what.")),
+    "emotion": ("emotion", N_("What did you feel? One or two words, such as anxious, sad, angry or frustrated.")),
+    "thought": ("thought", N_("What went through your mind? Write the thought as it came.")),
+    "evidence_for": ("evidence_for", N_("What supports that thought? The facts, not the feelings.")),
+    "evidence_against": ("evidence_against", N_("What doesn't fit it? Anything that points the other way, however small.")),
+    "balanced": ("balanced_thought", N_("Now try a more balanced thought, one that takes both sides into account.")),
 }
 
 
