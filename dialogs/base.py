@@ -76,6 +76,8 @@ class Dialog:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "states" not in cls.__dict__:
+            return  # a shared base for dialogs, not a dialog of its own
         for transition in cls.transitions:  # transitions would silently not bind a shadowed trigger
             if hasattr(cls, transition["trigger"]):
                 raise TypeError(f"{cls.__name__}: trigger {transition['trigger']!r} shadows an attribute")

@@ -2,8 +2,8 @@
 would tell a friend, one helpful next step. Diagram: docs/dialogs/quickcheck.md."""
 from __future__ import annotations
 
-from dialogs.base import Answer, Dialog, Invalid, Question
-from dialogs.thoughtcheck import rating_question, read_rating, record
+from dialogs.base import Answer, Invalid, Question
+from dialogs.thoughtcheck import WrittenRecord, rating_question, read_rating, record
 from locales import N_, _
 
 WORDS = {
@@ -13,25 +13,13 @@ WORDS = {
 }
 
 
-class QuickCheck(Dialog):
+class QuickCheck(WrittenRecord):
     name = "quickcheck"
+    words = WORDS
+    kind = "quick"
     states = ["prediction", "likelihood", "friend", "next_step", "done"]
     initial = "prediction"
     transitions = [{"trigger": "next", "source": a, "dest": b} for a, b in zip(states, states[1:])]
-
-    def ask(self) -> Question:
-        if self.state in WORDS:
-            return Question(_(WORDS[self.state][1]))
-        return super().ask()
-
-    def read(self, answer: Answer) -> str | Invalid | None:
-        if self.state in WORDS:
-            text = (answer.text or "").strip()
-            if not any(ch.isalnum() for ch in text):
-                return Invalid(_("A few words are enough, in your own way."))
-            setattr(record(self.turn, self.data, "quick"), WORDS[self.state][0], text)
-            return "next"
-        return super().read(answer)
 
     def ask_likelihood(self) -> Question:
         return rating_question(_("How likely is it really, from 0 to 100?"))

@@ -5,7 +5,7 @@ Each answer is saved as it arrives, so a thought-check left halfway keeps what w
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from content.instruments import Item
 from content.thinking import traps
@@ -52,27 +52,40 @@ def record(turn: "Turn", data: dict, kind: str) -> ThoughtRecord:
     return row
 
 
-class ThoughtCheck(Dialog):
+class WrittenRecord(Dialog):
+    """Steps answered in the patient's own words (`words`: state -> (column, question)), each
+    saved to the thought record as it arrives."""
+
+    words: ClassVar[dict[str, tuple[str, str]]]
+    kind: ClassVar[str]
+
+    def ask(self) -> Question:
+        if self.state in self.words:
+            return Question(_(self.words[self.state][1]))
+        return super().ask()
+
+    def read(self, answer: Answer) -> str | Invalid | None:
+        if self.state in self.words:
+            text = (answer.text or "").strip()
+            if not any(ch.isalnum() for ch in text):
+                return Invalid(_("A few words are enough, in your own way."))
+            setattr(record(self.turn, self.data, self.kind), self.words[self.state][0], text)
+            return "next"
+        return super().read(answer)
+
+
+class ThoughtCheck(WrittenRecord):
     name = "thoughtcheck"
+    words = WORDS
+    kind = "full"
     states = ["situation", "emotion", "emotion_rating", "thought", "belief", "trap", "evidence_for", "evidence_against",
               "balanced", "belief_after", "emotion_after", "done"]
     initial = "situation"
     transitions = [{"trigger": "next", "source": a, "dest": b} for a, b in zip(states, states[1:])]
 
-    def ask(self) -> Question:
-        if self.state in WORDS:
-            return Question(_(WORDS[self.state][1]))
-        return super().ask()
-
     def read(self, answer: Answer) -> str | Invalid | None:
-        if self.state in WORDS:
-            text = (answer.text or "").strip()
-            if not any(ch.isalnum() for ch in text):
-                return Invalid(_("A few words are enough, in your own way."))
-            setattr(record(self.turn, self.data, "full"), WORDS[self.state][0], text)
-            if self.state == "emotion":
-                self.data["emotion"] = text
-            return "next"
+        if self.state == "emotion" and answer.text:
+            self.data["emotion"] = answer.text.strip()  # named again when it is re-rated
         return super().read(answer)
 
     def ask_emotion_rating(self) -> Question:

@@ -26,57 +26,65 @@ def emulator():
     emulator.stop()
 
 
-def start_bot(emulator: BotAPIEmulator, database_url: str, log: Path, extra: dict | None = None) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": emulator.token,
-        "PAINCOACH_BOT_API_URL": emulator.base_url,
-        "PAINCOACH_DATABASE_URL": database_url,
-        **(extra or {}),
-    }
-    with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=env, stdout=out, stderr=out)
+class BotProcess:
+    """`paincoach run` against the emulator, as a real process that can be killed and started."""
+
+    def __init__(self, emulator: BotAPIEmulator, database_url: str, log: Path, extra: dict | None = None):
+        self.env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": emulator.token,
+            "PAINCOACH_BOT_API_URL": emulator.base_url,
+            "PAINCOACH_DATABASE_URL": database_url,
+            **(extra or {}),
+        }
+        self.log = log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "BotProcess":
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=self.env, stdout=out, stderr=out)
+        return self
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+
+STEPS = [("English", "emergency service"), ("Continue", "Do you agree"), ("Yes, I agree", "18 or older"),
+         ("Yes, I'm 18 or older", "Which time zone"), (None, "local time"), ("Yes, that's right", "call you")]
+
+
+def walk_to_story(phone: Phone, bot: BotProcess, *, zone: str, name: str, kill_before: int | None = None) -> None:
+    """Onboard through the bot process. With `kill_before`, the bot is SIGKILLed before that
+    press, the press is made while it is down (Telegram keeps it), and the bot is started again."""
+    phone.send("/start")
+    phone.wait("Which language", timeout=30)
+    for index, (label, expect) in enumerate(STEPS):
+        if index == kill_before:
+            bot.kill()
+        phone.press(label or zone)
+        if index == kill_before:
+            bot.start()
+        phone.wait(expect, timeout=30)
+    phone.send(name)
+    phone.wait("Where does it hurt?")
 
 
 def test_sigkill_between_two_messages_loses_nothing(emulator, database, database_url, tmp_path):
-    log = tmp_path / "bot.log"
     phone = Phone(emulator, USER)
-    bot = start_bot(emulator, database_url, log)
+    bot = BotProcess(emulator, database_url, tmp_path / "bot.log").start()
     try:
-        phone.send("/start")
-        phone.wait("Which language", timeout=30)
-        phone.press("English")
-        phone.wait("not an emergency service")
-        phone.press("Continue")
-        phone.wait("Do you agree")
-
-        bot.send_signal(signal.SIGKILL)
-        bot.wait(timeout=10)
-        phone.press("Yes, I agree")  # sent while the bot is down: Telegram keeps it
-
-        bot = start_bot(emulator, database_url, log)
-        phone.wait("Are you 18 or older?", timeout=30)
-        phone.press("Yes, I'm 18 or older")
-        phone.wait("Which time zone")
-        phone.press("Sydney")
-        phone.wait("Is that your local time?")
-        phone.press("Yes, that's right")
-        phone.wait("What would you like me to call you?")
-        phone.send("Robin")
-        phone.wait("Where does it hurt?")
+        walk_to_story(phone, bot, zone="Sydney", name="Robin", kill_before=2)
         phone.send("Both knees")
         phone.wait("Since when")
         time.sleep(0.5)  # the reply is out and the inbox row gone: a kill now must repeat nothing
-
-        bot.send_signal(signal.SIGKILL)
-        bot.wait(timeout=10)
-        bot = start_bot(emulator, database_url, log)
+        bot.kill()
+        bot.start()
         phone.send("About five years")
         phone.wait("What makes it worse?", timeout=30)
         time.sleep(0.5)  # let the handled update leave the inbox before the last kill
     finally:
-        bot.send_signal(signal.SIGKILL)
-        bot.wait(timeout=10)
+        bot.kill()
 
     with database.transaction() as session:
         patient = session.scalars(select(Patient)).one()
@@ -88,33 +96,23 @@ def test_sigkill_between_two_messages_loses_nothing(emulator, database, database
     texts = [m["text"] for m in emulator.messages(USER)]
     assert sum(t.startswith("Are you 18 or older?") for t in texts) == 1, texts
     assert sum(t.startswith("Since when") for t in texts) == 1
-    assert emulator.token not in log.read_text()
+    assert emulator.token not in (tmp_path / "bot.log").read_text()
 
 
 def test_updates_fetched_but_not_handled_survive_a_kill(emulator, database, database_url, tmp_path):
     """Four quick answers, SIGKILL right after the first reply: the other three are handled on restart."""
-    log = tmp_path / "bot.log"
     phone = Phone(emulator, USER)
-    bot = start_bot(emulator, database_url, log)
+    bot = BotProcess(emulator, database_url, tmp_path / "bot.log").start()
     try:
-        phone.send("/start")
-        phone.wait("Which language", timeout=30)
-        for label, expect in [("English", "emergency service"), ("Continue", "Do you agree"), ("Yes, I agree", "18 or older"),
-                              ("Yes, I'm 18 or older", "Which time zone"), ("Denver", "local time"), ("Yes, that's right", "call you")]:
-            phone.press(label)
-            phone.wait(expect)
-        phone.send("Jo")
-        phone.wait("Where does it hurt?")
+        walk_to_story(phone, bot, zone="Denver", name="Jo")
         for answer in ["one", "two", "three", "four"]:
             emulator.send_text(USER, answer)
         phone.wait("Since when")  # the first answer is handled; the rest are queued behind it
-        bot.send_signal(signal.SIGKILL)
-        bot.wait(timeout=10)
-        bot = start_bot(emulator, database_url, log)
+        bot.kill()
+        bot.start()
         phone.wait("What does a good day look like for you?", timeout=30)
     finally:
-        bot.send_signal(signal.SIGKILL)
-        bot.wait(timeout=10)
+        bot.kill()
     with database.transaction() as session:
         story = session.scalars(select(PainStory)).one()
         assert [story.where_it_hurts, story.since_when, story.what_makes_it_worse, story.what_has_been_tried] == ["one", "two", "three", "four"]
@@ -128,20 +126,17 @@ def test_sigkill_during_dispatch_sends_nothing_twice(emulator, database, databas
     from storage.models import Prompt
 
     due_prompts(database, [7100 + i for i in range(30)], datetime.now(timezone.utc))
-    log = tmp_path / "bot.log"
-    env_extra = {"PAINCOACH_DISPATCH_SECONDS": "0.2"}
-    bot = start_bot(emulator, database_url, log, env_extra)
+    bot = BotProcess(emulator, database_url, tmp_path / "bot.log", {"PAINCOACH_DISPATCH_SECONDS": "0.2"}).start()
     try:
         emulator.wait_for(lambda: len(emulator.calls_to("sendMessage")) >= 5, timeout=30)
-        bot.send_signal(signal.SIGKILL)  # mid-burst: some sent, some claimed and on their way
-        bot.wait(timeout=10)
+        bot.kill()  # mid-burst: some sent, some claimed and on their way
         sent_before = len(emulator.calls_to("sendMessage"))
-        bot = start_bot(emulator, database_url, log, env_extra)
-        emulator.wait_for(lambda: emulator.calls_to("getUpdates"), timeout=30)
+        polls_before = len(emulator.calls_to("getUpdates"))
+        bot.start()
+        emulator.wait_for(lambda: len(emulator.calls_to("getUpdates")) > polls_before, timeout=30)  # the new one is up
         time.sleep(2)  # several dispatch rounds
     finally:
-        bot.send_signal(signal.SIGKILL)
-        bot.wait(timeout=10)
+        bot.kill()
 
     per_chat = {}
     for call in emulator.calls_to("sendMessage"):
