@@ -31,6 +31,7 @@ from telegram.ext import (
 import locales
 from bot import polling
 from bot.concurrency import KeyedLocks
+from bot.guide import GuidePlayer
 from bot.config import Settings
 from bot.sender import REPLY, SCHEDULED, Sender, SharedBudget
 from dialogs import safety
@@ -81,7 +82,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         pass
 
 
-def build_application(settings: Settings, engine: Engine, *, sender: Sender | None = None) -> Application:
+def build_application(
+    settings: Settings, engine: Engine, *, sender: Sender | None = None, guides: GuidePlayer | None = None
+) -> Application:
     if sender is None:
         # PostgreSQL is how several bot processes run: there they share one send budget.
         shared = None if engine.db.is_sqlite else SharedBudget(engine.db)
@@ -100,6 +103,7 @@ def build_application(settings: Settings, engine: Engine, *, sender: Sender | No
     app.bot_data["engine"] = engine
     app.bot_data["settings"] = settings
     app.bot_data["told_not_private"] = set()
+    app.bot_data["guides"] = guides or GuidePlayer()
     app.add_handler(TypeHandler(Update, _private_chats_only), group=-1)
     app.add_handlers(
         [
@@ -168,9 +172,11 @@ def _who(update: Update) -> Who:
 
 async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, event) -> None:
     engine: Engine = context.bot_data["engine"]
+    guides: GuidePlayer = context.bot_data["guides"]
+    guides.stop(update.effective_chat.id)  # whatever they sent, a guided exercise stops for it
     inbound = Inbound(_who(update), event, update.update_id)
     outputs = await asyncio.to_thread(engine.handle, inbound)
-    await deliver(context.bot, engine, update.effective_chat.id, outputs)
+    await deliver(context.bot, engine, update.effective_chat.id, outputs, guides=guides, who=inbound.who)
 
 
 async def _on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -247,7 +253,10 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 # -- output --------------------------------------------------------------------------------------
 
 
-async def deliver(bot, engine: Engine, chat_id: int, outputs: list[Output], *, priority: int = REPLY) -> int | None:
+async def deliver(
+    bot, engine: Engine, chat_id: int, outputs: list[Output], *, priority: int = REPLY,
+    guides: GuidePlayer | None = None, who: Who | None = None,
+) -> int | None:
     """Send the outputs in order; returns the id of the last message sent."""
     sent = None
     for output in coalesce(outputs):
@@ -261,6 +270,8 @@ async def deliver(bot, engine: Engine, chat_id: int, outputs: list[Output], *, p
                 )
             if output.buttons:
                 await asyncio.to_thread(engine.bind, output.button_ids, sent.message_id)
+            if output.guide and guides is not None and who is not None:
+                _play_guide(bot, engine, guides, who, chat_id, sent.message_id, output, markup)
         elif isinstance(output, Edit):
             try:
                 await bot.edit_message_text(
@@ -277,6 +288,19 @@ async def deliver(bot, engine: Engine, chat_id: int, outputs: list[Output], *, p
             send = bot.send_photo if output.mime_type.startswith("image/") else bot.send_document  # charts show inline
             sent = await send(chat_id, upload, caption=output.caption or None, rate_limit_args=priority)
     return sent.message_id if sent is not None else None
+
+
+def _play_guide(bot, engine: Engine, guides: GuidePlayer, who: Who, chat_id: int, message_id: int, message: Message, markup) -> None:
+    async def edit(text: str) -> None:
+        await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
+
+    async def finish() -> None:
+        # Played out: answered for the patient, as if they had pressed a button on that message.
+        done = Inbound(who, Press(message.guide_done, message_id))
+        outputs = await asyncio.to_thread(engine.handle, done)
+        await deliver(bot, engine, chat_id, outputs, guides=guides, who=who)
+
+    guides.start(chat_id, message.guide, edit, finish)
 
 
 def coalesce(outputs: list[Output]) -> list[Output]:

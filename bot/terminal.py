@@ -13,6 +13,8 @@ from typing import TextIO
 
 from dialogs.engine import Engine
 from dialogs.io import Command, Edit, File, Inbound, Message, Output, Press, Text, Who
+import locales
+from locales import ngettext
 
 
 class TerminalChat:
@@ -24,6 +26,7 @@ class TerminalChat:
         self.interactive = stdin.isatty()
         self.choices: dict[str, tuple[str, int]] = {}  # "1" -> (button id, message id)
         self.labels: set[str] = set()
+        self.guide_done: tuple[str, int] | None = None
         self.message_count = 0
 
     def run(self) -> None:
@@ -48,6 +51,9 @@ class TerminalChat:
             return command
         if stripped.casefold() in self.labels:  # a label wins over a number ("7" on a 0-10 scale)
             return Text(line)
+        if self.guide_done and not stripped:  # Enter after a guided exercise: it is done
+            button_id, message_id = self.guide_done
+            return Press(button_id, message_id)
         if stripped in self.choices:
             button_id, message_id = self.choices[stripped]
             return Press(button_id, message_id)
@@ -56,10 +62,21 @@ class TerminalChat:
     def show(self, outputs: list[Output]) -> None:
         self.choices = {}  # numbers refer to the newest buttons only
         self.labels = set()
+        self.guide_done = None
         for output in outputs:
             if isinstance(output, Message):
                 self.message_count += 1
                 self.stdout.write("\n" + output.text + "\n")
+                if output.guide:
+                    # No editing here: say how long to follow along, and let Enter end it.
+                    seconds = int(output.guide[-1][0])
+                    with locales.use(self.engine.language_of(self.who)):
+                        hint = ngettext(
+                            "(Follow along for {n} second, then press Enter. Type anything else to stop.)",
+                            "(Follow along for {n} seconds, then press Enter. Type anything else to stop.)", seconds,
+                        ).format(n=seconds)
+                    self.stdout.write(hint + "\n")
+                    self.guide_done = (output.guide_done, self.message_count)
                 if output.buttons:
                     # Letters when a typed number is itself an answer ("1" step must not mean button 1).
                     keys = "abcdefghijklmnopqrstuvwxyz" if output.expects_number else [str(n) for n in range(1, 100)]

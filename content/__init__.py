@@ -30,12 +30,14 @@ def require(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
 
 def check() -> None:
     """Load and check every content file now, so a broken one stops start-up naming file and key."""
+    from content.breathing import drills
     from content.instruments import instruments
     from content.thinking import traps
     from dialogs.screen import load_phrases
 
     instruments()
     traps()
+    drills()
     load_phrases()
     for name in ("crisis_resources", "clinic_defaults", "timezones"):
         load(name)

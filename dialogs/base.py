@@ -34,6 +34,8 @@ class Question:
     choices: tuple[Choice, ...] = ()
     columns: int = 1  # buttons per row
     expects_number: bool = False  # a typed number is an answer, besides the buttons
+    guide: tuple[tuple[float, str], ...] = ()  # timed texts the message becomes (see io.Message)
+    guide_done: Choice | None = None  # answered for the patient when the guide has played out
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "choices", tuple(self.choices))

@@ -7,6 +7,7 @@ A crash before the commit leaves nothing behind; a redelivered update is applied
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import datetime
 from typing import Callable, Iterable
 
@@ -369,6 +370,11 @@ class Turn:
         question = self.dialog().ask()
         if isinstance(question, Call):
             self.call(question)
+            return
+        if question.guide:
+            done = self._button(question.guide_done, None)  # bound to this step, never shown
+            self.say(question.text, question.choices, question.columns)
+            self.outputs[-1] = replace(self.outputs[-1], guide=question.guide, guide_done=done.id)
             return
         self.say(question.text, question.choices, question.columns, expects_number=question.expects_number)
 

@@ -14,12 +14,13 @@ PAIN = Item(id="pain", text="", kind="scale", minimum=0, maximum=10)
 
 class Flare(Dialog):
     name = "flare"
-    states = ["pain", "offer", "quick", "done"]
+    states = ["pain", "offer", "quick", "breathe", "done"]
     initial = "pain"
     transitions = [
         {"trigger": "rated", "source": "pain", "dest": "offer"},
         {"trigger": "check", "source": "offer", "dest": "quick"},
-        {"trigger": "checked", "source": "quick", "dest": "offer"},
+        {"trigger": "checked", "source": ["quick", "breathe"], "dest": "offer"},
+        {"trigger": "breathe_now", "source": "offer", "dest": "breathe"},
         {"trigger": "enough", "source": "offer", "dest": "done"},
     ]
 
@@ -43,14 +44,21 @@ class Flare(Dialog):
         return Question(
             _("Flares pass. Pace yourself today: shorter spells of activity with breaks, rather than stopping everything. "
               "Would something help right now?"),
-            [Choice("quick", _("A quick thought-check")), Choice("enough", _("I'm all right for now"))],
+            [
+                Choice("breathe", _("A breathing exercise")),
+                Choice("quick", _("A quick thought-check")),
+                Choice("enough", _("I'm all right for now")),
+            ],
         )
 
     def read_offer(self, answer: Answer) -> str | None:
-        return {"quick": "check", "enough": "enough"}.get(answer.choice)
+        return {"breathe": "breathe_now", "quick": "check", "enough": "enough"}.get(answer.choice)
 
     def ask_quick(self) -> Call:
         return Call("quickcheck", on_return="checked")
+
+    def ask_breathe(self) -> Call:
+        return Call("breathing", on_return="checked")
 
     def finished(self) -> None:
         self.say(_("Take good care. You can come back to the menu any time with /menu."))

@@ -82,6 +82,10 @@ class Message:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     expects_number: bool = False  # the answer may be a typed number (so "1" is not "button 1")
+    # A guided exercise: the transport edits this message to each (seconds from start, text) in
+    # turn, then presses `guide_done` for the patient; anything the patient sends stops it.
+    guide: tuple[tuple[float, str], ...] = ()
+    guide_done: str | None = None
 
     @property
     def button_ids(self) -> list[str]:

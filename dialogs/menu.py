@@ -18,7 +18,7 @@ MAX_SHOWN = 600  # characters of each answer shown back; the whole text stays st
 class Menu(Dialog):
     name = "menu"
     states = [
-        "main", "checkin_pick", "checkin", "flare", "flareplan", "thoughts", "thought_full", "thought_quick",
+        "main", "checkin_pick", "checkin", "breathing", "flare", "flareplan", "thoughts", "thought_full", "thought_quick",
         "schedule", "story", "language", "timezone",
     ]
     initial = "main"
@@ -30,6 +30,7 @@ class Menu(Dialog):
         {"trigger": "showed_progress", "source": "main", "dest": "main"},
         {"trigger": "open_thoughts", "source": "main", "dest": "thoughts"},
         {"trigger": "open_flare", "source": "main", "dest": "flare"},
+        {"trigger": "open_breathing", "source": "main", "dest": "breathing"},
         {"trigger": "open_flareplan", "source": "main", "dest": "flareplan"},
         {"trigger": "new_full", "source": "thoughts", "dest": "thought_full"},
         {"trigger": "new_quick", "source": "thoughts", "dest": "thought_quick"},
@@ -40,7 +41,7 @@ class Menu(Dialog):
         {"trigger": "open_timezone", "source": "main", "dest": "timezone"},
         {
             "trigger": "back",
-            "source": ["checkin_pick", "checkin", "flare", "flareplan", "thoughts", "thought_full", "thought_quick", "schedule",
+            "source": ["checkin_pick", "checkin", "breathing", "flare", "flareplan", "thoughts", "thought_full", "thought_quick", "schedule",
                        "story", "language", "timezone"],
             "dest": "main",
         },
@@ -52,6 +53,7 @@ class Menu(Dialog):
             [
                 Choice("checkin", _("Check in now")),
                 Choice("progress", _("My progress")),
+                Choice("breathing", _("Breathing exercise")),
                 Choice("flare", _("I'm having a flare")),
                 Choice("thoughts", _("Thought-check")),
                 Choice("flareplan", _("My flare plan")),
@@ -72,7 +74,7 @@ class Menu(Dialog):
         if answer.choice == "progress":
             progress.progress(self.turn)
             return "showed_progress"
-        return {"flare": "open_flare", "flareplan": "open_flareplan", "thoughts": "open_thoughts", "schedule": "open_schedule", "story": "open_story", "language": "open_language", "timezone": "open_timezone"}.get(
+        return {"breathing": "open_breathing", "flare": "open_flare", "flareplan": "open_flareplan", "thoughts": "open_thoughts", "schedule": "open_schedule", "story": "open_story", "language": "open_language", "timezone": "open_timezone"}.get(
             answer.choice
         )
 
@@ -127,6 +129,9 @@ class Menu(Dialog):
             self.say(past_thought_checks(self.turn))
             return "listed"
         return {"full": "new_full", "quick": "new_quick", "back": "back"}.get(answer.choice)
+
+    def ask_breathing(self) -> Call:
+        return Call("breathing", on_return="back")
 
     def ask_flare(self) -> Call:
         return Call("flare", on_return="back")

@@ -314,3 +314,21 @@ class FlareEpisode(Base):
     ended_at: Mapped[datetime | None]
     peak_pain: Mapped[int | None] = mapped_column(Integer)
     what_helped: Mapped[str | None] = mapped_column(Text)
+
+
+class BreathingSession(Base):
+    """A breathing drill: pattern, planned and actual length, completed or stopped, and the
+    tension (0-10) the patient felt before and after."""
+
+    __tablename__ = "breathing_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    pattern: Mapped[str] = mapped_column(String(16))
+    planned_seconds: Mapped[int] = mapped_column(Integer)
+    actual_seconds: Mapped[int | None] = mapped_column(Integer)
+    completed: Mapped[bool | None] = mapped_column(Boolean)  # False when stopped
+    tension_before: Mapped[int | None] = mapped_column(Integer)
+    tension_after: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

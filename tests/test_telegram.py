@@ -314,3 +314,34 @@ async def test_polling_rides_out_a_conflict(bot, emulator):
     alice = Phone(emulator, ALICE)
     alice.send("/start")
     await alice.expect("Which language", timeout=15)
+
+
+async def test_a_guided_drill_edits_one_message_and_stop_works(emulator, database, database_url):
+    from bot.guide import GuidePlayer
+
+    settings = Settings(database_url=database_url, token=emulator.token, bot_api_url=emulator.base_url, dispatch_seconds=0)
+    app = build_application(settings, Engine(database), sender=Sender(per_chat_interval=0.05), guides=GuidePlayer(time_scale=0.02))
+    async with running(app, database):
+        alice = Phone(emulator, ALICE)
+        await walk_onboarding(alice)
+        for label, expect in [("Breathing exercise", "Which breathing exercise"), ("Slow paced breathing (4 in, 6 out)", "For how long?"),
+                              ("1 minute", "how tense do you feel right now"), ("5", "Breathe in… 4")]:
+            alice.press(label)
+            await alice.expect(expect)
+        guide = emulator.last_message(ALICE)
+        await alice.expect("How tense do you feel now", timeout=15)  # played out by itself
+        guide = next(m for m in emulator.messages(ALICE) if m["message_id"] == guide["message_id"])
+        assert guide["text"] == "Well done. Breathe normally now." and guide["edits"] == 12  # one edit per phase
+
+        alice.press("2")
+        await alice.expect("Tension: from 5 to 2.")
+        for label, expect in [("Breathing exercise", "Which breathing exercise"), ("Box breathing (4-4-4-4)", "For how long?"),
+                              ("5 minutes", "how tense do you feel right now"), ("6", "Breathe in… 4")]:
+            alice.press(label)
+            await alice.expect(expect)
+        await asyncio.sleep(0.3)
+        alice.press("Stop")
+        await alice.expect("How tense do you feel now")
+        edits_at_stop = len(emulator.calls_to("editMessageText"))
+        await asyncio.sleep(0.5)
+        assert len(emulator.calls_to("editMessageText")) <= edits_at_stop + 1  # the drill stopped
