@@ -33,11 +33,13 @@ def check() -> None:
     from content.breathing import drills
     from content.instruments import instruments
     from content.thinking import traps
+    from dialogs.flare import mentions_flare
     from dialogs.screen import load_phrases
 
     instruments()
     traps()
     drills()
     load_phrases()
+    mentions_flare("")  # compiles the flare words
     for name in ("crisis_resources", "clinic_defaults", "timezones"):
         load(name)

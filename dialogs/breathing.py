@@ -7,7 +7,7 @@ import math
 from content.breathing import Pattern, drills
 from content.instruments import Item
 from dialogs.base import Answer, Choice, Dialog, Invalid, Question
-from dialogs.checkin import read_value
+from dialogs.answers import read_value
 from locales import _, ngettext
 from storage.models import BreathingSession
 

@@ -5,15 +5,14 @@ left halfway is kept and resumed. Diagram: docs/dialogs/checkin.md.
 """
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from babel.numbers import format_decimal
 from sqlalchemy import select
 
-import locales
 from content.instruments import Instrument, Item, instrument, score
+from dialogs import flare
+from dialogs.answers import fmt, read_value
 from dialogs.base import Answer, Call, Choice, Dialog, Invalid, Question
 from locales import _
 from storage.models import Answer as AnswerRow
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
     from dialogs.engine import Turn
 
 SKIP = "skip"
-NUMBER = re.compile(r"-?\d[\d.,]*")
 
 
 def start(turn: "Turn", instruments: list[str], *, prompt_id: int | None = None, on_return: str | None = None) -> Call:
@@ -151,42 +149,17 @@ class Checkin(Dialog):
             if prompt is not None and prompt.status != "answered":
                 prompt.status, prompt.answered_at = "answered", self.turn.now
         lines = [_("Thank you, that's your check-in done.")]
+        spike = False
         for instrument_id, response_id in self.data["responses"].items():
             response = session.get(Response, response_id)
+            if instrument_id == "daily":
+                pain = session.scalars(
+                    select(AnswerRow.value).where(AnswerRow.response_id == response_id, AnswerRow.item_id == "pain_now")
+                ).first()
+                spike = pain is not None and flare.pain_spike(self.turn, pain, response_id)
             if instrument_id == "peg3" and response.score:
                 score = fmt(round(response.score["score"], 1))  # as /progress shows it
                 lines.append(_("Your PEG score this week: {score} (0 to 10; lower is better).").format(score=score))
         self.say("\n".join(lines))
-
-
-def read_value(item: Item, answer: Answer) -> float | None:
-    """A button's value, or a typed answer: "7", "7/10", " 7 ", "6,5", "4,500 steps"."""
-    if answer.choice is not None:
-        raw = answer.choice
-    else:
-        match = NUMBER.search(answer.text or "")
-        if not match:
-            return None
-        raw = match.group(0).rstrip(".,")
-    if item.decimals:
-        raw = raw.replace(",", ".")
-        if raw.count(".") > 1:
-            return None
-    else:
-        raw = raw.replace(",", "").replace(".", "") if re.fullmatch(r"\d{1,3}([.,]\d{3})+", raw) else raw
-    try:
-        value = float(raw)
-    except ValueError:
-        return None
-    if not item.decimals and value != int(value):
-        return None
-    if not item.minimum <= value <= item.maximum:
-        return None
-    if item.kind == "choice" and int(value) not in {option.value for option in item.options}:
-        return None
-    return value
-
-
-def fmt(number: float) -> str:
-    """A number as the patient writes it (5.3, 5,3)."""
-    return format_decimal(number, locale=locales.formatting())
+        if spike:
+            flare.offer(self.turn)

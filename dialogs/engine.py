@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import locales
-from dialogs import progress, prompts, safety
+from dialogs import flare, progress, prompts, safety
 from dialogs.base import Answer, Call, Choice, Dialog, Frame, Invalid, Question, dialog_class
 from dialogs.io import Button, Command, Edit, Edited, Inbound, Media, Message, Output, Press, Text, Who
 from dialogs.screen import normalize, screen
@@ -170,6 +170,8 @@ class Turn:
             safety.still_paused(self)
         else:
             self.answer(Answer(text=event.text))
+            if flare.mentions_flare(event.text):
+                flare.offer(self)
 
     def command(self, command: Command) -> None:
         consented = self.patient.consent == "given"
@@ -245,6 +247,9 @@ class Turn:
             return
         if button.action == prompts.ACTION:
             prompts.on_press(self, button.value)
+            return
+        if button.action == flare.OFFER:
+            flare.on_press(self)
             return
         if press.message_id is not None and press.message_text:
             # Leave the question in the chat with the answer under it, and no buttons to press twice.

@@ -2,14 +2,92 @@
 (the quick thought-check), never forced. Diagram: docs/dialogs/flare.md."""
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+from functools import cache
+from statistics import fmean
+from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
+
+import content
 from dialogs.base import Answer, Call, Choice, Dialog, Question
-from dialogs.checkin import read_value
+from dialogs.screen import normalize, phrase_pattern
+from dialogs.answers import read_value
 from dialogs.flareplan import plan_text
 from content.instruments import Item
 from locales import _
-from storage.models import FlareEpisode, FlarePlan
+from sqlalchemy import select
+
+from storage.models import Answer as AnswerRow
+from storage.models import FlareEpisode, FlarePlan, Prompt, Response
+
+if TYPE_CHECKING:
+    from dialogs.engine import Turn
 
 PAIN = Item(id="pain", text="", kind="scale", minimum=0, maximum=10)
+OFFER = "offer"  # the action of the button that offers the flare steps
+BUSY = {"flare", "flareplan", "quickcheck", "breathing"}  # already in the flare steps or helping
+
+
+@cache
+def _flare_words() -> re.Pattern[str]:
+    phrases = [p for table in content.load("flare_words").values() for p in table["phrases"]]
+    return re.compile("|".join(f" {phrase_pattern(phrase)}(?= )" for phrase in phrases))
+
+
+def mentions_flare(text: str) -> bool:
+    """Flare words in any of our languages ("flare-up", "brote", "Schub")."""
+    return bool(_flare_words().search(f" {normalize(text)} "))
+
+
+def offer(turn: "Turn") -> None:
+    """Offer, never force, the flare steps (plan shown back, breathing, quick thought-check)."""
+    if turn.patient.onboarded_at is None or turn.state.dialog in BUSY or turn.state.paused:
+        return
+    turn.say(_("It sounds like a flare. Would you like to go through your flare steps?"),
+             [Choice("flare", _("Yes, I'm having a flare"))], action=OFFER)
+
+
+SPIKE = 2  # points above the mean of the last 7 days (seed: a flare is a clear rise, not a bad hour)
+SPIKE_MIN_DAYS = 4
+
+
+def pain_spike(turn: "Turn", pain: float, response_id: int) -> bool:
+    """Is today's pain at least 2 points above the mean of the previous 7 days (4+ answered)?"""
+    rows = turn.session.execute(
+        select(AnswerRow.value)
+        .join(Response, Response.id == AnswerRow.response_id)
+        .where(
+            Response.patient_id == turn.patient.id,
+            Response.id != response_id,
+            Response.instrument == "daily",
+            Response.completed_at > turn.now - timedelta(days=7),
+            AnswerRow.item_id == "pain_now",
+            AnswerRow.value.is_not(None),
+        )
+    ).scalars().all()
+    return len(rows) >= SPIKE_MIN_DAYS and pain >= fmean(rows) + SPIKE
+
+
+def schedule_follow_up(turn: "Turn", episode: FlareEpisode) -> None:
+    """A prompt 48 hours on (clinic setting) that asks how the flare went; sent like a check-in."""
+    if turn.patient.timezone is None:
+        return
+    at = turn.now + timedelta(hours=turn.patient.clinic.setting("flare_followup_hours"))
+    turn.session.add(
+        Prompt(
+            patient_id=turn.patient.id, kind="flare_followup", flare_episode_id=episode.id, instruments=[],
+            local_date=at.astimezone(ZoneInfo(turn.patient.timezone)).date(), scheduled_for=at,
+            expires_at=at + timedelta(minutes=turn.patient.clinic.setting("expire_after_minutes")),
+        )
+    )
+
+
+def on_press(turn: "Turn") -> None:
+    if turn.state.dialog in BUSY:
+        turn.ask()
+        return
+    turn.call(Call("flare"))
 
 
 class Flare(Dialog):
@@ -38,6 +116,7 @@ class Flare(Dialog):
         self.turn.session.add(episode)
         self.turn.session.flush()
         self.data["episode_id"] = episode.id
+        schedule_follow_up(self.turn, episode)
         return "rated"
 
     def ask_offer(self) -> Question:

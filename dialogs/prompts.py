@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 import locales
 from dialogs import checkin
-from dialogs.base import Choice
+from dialogs.base import Call, Choice
 from locales import _, ngettext
 from storage.models import Prompt
 
@@ -48,7 +48,9 @@ def invite(turn: "Turn", prompt: Prompt, *, reminder: bool = False) -> None:
 
     count = sum(len(instrument(i).items) for i in prompt.instruments)
     name = turn.patient.preferred_name or ""
-    if reminder:
+    if prompt.kind == "flare_followup":
+        text = _("Hello {name}. Two days ago you told me about a flare. Could you tell me how it went?").format(name=name)
+    elif reminder:
         text = _("A gentle reminder: your check-in is still open until {time}.").format(time=local_time(turn, prompt.expires_at))
     else:
         text = ngettext(
@@ -97,6 +99,10 @@ def on_press(turn: "Turn", value: str) -> None:
         return
     # Started: no reminder or second invitation is wanted any more.
     prompt.status, prompt.snoozed_until = "sent", None
+    prompt.started_at = prompt.started_at or turn.now
+    if prompt.kind == "flare_followup":
+        turn.call(Call("flarefollowup", data={"episode_id": prompt.flare_episode_id, "prompt_id": prompt.id}))
+        return
     sitting = checkin.start(turn, list(prompt.instruments), prompt_id=prompt.id)
     if turn.state.dialog != checkin.Checkin.name:
         turn.call(sitting)

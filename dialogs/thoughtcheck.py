@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 from content.instruments import Item
 from content.thinking import traps
 from dialogs.base import Answer, Choice, Dialog, Invalid, Question
-from dialogs.checkin import read_value
+from dialogs.answers import read_value
 from locales import N_, _
 from storage.models import ThoughtRecord
 

@@ -21,7 +21,7 @@ from dialogs.engine import Engine
 from scheduler.times import instant, parse_hhmm
 from dialogs.io import Output
 from storage.db import Database
-from storage.models import DialogState, Patient, Prompt, Response, utcnow
+from storage.models import DialogState, Patient, Prompt, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class Dispatcher:
         return sum(results)
 
     def close_overdue(self, now: datetime) -> None:
-        started = exists().where(Response.prompt_id == Prompt.id)
+        started = Prompt.started_at.is_not(None)
         with self.db.transaction() as session:
             for statuses, condition, reason in [
                 (("scheduled",), true(), "missed: not delivered before it expired"),
@@ -134,7 +134,7 @@ class Dispatcher:
                     Prompt.remind_at <= now,
                     Prompt.reminded_at.is_(None),
                     Prompt.expires_at > now,
-                    ~exists().where(Response.prompt_id == Prompt.id),  # started: no reminder wanted
+                    Prompt.started_at.is_(None),  # started: no reminder wanted
                     *may_be_messaged(),
                 )
                 .limit(self.batch)

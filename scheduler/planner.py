@@ -126,7 +126,12 @@ def replan(session: Session, patient: Patient, now: datetime) -> None:
     """After a change of time zone, times, pause or being blocked: drop the future prompts not
     sent and plan again."""
     session.execute(
-        delete(Prompt).where(Prompt.patient_id == patient.id, Prompt.status.in_(("scheduled", "blocked")), Prompt.scheduled_for > now)
+        delete(Prompt).where(
+            Prompt.patient_id == patient.id,
+            Prompt.kind == "checkin",  # a flare follow-up keeps its time
+            Prompt.status.in_(("scheduled", "blocked")),
+            Prompt.scheduled_for > now,
+        )
     )
     session.flush()
     plan(session, now, patient_ids=[patient.id])

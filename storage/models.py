@@ -212,6 +212,9 @@ class Prompt(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    # "checkin" (planned from schedules) or "flare_followup" (48 hours after a flare began)
+    kind: Mapped[str] = mapped_column(String(16), default="checkin", server_default="checkin")
+    flare_episode_id: Mapped[int | None] = mapped_column(ForeignKey("flare_episodes.id", ondelete="CASCADE"))
     instruments: Mapped[list[Any]] = mapped_column()
     local_date: Mapped[date] = mapped_column(Date)
     scheduled_for: Mapped[datetime]
@@ -219,6 +222,7 @@ class Prompt(Base):
     status: Mapped[str] = mapped_column(String(12), default="scheduled")
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]  # the patient pressed Start: no reminder, no second invitation
     answered_at: Mapped[datetime | None]
     remind_at: Mapped[datetime | None]  # set when sent: one reminder if still unanswered then
     reminded_at: Mapped[datetime | None]

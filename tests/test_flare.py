@@ -55,3 +55,43 @@ def test_a_flare_without_a_plan_yet(chat, database):
     onboard(chat)
     chat.press("I'm having a flare")
     assert "You haven't written a flare plan yet." in chat.text
+
+
+def test_flare_words_in_free_text_bring_an_offer_not_a_detour(chat, database):
+    onboard(chat)
+    chat.press("My pain story")
+    chat.say("honestly my back is flaring up again")  # where a button was expected: the question again...
+    assert "Please choose one of the buttons below." in chat.text
+    assert "It sounds like a flare." in chat.texts[-1]  # ...and the offer, which they may ignore
+    chat.press("Yes, I'm having a flare")
+    assert "I'm sorry it's flaring" in chat.text
+
+
+def test_the_offer_comes_in_spanish_and_german_too():
+    from dialogs.flare import mentions_flare
+
+    assert mentions_flare("Tengo un brote desde ayer") and mentions_flare("Seit gestern ein Schmerzschub")
+    assert not mentions_flare("I had a good walk") and not mentions_flare("Hoy caminé bien")
+
+
+def test_a_daily_pain_two_points_above_the_week_offers_the_flare_steps(chat, database, engine):
+    from datetime import timedelta
+
+    from conftest import NOW
+    from storage.models import Answer, Patient, Response
+
+    onboard(chat)
+    with database.transaction() as session:
+        patient = session.scalars(select(Patient)).one()
+        for days, pain in [(1, 4), (2, 5), (3, 4), (4, 3)]:  # mean 4
+            response = Response(patient_id=patient.id, instrument="daily", source="self", language="en",
+                                started_at=NOW - timedelta(days=days), completed_at=NOW - timedelta(days=days))
+            session.add(response)
+            session.flush()
+            session.add(Answer(response_id=response.id, item_id="pain_now", value=pain))
+    chat.press("Check in now")
+    chat.press("Daily check-in")
+    chat.press("6")
+    for _ in range(4):
+        chat.press("Skip")
+    assert "It sounds like a flare." in chat.text

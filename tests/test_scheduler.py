@@ -474,3 +474,27 @@ async def test_moving_the_weekly_day_keeps_phq4_fortnightly(chat_at, database, c
         plan(database, clock)
     phq4 = [p.local_date for p in prompts(database) if "phq4" in p.instruments]
     assert phq4 == [date(2026, 12, 1), date(2026, 12, 15)]
+
+
+async def test_a_flare_is_followed_up_two_days_later(chat_at, database, clock, dispatcher, phone):
+    from storage.models import FlareEpisode
+
+    onboard(chat_at)
+    chat_at.press("I'm having a flare")
+    chat_at.press("7")
+    chat_at.press("I'm all right for now")
+    clock.advance(hours=47)
+    await dispatcher.tick()
+    assert not any("Two days ago" in text for text in phone.texts())
+    clock.advance(hours=1)
+    await dispatcher.tick()
+    assert "Two days ago you told me about a flare" in phone.texts()[-1]
+    press_prompt(chat_at, phone, "Start now")
+    chat_at.press("Better")
+    chat_at.say("Heat and short walks")
+    assert "Build back up gently" in chat_at.text
+    with database.transaction() as session:
+        episode = session.scalars(select(FlareEpisode)).one()
+        assert (episode.peak_pain, episode.what_helped, episode.ended_at) == (7, "Heat and short walks", clock())
+        follow_up = session.scalars(select(Prompt).where(Prompt.kind == "flare_followup")).one()
+        assert follow_up.status == "answered"
