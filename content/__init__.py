@@ -41,5 +41,5 @@ def check() -> None:
     drills()
     load_phrases()
     mentions_flare("")  # compiles the flare words
-    for name in ("crisis_resources", "clinic_defaults", "timezones"):
+    for name in ("crisis_resources", "clinic_defaults", "timezones", "pacing", "flare_words"):
         load(name)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import content
 from dialogs.base import Answer, Call, Choice, Dialog, Question
+from dialogs import pacing
 from dialogs.screen import normalize, phrase_pattern
 from dialogs.answers import read_value
 from dialogs.flareplan import plan_text
@@ -117,6 +118,8 @@ class Flare(Dialog):
         self.turn.session.flush()
         self.data["episode_id"] = episode.id
         schedule_follow_up(self.turn, episode)
+        if note := pacing.boom_and_bust(self.turn):
+            self.say(note)
         return "rated"
 
     def ask_offer(self) -> Question:

@@ -18,7 +18,7 @@ MAX_SHOWN = 600  # characters of each answer shown back; the whole text stays st
 class Menu(Dialog):
     name = "menu"
     states = [
-        "main", "checkin_pick", "checkin", "breathing", "flare", "flareplan", "thoughts", "thought_full", "thought_quick",
+        "main", "checkin_pick", "checkin", "breathing", "pacing", "flare", "flareplan", "thoughts", "thought_full", "thought_quick",
         "schedule", "story", "language", "timezone",
     ]
     initial = "main"
@@ -31,6 +31,7 @@ class Menu(Dialog):
         {"trigger": "open_thoughts", "source": "main", "dest": "thoughts"},
         {"trigger": "open_flare", "source": "main", "dest": "flare"},
         {"trigger": "open_breathing", "source": "main", "dest": "breathing"},
+        {"trigger": "open_pacing", "source": "main", "dest": "pacing"},
         {"trigger": "open_flareplan", "source": "main", "dest": "flareplan"},
         {"trigger": "new_full", "source": "thoughts", "dest": "thought_full"},
         {"trigger": "new_quick", "source": "thoughts", "dest": "thought_quick"},
@@ -41,7 +42,7 @@ class Menu(Dialog):
         {"trigger": "open_timezone", "source": "main", "dest": "timezone"},
         {
             "trigger": "back",
-            "source": ["checkin_pick", "checkin", "breathing", "flare", "flareplan", "thoughts", "thought_full", "thought_quick", "schedule",
+            "source": ["checkin_pick", "checkin", "breathing", "pacing", "flare", "flareplan", "thoughts", "thought_full", "thought_quick", "schedule",
                        "story", "language", "timezone"],
             "dest": "main",
         },
@@ -54,6 +55,7 @@ class Menu(Dialog):
                 Choice("checkin", _("Check in now")),
                 Choice("progress", _("My progress")),
                 Choice("breathing", _("Breathing exercise")),
+                Choice("pacing", _("Pacing my activities")),
                 Choice("flare", _("I'm having a flare")),
                 Choice("thoughts", _("Thought-check")),
                 Choice("flareplan", _("My flare plan")),
@@ -74,7 +76,7 @@ class Menu(Dialog):
         if answer.choice == "progress":
             progress.progress(self.turn)
             return "showed_progress"
-        return {"breathing": "open_breathing", "flare": "open_flare", "flareplan": "open_flareplan", "thoughts": "open_thoughts", "schedule": "open_schedule", "story": "open_story", "language": "open_language", "timezone": "open_timezone"}.get(
+        return {"breathing": "open_breathing", "pacing": "open_pacing", "flare": "open_flare", "flareplan": "open_flareplan", "thoughts": "open_thoughts", "schedule": "open_schedule", "story": "open_story", "language": "open_language", "timezone": "open_timezone"}.get(
             answer.choice
         )
 
@@ -132,6 +134,9 @@ class Menu(Dialog):
 
     def ask_breathing(self) -> Call:
         return Call("breathing", on_return="back")
+
+    def ask_pacing(self) -> Call:
+        return Call("pacing", on_return="back")
 
     def ask_flare(self) -> Call:
         return Call("flare", on_return="back")

@@ -14,10 +14,10 @@ from babel.dates import format_time
 from sqlalchemy import select
 
 import locales
-from dialogs import checkin
+from dialogs import checkin, pacing
 from dialogs.base import Call, Choice
 from locales import _, ngettext
-from storage.models import Prompt
+from storage.models import PacingActivity, Prompt
 
 if TYPE_CHECKING:
     from dialogs.engine import Turn
@@ -48,6 +48,11 @@ def invite(turn: "Turn", prompt: Prompt, *, reminder: bool = False) -> None:
 
     count = sum(len(instrument(i).items) for i in prompt.instruments)
     name = turn.patient.preferred_name or ""
+    if prompt.kind == "pacing_break":
+        activity = turn.session.get(PacingActivity, prompt.pacing_activity_id)
+        text = _("Time for your planned break from {activity}. A rest now keeps tomorrow possible.").format(activity=activity.name)
+        turn.say(text, [Choice(f"start:{prompt.id}", _("I'm taking my break"))], action=ACTION)
+        return
     if prompt.kind == "flare_followup":
         text = _("Hello {name}. Two days ago you told me about a flare. Could you tell me how it went?").format(name=name)
     elif reminder:
@@ -102,6 +107,10 @@ def on_press(turn: "Turn", value: str) -> None:
     prompt.started_at = prompt.started_at or turn.now
     if prompt.kind == "flare_followup":
         turn.call(Call("flarefollowup", data={"episode_id": prompt.flare_episode_id, "prompt_id": prompt.id}))
+        return
+    if prompt.kind == "pacing_break":
+        pacing.take_break(turn, prompt)
+        turn.ask()
         return
     sitting = checkin.start(turn, list(prompt.instruments), prompt_id=prompt.id)
     if turn.state.dialog != checkin.Checkin.name:

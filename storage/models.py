@@ -212,9 +212,11 @@ class Prompt(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
-    # "checkin" (planned from schedules) or "flare_followup" (48 hours after a flare began)
+    # "checkin" (planned from schedules), "flare_followup" (48 hours after a flare began) or
+    # "pacing_break" (the planned break in an activity block)
     kind: Mapped[str] = mapped_column(String(16), default="checkin", server_default="checkin")
     flare_episode_id: Mapped[int | None] = mapped_column(ForeignKey("flare_episodes.id", ondelete="CASCADE"))
+    pacing_activity_id: Mapped[int | None] = mapped_column(ForeignKey("pacing_activities.id", ondelete="CASCADE"))
     instruments: Mapped[list[Any]] = mapped_column()
     local_date: Mapped[date] = mapped_column(Date)
     scheduled_for: Mapped[datetime]
@@ -336,3 +338,29 @@ class BreathingSession(Base):
     tension_after: Mapped[int | None] = mapped_column(Integer)
     started_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PacingActivity(Base):
+    """An activity the patient paces: its baseline, its quota, and when the quota next rises."""
+
+    __tablename__ = "pacing_activities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))  # the patient's words when they typed their own
+    baseline_minutes: Mapped[float | None] = mapped_column(Float)  # the average of the baseline days
+    quota_minutes: Mapped[float | None] = mapped_column(Float)
+    next_raise_on: Mapped[date | None] = mapped_column(Date)  # a local date
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PacingLog(Base):
+    __tablename__ = "pacing_logs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("pacing_activities.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))  # baseline | done
+    minutes: Mapped[int] = mapped_column(Integer)
+    quota_minutes: Mapped[float | None] = mapped_column(Float)  # the quota that day (after any flare reduction)
+    local_date: Mapped[date] = mapped_column(Date)
+    logged_at: Mapped[datetime] = mapped_column(default=utcnow)
