@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from content.instruments import Instrument, Item, instrument, score
-from dialogs import flare
+from dialogs import flare, wins
 from dialogs.answers import fmt, read_value
 from dialogs.base import Answer, Call, Choice, Dialog, Invalid, Question
 from locales import _
@@ -153,10 +153,11 @@ class Checkin(Dialog):
         for instrument_id, response_id in self.data["responses"].items():
             response = session.get(Response, response_id)
             if instrument_id == "daily":
-                pain = session.scalars(
-                    select(AnswerRow.value).where(AnswerRow.response_id == response_id, AnswerRow.item_id == "pain_now")
-                ).first()
+                values = dict(session.execute(select(AnswerRow.item_id, AnswerRow.value).where(AnswerRow.response_id == response_id)).all())
+                pain, sleep = values.get("pain_now"), values.get("sleep_hours")
                 spike = pain is not None and flare.pain_spike(self.turn, pain, response_id)
+                if sleep is not None and (win := wins.more_sleep(self.turn, sleep, response_id)):
+                    lines.append(win)
             if instrument_id == "peg3" and response.score:
                 score = fmt(round(response.score["score"], 1))  # as /progress shows it
                 lines.append(_("Your PEG score this week: {score} (0 to 10; lower is better).").format(score=score))

@@ -46,4 +46,4 @@ class FlareFollowUp(Dialog):
             self.say(_("I'm sorry it's still hard. Your flare plan says when to seek care; please follow it, "
                        "and tell your clinic team at your next contact."))
         else:
-            self.say(_("Thank you. Build back up gently, a little more each day."))
+            self.say(_("You came through that flare. Thank you. Build back up gently, a little more each day."))

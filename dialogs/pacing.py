@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 import content
 from content.instruments import Item
+from dialogs import wins
 from dialogs.answers import fmt, read_value
 from dialogs.base import Answer, Call, Choice, Dialog, Invalid, Question
 from locales import _
@@ -207,9 +208,12 @@ class Pacing(Dialog):
             self._finish_baseline(row)
         else:
             quota = effective_quota(self.turn, row)
+            win = wins.longest_yet(self.turn, row.id, row.name, minutes, quota)
             self.turn.session.add(PacingLog(activity_id=row.id, kind="done", minutes=minutes, quota_minutes=quota,
                                             local_date=today(self.turn), logged_at=self.turn.now))
             self.say(feedback(minutes, quota).format(minutes=minutes, quota=fmt(round(quota))))
+            if win:
+                self.say(win)
         return "logged"
 
     def _finish_baseline(self, row: PacingActivity) -> None:

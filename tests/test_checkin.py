@@ -135,3 +135,26 @@ def test_phq4_scoring_against_hand_computed_cases(values, total, band, anxiety_p
 def test_peg_scoring_against_hand_computed_cases(values, expected):
     peg = instrument("peg3")
     assert score(peg, dict(zip([item.id for item in peg.items], values))) == {"score": expected}
+
+
+def test_more_sleep_than_usual_is_noticed(chat, database):
+    from datetime import timedelta
+
+    from conftest import NOW
+    from storage.models import Patient
+
+    onboard(chat)
+    with database.transaction() as session:
+        patient = session.scalars(select(Patient)).one()
+        for days, hours in [(1, 5), (2, 6), (3, 5.5), (4, 5.5)]:  # mean 5.5
+            response = Response(patient_id=patient.id, instrument="daily", source="self", language="en",
+                                started_at=NOW - timedelta(days=days), completed_at=NOW - timedelta(days=days))
+            session.add(response)
+            session.flush()
+            session.add(Answer(response_id=response.id, item_id="sleep_hours", value=hours))
+    open_checkin(chat, "Daily check-in")
+    chat.press("4")
+    chat.say("7")
+    for _ in range(3):
+        chat.press("Skip")
+    assert "More sleep than your recent average: 7 hours last night." in chat.text

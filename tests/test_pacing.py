@@ -159,3 +159,12 @@ def test_breathing_is_offered_before_an_activity_block(patient, database, clock)
     patient.press("3")
     assert "Tension: from 5 to 3." in patient.text
     assert "I'll remind you to take your break in 20 minutes." in patient.text  # then the block starts
+
+
+def test_a_new_best_within_the_plan_is_a_small_win(patient, database, clock):
+    with_baseline(patient, clock)
+    for minutes, win in [("18", False), ("20", True), ("19", False), ("30", False)]:
+        patient.press("Log today's activity")
+        patient.press("Walking")
+        patient.say(minutes)
+        assert ("That's your longest Walking yet" in patient.text) is win, (minutes, patient.text)
