@@ -19,7 +19,7 @@ class Menu(Dialog):
     name = "menu"
     states = [
         "main", "checkin_pick", "checkin", "breathing", "pacing", "flare", "flareplan", "thoughts", "thought_full", "thought_quick",
-        "schedule", "story", "language", "timezone",
+        "visit", "schedule", "story", "language", "timezone",
     ]
     initial = "main"
     final = frozenset()  # the menu never ends; other dialogs return to it
@@ -32,6 +32,7 @@ class Menu(Dialog):
         {"trigger": "open_flare", "source": "main", "dest": "flare"},
         {"trigger": "open_breathing", "source": "main", "dest": "breathing"},
         {"trigger": "open_pacing", "source": "main", "dest": "pacing"},
+        {"trigger": "open_visit", "source": "main", "dest": "visit"},
         {"trigger": "open_flareplan", "source": "main", "dest": "flareplan"},
         {"trigger": "new_full", "source": "thoughts", "dest": "thought_full"},
         {"trigger": "new_quick", "source": "thoughts", "dest": "thought_quick"},
@@ -40,12 +41,8 @@ class Menu(Dialog):
         {"trigger": "open_story", "source": "main", "dest": "story"},
         {"trigger": "open_language", "source": "main", "dest": "language"},
         {"trigger": "open_timezone", "source": "main", "dest": "timezone"},
-        {
-            "trigger": "back",
-            "source": ["checkin_pick", "checkin", "breathing", "pacing", "flare", "flareplan", "thoughts", "thought_full", "thought_quick", "schedule",
-                       "story", "language", "timezone"],
-            "dest": "main",
-        },
+        # Every other state returns to the main menu.
+        {"trigger": "back", "source": [state for state in states if state != "main"], "dest": "main"},
     ]
 
     def ask_main(self) -> Question:
@@ -59,6 +56,7 @@ class Menu(Dialog):
                 Choice("flare", _("I'm having a flare")),
                 Choice("thoughts", _("Thought-check")),
                 Choice("flareplan", _("My flare plan")),
+                Choice("visit", _("Prepare for a visit")),
                 Choice("schedule", _("Check-in times")),
                 Choice("story", _("My pain story")),
                 Choice("language", _("Language")),
@@ -76,7 +74,7 @@ class Menu(Dialog):
         if answer.choice == "progress":
             progress.progress(self.turn)
             return "showed_progress"
-        return {"breathing": "open_breathing", "pacing": "open_pacing", "flare": "open_flare", "flareplan": "open_flareplan", "thoughts": "open_thoughts", "schedule": "open_schedule", "story": "open_story", "language": "open_language", "timezone": "open_timezone"}.get(
+        return {"breathing": "open_breathing", "pacing": "open_pacing", "visit": "open_visit", "flare": "open_flare", "flareplan": "open_flareplan", "thoughts": "open_thoughts", "schedule": "open_schedule", "story": "open_story", "language": "open_language", "timezone": "open_timezone"}.get(
             answer.choice
         )
 
@@ -137,6 +135,9 @@ class Menu(Dialog):
 
     def ask_pacing(self) -> Call:
         return Call("pacing", on_return="back")
+
+    def ask_visit(self) -> Call:
+        return Call("visit", on_return="back")
 
     def ask_flare(self) -> Call:
         return Call("flare", on_return="back")

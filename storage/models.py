@@ -364,3 +364,17 @@ class PacingLog(Base):
     quota_minutes: Mapped[float | None] = mapped_column(Float)  # the quota that day (after any flare reduction)
     local_date: Mapped[date] = mapped_column(Date)
     logged_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VisitPrep(Base):
+    """What the patient prepared for a visit, in their own words; the visit report includes it."""
+
+    __tablename__ = "visit_preps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    changes: Mapped[str | None] = mapped_column(Text)
+    goals: Mapped[str | None] = mapped_column(Text)
+    questions: Mapped[str | None] = mapped_column(Text)
+    treatment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,64 @@
+"""Preparing for a visit: what changed, goals, questions for the clinician, and the four questions
+to ask about any treatment being considered; a short summary to forward. Diagram: docs/dialogs/visit.md."""
+from __future__ import annotations
+
+from babel.dates import format_date
+
+import locales
+from dialogs.base import Answer, Choice, Dialog, Invalid, Question
+from locales import N_, _
+from storage.models import VisitPrep
+
+SKIP = "skip"
+# The seed's four questions for any treatment option.
+TREATMENT_QUESTIONS = [
+    N_("How much benefit can I expect, and for how long?"),
+    N_("What are the main risks or side effects?"),
+    N_("How will it help me do more of what matters to me?"),
+    N_("How will we measure progress and decide whether to continue?"),
+]
+WORDS = {
+    "changes": ("changes", N_("What has changed since your last visit? Pain, sleep, activity, mood, anything that matters.")),
+    "goals": ("goals", N_("What would you like to get out of this visit?")),
+    "questions": ("questions", N_("What questions do you have for your clinician? Questions about medication belong here too.")),
+    "treatment": ("treatment", N_("Is a treatment being considered (for example an injection, a new medicine or a programme)? Which one?")),
+}
+
+
+class Visit(Dialog):
+    name = "visit"
+    states = ["changes", "goals", "questions", "treatment", "done"]
+    initial = "changes"
+    transitions = [{"trigger": "next", "source": a, "dest": b} for a, b in zip(states, states[1:])]
+
+    def ask(self) -> Question:
+        text = _(WORDS[self.state][1])
+        if self.state == "changes":
+            text = _("Let's get ready for your visit: four short questions, then a summary you can forward.") + "\n\n" + text
+        return Question(text, [Choice(SKIP, _("Skip this question"))])
+
+    def read(self, answer: Answer) -> str | Invalid | None:
+        if answer.choice != SKIP:
+            text = (answer.text or "").strip()
+            if not any(ch.isalnum() for ch in text):
+                return Invalid(_("A few words are enough, in your own way."))
+            self.data[WORDS[self.state][0]] = text
+        return "next"
+
+    def finished(self) -> None:
+        row = VisitPrep(patient_id=self.patient.id, created_at=self.turn.now, **{k: self.data.get(k) for k, _q in WORDS.values()})
+        self.turn.session.add(row)
+        self.say(summary(row))
+
+
+def summary(row: VisitPrep) -> str:
+    day = format_date(row.created_at, format="long", locale=locales.formatting())
+    parts = [_("My notes for the visit ({day})").format(day=day)]
+    labels = {"changes": _("What has changed"), "goals": _("What I'd like from this visit"),
+              "questions": _("My questions"), "treatment": _("A treatment being considered")}
+    for key, label in labels.items():
+        if value := getattr(row, key):
+            parts.append(f"{label}:\n{value}")
+    if row.treatment:
+        parts.append(_("Questions to ask about it:") + "\n" + "\n".join(f"• {_(q)}" for q in TREATMENT_QUESTIONS))
+    return "\n\n".join(parts)
