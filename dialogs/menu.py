@@ -19,7 +19,7 @@ class Menu(Dialog):
     name = "menu"
     states = [
         "main", "checkin_pick", "checkin", "breathing", "pacing", "flare", "flareplan", "thoughts", "thought_full", "thought_quick",
-        "visit", "schedule", "story", "language", "timezone",
+        "sprint", "visit", "schedule", "story", "language", "timezone",
     ]
     initial = "main"
     final = frozenset()  # the menu never ends; other dialogs return to it
@@ -33,6 +33,7 @@ class Menu(Dialog):
         {"trigger": "open_breathing", "source": "main", "dest": "breathing"},
         {"trigger": "open_pacing", "source": "main", "dest": "pacing"},
         {"trigger": "open_visit", "source": "main", "dest": "visit"},
+        {"trigger": "open_sprint", "source": "main", "dest": "sprint"},
         {"trigger": "open_flareplan", "source": "main", "dest": "flareplan"},
         {"trigger": "new_full", "source": "thoughts", "dest": "thought_full"},
         {"trigger": "new_quick", "source": "thoughts", "dest": "thought_quick"},
@@ -56,6 +57,7 @@ class Menu(Dialog):
                 Choice("flare", _("I'm having a flare")),
                 Choice("thoughts", _("Thought-check")),
                 Choice("flareplan", _("My flare plan")),
+                Choice("sprint", _("My sprint")),
                 Choice("visit", _("Prepare for a visit")),
                 Choice("schedule", _("Check-in times")),
                 Choice("story", _("My pain story")),
@@ -74,7 +76,7 @@ class Menu(Dialog):
         if answer.choice == "progress":
             progress.progress(self.turn)
             return "showed_progress"
-        return {"breathing": "open_breathing", "pacing": "open_pacing", "visit": "open_visit", "flare": "open_flare", "flareplan": "open_flareplan", "thoughts": "open_thoughts", "schedule": "open_schedule", "story": "open_story", "language": "open_language", "timezone": "open_timezone"}.get(
+        return {"breathing": "open_breathing", "pacing": "open_pacing", "visit": "open_visit", "sprint": "open_sprint", "flare": "open_flare", "flareplan": "open_flareplan", "thoughts": "open_thoughts", "schedule": "open_schedule", "story": "open_story", "language": "open_language", "timezone": "open_timezone"}.get(
             answer.choice
         )
 
@@ -135,6 +137,9 @@ class Menu(Dialog):
 
     def ask_pacing(self) -> Call:
         return Call("pacing", on_return="back")
+
+    def ask_sprint(self) -> Call:
+        return Call("sprint", on_return="back")
 
     def ask_visit(self) -> Call:
         return Call("visit", on_return="back")

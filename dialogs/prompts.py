@@ -55,6 +55,8 @@ def invite(turn: "Turn", prompt: Prompt, *, reminder: bool = False) -> None:
         return
     if prompt.kind == "flare_followup":
         text = _("Hello {name}. Two days ago you told me about a flare. Could you tell me how it went?").format(name=name)
+    elif prompt.kind == "sprint_review":
+        text = _("Hello {name}. Your sprint ends today. Shall we look back at how it went?").format(name=name)
     elif reminder:
         text = _("A gentle reminder: your check-in is still open until {time}.").format(time=local_time(turn, prompt.expires_at))
     else:
@@ -111,6 +113,10 @@ def on_press(turn: "Turn", value: str) -> None:
     if prompt.kind == "pacing_break":
         pacing.take_break(turn, prompt)
         turn.ask()
+        return
+    if prompt.kind == "sprint_review":
+        prompt.status, prompt.answered_at = "answered", turn.now
+        turn.call(Call("sprint"))
         return
     sitting = checkin.start(turn, list(prompt.instruments), prompt_id=prompt.id)
     if turn.state.dialog != checkin.Checkin.name:

@@ -378,3 +378,19 @@ class VisitPrep(Base):
     questions: Mapped[str | None] = mapped_column(Text)
     treatment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Sprint(Base):
+    """A treatment sprint (the seed's 4-6 weeks): the metrics the patient chose, and the review
+    comparing the first and the last week, which the clinic sees too."""
+
+    __tablename__ = "sprints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    metrics: Mapped[list[Any]] = mapped_column()
+    weeks: Mapped[int] = mapped_column(Integer)
+    started_on: Mapped[date] = mapped_column(Date)  # local dates
+    ends_on: Mapped[date] = mapped_column(Date)
+    review: Mapped[dict[str, Any] | None] = mapped_column()  # {metric: {"first": x, "last": y}}
+    reviewed_at: Mapped[datetime | None]
