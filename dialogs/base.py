@@ -114,6 +114,11 @@ class Dialog:
     def finished(self) -> None:
         """Called once when the dialog reaches a final state."""
 
+    def interrupted(self) -> str | None:
+        """A sticker, photo or edit arrived instead of an answer: a trigger to fire, or None to
+        ask again (a guided exercise stops, since the transport stops it on any input)."""
+        return None
+
 
 def dialog_class(name: str) -> type[Dialog]:
     import dialogs.registry  # noqa: F401  (imports every dialog module, which registers it)

@@ -94,6 +94,11 @@ class Breathing(Dialog):
         row.actual_seconds = row.planned_seconds if row.completed else int(min(max(elapsed, 0), row.planned_seconds))
         return "next"
 
+    def interrupted(self) -> str | None:
+        if self.state == "running":  # the drill stopped with whatever they sent
+            return self.read_running(Answer(choice=STOP))
+        return None
+
     def ask_tension_after(self) -> Question:
         return tension_question(_("How tense do you feel now, from 0 to 10?"))
 

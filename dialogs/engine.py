@@ -161,11 +161,16 @@ class Turn:
             self.command(event)
         elif isinstance(event, Press):
             self.press(event)
-        elif isinstance(event, Edited):
-            self.say(_("I keep answers as you first sent them. If you want to change one, just send it again."))
-        elif isinstance(event, Media):
-            self.say(_("I can only read text for now, so I can't open that."))
-            self.ask()
+        elif isinstance(event, (Edited, Media)):
+            if isinstance(event, Edited):
+                self.say(_("I keep answers as you first sent them. If you want to change one, just send it again."))
+            else:
+                self.say(_("I can only read text for now, so I can't open that."))
+            dialog = self.dialog()
+            if not self.state.paused and (trigger := dialog.interrupted()):
+                self.fire(dialog, trigger)
+            elif isinstance(event, Media):
+                self.ask()
         elif self.state.paused:
             safety.still_paused(self)
         else:

@@ -17,7 +17,7 @@ from dialogs.answers import read_value
 from dialogs.flareplan import plan_text
 from content.instruments import Item
 from locales import _
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from storage.models import Answer as AnswerRow
 from storage.models import FlareEpisode, FlarePlan, Prompt, Response
@@ -118,6 +118,13 @@ class Flare(Dialog):
         self.turn.session.flush()
         self.data["episode_id"] = episode.id
         schedule_follow_up(self.turn, episode)
+        # An activity block under way: its planned break comes now, not at the old quota.
+        self.turn.session.execute(
+            update(Prompt)
+            .where(Prompt.patient_id == self.patient.id, Prompt.kind == "pacing_break", Prompt.status == "scheduled",
+                   Prompt.scheduled_for > self.turn.now)
+            .values(scheduled_for=self.turn.now, expires_at=self.turn.now + timedelta(hours=1))
+        )
         if note := pacing.boom_and_bust(self.turn):
             self.say(note)
         return "rated"
