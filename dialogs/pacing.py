@@ -202,8 +202,13 @@ class Pacing(Dialog):
         row = self.turn.session.get(PacingActivity, self.data["activity_id"])
         minutes = int(value)
         if row.quota_minutes is None:
-            self.turn.session.add(PacingLog(activity_id=row.id, kind="baseline", minutes=minutes, local_date=today(self.turn),
-                                            logged_at=self.turn.now))
+            # One baseline per day: logging again the same day replaces it (days, not entries, make a baseline).
+            same_day = next((log for log in self._logs(row, "baseline") if log.local_date == today(self.turn)), None)
+            if same_day is None:
+                self.turn.session.add(PacingLog(activity_id=row.id, kind="baseline", minutes=minutes, local_date=today(self.turn),
+                                                logged_at=self.turn.now))
+            else:
+                same_day.minutes, same_day.logged_at = minutes, self.turn.now
             self.turn.session.flush()
             self._finish_baseline(row)
         else:

@@ -168,3 +168,16 @@ def test_a_new_best_within_the_plan_is_a_small_win(patient, database, clock):
         patient.press("Walking")
         patient.say(minutes)
         assert ("That's your longest Walking yet" in patient.text) is win, (minutes, patient.text)
+
+
+def test_a_baseline_needs_separate_days(patient, database, clock):
+    patient.press("Pacing my activities")
+    patient.press("Add an activity")
+    patient.press("Typing")
+    for minutes in ["30", "10", "20"]:  # all on one day: the last one counts
+        patient.press("Log today's activity")
+        patient.press("Typing")
+        patient.say(minutes)
+    assert "day 2 of 3" in patient.text
+    with database.transaction() as session:
+        assert [log.minutes for log in session.scalars(select(PacingLog))] == [20]
