@@ -18,9 +18,10 @@ class GuidePlayer:
         self.time_scale = time_scale  # tests play a minute in a moment
         self._playing: dict[Hashable, asyncio.Task] = {}
 
-    def start(self, chat: Hashable, frames: Sequence[tuple[float, str]], edit: Callable[[str], Awaitable[None]],
+    def start(self, chat: Hashable, frames: Sequence[tuple[float, str]], edit: Callable[[str, bool], Awaitable[None]],
               finish: Callable[[], Awaitable[None]]) -> None:
-        """The first frame is already on screen; edit to the others at their times, then finish."""
+        """The first frame is already on screen; edit to the others at their times (`edit(text, last)`),
+        then finish."""
         self.stop(chat)
         task = asyncio.create_task(self._play(frames, edit, finish))
         self._playing[chat] = task
@@ -33,18 +34,15 @@ class GuidePlayer:
         task.cancel()
         return True
 
-    def playing(self, chat: Hashable) -> bool:
-        return chat in self._playing
-
     async def _play(self, frames, edit, finish) -> None:
         start = self.clock()
-        try:
-            for at, text in frames[1:]:
-                # Sleep to the frame's time from the start, so a slow edit never makes the drill drift.
-                await self.sleep(max(0.0, start + at * self.time_scale - self.clock()))
-                await edit(text)
-            await finish()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("a guided exercise stopped early")
+        for index, (at, text) in enumerate(frames[1:], start=1):
+            # Sleep to the frame's time from the start, so a slow edit never makes the drill drift.
+            await self.sleep(max(0.0, start + at * self.time_scale - self.clock()))
+            try:
+                await edit(text, index == len(frames) - 1)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one lost edit (a timeout, say) must not freeze the drill
+                log.warning("an edit of a guided exercise failed; going on", exc_info=True)
+        await finish()

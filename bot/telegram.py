@@ -291,8 +291,9 @@ async def deliver(
 
 
 def _play_guide(bot, engine: Engine, guides: GuidePlayer, who: Who, chat_id: int, message_id: int, message: Message, markup) -> None:
-    async def edit(text: str) -> None:
-        await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
+    async def edit(text: str, last: bool) -> None:
+        # The closing frame loses its Stop button: there is nothing left to stop.
+        await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=None if last else markup)
 
     async def finish() -> None:
         # Played out: answered for the patient, as if they had pressed a button on that message.
@@ -313,6 +314,8 @@ def coalesce(outputs: list[Output]) -> list[Output]:
             isinstance(output, Message)
             and isinstance(previous, Message)
             and not previous.buttons
+            and not previous.standalone
+            and not output.standalone
             and telegram_length(previous.text) + telegram_length(output.text) + 2 <= MessageLimit.MAX_TEXT_LENGTH
         ):
             merged[-1] = Message(f"{previous.text}\n\n{output.text}", output.buttons)

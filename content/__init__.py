@@ -43,3 +43,6 @@ def check() -> None:
     mentions_flare("")  # compiles the flare words
     for name in ("crisis_resources", "clinic_defaults", "timezones", "pacing", "flare_words"):
         load(name)
+    activities = require(load("pacing"), "activities", list, "content/pacing.toml")
+    if not activities or not all(isinstance(a, str) for a in activities):
+        raise ContentError("content/pacing.toml: key 'activities' must be a list of names")

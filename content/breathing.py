@@ -30,6 +30,8 @@ class Pattern:
 
 def parse(data: dict) -> tuple[tuple[int, ...], dict[str, Pattern]]:
     durations = tuple(require(data, "durations", list, WHERE))
+    if not durations or not all(isinstance(d, int) and d > 0 for d in durations):
+        raise ContentError(f"{WHERE}: key 'durations' must be a list of whole minutes")
     patterns = {}
     for i, raw in enumerate(require(data, "patterns", list, WHERE)):
         at = f"{WHERE}: patterns[{i}]"
@@ -39,6 +41,8 @@ def parse(data: dict) -> tuple[tuple[int, ...], dict[str, Pattern]]:
             if seconds < MIN_PHASE:
                 raise ContentError(f"{at}.phases[{j}]: key 'seconds' must be at least {MIN_PHASE}")
             phases.append(Phase(require(phase, "text", str, f"{at}.phases[{j}]"), seconds))
+        if not phases:
+            raise ContentError(f"{at}: key 'phases' is empty")
         pattern = Pattern(require(raw, "id", str, at), require(raw, "label", str, at), require(raw, "text", str, at), tuple(phases))
         patterns[pattern.id] = pattern
     return durations, patterns

@@ -7,7 +7,8 @@ from babel.numbers import format_decimal
 
 import locales
 from content.instruments import Item
-from dialogs.base import Answer
+from dialogs.base import Answer, Choice, Invalid, Question
+from locales import _
 
 NUMBER = re.compile(r"-?\d[\d.,]*")
 
@@ -43,3 +44,16 @@ def read_value(item: Item, answer: Answer) -> float | None:
 def fmt(number: float) -> str:
     """A number as the patient writes it (5.3, 5,3)."""
     return format_decimal(number, locale=locales.formatting())
+
+
+def words(answer: Answer) -> str | Invalid:
+    """An answer in the patient's own words: anything with a letter or a digit in it."""
+    text = " ".join((answer.text or "").split())
+    if not any(ch.isalnum() for ch in text):
+        return Invalid(_("A few words are enough, in your own way."))
+    return text
+
+
+def scale_question(text: str, low: int = 0, high: int = 10, step: int = 1) -> Question:
+    """A 0-10 (or 0-100) rating: the numbers as buttons in rows, a typed number works too."""
+    return Question(text, [Choice(str(n), str(n)) for n in range(low, high + 1, step)], columns=6, expects_number=True)

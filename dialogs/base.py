@@ -120,6 +120,11 @@ class Dialog:
         return None
 
 
+def in_order(states: list[str], trigger: str = "next") -> list[dict[str, Any]]:
+    """Transitions for a dialog that goes through its states one after another."""
+    return [{"trigger": trigger, "source": a, "dest": b} for a, b in zip(states, states[1:])]
+
+
 def dialog_class(name: str) -> type[Dialog]:
     import dialogs.registry  # noqa: F401  (imports every dialog module, which registers it)
 

@@ -6,8 +6,8 @@ import math
 
 from content.breathing import Pattern, drills
 from content.instruments import Item
-from dialogs.base import Answer, Choice, Dialog, Invalid, Question
-from dialogs.answers import read_value
+from dialogs.base import Answer, Choice, Dialog, Invalid, Question, in_order
+from dialogs.answers import read_value, scale_question
 from locales import _, ngettext
 from storage.models import BreathingSession
 
@@ -31,14 +31,14 @@ def guide_frames(pattern: Pattern, minutes: int) -> tuple[tuple[float, str], ...
 
 
 def tension_question(text: str) -> Question:
-    return Question(text, [Choice(str(n), str(n)) for n in range(11)], columns=6)
+    return scale_question(text)
 
 
 class Breathing(Dialog):
     name = "breathing"
     states = ["pattern", "duration", "tension_before", "running", "tension_after", "done"]
     initial = "pattern"
-    transitions = [{"trigger": "next", "source": a, "dest": b} for a, b in zip(states, states[1:])]
+    transitions = in_order(states)
 
     def ask_pattern(self) -> Question:
         _durations, patterns = drills()
@@ -84,7 +84,7 @@ class Breathing(Dialog):
 
     def ask_running(self) -> Question:
         frames = guide_frames(drills()[1][self.data["pattern"]], self.data["minutes"])
-        return Question(frames[0][1], [Choice(STOP, _("Stop"))], guide=frames, guide_done=Choice(DONE, DONE))
+        return Question(frames[0][1], [Choice(STOP, _("Stop"))], guide=frames, guide_done=Choice(DONE, "·"))  # no letters: typing cannot match it
 
     def read_running(self, answer: Answer) -> str:
         # The guide finished (DONE), or the patient stopped it: Stop, or anything they sent.

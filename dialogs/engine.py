@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Callable, Iterable
+from zoneinfo import ZoneInfo
 
 from babel.core import get_global
 from sqlalchemy import delete, select, update
@@ -389,12 +390,13 @@ class Turn:
         self.say(question.text, question.choices, question.columns, expects_number=question.expects_number)
 
     def say(
-        self, text: str, choices: Iterable[Choice] = (), columns: int = 1, *, action: str | None = None, expects_number: bool = False
+        self, text: str, choices: Iterable[Choice] = (), columns: int = 1, *, action: str | None = None,
+        expects_number: bool = False, standalone: bool = False,
     ) -> None:
         """Send a message; choices become buttons bound to this step (or to `action`)."""
         buttons = [self._button(choice, action) for choice in choices]
         rows = tuple(tuple(buttons[i : i + columns]) for i in range(0, len(buttons), columns))
-        self.outputs.append(Message(text, rows, expects_number))
+        self.outputs.append(Message(text, rows, expects_number, standalone=standalone))
 
     def _button(self, choice: Choice, action: str | None) -> Button:
         row = ButtonRow(
@@ -407,6 +409,10 @@ class Turn:
         )
         self.session.add(row)
         return Button(row.id, row.label)
+
+    def local_date(self, moment: datetime | None = None) -> date:
+        """A moment (now by default) as a date on the patient's own calendar."""
+        return (moment or self.now).astimezone(ZoneInfo(self.patient.timezone or "UTC")).date()
 
     def switch_language(self, language: str) -> None:
         self.patient.language = language

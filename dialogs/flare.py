@@ -13,11 +13,11 @@ import content
 from dialogs.base import Answer, Call, Choice, Dialog, Question
 from dialogs import pacing
 from dialogs.screen import normalize, phrase_pattern
-from dialogs.answers import read_value
+from dialogs.answers import read_value, scale_question
 from dialogs.flareplan import plan_text
 from content.instruments import Item
 from locales import _
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from storage.models import Answer as AnswerRow
 from storage.models import FlareEpisode, FlarePlan, Prompt, Response
@@ -36,9 +36,18 @@ def _flare_words() -> re.Pattern[str]:
     return re.compile("|".join(f" {phrase_pattern(phrase)}(?= )" for phrase in phrases))
 
 
+NEGATIONS = {"no", "not", "isnt", "without", "sin", "ni", "nicht", "kein", "keine", "keinen", "ohne"}
+
+
 def mentions_flare(text: str) -> bool:
-    """Flare words in any of our languages ("flare-up", "brote", "Schub")."""
-    return bool(_flare_words().search(f" {normalize(text)} "))
+    """Flare words in any of our languages ("flare-up", "brote", "Schub"), not negated
+    ("no flare today", "kein Schub")."""
+    padded = f" {normalize(text)} "
+    for match in _flare_words().finditer(padded):
+        nearby = padded[: match.start()].split()[-2:] + match.group(0).split()  # just before, and within
+        if not NEGATIONS.intersection(nearby):
+            return True
+    return False
 
 
 def offer(turn: "Turn") -> None:
@@ -49,14 +58,11 @@ def offer(turn: "Turn") -> None:
              [Choice("flare", _("Yes, I'm having a flare"))], action=OFFER)
 
 
-SPIKE = 2  # points above the mean of the last 7 days (seed: a flare is a clear rise, not a bad hour)
-SPIKE_MIN_DAYS = 4
-
-
 def pain_spike(turn: "Turn", pain: float, response_id: int) -> bool:
-    """Is today's pain at least 2 points above the mean of the previous 7 days (4+ answered)?"""
+    """Is today's pain well above the mean of the previous 7 days (clinic settings: 2 points,
+    with at least 4 days answered)? One value a day: the day's last answer."""
     rows = turn.session.execute(
-        select(AnswerRow.value)
+        select(Response.completed_at, AnswerRow.value)
         .join(Response, Response.id == AnswerRow.response_id)
         .where(
             Response.patient_id == turn.patient.id,
@@ -66,8 +72,20 @@ def pain_spike(turn: "Turn", pain: float, response_id: int) -> bool:
             AnswerRow.item_id == "pain_now",
             AnswerRow.value.is_not(None),
         )
-    ).scalars().all()
-    return len(rows) >= SPIKE_MIN_DAYS and pain >= fmean(rows) + SPIKE
+        .order_by(Response.completed_at)
+    ).all()
+    by_day = {turn.local_date(at): value for at, value in rows if turn.local_date(at) != turn.local_date()}
+    clinic = turn.patient.clinic
+    return len(by_day) >= clinic.setting("flare_spike_min_days") and pain >= fmean(by_day.values()) + clinic.setting("flare_spike_points")
+
+
+def open_episode(turn: "Turn") -> FlareEpisode | None:
+    """A flare still going on: not ended, started within the last two weeks."""
+    return turn.session.scalars(
+        select(FlareEpisode).where(FlareEpisode.patient_id == turn.patient.id, FlareEpisode.ended_at.is_(None),
+                                   FlareEpisode.started_at > turn.now - timedelta(days=14))
+        .order_by(FlareEpisode.started_at.desc())
+    ).first()
 
 
 def schedule_follow_up(turn: "Turn", episode: FlareEpisode) -> None:
@@ -107,24 +125,30 @@ class Flare(Dialog):
         plan = plan_text(self.turn.session.get(FlarePlan, self.patient.id))
         text = _("I'm sorry it's flaring. Let's take it one step at a time. Here is your plan:") + "\n\n" + plan
         text += "\n\n" + _("How strong is the pain right now, from 0 to 10?")
-        return Question(text, [Choice(str(n), str(n)) for n in range(11)], columns=6)
+        return scale_question(text)
 
     def read_pain(self, answer: Answer) -> str | None:
         value = read_value(PAIN, answer)
         if value is None:
             return None
-        episode = FlareEpisode(patient_id=self.patient.id, started_at=self.turn.now, peak_pain=int(value))
-        self.turn.session.add(episode)
-        self.turn.session.flush()
+        episode = open_episode(self.turn)
+        if episode is not None:  # the same flare, told again: its peak may have risen
+            episode.peak_pain = max(episode.peak_pain or 0, int(value))
+        else:
+            episode = FlareEpisode(patient_id=self.patient.id, started_at=self.turn.now, peak_pain=int(value))
+            self.turn.session.add(episode)
+            self.turn.session.flush()
+            schedule_follow_up(self.turn, episode)
         self.data["episode_id"] = episode.id
-        schedule_follow_up(self.turn, episode)
-        # An activity block under way: its planned break comes now, not at the old quota.
-        self.turn.session.execute(
-            update(Prompt)
-            .where(Prompt.patient_id == self.patient.id, Prompt.kind == "pacing_break", Prompt.status == "scheduled",
-                   Prompt.scheduled_for > self.turn.now)
-            .values(scheduled_for=self.turn.now, expires_at=self.turn.now + timedelta(hours=1))
-        )
+        # Activity blocks under way: their planned breaks come now, not at the old quota
+        # (a second apart: a patient has one prompt per instant).
+        pending = self.turn.session.scalars(
+            select(Prompt).where(Prompt.patient_id == self.patient.id, Prompt.kind == "pacing_break", Prompt.status == "scheduled",
+                                 Prompt.scheduled_for > self.turn.now).order_by(Prompt.scheduled_for)
+        ).all()
+        for offset, prompt in enumerate(pending):
+            prompt.scheduled_for = self.turn.now + timedelta(seconds=offset)
+            prompt.expires_at = prompt.scheduled_for + timedelta(hours=1)
         if note := pacing.boom_and_bust(self.turn):
             self.say(note)
         return "rated"

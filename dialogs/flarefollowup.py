@@ -1,6 +1,11 @@
 """Two days after a flare began: how it went, and what helped. Diagram: docs/dialogs/flarefollowup.md."""
 from __future__ import annotations
 
+from babel.dates import format_timedelta
+
+import locales
+from dialogs import flare
+from dialogs.answers import words
 from dialogs.base import Answer, Choice, Dialog, Invalid, Question
 from locales import _
 from storage.models import FlareEpisode, Prompt
@@ -15,8 +20,10 @@ class FlareFollowUp(Dialog):
     transitions = [{"trigger": "next", "source": "how", "dest": "helped"}, {"trigger": "next", "source": "helped", "dest": "done"}]
 
     def ask_how(self) -> Question:
+        episode = self.turn.session.get(FlareEpisode, self.data["episode_id"])
+        ago = format_timedelta(episode.started_at - self.turn.now, add_direction=True, locale=locales.current())
         return Question(
-            _("Two days ago you told me about a flare. How is it now?"),
+            _("You told me about a flare {ago}. How is it now?").format(ago=ago),
             [Choice("better", _("Better")), Choice("same", _("About the same")), Choice("worse", _("Worse"))],
         )
 
@@ -24,8 +31,11 @@ class FlareFollowUp(Dialog):
         if answer.choice not in ("better", "same", "worse"):
             return None
         self.data["how"] = answer.choice
+        episode = self.turn.session.get(FlareEpisode, self.data["episode_id"])
         if answer.choice == "better":
-            self.turn.session.get(FlareEpisode, self.data["episode_id"]).ended_at = self.turn.now
+            episode.ended_at = self.turn.now
+        else:  # still going: ask again in another two days
+            flare.schedule_follow_up(self.turn, episode)
         return "next"
 
     def ask_helped(self) -> Question:
@@ -33,17 +43,21 @@ class FlareFollowUp(Dialog):
 
     def read_helped(self, answer: Answer) -> str | Invalid | None:
         if answer.choice != SKIP:
-            if not any(ch.isalnum() for ch in answer.text or ""):
-                return Invalid(_("A few words are enough, in your own way."))
-            self.turn.session.get(FlareEpisode, self.data["episode_id"]).what_helped = answer.text.strip()
+            text = words(answer)
+            if isinstance(text, Invalid):
+                return text
+            self.turn.session.get(FlareEpisode, self.data["episode_id"]).what_helped = text
         return "next"
 
     def finished(self) -> None:
         prompt = self.turn.session.get(Prompt, self.data["prompt_id"]) if self.data.get("prompt_id") else None
         if prompt is not None:
             prompt.status, prompt.answered_at = "answered", self.turn.now
-        if self.data.get("how") == "worse":
+        how = self.data.get("how")
+        if how == "worse":
             self.say(_("I'm sorry it's still hard. Your flare plan says when to seek care; please follow it, "
-                       "and tell your clinic team at your next contact."))
+                       "and tell your clinic team at your next contact. I'll ask again in two days."))
+        elif how == "same":
+            self.say(_("Thank you for telling me. Keep your activities steady and short for now; I'll ask again in two days."))
         else:
             self.say(_("You came through that flare. Thank you. Build back up gently, a little more each day."))

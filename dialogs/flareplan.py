@@ -2,7 +2,8 @@
 back from, who to tell, when to seek care. Diagram: docs/dialogs/flareplan.md."""
 from __future__ import annotations
 
-from dialogs.base import Answer, Choice, Dialog, Invalid, Question
+from dialogs.answers import words
+from dialogs.base import Answer, Choice, Dialog, Invalid, Question, in_order
 from locales import N_, _
 from storage.models import FlarePlan
 
@@ -28,7 +29,7 @@ class FlarePlanDialog(Dialog):
     name = "flareplan"
     states = [*STATES, "done"]
     initial = STATES[0]
-    transitions = [{"trigger": "next", "source": a, "dest": b} for a, b in zip(states, states[1:])]
+    transitions = in_order(states)
 
     def _plan(self) -> FlarePlan:
         plan = self.turn.session.get(FlarePlan, self.patient.id)
@@ -53,9 +54,9 @@ class FlarePlanDialog(Dialog):
         column = PARTS[STATES.index(self.state)][1]
         if answer.choice == KEEP:
             return "next"
-        text = (answer.text or "").strip()
-        if not any(ch.isalnum() for ch in text):
-            return Invalid(_("A few words are enough, in your own way."))
+        text = words(answer)
+        if isinstance(text, Invalid):
+            return text
         setattr(self._plan(), column, text)
         return "next"
 

@@ -86,6 +86,7 @@ class Message:
     # turn, then presses `guide_done` for the patient; anything the patient sends stops it.
     guide: tuple[tuple[float, str], ...] = ()
     guide_done: str | None = None
+    standalone: bool = False  # sent as a message of its own (e.g. a summary to forward)
 
     @property
     def button_ids(self) -> list[str]:

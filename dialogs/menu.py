@@ -179,7 +179,7 @@ def past_thought_checks(turn, limit: int = 5) -> str:
     traps = {trap.id: _(trap.label) for trap in thinking_traps()}
     lines = []
     for row in rows:
-        day = format_date(row.completed_at, format="medium", locale=locales.formatting())
+        day = format_date(turn.local_date(row.completed_at), format="medium", locale=locales.formatting())
         thought = row.thought if len(row.thought or "") <= 80 else row.thought[:80] + "…"
         if row.kind == "full":
             change = _("belief {before} → {after}").format(before=row.belief_before, after=row.belief_after)

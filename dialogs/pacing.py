@@ -7,6 +7,7 @@ next days (all clinic settings). A planned break is sent during an activity bloc
 """
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from statistics import fmean
 from typing import TYPE_CHECKING
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from dialogs.engine import Turn
 
 MINUTES = Item(id="minutes", text="", kind="number", minimum=0, maximum=24 * 60)
+HOURS_ITEM = Item(id="hours", text="", kind="number", minimum=0, maximum=24, decimals=True)
+HOURS = re.compile(r"\b(hours?|hrs?|h|horas?|stunden?|std)\b", re.IGNORECASE)
 OWN, BACK = "own", "back"
 STEADY, OVER = (0.8, 1.2), 1.5  # within 20 % of the quota is steady; half again is well over
 
@@ -196,11 +199,17 @@ class Pacing(Dialog):
         return Question(text.format(activity=row.name), expects_number=True)
 
     def read_log(self, answer: Answer) -> str | Invalid:
-        value = read_value(MINUTES, answer)
+        if HOURS.search(answer.text or ""):  # "1 hour", "1,5 horas": counted in minutes
+            hours = read_value(HOURS_ITEM, answer)
+            value = hours * 60 if hours is not None else None
+        else:
+            value = read_value(MINUTES, answer)
         if value is None:
             return Invalid(_("Please send the number of minutes, such as 20."))
         row = self.turn.session.get(PacingActivity, self.data["activity_id"])
         minutes = int(value)
+        if row.quota_minutes is None and minutes < 1:
+            return Invalid(_("Even a minute counts. How many minutes could you do it?"))
         if row.quota_minutes is None:
             # One baseline per day: logging again the same day replaces it (days, not entries, make a baseline).
             same_day = next((log for log in self._logs(row, "baseline") if log.local_date == today(self.turn)), None)

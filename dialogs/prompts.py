@@ -54,7 +54,7 @@ def invite(turn: "Turn", prompt: Prompt, *, reminder: bool = False) -> None:
         turn.say(text, [Choice(f"start:{prompt.id}", _("I'm taking my break"))], action=ACTION)
         return
     if prompt.kind == "flare_followup":
-        text = _("Hello {name}. Two days ago you told me about a flare. Could you tell me how it went?").format(name=name)
+        text = _("Hello {name}. Could you tell me how the flare is going?").format(name=name)
     elif prompt.kind == "sprint_review":
         text = _("Hello {name}. Your sprint ends today. Shall we look back at how it went?").format(name=name)
     elif reminder:
@@ -92,10 +92,14 @@ def on_press(turn: "Turn", value: str) -> None:
         turn.ask()
         return
     if prompt.status not in OPEN or prompt.sent_at is None or prompt.expires_at <= turn.now:
-        if prompt.status == "answered":
-            turn.say(_("You've already done this check-in. Thank you!"))
-        else:
+        if prompt.kind == "pacing_break":
+            turn.say(_("That break is already noted."))
+        elif prompt.status == "answered":
+            turn.say(_("You've already done this. Thank you!"))
+        elif prompt.kind == "checkin":
             turn.say(_("This check-in has closed. You can check in any time from the /menu."))
+        else:
+            turn.say(_("This has closed. You can find everything in the /menu."))
         turn.ask()
         return
     if what == "snooze":

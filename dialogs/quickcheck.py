@@ -2,7 +2,7 @@
 would tell a friend, one helpful next step. Diagram: docs/dialogs/quickcheck.md."""
 from __future__ import annotations
 
-from dialogs.base import Answer, Invalid, Question
+from dialogs.base import Answer, Invalid, Question, in_order
 from dialogs.thoughtcheck import WrittenRecord, rating_question, read_rating, record
 from locales import N_, _
 
@@ -19,7 +19,7 @@ class QuickCheck(WrittenRecord):
     kind = "quick"
     states = ["prediction", "likelihood", "friend", "next_step", "done"]
     initial = "prediction"
-    transitions = [{"trigger": "next", "source": a, "dest": b} for a, b in zip(states, states[1:])]
+    transitions = in_order(states)
 
     def ask_likelihood(self) -> Question:
         return rating_question(_("How likely is it really, from 0 to 100?"))

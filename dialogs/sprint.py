@@ -13,7 +13,7 @@ from sqlalchemy import select
 import locales
 from dialogs.answers import fmt
 from dialogs.base import Answer, Choice, Dialog, Question
-from locales import N_, _
+from locales import N_, _, ngettext
 from scheduler.times import instant
 from storage.models import Answer as AnswerRow
 from storage.models import PacingActivity, PacingLog, Prompt, Response, Sprint
@@ -81,7 +81,11 @@ def review(turn: "Turn", sprint: Sprint) -> str:
         lines.append("• " + _("{metric}: {first} → {last} ({verdict})").format(
             metric=_(label), first=fmt(round(first, 1)), last=fmt(round(last, 1)), verdict=verdict))
     sprint.review, sprint.reviewed_at = results, turn.now
-    lines.append(_("Your clinic team sees this review too. Whatever the numbers say, you kept at it for {weeks} weeks.").format(weeks=sprint.weeks))
+    if any(r["first"] is not None and r["last"] is not None for r in results.values()):
+        lines.append(_("Whatever the numbers say, you kept at it for {weeks} weeks.").format(weeks=sprint.weeks))
+    else:
+        lines.append(_("There weren't enough answers to compare this time. That's all right: a next sprint can start any day."))
+    lines.append(_("This review is saved for your clinic team."))
     return "\n".join(lines)
 
 
@@ -109,7 +113,8 @@ class SprintDialog(Dialog):
             return Question(text, [Choice("plan", _("Start a sprint")), Choice("back", _("Back to the menu"))])
         days_left = (sprint.ends_on - today).days
         labels = ", ".join(_(METRICS[m][0]) for m in sprint.metrics)
-        return Question(_("Your sprint: {metrics}. {days} days to go.").format(metrics=labels, days=days_left),
+        days = ngettext("{n} day to go.", "{n} days to go.", days_left).format(n=days_left)
+        return Question(_("Your sprint: {metrics}.").format(metrics=labels) + " " + days,
                         [Choice("back", _("Back to the menu"))])
 
     def read_overview(self, answer: Answer) -> str | None:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 from content.instruments import Item
 from content.thinking import traps
-from dialogs.base import Answer, Choice, Dialog, Invalid, Question
-from dialogs.answers import read_value
+from dialogs.base import Answer, Choice, Dialog, Invalid, Question, in_order
+from dialogs.answers import read_value, scale_question, words
 from locales import N_, _
 from storage.models import ThoughtRecord
 
@@ -31,7 +31,7 @@ WORDS = {
 
 
 def rating_question(text: str) -> Question:
-    return Question(text, [Choice(str(n), str(n)) for n in range(0, 101, 10)], columns=6, expects_number=True)
+    return scale_question(text, 0, 100, 10)
 
 
 def read_rating(answer: Answer) -> int | Invalid:
@@ -66,9 +66,9 @@ class WrittenRecord(Dialog):
 
     def read(self, answer: Answer) -> str | Invalid | None:
         if self.state in self.words:
-            text = (answer.text or "").strip()
-            if not any(ch.isalnum() for ch in text):
-                return Invalid(_("A few words are enough, in your own way."))
+            text = words(answer)
+            if isinstance(text, Invalid):
+                return text
             setattr(record(self.turn, self.data, self.kind), self.words[self.state][0], text)
             return "next"
         return super().read(answer)
@@ -81,7 +81,7 @@ class ThoughtCheck(WrittenRecord):
     states = ["situation", "emotion", "emotion_rating", "thought", "belief", "trap", "evidence_for", "evidence_against",
               "balanced", "belief_after", "emotion_after", "done"]
     initial = "situation"
-    transitions = [{"trigger": "next", "source": a, "dest": b} for a, b in zip(states, states[1:])]
+    transitions = in_order(states)
 
     def read(self, answer: Answer) -> str | Invalid | None:
         if self.state == "emotion" and answer.text:

@@ -2,10 +2,13 @@
 to ask about any treatment being considered; a short summary to forward. Diagram: docs/dialogs/visit.md."""
 from __future__ import annotations
 
+from datetime import date
+
 from babel.dates import format_date
 
 import locales
-from dialogs.base import Answer, Choice, Dialog, Invalid, Question
+from dialogs.answers import words
+from dialogs.base import Answer, Choice, Dialog, Invalid, Question, in_order
 from locales import N_, _
 from storage.models import VisitPrep
 
@@ -29,30 +32,32 @@ class Visit(Dialog):
     name = "visit"
     states = ["changes", "goals", "questions", "treatment", "done"]
     initial = "changes"
-    transitions = [{"trigger": "next", "source": a, "dest": b} for a, b in zip(states, states[1:])]
+    transitions = in_order(states)
 
     def ask(self) -> Question:
         text = _(WORDS[self.state][1])
         if self.state == "changes":
             text = _("Let's get ready for your visit: four short questions, then a summary you can forward.") + "\n\n" + text
+        if self.state == "treatment":
+            return Question(text, [Choice(SKIP, _("No treatment is being considered"))])
         return Question(text, [Choice(SKIP, _("Skip this question"))])
 
     def read(self, answer: Answer) -> str | Invalid | None:
         if answer.choice != SKIP:
-            text = (answer.text or "").strip()
-            if not any(ch.isalnum() for ch in text):
-                return Invalid(_("A few words are enough, in your own way."))
+            text = words(answer)
+            if isinstance(text, Invalid):
+                return text
             self.data[WORDS[self.state][0]] = text
         return "next"
 
     def finished(self) -> None:
         row = VisitPrep(patient_id=self.patient.id, created_at=self.turn.now, **{k: self.data.get(k) for k, _q in WORDS.values()})
         self.turn.session.add(row)
-        self.say(summary(row))
+        self.turn.say(summary(row, self.turn.local_date(row.created_at)), standalone=True)
 
 
-def summary(row: VisitPrep) -> str:
-    day = format_date(row.created_at, format="long", locale=locales.formatting())
+def summary(row: VisitPrep, day: date) -> str:
+    day = format_date(day, format="long", locale=locales.formatting())
     parts = [_("My notes for the visit ({day})").format(day=day)]
     labels = {"changes": _("What has changed"), "goals": _("What I'd like from this visit"),
               "questions": _("My questions"), "treatment": _("A treatment being considered")}

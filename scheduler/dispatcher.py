@@ -36,9 +36,10 @@ class Claim:
 
 
 def may_be_messaged():
-    """Patients we may write to now: reachable, check-ins not paused, not in a crisis pause."""
+    """Patients we may write to now: reachable, not in a crisis pause, and for check-ins, not
+    paused. (A planned break the patient asked for is not a check-in: it goes out regardless.)"""
     in_crisis_pause = exists().where(DialogState.patient_id == Patient.id, DialogState.paused)
-    return [Patient.reachable, Patient.checkins_paused.is_(False), ~in_crisis_pause]
+    return [Patient.reachable, or_(Patient.checkins_paused.is_(False), Prompt.kind == "pacing_break"), ~in_crisis_pause]
 
 
 def quiet_hours_end(patient: Patient, now: datetime) -> datetime | None:
@@ -117,7 +118,7 @@ class Dispatcher:
                 .limit(self.batch)
                 .with_for_update(skip_locked=True, of=Prompt)
             ).all()
-            quiet = self._quiet_until(session, [p.patient_id for p in due], now)
+            quiet = self._quiet_until(session, [p.patient_id for p in due if p.kind != "pacing_break"], now)
             claimed = []
             for prompt in due:
                 if prompt.patient_id in quiet:  # wait for the end of the patient's quiet hours

@@ -47,7 +47,7 @@ async def test_the_player_edits_in_order_at_the_phase_times_then_finishes():
     edits: list[tuple[float, str]] = []
     finished = asyncio.Event()
 
-    async def edit(text):
+    async def edit(text, last):
         edits.append((time.now, text))
 
     async def finish():
@@ -56,7 +56,25 @@ async def test_the_player_edits_in_order_at_the_phase_times_then_finishes():
     player.start(42, frames, edit, finish)
     await asyncio.wait_for(finished.wait(), 1)
     assert edits == list(frames[1:])  # every later frame, at its own time, in order
-    assert not player.playing(42)
+
+
+async def test_a_failed_edit_does_not_freeze_the_drill():
+    time = FakeTime()
+    player = GuidePlayer(sleep=time.sleep, clock=time.clock)
+    frames = guide_frames(drills()[1]["paced"], 1)
+    edits, finished = [], asyncio.Event()
+
+    async def edit(text, last):
+        edits.append(text)
+        if len(edits) == 2:
+            raise TimeoutError("Telegram did not answer")
+
+    async def finish():
+        finished.set()
+
+    player.start(1, frames, edit, finish)
+    await asyncio.wait_for(finished.wait(), 1)
+    assert len(edits) == len(frames) - 1
 
 
 async def test_stop_is_honoured_within_one_phase():
@@ -65,7 +83,7 @@ async def test_stop_is_honoured_within_one_phase():
     frames = guide_frames(drills()[1]["paced"], 1)
     edits, finishes = [], []
 
-    async def edit(text):
+    async def edit(text, last):
         edits.append(time.now)
         if len(edits) == 3:
             player.stop(7)  # the patient pressed Stop during the third phase
@@ -96,6 +114,17 @@ def test_a_drill_walked_through_the_engine(chat, database, engine):
         row = session.scalars(select(BreathingSession)).one()
         assert (row.pattern, row.planned_seconds, row.actual_seconds, row.completed, row.tension_before, row.tension_after) == (
             "paced", 60, 60, True, 6, 3)
+
+
+def test_typing_done_does_not_finish_a_drill(chat, database):
+    onboard(chat)
+    chat.press("Breathing exercise")
+    chat.press("Box breathing (4-4-4-4)")
+    chat.press("5 minutes")
+    chat.press("6")
+    chat.say("done")
+    with database.transaction() as session:
+        assert session.scalars(select(BreathingSession)).one().completed is False  # stopped, not completed
 
 
 def test_stopping_records_how_long_it_lasted(new_chat, database, engine):

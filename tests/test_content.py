@@ -42,3 +42,12 @@ def test_a_clinic_overrides_a_default_without_code(database):
         assert clinic.setting("expire_after_minutes") == 720
         clinic.settings = {"expire_after_minutes": 480}
         assert clinic.setting("expire_after_minutes") == 480
+
+
+def test_a_breathing_pattern_without_phases_is_refused():
+    from content.breathing import parse as parse_breathing
+
+    with pytest.raises(ContentError, match=r"patterns\[0\]: key 'phases' is empty"):
+        parse_breathing({"durations": [1], "patterns": [{"id": "x", "label": "X", "text": "t", "phases": []}]})
+    with pytest.raises(ContentError, match="durations"):
+        parse_breathing({"durations": [], "patterns": []})

@@ -95,3 +95,35 @@ def test_a_daily_pain_two_points_above_the_week_offers_the_flare_steps(chat, dat
     for _ in range(4):
         chat.press("Skip")
     assert "It sounds like a flare." in chat.text
+
+
+def test_negated_flare_words_are_not_a_flare():
+    from dialogs.flare import mentions_flare
+
+    for text in ["No flare today, thankfully", "My pain is not worse than yesterday", "Hoy sin brote", "Heute kein Schub"]:
+        assert not mentions_flare(text), text
+    for text in ["My pain has got worse since Monday", "El dolor ha empeorado", "Mein Schmerz ist viel schlimmer"]:
+        assert mentions_flare(text), text
+
+
+def test_four_check_ins_in_one_afternoon_are_one_day_not_four(chat, database):
+    from datetime import timedelta
+
+    from conftest import NOW
+    from storage.models import Answer, Patient, Response
+
+    onboard(chat)
+    with database.transaction() as session:
+        patient = session.scalars(select(Patient)).one()
+        for minutes in (10, 20, 30, 40):
+            at = NOW - timedelta(days=1, minutes=minutes)
+            response = Response(patient_id=patient.id, instrument="daily", source="self", language="en", started_at=at, completed_at=at)
+            session.add(response)
+            session.flush()
+            session.add(Answer(response_id=response.id, item_id="pain_now", value=3))
+    chat.press("Check in now")
+    chat.press("Daily check-in")
+    chat.press("6")
+    for _ in range(4):
+        chat.press("Skip")
+    assert "It sounds like a flare." not in chat.text

@@ -181,3 +181,34 @@ def test_a_baseline_needs_separate_days(patient, database, clock):
     assert "day 2 of 3" in patient.text
     with database.transaction() as session:
         assert [log.minutes for log in session.scalars(select(PacingLog))] == [20]
+
+
+def test_minutes_as_people_give_them(patient, database, clock):
+    patient.press("Pacing my activities")
+    patient.press("Add an activity")
+    patient.press("Standing")
+    patient.press("Log today's activity")
+    patient.press("Standing")
+    patient.say("0")
+    assert "Even a minute counts." in patient.text
+    patient.say("1,5 hours")
+    with database.transaction() as session:
+        assert [log.minutes for log in session.scalars(select(PacingLog))] == [90]
+
+
+async def test_planned_breaks_come_even_when_check_ins_are_paused(patient, database, clock):
+    from test_scheduler import Phone
+
+    with_baseline(patient, clock)
+    patient.command("menu")
+    patient.press("Check-in times")
+    patient.press("Pause check-ins")
+    patient.command("menu")
+    patient.press("Pacing my activities")
+    patient.press("Start an activity block")
+    patient.press("Walking")
+    patient.press("No, start now")
+    clock.at += timedelta(minutes=20)
+    phone = Phone()
+    assert await Dispatcher(database, patient.engine, phone.deliver, clock=clock).tick() == 1
+    assert "planned break from Walking" in phone.texts()[-1]

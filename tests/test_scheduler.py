@@ -488,8 +488,9 @@ async def test_a_flare_is_followed_up_two_days_later(chat_at, database, clock, d
     assert not any("Two days ago" in text for text in phone.texts())
     clock.advance(hours=1)
     await dispatcher.tick()
-    assert "Two days ago you told me about a flare" in phone.texts()[-1]
+    assert "Could you tell me how the flare is going?" in phone.texts()[-1]
     press_prompt(chat_at, phone, "Start now")
+    assert "You told me about a flare 2 days ago. How is it now?" in chat_at.text
     chat_at.press("Better")
     chat_at.say("Heat and short walks")
     assert "You came through that flare." in chat_at.text
@@ -498,3 +499,28 @@ async def test_a_flare_is_followed_up_two_days_later(chat_at, database, clock, d
         assert (episode.peak_pain, episode.what_helped, episode.ended_at) == (7, "Heat and short walks", clock())
         follow_up = session.scalars(select(Prompt).where(Prompt.kind == "flare_followup")).one()
         assert follow_up.status == "answered"
+
+
+
+async def test_a_flare_that_goes_on_is_asked_about_again_and_told_once(chat_at, database, clock, dispatcher, phone):
+    from storage.models import FlareEpisode
+
+    onboard(chat_at)
+    chat_at.press("I'm having a flare")
+    chat_at.press("6")
+    chat_at.press("I'm all right for now")
+    clock.advance(hours=5)
+    chat_at.press("I'm having a flare")  # the same flare, worse
+    chat_at.press("8")
+    chat_at.press("I'm all right for now")
+    clock.advance(hours=43)
+    await dispatcher.tick()
+    press_prompt(chat_at, phone, "Start now")
+    chat_at.press("About the same")
+    chat_at.press("Skip this question")
+    assert "I'll ask again in two days" in chat_at.text
+    with database.transaction() as session:
+        [episode] = session.scalars(select(FlareEpisode)).all()
+        assert (episode.peak_pain, episode.ended_at) == (8, None)
+        follow_ups = session.scalars(select(Prompt).where(Prompt.kind == "flare_followup").order_by(Prompt.scheduled_for)).all()
+        assert [p.status for p in follow_ups] == ["answered", "scheduled"]

@@ -54,7 +54,7 @@ async def test_a_sprint_from_choosing_to_its_review(database):
     chat.press("Start now")
     assert "Hours of sleep: 5 → 6.5 (better)" in chat.text
     assert "Daily pain: 6 → 4 (better)" in chat.text
-    assert "Your clinic team sees this review too." in chat.text
+    assert "This review is saved for your clinic team." in chat.text
     with database.transaction() as session:
         sprint = session.scalars(select(Sprint)).one()
         assert sprint.review == {"sleep": {"first": 5, "last": 6.5}, "pain": {"first": 6, "last": 4}}

@@ -30,6 +30,15 @@ def test_without_a_treatment_no_treatment_questions(chat, database):
     onboard(chat)
     chat.press("Prepare for a visit")
     chat.say("More walking")
-    for _ in range(3):
+    for _ in range(2):
         chat.press("Skip this question")
+    chat.press("No treatment is being considered")
     assert "Questions to ask about it" not in chat.text and "More walking" in chat.text
+
+
+def test_the_summary_is_a_message_of_its_own():
+    from bot.telegram import coalesce
+    from dialogs.io import Message
+
+    merged = coalesce([Message("Thanks."), Message("My notes for the visit", standalone=True), Message("What would you like to do?")])
+    assert [m.text for m in merged] == ["Thanks.", "My notes for the visit", "What would you like to do?"]
