@@ -22,3 +22,18 @@ def due_prompts(database, chats: list[int], now: datetime, per_patient: int = 1)
                    expires_at=now + timedelta(hours=1), status="scheduled")
             for p in patients for k in range(per_patient)
         )
+
+
+def daily_answers(database, answers: list[tuple[datetime, dict[str, float]]], instrument: str = "daily") -> None:
+    """Completed check-ins of the only patient, at the given times, with the given item values."""
+    from sqlalchemy import select
+
+    from storage.models import Answer, Response
+
+    with database.transaction() as session:
+        patient = session.scalars(select(Patient)).one()
+        for at, values in answers:
+            response = Response(patient_id=patient.id, instrument=instrument, source="self", language="en", started_at=at, completed_at=at)
+            session.add(response)
+            session.flush()
+            session.add_all(Answer(response_id=response.id, item_id=item, value=value) for item, value in values.items())

@@ -141,17 +141,10 @@ def test_more_sleep_than_usual_is_noticed(chat, database):
     from datetime import timedelta
 
     from conftest import NOW
-    from storage.models import Patient
+    from factories import daily_answers
 
     onboard(chat)
-    with database.transaction() as session:
-        patient = session.scalars(select(Patient)).one()
-        for days, hours in [(1, 5), (2, 6), (3, 5.5), (4, 5.5)]:  # mean 5.5
-            response = Response(patient_id=patient.id, instrument="daily", source="self", language="en",
-                                started_at=NOW - timedelta(days=days), completed_at=NOW - timedelta(days=days))
-            session.add(response)
-            session.flush()
-            session.add(Answer(response_id=response.id, item_id="sleep_hours", value=hours))
+    daily_answers(database, [(NOW - timedelta(days=d), {"sleep_hours": h}) for d, h in [(1, 5), (2, 6), (3, 5.5), (4, 5.5)]])  # mean 5.5
     open_checkin(chat, "Daily check-in")
     chat.press("4")
     chat.say("7")

@@ -78,17 +78,10 @@ def test_a_daily_pain_two_points_above_the_week_offers_the_flare_steps(chat, dat
     from datetime import timedelta
 
     from conftest import NOW
-    from storage.models import Answer, Patient, Response
+    from factories import daily_answers
 
     onboard(chat)
-    with database.transaction() as session:
-        patient = session.scalars(select(Patient)).one()
-        for days, pain in [(1, 4), (2, 5), (3, 4), (4, 3)]:  # mean 4
-            response = Response(patient_id=patient.id, instrument="daily", source="self", language="en",
-                                started_at=NOW - timedelta(days=days), completed_at=NOW - timedelta(days=days))
-            session.add(response)
-            session.flush()
-            session.add(Answer(response_id=response.id, item_id="pain_now", value=pain))
+    daily_answers(database, [(NOW - timedelta(days=d), {"pain_now": p}) for d, p in [(1, 4), (2, 5), (3, 4), (4, 3)]])  # mean 4
     chat.press("Check in now")
     chat.press("Daily check-in")
     chat.press("6")
@@ -110,17 +103,10 @@ def test_four_check_ins_in_one_afternoon_are_one_day_not_four(chat, database):
     from datetime import timedelta
 
     from conftest import NOW
-    from storage.models import Answer, Patient, Response
+    from factories import daily_answers
 
     onboard(chat)
-    with database.transaction() as session:
-        patient = session.scalars(select(Patient)).one()
-        for minutes in (10, 20, 30, 40):
-            at = NOW - timedelta(days=1, minutes=minutes)
-            response = Response(patient_id=patient.id, instrument="daily", source="self", language="en", started_at=at, completed_at=at)
-            session.add(response)
-            session.flush()
-            session.add(Answer(response_id=response.id, item_id="pain_now", value=3))
+    daily_answers(database, [(NOW - timedelta(days=1, minutes=m), {"pain_now": 3}) for m in (10, 20, 30, 40)])
     chat.press("Check in now")
     chat.press("Daily check-in")
     chat.press("6")

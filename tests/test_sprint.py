@@ -7,21 +7,16 @@ from sqlalchemy import select
 
 from conftest import Chat
 from dialogs.engine import Engine
+from factories import daily_answers
 from onboard import onboard
 from scheduler.dispatcher import Dispatcher
-from storage.models import Answer, Patient, Prompt, Response, Sprint
+from storage.models import Prompt, Sprint
 
 UTC = timezone.utc
 
 
 def add_daily(database, at: datetime, pain: float, sleep: float) -> None:
-    with database.transaction() as session:
-        patient = session.scalars(select(Patient)).one()
-        response = Response(patient_id=patient.id, instrument="daily", source="self", language="en", started_at=at, completed_at=at)
-        session.add(response)
-        session.flush()
-        session.add_all([Answer(response_id=response.id, item_id="pain_now", value=pain),
-                         Answer(response_id=response.id, item_id="sleep_hours", value=sleep)])
+    daily_answers(database, [(at, {"pain_now": pain, "sleep_hours": sleep})])
 
 
 async def test_a_sprint_from_choosing_to_its_review(database):
