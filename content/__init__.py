@@ -41,7 +41,10 @@ def check() -> None:
     drills()
     load_phrases()
     mentions_flare("")  # compiles the flare words
-    for name in ("crisis_resources", "clinic_defaults", "timezones", "pacing", "flare_words"):
+    from dialogs.advice import kind_of
+
+    kind_of("")  # and the advice limits
+    for name in ("crisis_resources", "clinic_defaults", "timezones", "pacing", "flare_words", "advice_limits"):
         load(name)
     activities = require(load("pacing"), "activities", list, "content/pacing.toml")
     if not activities or not all(isinstance(a, str) for a in activities):

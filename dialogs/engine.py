@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import locales
-from dialogs import flare, progress, prompts, safety
+from dialogs import advice, flare, progress, prompts, safety
 from dialogs.base import Answer, Call, Choice, Dialog, Frame, Invalid, Question, dialog_class
 from dialogs.io import Button, Command, Edit, Edited, Inbound, Media, Message, Output, Press, Text, Who
 from dialogs.screen import normalize, screen
@@ -156,6 +156,8 @@ class Turn:
                 return
             if verdict.category == "red_flag":
                 safety.red_flag(self, verdict)
+            if not self.fresh and not isinstance(event, Command):
+                advice.reply(self, text)  # medication or diet: never advice, then the step goes on
         if self.fresh:
             self.ask()
         elif isinstance(event, Command):
@@ -256,6 +258,9 @@ class Turn:
             return
         if button.action == flare.OFFER:
             flare.on_press(self)
+            return
+        if button.action == advice.NOTE:
+            advice.note(self, button.value)
             return
         if press.message_id is not None and press.message_text:
             # Leave the question in the chat with the answer under it, and no buttons to press twice.

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 from babel.dates import format_date
+from sqlalchemy import select
 
 import locales
 from dialogs.answers import words
 from dialogs.base import Answer, Choice, Dialog, Invalid, Question, in_order
 from locales import N_, _
-from storage.models import VisitPrep
+from storage.models import NotedQuestion, VisitPrep
 
 SKIP = "skip"
 # The seed's four questions for any treatment option.
@@ -51,6 +52,15 @@ class Visit(Dialog):
         return "next"
 
     def finished(self) -> None:
+        # Medication questions the coach declined and the patient asked to keep go in too.
+        noted = self.turn.session.scalars(
+            select(NotedQuestion).where(NotedQuestion.patient_id == self.patient.id, NotedQuestion.noted,
+                                        NotedQuestion.used_at.is_(None)).order_by(NotedQuestion.id)
+        ).all()
+        for question in noted:
+            question.used_at = self.turn.now
+        if noted:
+            self.data["questions"] = "\n".join(filter(None, [self.data.get("questions"), *(q.text for q in noted)]))
         row = VisitPrep(patient_id=self.patient.id, created_at=self.turn.now, **{k: self.data.get(k) for k, _q in WORDS.values()})
         self.turn.session.add(row)
         self.turn.say(summary(row, self.turn.local_date(row.created_at)), standalone=True)

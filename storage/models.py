@@ -394,3 +394,17 @@ class Sprint(Base):
     ends_on: Mapped[date] = mapped_column(Date)
     review: Mapped[dict[str, Any] | None] = mapped_column()  # {metric: {"first": x, "last": y}}
     reviewed_at: Mapped[datetime | None]
+
+
+class NotedQuestion(Base):
+    """A medication question the coach declined to answer; if the patient asks, it goes into the
+    questions for the next visit. The patient's words."""
+
+    __tablename__ = "noted_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    noted: Mapped[bool] = mapped_column(Boolean, default=False)  # the patient asked to keep it for the visit
+    used_at: Mapped[datetime | None]  # put into a visit summary
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
