@@ -114,6 +114,11 @@ class Dialog:
     def finished(self) -> None:
         """Called once when the dialog reaches a final state."""
 
+    def expects_crisis_words(self) -> bool:
+        """True where describing a crisis is the answer asked for (a safety plan's warning signs):
+        the crisis lines are shown once, inline, and the answer is kept."""
+        return False
+
     def interrupted(self) -> str | None:
         """A sticker, photo or edit arrived instead of an answer: a trigger to fire, or None to
         ask again (a guided exercise stops, since the transport stops it on any input)."""

@@ -30,7 +30,7 @@ from storage.models import DialogState, Patient, ProcessedUpdate, Prompt, utcnow
 
 ONBOARDING = "onboarding"
 MENU = "menu"
-NAVIGATION = {"start", "menu", "language", "timezone", "cancel", "progress"}  # commands that leave a crisis pause
+NAVIGATION = {"start", "menu", "language", "timezone", "cancel", "progress", "withdraw"}  # commands that leave a crisis pause
 MAX_BUTTON_LABEL = 100
 
 
@@ -151,7 +151,9 @@ class Turn:
         text = _text_of(event)
         if text:
             verdict = screen(text)
-            if verdict.category == "crisis":
+            if verdict.category == "crisis" and not self.fresh and isinstance(event, Text) and self.dialog().expects_crisis_words():
+                safety.resources_once(self)
+            elif verdict.category == "crisis":
                 safety.crisis(self, verdict)
                 return
             if verdict.category == "red_flag":
@@ -160,6 +162,9 @@ class Turn:
                 advice.reply(self, text)  # medication or diet: never advice, then the step goes on
         if self.fresh:
             self.ask()
+        elif (self.patient.consent == "withdrawn" and self.state.dialog != ONBOARDING
+              and not (isinstance(event, Command) and event.name in ("start", "help"))):
+            self.say(_("You have withdrawn your consent, so I keep nothing new. Send /start if you'd like to take part again."))
         elif isinstance(event, Command):
             self.command(event)
         elif isinstance(event, Press):
@@ -214,11 +219,31 @@ class Turn:
             self.ask()
         elif name == "cancel":
             self.cancel()
+        elif name == "withdraw":
+            self.withdraw()
         else:
             self.say(_("I don't know that command. Try /menu, or /help to see what I can do."))
             self.ask()
 
+    def withdraw(self) -> None:
+        """Consent withdrawn: nothing more is sent or kept; what was shared stays with the clinic."""
+        if self.patient.consent != "given":
+            self.say(_("There is no consent to withdraw."))
+            self.ask()
+            return
+        self.patient.consent, self.patient.consent_at = "withdrawn", self.now
+        planner.replan(self.session, self.patient, self.now)  # plans for consenting patients only: none
+        self.state.stack = []
+        self.say(_("You have withdrawn your consent. I won't send you anything more, and I keep nothing new. "
+                   "What you shared so far stays with your clinic; ask them if you want it deleted. "
+                   "Send /start if you'd like to take part again."))
+
     def start_command(self) -> None:
+        if self.patient.consent == "withdrawn":  # taking part again: from the consent question
+            self.state.stack, self.state.dialog, self.state.state, self.state.data = [], ONBOARDING, "consent", {}
+            self.next_step()
+            self.ask()
+            return
         if self.patient.onboarded_at is not None:
             self.restart_at(MENU)
             return
@@ -454,6 +479,7 @@ def help_text(turn: Turn) -> str:
             _("/language – change the language"),
             _("/timezone – change your time zone"),
             _("/cancel – leave what you're doing"),
+            _("/withdraw – withdraw your consent"),
             _("/help – this message"),
             "",
             safety.not_an_emergency_line(turn),

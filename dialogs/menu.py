@@ -19,7 +19,7 @@ class Menu(Dialog):
     name = "menu"
     states = [
         "main", "checkin_pick", "checkin", "breathing", "pacing", "flare", "flareplan", "thoughts", "thought_full", "thought_quick",
-        "sprint", "visit", "schedule", "story", "language", "timezone",
+        "sprint", "visit", "safetyplan", "schedule", "story", "language", "timezone",
     ]
     initial = "main"
     final = frozenset()  # the menu never ends; other dialogs return to it
@@ -34,6 +34,7 @@ class Menu(Dialog):
         {"trigger": "open_pacing", "source": "main", "dest": "pacing"},
         {"trigger": "open_visit", "source": "main", "dest": "visit"},
         {"trigger": "open_sprint", "source": "main", "dest": "sprint"},
+        {"trigger": "open_safetyplan", "source": "main", "dest": "safetyplan"},
         {"trigger": "open_flareplan", "source": "main", "dest": "flareplan"},
         {"trigger": "new_full", "source": "thoughts", "dest": "thought_full"},
         {"trigger": "new_quick", "source": "thoughts", "dest": "thought_quick"},
@@ -59,6 +60,7 @@ class Menu(Dialog):
                 Choice("flareplan", _("My flare plan")),
                 Choice("sprint", _("My sprint")),
                 Choice("visit", _("Prepare for a visit")),
+                Choice("safetyplan", _("My safety plan")),
                 Choice("schedule", _("Check-in times")),
                 Choice("story", _("My pain story")),
                 Choice("language", _("Language")),
@@ -76,7 +78,7 @@ class Menu(Dialog):
         if answer.choice == "progress":
             progress.progress(self.turn)
             return "showed_progress"
-        return {"breathing": "open_breathing", "pacing": "open_pacing", "visit": "open_visit", "sprint": "open_sprint", "flare": "open_flare", "flareplan": "open_flareplan", "thoughts": "open_thoughts", "schedule": "open_schedule", "story": "open_story", "language": "open_language", "timezone": "open_timezone"}.get(
+        return {"breathing": "open_breathing", "pacing": "open_pacing", "visit": "open_visit", "sprint": "open_sprint", "safetyplan": "open_safetyplan", "flare": "open_flare", "flareplan": "open_flareplan", "thoughts": "open_thoughts", "schedule": "open_schedule", "story": "open_story", "language": "open_language", "timezone": "open_timezone"}.get(
             answer.choice
         )
 
@@ -137,6 +139,9 @@ class Menu(Dialog):
 
     def ask_pacing(self) -> Call:
         return Call("pacing", on_return="back")
+
+    def ask_safetyplan(self) -> Call:
+        return Call("safetyplan", on_return="back")
 
     def ask_sprint(self) -> Call:
         return Call("sprint", on_return="back")

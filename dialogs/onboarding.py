@@ -41,6 +41,7 @@ class Onboarding(Dialog):
         {"trigger": "language_chosen", "source": "language", "dest": "about"},
         {"trigger": "understood", "source": "about", "dest": "consent"},
         {"trigger": "agreed", "source": "consent", "dest": "age"},
+        {"trigger": "rejoined", "source": "consent", "dest": "done"},
         {"trigger": "declined", "source": "consent", "dest": "declined"},
         {"trigger": "restart", "source": "declined", "dest": "consent"},
         {"trigger": "adult", "source": "age", "dest": "timezone"},
@@ -87,6 +88,8 @@ class Onboarding(Dialog):
             return None
         self.patient.consent = "given" if answer.choice == "yes" else "refused"
         self.patient.consent_at = self.turn.now
+        if answer.choice == "yes" and self.patient.onboarded_at is not None:
+            return "rejoined"  # back after withdrawing: nothing to set up again
         return "agreed" if answer.choice == "yes" else "declined"
 
     def ask_declined(self) -> Question:
@@ -148,7 +151,7 @@ class Onboarding(Dialog):
         return "named"
 
     def finished(self) -> None:
-        self.patient.onboarded_at = self.turn.now
+        self.patient.onboarded_at = self.patient.onboarded_at or self.turn.now
         planner.create_default_schedules(self.turn.session, self.patient, self.turn.now)
         planner.plan(self.turn.session, self.turn.now, patient_ids=[self.patient.id])
         self.say(

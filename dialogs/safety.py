@@ -18,7 +18,7 @@ import content
 import locales
 from dialogs.base import Choice
 from locales import _
-from storage.models import Button, SafetyEvent
+from storage.models import Button, SafetyEvent, SafetyPlan
 
 if TYPE_CHECKING:
     from dialogs.engine import Turn
@@ -116,10 +116,22 @@ def _record(turn: "Turn", verdict: "Verdict") -> None:
 
 
 def crisis(turn: "Turn", verdict: "Verdict") -> None:
+    from dialogs.safetyplan import SafetyPlanDialog
+
     _record(turn, verdict)
     turn.state.paused = True
     text = crisis_text(country_of(turn), turn.patient.clinic.settings)
+    if plan := SafetyPlanDialog.text_of(turn.session.get(SafetyPlan, turn.patient.id)):
+        text += "\n\n" + _("Your safety plan:") + "\n\n" + plan
     turn.say(text + "\n\n" + _("Our coaching is paused. When you feel ready, tap Continue."), [Choice(RESUME, _("Continue"))], action=RESUME)
+
+
+def resources_once(turn: "Turn") -> None:
+    """Crisis words where they are the answer (a safety plan's warning signs): the lines, once."""
+    if not turn.state.data.get("resources_shown"):
+        turn.state.data = {**turn.state.data, "resources_shown": True}
+        lines = [_("If any of this is happening now, please reach out:"), *resource_lines(country_of(turn), turn.patient.clinic.settings)]
+        turn.say("\n".join(lines))
 
 
 def still_paused(turn: "Turn") -> None:

@@ -408,3 +408,18 @@ class NotedQuestion(Base):
     noted: Mapped[bool] = mapped_column(Boolean, default=False)  # the patient asked to keep it for the visit
     used_at: Mapped[datetime | None]  # put into a visit summary
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SafetyPlan(Base):
+    """The safety plan the patient writes in advance, shown on the crisis path. Their words."""
+
+    __tablename__ = "safety_plans"
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True)
+    warning_signs: Mapped[str | None] = mapped_column(Text)
+    what_helps: Mapped[str | None] = mapped_column(Text)
+    people: Mapped[str | None] = mapped_column(Text)
+    safe_places: Mapped[str | None] = mapped_column(Text)
+    professionals: Mapped[str | None] = mapped_column(Text)
+    safer_surroundings: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

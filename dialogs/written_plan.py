@@ -1,0 +1,60 @@
+"""A plan the patient writes in advance, in parts, each kept or rewritten when they come back
+(the flare plan, the safety plan)."""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from dialogs.answers import words
+from dialogs.base import Answer, Choice, Dialog, Invalid, Question
+from locales import _
+
+KEEP = "keep"
+
+
+class WrittenPlan(Dialog):
+    model: ClassVar[type]
+    parts: ClassVar[list[tuple[str, str, str]]]  # (state, column, question)
+    intro: ClassVar[str]
+    saved: ClassVar[str]
+
+    @classmethod
+    def text_of(cls, plan: Any) -> str | None:
+        if plan is None or not any(getattr(plan, column) for _state, column, _question in cls.parts):
+            return None
+        return "\n\n".join(f"{_(question)}\n{getattr(plan, column)}" for _state, column, question in cls.parts if getattr(plan, column))
+
+    def _plan(self):
+        plan = self.turn.session.get(self.model, self.patient.id)
+        if plan is None:
+            plan = self.model(patient_id=self.patient.id)
+            self.turn.session.add(plan)
+        return plan
+
+    def _part(self) -> tuple[int, str, str]:
+        index = [state for state, _column, _question in self.parts].index(self.state)
+        return index, self.parts[index][1], self.parts[index][2]
+
+    def ask(self) -> Question:
+        index, column, question = self._part()
+        current = getattr(self.turn.session.get(self.model, self.patient.id), column, None)
+        text = _(question)
+        if index == 0:
+            text = _(self.intro) + "\n\n" + text
+        choices = []
+        if current:
+            text += "\n\n" + _("Now: {answer}").format(answer=current)
+            choices = [Choice(KEEP, _("Keep it as it is"))]
+        return Question(text, choices)
+
+    def read(self, answer: Answer) -> str | Invalid | None:
+        if answer.choice == KEEP:
+            return "next"
+        text = words(answer)
+        if isinstance(text, Invalid):
+            return text
+        setattr(self._plan(), self._part()[1], text)
+        return "next"
+
+    def finished(self) -> None:
+        self.turn.session.flush()
+        self.say(_(self.saved) + "\n\n" + (self.text_of(self.turn.session.get(self.model, self.patient.id)) or ""))

@@ -1,0 +1,63 @@
+"""The safety plan: written in advance, crisis words allowed where they are the answer, shown in a crisis."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from onboard import onboard
+from storage.models import DialogState, SafetyEvent, SafetyPlan
+
+PLAN = ["When I start thinking I want to die, and stop answering messages", "A hot shower, my dog, music",
+        "My sister Ana 555 0101", "The park bench by the river", "My clinic, the 988 line", "My partner keeps my tablets"]
+
+
+def test_writing_the_plan_with_its_warning_signs_and_seeing_it_in_a_crisis(new_chat, database):
+    chat = new_chat("9100", "en-US")
+    onboard(chat, zone_button="New York")
+    chat.press("My safety plan")
+    assert "Six questions" in chat.text
+    chat.say(PLAN[0])  # crisis words, but they are the answer here
+    assert "If any of this is happening now, please reach out:" in chat.text and "988" in chat.text
+    assert "What can you do on your own that helps" in chat.text  # the plan goes on
+    for part in PLAN[1:]:
+        chat.say(part)
+    assert "Your safety plan is saved." in chat.text
+    with database.transaction() as session:
+        plan = session.scalars(select(SafetyPlan)).one()
+        assert plan.warning_signs == PLAN[0] and plan.safer_surroundings == PLAN[5]
+        assert session.scalars(select(SafetyEvent)).all() == []  # describing warning signs is not a crisis
+        assert session.scalars(select(DialogState)).one().paused is False
+
+    chat.say("I want to end my life")
+    assert "you don't have to carry this alone" in chat.text
+    assert "Your safety plan:" in chat.text and "My sister Ana 555 0101" in chat.text
+    assert chat.buttons == ["Continue"]
+
+
+def test_crisis_words_elsewhere_in_the_plan_still_pause(chat, database):
+    onboard(chat)
+    chat.press("My safety plan")
+    chat.say("Feeling numb")
+    chat.say("I want to kill myself")  # not the warning-signs question: the crisis path
+    assert "you don't have to carry this alone" in chat.text and chat.buttons == ["Continue"]
+
+
+def test_withdrawing_consent_stops_everything_new_and_start_brings_them_back(chat, database):
+    from storage.models import Patient, Prompt
+
+    onboard(chat)
+    chat.command("withdraw")
+    assert "You have withdrawn your consent." in chat.text
+    with database.transaction() as session:
+        assert session.scalars(select(Patient)).one().consent == "withdrawn"
+        assert session.scalars(select(Prompt).where(Prompt.status == "scheduled")).all() == []
+    chat.say("hello?")
+    assert "Send /start if you'd like to take part again." in chat.text
+    chat.say("I want to end my life")  # still screened, still answered
+    assert "you don't have to carry this alone" in chat.text
+    chat.command("start")
+    assert "Do you agree" in chat.text
+    chat.press("Yes, I agree")
+    assert "What would you like to do?" in chat.texts[-1]
+    with database.transaction() as session:
+        assert session.scalars(select(Patient)).one().consent == "given"
+        assert session.scalars(select(Prompt).where(Prompt.status == "scheduled")).all()  # check-ins planned again
