@@ -51,6 +51,7 @@ COMMANDS = [
     ("language", N_("Change the language")),
     ("timezone", N_("Change your time zone")),
     ("cancel", N_("Leave what you're doing")),
+    ("mydata", N_("My data, as a file")),
     ("withdraw", N_("Withdraw your consent")),
 ]
 

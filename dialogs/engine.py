@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import locales
-from dialogs import advice, flare, progress, prompts, safety
+from dialogs import advice, flare, mydata, progress, prompts, safety
 from dialogs.base import Answer, Call, Choice, Dialog, Frame, Invalid, Question, dialog_class
 from dialogs.io import Button, Command, Edit, Edited, Inbound, Media, Message, Output, Press, Text, Who
 from dialogs.screen import normalize, screen
@@ -163,7 +163,7 @@ class Turn:
         if self.fresh:
             self.ask()
         elif (self.patient.consent == "withdrawn" and self.state.dialog != ONBOARDING
-              and not (isinstance(event, Command) and event.name in ("start", "help"))):
+              and not (isinstance(event, Command) and event.name in ("start", "help", "mydata"))):
             self.say(_("You have withdrawn your consent, so I keep nothing new. Send /start if you'd like to take part again."))
         elif isinstance(event, Command):
             self.command(event)
@@ -221,6 +221,9 @@ class Turn:
             self.cancel()
         elif name == "withdraw":
             self.withdraw()
+        elif name == "mydata":
+            mydata.send(self)
+            self.ask()
         else:
             self.say(_("I don't know that command. Try /menu, or /help to see what I can do."))
             self.ask()
@@ -479,6 +482,7 @@ def help_text(turn: Turn) -> str:
             _("/language – change the language"),
             _("/timezone – change your time zone"),
             _("/cancel – leave what you're doing"),
+            _("/mydata – everything I keep about you, as a file"),
             _("/withdraw – withdraw your consent"),
             _("/help – this message"),
             "",

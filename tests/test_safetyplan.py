@@ -61,3 +61,27 @@ def test_withdrawing_consent_stops_everything_new_and_start_brings_them_back(cha
     with database.transaction() as session:
         assert session.scalars(select(Patient)).one().consent == "given"
         assert session.scalars(select(Prompt).where(Prompt.status == "scheduled")).all()  # check-ins planned again
+
+
+def test_mydata_sends_everything_about_the_patient_and_nothing_of_others(chat, new_chat, database):
+    import json
+
+    from dialogs.io import File
+    from storage import models
+
+    other = new_chat("5555")
+    onboard(other, name="Other")
+    onboard(chat, name="Mine")
+    chat.press("My safety plan")
+    chat.say("Not sleeping for days")
+    chat.command("mydata")
+    [file] = [o for o in chat.outputs if isinstance(o, File)]
+    data = json.loads(file.data)
+    assert data["patient"]["preferred_name"] == "Mine" and data["patient"]["external_id"] == "1001"
+    assert data["safety_plans"][0]["warning_signs"] == "Not sleeping for days"
+    assert "Other" not in file.data.decode()
+    # Every table that can hold something about a patient is in the file, or deliberately left out.
+    from dialogs.mydata import LEFT_OUT
+
+    tables = set(models.Base.metadata.tables) - LEFT_OUT - {"patients"}
+    assert tables <= set(data), tables - set(data)

@@ -1,0 +1,49 @@
+"""/mydata: the patient's own data, every table that holds something about them, as one JSON file."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import inspect, select
+
+from dialogs.io import File
+from locales import _
+from storage import models
+
+if TYPE_CHECKING:
+    from dialogs.engine import Turn
+
+# (model, column holding the patient id); rows reached through another row are listed with it.
+OWN = [
+    (models.PainStory, "patient_id"), (models.Schedule, "patient_id"), (models.Prompt, "patient_id"),
+    (models.Response, "patient_id"), (models.SafetyEvent, "patient_id"), (models.ThoughtRecord, "patient_id"),
+    (models.FlarePlan, "patient_id"), (models.FlareEpisode, "patient_id"), (models.BreathingSession, "patient_id"),
+    (models.PacingActivity, "patient_id"), (models.Sprint, "patient_id"), (models.VisitPrep, "patient_id"),
+    (models.NotedQuestion, "patient_id"), (models.SafetyPlan, "patient_id"),
+]
+LEFT_OUT = {"buttons", "dialog_states", "processed_updates", "inbox", "send_budget", "clinics"}  # machinery, not about them
+
+
+def _row(row: Any) -> dict[str, Any]:
+    return {c.key: _plain(getattr(row, c.key)) for c in inspect(row).mapper.column_attrs}
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, (datetime, date)) else value
+
+
+def export(turn: "Turn") -> bytes:
+    session, patient = turn.session, turn.patient
+    data: dict[str, Any] = {"patient": _row(patient)}
+    for model, column in OWN:
+        data[model.__tablename__] = [_row(r) for r in session.scalars(select(model).where(getattr(model, column) == patient.id))]
+    response_ids = [r["id"] for r in data["responses"]]
+    data["answers"] = [_row(r) for r in session.scalars(select(models.Answer).where(models.Answer.response_id.in_(response_ids)))]
+    activity_ids = [a["id"] for a in data["pacing_activities"]]
+    data["pacing_logs"] = [_row(r) for r in session.scalars(select(models.PacingLog).where(models.PacingLog.activity_id.in_(activity_ids)))]
+    return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def send(turn: "Turn") -> None:
+    turn.outputs.append(File("my-paincoach-data.json", export(turn), _("Everything I keep about you, as one file."), "application/json"))
