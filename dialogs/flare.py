@@ -6,12 +6,11 @@ import re
 from datetime import timedelta
 from functools import cache
 from statistics import fmean
-from zoneinfo import ZoneInfo
 from typing import TYPE_CHECKING
 
 import content
 from dialogs.base import Answer, Call, Choice, Dialog, Question
-from dialogs import pacing
+from dialogs import pacing, wins
 from dialogs.screen import normalize, phrase_pattern
 from dialogs.answers import read_value, scale_question
 from dialogs.flareplan import plan_text
@@ -19,8 +18,7 @@ from content.instruments import Item
 from locales import _
 from sqlalchemy import select
 
-from storage.models import Answer as AnswerRow
-from storage.models import FlareEpisode, FlarePlan, Prompt, Response
+from storage.models import FlareEpisode, FlarePlan, Prompt
 
 if TYPE_CHECKING:
     from dialogs.engine import Turn
@@ -61,19 +59,7 @@ def offer(turn: "Turn") -> None:
 def pain_spike(turn: "Turn", pain: float, response_id: int) -> bool:
     """Is today's pain well above the mean of the previous 7 days (clinic settings: 2 points,
     with at least 4 days answered)? One value a day: the day's last answer."""
-    rows = turn.session.execute(
-        select(Response.completed_at, AnswerRow.value)
-        .join(Response, Response.id == AnswerRow.response_id)
-        .where(
-            Response.patient_id == turn.patient.id,
-            Response.id != response_id,
-            Response.instrument == "daily",
-            Response.completed_at > turn.now - timedelta(days=7),
-            AnswerRow.item_id == "pain_now",
-            AnswerRow.value.is_not(None),
-        )
-        .order_by(Response.completed_at)
-    ).all()
+    rows = wins.recent_daily(turn, "pain_now", response_id)
     by_day = {turn.local_date(at): value for at, value in rows if turn.local_date(at) != turn.local_date()}
     clinic = turn.patient.clinic
     return len(by_day) >= clinic.setting("flare_spike_min_days") and pain >= fmean(by_day.values()) + clinic.setting("flare_spike_points")
@@ -96,7 +82,7 @@ def schedule_follow_up(turn: "Turn", episode: FlareEpisode) -> None:
     turn.session.add(
         Prompt(
             patient_id=turn.patient.id, kind="flare_followup", flare_episode_id=episode.id, instruments=[],
-            local_date=at.astimezone(ZoneInfo(turn.patient.timezone)).date(), scheduled_for=at,
+            local_date=turn.local_date(at), scheduled_for=at,
             expires_at=at + timedelta(minutes=turn.patient.clinic.setting("expire_after_minutes")),
         )
     )

@@ -2,7 +2,6 @@
 back from, who to tell, when to seek care. Diagram: docs/dialogs/flareplan.md."""
 from __future__ import annotations
 
-from dialogs.base import in_order
 from dialogs.written_plan import WrittenPlan
 from locales import N_, _
 from storage.models import FlarePlan
@@ -24,8 +23,5 @@ class FlarePlanDialog(WrittenPlan):
     name = "flareplan"
     model = FlarePlan
     parts = PARTS
-    states = [*[state for state, _column, _question in PARTS], "done"]
-    initial = PARTS[0][0]
-    transitions = in_order(states)
     intro = N_("A flare plan, written now, is there for you when a flare comes. Five questions.")
     saved = N_("Your flare plan is saved. It will be shown to you when you tell me a flare has started.")

@@ -8,10 +8,9 @@ next days (all clinic settings). A planned break is sent during an activity bloc
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from statistics import fmean
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -31,10 +30,6 @@ HOURS_ITEM = Item(id="hours", text="", kind="number", minimum=0, maximum=24, dec
 HOURS = re.compile(r"\b(hours?|hrs?|h|horas?|stunden?|std)\b", re.IGNORECASE)
 OWN, BACK = "own", "back"
 STEADY, OVER = (0.8, 1.2), 1.5  # within 20 % of the quota is steady; half again is well over
-
-
-def today(turn: "Turn") -> date:
-    return turn.now.astimezone(ZoneInfo(turn.patient.timezone or "UTC")).date()
 
 
 def activities(turn: "Turn") -> list[PacingActivity]:
@@ -63,11 +58,11 @@ def effective_quota(turn: "Turn", activity: PacingActivity) -> float | None:
 
 def raise_if_due(turn: "Turn", activity: PacingActivity) -> str | None:
     """The weekly raise, when its day has come; none in a week with a flare."""
-    if activity.next_raise_on is None or today(turn) < activity.next_raise_on:
+    if activity.next_raise_on is None or turn.local_date() < activity.next_raise_on:
         return None
     clinic = turn.patient.clinic
     every = timedelta(days=clinic.setting("pacing_raise_every_days"))
-    activity.next_raise_on = today(turn) + every  # one step at a time, even after weeks away
+    activity.next_raise_on = turn.local_date() + every  # one step at a time, even after weeks away
     flare = turn.session.scalars(
         select(FlareEpisode.id).where(FlareEpisode.patient_id == turn.patient.id, FlareEpisode.started_at > turn.now - every)
     ).first()
@@ -212,9 +207,9 @@ class Pacing(Dialog):
             return Invalid(_("Even a minute counts. How many minutes could you do it?"))
         if row.quota_minutes is None:
             # One baseline per day: logging again the same day replaces it (days, not entries, make a baseline).
-            same_day = next((log for log in self._logs(row, "baseline") if log.local_date == today(self.turn)), None)
+            same_day = next((log for log in self._logs(row, "baseline") if log.local_date == self.turn.local_date()), None)
             if same_day is None:
-                self.turn.session.add(PacingLog(activity_id=row.id, kind="baseline", minutes=minutes, local_date=today(self.turn),
+                self.turn.session.add(PacingLog(activity_id=row.id, kind="baseline", minutes=minutes, local_date=self.turn.local_date(),
                                                 logged_at=self.turn.now))
             else:
                 same_day.minutes, same_day.logged_at = minutes, self.turn.now
@@ -224,7 +219,7 @@ class Pacing(Dialog):
             quota = effective_quota(self.turn, row)
             win = wins.longest_yet(self.turn, row.id, row.name, minutes, quota)
             self.turn.session.add(PacingLog(activity_id=row.id, kind="done", minutes=minutes, quota_minutes=quota,
-                                            local_date=today(self.turn), logged_at=self.turn.now))
+                                            local_date=self.turn.local_date(), logged_at=self.turn.now))
             self.say(feedback(minutes, quota).format(minutes=minutes, quota=fmt(round(quota))))
             if win:
                 self.say(win)
@@ -238,7 +233,7 @@ class Pacing(Dialog):
             return
         row.baseline_minutes = fmean(log.minutes for log in logs)
         row.quota_minutes = row.baseline_minutes * clinic.setting("pacing_start_percent") / 100
-        row.next_raise_on = today(self.turn) + timedelta(days=clinic.setting("pacing_raise_every_days"))
+        row.next_raise_on = self.turn.local_date() + timedelta(days=clinic.setting("pacing_raise_every_days"))
         self.say(_("Your baseline for {activity} is {baseline} minutes. Your quota starts a little below it: {quota} minutes "
                    "at a time, with a break after. It will rise a little each week.").format(
             activity=row.name, baseline=fmt(round(row.baseline_minutes)), quota=fmt(round(row.quota_minutes))))
@@ -271,7 +266,7 @@ class Pacing(Dialog):
         at = self.turn.now + timedelta(minutes=quota)
         self.turn.session.add(Prompt(
             patient_id=self.patient.id, kind="pacing_break", pacing_activity_id=row.id, instruments=[],
-            local_date=today(self.turn), scheduled_for=at, expires_at=at + timedelta(hours=1),
+            local_date=self.turn.local_date(), scheduled_for=at, expires_at=at + timedelta(hours=1),
         ))
         self.say(_("Go ahead with {activity}. I'll remind you to take your break in {minutes} minutes.").format(
             activity=row.name, minutes=fmt(round(quota))))
@@ -303,7 +298,7 @@ def take_break(turn: "Turn", prompt: Prompt) -> None:
     quota = effective_quota(turn, activity)
     minutes = round(quota)
     turn.session.add(PacingLog(activity_id=activity.id, kind="done", minutes=minutes, quota_minutes=quota,
-                               local_date=today(turn), logged_at=turn.now))
+                               local_date=turn.local_date(), logged_at=turn.now))
     prompt.status, prompt.answered_at = "answered", turn.now
     turn.say(_("Well paced: {minutes} minutes of {activity}, then a break. Enjoy the rest.").format(
         minutes=fmt(minutes), activity=activity.name))

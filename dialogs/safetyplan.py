@@ -3,7 +3,6 @@ that feel safe, professionals, making the surroundings safer. Shown on the crisi
 Diagram: docs/dialogs/safetyplan.md."""
 from __future__ import annotations
 
-from dialogs.base import in_order
 from dialogs.written_plan import WrittenPlan
 from locales import N_
 from storage.models import SafetyPlan
@@ -22,9 +21,6 @@ class SafetyPlanDialog(WrittenPlan):
     name = "safetyplan"
     model = SafetyPlan
     parts = PARTS
-    states = [*[state for state, _column, _question in PARTS], "done"]
-    initial = PARTS[0][0]
-    transitions = in_order(states)
     intro = N_("A safety plan, written on a calmer day, is there for you on a hard one. Six questions; answer in your own words.")
     saved = N_("Your safety plan is saved. I'll show it to you if you ever tell me you are in crisis.")
 

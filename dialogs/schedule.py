@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_time, get_day_names
 from sqlalchemy import select
@@ -118,7 +117,7 @@ class ScheduleSettings(Dialog):
         if hhmm is None:
             return self._not_a_time()
         weekday = self.data["weekday"]
-        today = self.turn.now.astimezone(ZoneInfo(self.patient.timezone)).date()  # for a schedule without an anchor
+        today = self.turn.local_date()  # for a schedule without an anchor
         for instrument in ("peg3", "phq4"):
             row = self._schedules().get(instrument)
             if row is not None:

@@ -2,7 +2,7 @@
 end, a review compares the first week with the last. Diagram: docs/dialogs/sprint.md."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from statistics import fmean
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -32,10 +32,6 @@ METRICS = {
 MAX_METRICS, WEEKS, DONE = 3, (4, 5, 6), "done"
 
 
-def local_day(turn: "Turn", moment: datetime) -> date:
-    return moment.astimezone(ZoneInfo(turn.patient.timezone or "UTC")).date()
-
-
 def week_value(turn: "Turn", metric: str, start: date) -> float | None:
     """The metric's mean over the seven local days from `start` (None without data)."""
     end = start + timedelta(days=7)
@@ -55,7 +51,7 @@ def week_value(turn: "Turn", metric: str, start: date) -> float | None:
         .where(Response.patient_id == turn.patient.id, Response.completed_at.is_not(None), AnswerRow.item_id.in_(items[metric]),
                AnswerRow.value.is_not(None))
     ).all()
-    values = [value for at, value in rows if start <= local_day(turn, at) < end]
+    values = [value for at, value in rows if start <= turn.local_date(at) < end]
     return fmean(values) if values else None
 
 
@@ -103,7 +99,7 @@ class SprintDialog(Dialog):
 
     def ask_overview(self) -> Question:
         sprint = active_sprint(self.turn)
-        today = local_day(self.turn, self.turn.now)
+        today = self.turn.local_date()
         if sprint is not None and today >= sprint.ends_on:
             self.say(review(self.turn, sprint))
             sprint = None
@@ -147,7 +143,7 @@ class SprintDialog(Dialog):
         if answer.choice not in {str(w) for w in WEEKS}:
             return None
         weeks = int(answer.choice)
-        start = local_day(self.turn, self.turn.now)
+        start = self.turn.local_date()
         sprint = Sprint(patient_id=self.patient.id, metrics=self.data["metrics"], weeks=weeks, started_on=start,
                         ends_on=start + timedelta(weeks=weeks))
         self.turn.session.add(sprint)

@@ -1,7 +1,7 @@
 """Small wins: when something the patient logs improves, say so, specifically and briefly."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from statistics import fmean
 from typing import TYPE_CHECKING
 
@@ -30,15 +30,22 @@ def longest_yet(turn: "Turn", activity_id: int, name: str, minutes: int, quota: 
     return _("That's your longest {activity} yet, within your plan: {minutes} minutes.").format(activity=name, minutes=minutes)
 
 
-def more_sleep(turn: "Turn", hours: float, response_id: int) -> str | None:
-    previous = turn.session.execute(
-        select(Answer.value)
+def recent_daily(turn: "Turn", item_id: str, response_id: int) -> list[tuple[datetime, float]]:
+    """(answered at, value) of a daily item over the last 7 days, oldest first, leaving out the
+    check-in just answered and skips."""
+    return list(turn.session.execute(
+        select(Response.completed_at, Answer.value)
         .join(Response, Response.id == Answer.response_id)
         .where(
             Response.patient_id == turn.patient.id, Response.id != response_id, Response.instrument == "daily",
-            Response.completed_at > turn.now - timedelta(days=7), Answer.item_id == "sleep_hours", Answer.value.is_not(None),
+            Response.completed_at > turn.now - timedelta(days=7), Answer.item_id == item_id, Answer.value.is_not(None),
         )
-    ).scalars().all()
+        .order_by(Response.completed_at)
+    ).all())
+
+
+def more_sleep(turn: "Turn", hours: float, response_id: int) -> str | None:
+    previous = [value for _at, value in recent_daily(turn, "sleep_hours", response_id)]
     if len(previous) < MIN_DAYS or hours < fmean(previous) + SLEEP_GAIN:
         return None
     return _("More sleep than your recent average: {hours} hours last night.").format(hours=fmt(hours))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from dialogs.answers import words
-from dialogs.base import Answer, Choice, Dialog, Invalid, Question
+from dialogs.base import Answer, Choice, Dialog, Invalid, Question, in_order
 from locales import _
 
 KEEP = "keep"
@@ -16,6 +16,14 @@ class WrittenPlan(Dialog):
     parts: ClassVar[list[tuple[str, str, str]]]  # (state, column, question)
     intro: ClassVar[str]
     saved: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A plan's states are its parts, in order: declared once, in `parts`.
+        if "parts" in cls.__dict__:
+            cls.states = [*[state for state, _column, _question in cls.parts], "done"]
+            cls.initial = cls.states[0]
+            cls.transitions = in_order(cls.states)
+        super().__init_subclass__(**kwargs)
 
     @classmethod
     def text_of(cls, plan: Any) -> str | None:
