@@ -60,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     graph.add_argument("name")
     graph.add_argument("--markdown", action="store_true", help="as the page kept under docs/dialogs/")
 
+    from bot import clinic_cli
+
+    clinic_cli.add_commands(commands)
+
     args = parser.parse_args(argv)
     settings = Settings.from_env()
 
@@ -82,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "db":
         print(f"database is at the newest revision: {database.url.render_as_string(hide_password=True)}")
         return 0
+    if args.command in clinic_cli.COMMANDS:
+        return clinic_cli.run(args, database, settings.bot_username)
 
     from dialogs.engine import Engine
 
@@ -100,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         # Every process behind the router must check the same secret, so it cannot be made up here.
         print("webhook mode needs PAINCOACH_WEBHOOK_SECRET (1-256 of A-Z a-z 0-9 _ -)", file=sys.stderr)
         return 2
+    warn_unreachable_clinics(database)
     from telegram.error import InvalidToken
 
     from bot.telegram import run as run_telegram
@@ -110,6 +117,17 @@ def main(argv: list[str] | None = None) -> int:
         print("Telegram refused the bot token (TELEGRAM_BOT_TOKEN).", file=sys.stderr)  # never echo it
         return 2
     return 0
+
+
+def warn_unreachable_clinics(database) -> None:
+    """Alerts that would reach nobody are named at every start, until someone fixes it."""
+    from clinic.enrollment import clinics_without_recipients
+
+    with database.transaction() as session:
+        for clinic in clinics_without_recipients(session):
+            logging.getLogger("paincoach").warning(
+                "clinic %r has no verified clinician and no fallback contact: its alerts reach nobody "
+                "(paincoach clinician invite --clinic …, or paincoach clinic set … fallback_chat_id …)", clinic.name)
 
 
 def _dialogs(args) -> int:

@@ -19,6 +19,7 @@ class Settings:
     webhook_secret: str | None = None
     log_level: str = "INFO"
     dispatch_seconds: float = 5  # how often due check-in prompts are sent; 0 turns sending off
+    bot_username: str | None = None  # for invitation links (https://t.me/<bot>?start=<code>)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -34,4 +35,5 @@ class Settings:
             webhook_secret=env.get("PAINCOACH_WEBHOOK_SECRET") or None,
             log_level=env.get("PAINCOACH_LOG_LEVEL", "INFO").upper(),
             dispatch_seconds=float(env.get("PAINCOACH_DISPATCH_SECONDS", "5")),
+            bot_username=(env.get("PAINCOACH_BOT_USERNAME") or "").lstrip("@") or None,
         )

@@ -3,8 +3,10 @@
 Handlers, in order (rules-bot style: middleware as handler groups):
   group -1  only private chats (a group or channel gets one line saying so)
   group  0  button presses · commands · edited messages · text · anything else (media)
-Every handler turns the update into an `Inbound`, runs the engine in a worker thread (the
-database is synchronous) and sends what comes back through the one `Sender`.
+Every handler turns the update into an `Inbound` and runs, in a worker thread (the database is
+synchronous), the clinician desk (which answers verified clinicians only) or else the patient's
+dialog engine; what comes back goes out through the one `Sender`. Alerts to clinicians are sent
+by the scheduler's alert job through the same sender.
 """
 from __future__ import annotations
 
@@ -34,6 +36,8 @@ from bot.concurrency import KeyedLocks
 from bot.guide import GuidePlayer
 from bot.config import Settings
 from bot.sender import REPLY, SCHEDULED, Sender, SharedBudget
+from clinic.alerts import AlertDispatcher
+from clinic.desk import Desk
 from dialogs import safety
 from dialogs.engine import Engine
 from dialogs.screen import screen
@@ -106,6 +110,7 @@ def build_application(
     app.bot_data["settings"] = settings
     app.bot_data["told_not_private"] = set()
     app.bot_data["guides"] = guides or GuidePlayer()
+    app.bot_data["desk"] = Desk(engine.db, clock=engine.clock, bot_username=settings.bot_username)
     app.add_handler(TypeHandler(Update, _private_chats_only), group=-1)
     app.add_handlers(
         [
@@ -175,9 +180,11 @@ def _who(update: Update) -> Who:
 async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, event) -> None:
     engine: Engine = context.bot_data["engine"]
     guides: GuidePlayer = context.bot_data["guides"]
-    guides.stop(update.effective_chat.id)  # whatever they sent, a guided exercise stops for it
     inbound = Inbound(_who(update), event, update.update_id)
-    outputs = await asyncio.to_thread(engine.handle, inbound)
+    outputs = await asyncio.to_thread(context.bot_data["desk"].handle, inbound)
+    if outputs is None:  # not a clinician: a patient
+        guides.stop(update.effective_chat.id)  # whatever they sent, a guided exercise stops for it
+        outputs = await asyncio.to_thread(engine.handle, inbound)
     await deliver(context.bot, engine, update.effective_chat.id, outputs, guides=guides, who=inbound.who)
 
 
@@ -352,14 +359,20 @@ def _keyboard(rows) -> InlineKeyboardMarkup | None:
 async def _on_start(app: Application) -> None:
     await _set_commands(app)
     settings: Settings = app.bot_data["settings"]
+    desk: Desk = app.bot_data["desk"]
+    desk.bot_username = desk.bot_username or app.bot.username  # for invitation links
     if settings.dispatch_seconds > 0:
         engine: Engine = app.bot_data["engine"]
 
         async def deliver_prompt(external_id: str, outputs: list[Output]) -> int | None:
             return await deliver(app.bot, engine, int(external_id), outputs, priority=SCHEDULED)
 
+        async def send_alert(chat_id: int, message: Message) -> int | None:
+            return await deliver(app.bot, engine, chat_id, [message])  # as urgent as a reply
+
         dispatcher = Dispatcher(engine.db, engine, deliver_prompt)
-        app.bot_data["scheduler"] = runner.start(engine.db, dispatcher, dispatch_seconds=settings.dispatch_seconds)
+        alert_dispatcher = AlertDispatcher(engine.db, send_alert, clock=engine.clock)
+        app.bot_data["scheduler"] = runner.start(engine.db, dispatcher, alerts=alert_dispatcher, dispatch_seconds=settings.dispatch_seconds)
 
 
 async def _on_stop(app: Application) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from content.instruments import Instrument, Item, instrument, score
+from clinic import alerts
 from dialogs import flare, wins
 from dialogs.answers import fmt, read_value
 from dialogs.base import Answer, Call, Choice, Dialog, Invalid, Question
@@ -141,6 +142,8 @@ class Checkin(Dialog):
             answers = {a.item_id: a.value for a in session.scalars(select(AnswerRow).where(AnswerRow.response_id == response_id))}
             response.score = score(measure, answers)
             response.completed_at = self.turn.now
+            if (response.score or {}).get("band") == "severe":  # PHQ-4: the clinic hears at once
+                alerts.raise_alert(session, self.turn.patient, "phq4_severe", self.turn.now)
 
     def finished(self) -> None:
         session = self.turn.session

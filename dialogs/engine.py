@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import locales
+from clinic import enrollment
 from dialogs import advice, flare, mydata, progress, prompts, safety
 from dialogs.base import Answer, Call, Choice, Dialog, Frame, Invalid, Question, dialog_class
 from dialogs.io import Button, Command, Edit, Edited, Inbound, Media, Message, Output, Press, Text, Who
@@ -41,8 +42,18 @@ class Engine:
         self.clock = clock
 
     def handle(self, inbound: Inbound) -> list[Output]:
+        try:
+            return self._handle(inbound)
+        except NotInvited:  # nothing was stored: they are not a patient here
+            with locales.use(locales.negotiate(inbound.who.language_code)):
+                return [Message(_("Hello! I work with patients of a clinic, who join through their clinic's invitation link. "
+                                  "Please ask your clinic for your link."))]
+
+    def _handle(self, inbound: Inbound) -> list[Output]:
         with self.db.transaction() as session:
-            patient, _created = find_or_create_patient(session, self.db, inbound.who)
+            patient, created = find_or_create_patient(session, self.db, inbound.who)
+            if created and not patient.clinic.setting("join_without_invite") and not _brings_invite(session, inbound.event, self.clock()):
+                raise NotInvited()
             if not patient.reachable:  # they wrote to us: blocked no longer, check-ins resume
                 patient.reachable = True
                 if patient.onboarded_at is not None:
@@ -93,6 +104,14 @@ class Engine:
         return True
 
 
+class NotInvited(Exception):
+    """A new person without an invitation, where the clinic takes only invited patients."""
+
+
+def _brings_invite(session: Session, event, now: datetime) -> bool:
+    return isinstance(event, Command) and event.name == "start" and enrollment.usable(session, event.args, "patient", now)
+
+
 def region_of(patient: Patient, language_code: str | None = None) -> str | None:
     """The patient's country: their own choice, their time zone's, or their language code's."""
     if patient.country:
@@ -114,6 +133,7 @@ def find_or_create_patient(session: Session, db: Database, who: Who) -> tuple[Pa
         return patient, False
     patient = Patient(
         clinic_id=db.default_clinic(session).id,
+        study_code=enrollment.new_study_code(session),
         channel=who.channel,
         external_id=who.external_id,
         language=locales.negotiate(who.language_code),
@@ -134,6 +154,7 @@ class Turn:
         self.patient = patient
         self.now = now
         self.language_code = language_code  # Telegram's, as sent with this update; never stored
+        self.text: str | None = None  # what the patient wrote in this update, if anything
         self.outputs: list[Output] = []
         state = session.get(DialogState, patient.id)
         if state is None:
@@ -148,7 +169,7 @@ class Turn:
     # -- what came in -------------------------------------------------------------------------
 
     def handle(self, event) -> None:
-        text = _text_of(event)
+        text = self.text = _text_of(event)
         if text:
             verdict = screen(text)
             if verdict.category == "crisis" and not self.fresh and isinstance(event, Text) and self.dialog().expects_crisis_words():
@@ -161,6 +182,8 @@ class Turn:
             if not self.fresh and not isinstance(event, Command):
                 advice.reply(self, text)  # medication or diet: never advice, then the step goes on
         if self.fresh:
+            if isinstance(event, Command) and event.name == "start" and event.args:
+                self.join_clinic(event.args)  # opened their clinic's invitation link
             self.ask()
         elif (self.patient.consent == "withdrawn" and self.state.dialog != ONBOARDING
               and not (isinstance(event, Command) and event.name in ("start", "help", "mydata"))):
@@ -193,6 +216,8 @@ class Turn:
         if name in NAVIGATION and self.state.paused:
             safety.unpause(self)  # the patient chose where to go
         if name == "start":
+            if command.args:
+                self.join_clinic(command.args)
             self.start_command()
         elif name == "help":
             self.say(help_text(self))
@@ -240,6 +265,21 @@ class Turn:
         self.say(_("You have withdrawn your consent. I won't send you anything more, and I keep nothing new. "
                    "What you shared so far stays with your clinic; ask them if you want it deleted. "
                    "Send /start if you'd like to take part again."))
+
+    def join_clinic(self, code: str) -> None:
+        """/start <code> from a clinic's invitation link: enrolled into that clinic, once."""
+        if self.patient.enrolled_at is not None:
+            if enrollment.usable(self.session, code, "patient", self.now):
+                self.say(_("You are already connected to your clinic, so this link isn't needed."))
+            return
+        invite = enrollment.redeem(self.session, code, "patient", self.now)
+        if invite is None:
+            self.say(_("This invitation link has expired or was already used. Please ask your clinic for a new one."))
+            return
+        enrollment.enroll(self.patient, invite, self.now)
+        self.session.flush()
+        self.session.refresh(self.patient, ["clinic"])
+        self.say(_("Welcome! You are now connected to {clinic}.").format(clinic=self.patient.clinic.name))
 
     def start_command(self) -> None:
         if self.patient.consent == "withdrawn":  # taking part again: from the consent question

@@ -20,9 +20,12 @@ OWN = [
     (models.Response, "patient_id"), (models.SafetyEvent, "patient_id"), (models.ThoughtRecord, "patient_id"),
     (models.FlarePlan, "patient_id"), (models.FlareEpisode, "patient_id"), (models.BreathingSession, "patient_id"),
     (models.PacingActivity, "patient_id"), (models.Sprint, "patient_id"), (models.VisitPrep, "patient_id"),
-    (models.NotedQuestion, "patient_id"), (models.SafetyPlan, "patient_id"),
+    (models.NotedQuestion, "patient_id"), (models.SafetyPlan, "patient_id"), (models.Alert, "patient_id"),
 ]
-LEFT_OUT = {"buttons", "dialog_states", "processed_updates", "inbox", "send_budget", "clinics"}  # machinery, not about them
+# Machinery, not about them; and the clinic's own records (its staff, invitations, audit, and to
+# which clinician's chat an alert went).
+LEFT_OUT = {"buttons", "dialog_states", "processed_updates", "inbox", "send_budget", "clinics",
+            "clinicians", "invites", "audit", "alert_deliveries"}
 
 
 def _row(row: Any) -> dict[str, Any]:

@@ -15,11 +15,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.dates import format_skeleton
 from babel.numbers import format_decimal
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 import locales
 from dialogs.io import File
 from locales import _, ngettext
-from storage.models import Answer, Response
+from storage.models import Answer, Patient, Response
 
 if TYPE_CHECKING:
     from dialogs.engine import Turn
@@ -64,18 +65,18 @@ def zone_of(name: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")  # a stale or odd name should not hide the chart
 
 
-def load(turn: "Turn") -> list[Entry]:
+def load(session: Session, patient_id: int, now: datetime) -> list[Entry]:
     # Enough history for the longest window plus the four-weeks-ago comparison before it.
-    since = turn.now - timedelta(weeks=MAX_WEEKS, days=COMPARE_DAYS + COMPARE_SLACK)
-    responses = turn.session.scalars(
+    since = now - timedelta(weeks=MAX_WEEKS, days=COMPARE_DAYS + COMPARE_SLACK)
+    responses = session.scalars(
         select(Response).where(
-            Response.patient_id == turn.patient.id, Response.completed_at.is_not(None), Response.completed_at >= since
+            Response.patient_id == patient_id, Response.completed_at.is_not(None), Response.completed_at >= since
         )
     ).all()
     daily_ids = [r.id for r in responses if r.instrument == "daily"]
     values: dict[tuple[int, str], float | None] = {}
     if daily_ids:
-        rows = turn.session.execute(
+        rows = session.execute(
             select(Answer.response_id, Answer.item_id, Answer.value, Answer.skipped).where(
                 Answer.response_id.in_(daily_ids), Answer.item_id.in_(("pain_now", "sleep_hours"))
             )
@@ -223,12 +224,20 @@ def chart_labels(weeks: int) -> dict[str, str]:
     }
 
 
-def progress(turn: "Turn") -> None:
-    zone = zone_of(turn.patient.timezone)
-    today = turn.now.astimezone(zone).date()
-    series = prepare(load(turn), zone, today)
+def chart(session: Session, patient: Patient, now: datetime) -> File | None:
+    """The patient's chart with its summary as the caption (in the current language), or None
+    before there is anything to draw. The clinician's view of a patient shows the same."""
+    zone = zone_of(patient.timezone)
+    today = now.astimezone(zone).date()
+    series = prepare(load(session, patient.id, now), zone, today)
     if series.empty:
+        return None
+    png = render_chart(series.days, series.pain, series.sleep, series.peg_weeks, series.peg, chart_labels(len(series.days) // 7))
+    return File(filename="progress.png", data=png, caption=summary(series, today), mime_type="image/png")
+
+
+def progress(turn: "Turn") -> None:
+    if (file := chart(turn.session, turn.patient, turn.now)) is None:
         turn.say(_("Your progress chart will appear here after a few check-ins. There's no rush."))
         return
-    png = render_chart(series.days, series.pain, series.sleep, series.peg_weeks, series.peg, chart_labels(len(series.days) // 7))
-    turn.outputs.append(File(filename="progress.png", data=png, caption=summary(series, today), mime_type="image/png"))
+    turn.outputs.append(file)

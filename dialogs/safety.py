@@ -16,6 +16,7 @@ from sqlalchemy import delete
 
 import content
 import locales
+from clinic import alerts
 from dialogs.base import Choice
 from locales import _
 from storage.models import Button, SafetyEvent, SafetyPlan
@@ -113,6 +114,7 @@ def _record(turn: "Turn", verdict: "Verdict") -> None:
             state=turn.state.state,
         )
     )
+    alerts.raise_alert(turn.session, turn.patient, verdict.category, turn.now, words=turn.text)
 
 
 def crisis(turn: "Turn", verdict: "Verdict") -> None:

@@ -51,6 +51,7 @@ def plan(session: Session, now: datetime, *, patient_ids: list[int] | None = Non
     query = select(Patient.id).where(
         Patient.onboarded_at.is_not(None),
         Patient.consent == "given",
+        Patient.discharged_at.is_(None),
         Patient.reachable,
         Patient.checkins_paused.is_(False),
         Patient.timezone.is_not(None),

@@ -1,7 +1,7 @@
 """APScheduler drives the timing; the rows in the database are the schedule.
 
-Two jobs: plan the next hours' prompts every few minutes, and dispatch what is due every few
-seconds. Nothing of the schedule lives in the job store, so a restart or a second process
+Three jobs: plan the next hours' prompts every few minutes, dispatch what is due every few
+seconds, and send (and escalate) the clinic's alerts as often. Nothing of the schedule lives in the job store, so a restart or a second process
 loses and duplicates nothing.
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from clinic.alerts import AlertDispatcher
 from scheduler import planner
 from scheduler.dispatcher import Dispatcher
 from storage.db import Database
@@ -19,7 +20,8 @@ from storage.models import utcnow
 log = logging.getLogger(__name__)
 
 
-def start(db: Database, dispatcher: Dispatcher, *, dispatch_seconds: float = 5, plan_minutes: float = 10) -> AsyncIOScheduler:
+def start(db: Database, dispatcher: Dispatcher, *, alerts: AlertDispatcher | None = None, dispatch_seconds: float = 5,
+          plan_minutes: float = 10) -> AsyncIOScheduler:
     async def plan() -> None:
         def run() -> None:
             with db.transaction() as session:
@@ -37,5 +39,7 @@ def start(db: Database, dispatcher: Dispatcher, *, dispatch_seconds: float = 5, 
     now = utcnow()
     scheduler.add_job(plan, "interval", minutes=plan_minutes, next_run_time=now, id="plan")
     scheduler.add_job(dispatch, "interval", seconds=dispatch_seconds, next_run_time=now, id="dispatch")
+    if alerts is not None:
+        scheduler.add_job(alerts.tick, "interval", seconds=dispatch_seconds, next_run_time=now, id="alerts")
     scheduler.start()
     return scheduler

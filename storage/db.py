@@ -39,7 +39,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def _begin_immediate(connection) -> None:
     # Take the write lock when the transaction starts. A deferred transaction that reads and
     # then writes fails at once (SQLITE_BUSY, no waiting) if another thread wrote in between.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A reading transaction (an export) takes no lock: WAL gives it a snapshot, the bot writes on.
+    connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get("reading") else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -64,6 +65,17 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """A session inside one transaction: committed on success, rolled back on any error."""
         with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only session on one consistent snapshot, for long reads such as exports:
+        on SQLite it holds no write lock, so patients are never kept waiting by an export."""
+        if self.is_sqlite:
+            bind = self.engine.execution_options(reading=True)
+        else:
+            bind = self.engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with Session(bind, expire_on_commit=False) as session, session.begin():
             yield session
 
     def migrate(self, revision: str = "head") -> None:

@@ -56,6 +56,9 @@ class Clinic(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where alerts go when no clinician acknowledges them in time: a Telegram chat id (an on-call
+    # phone's account or a staff group).
+    fallback_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     # Per-clinic settings (crisis resources by country, and the defaults later features add).
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -76,6 +79,13 @@ class Patient(Base):
     # Where the patient talks to us: "telegram" (external_id = Telegram user id) or "terminal".
     channel: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(64))
+    # The pseudonym every export and every clinician view uses (e.g. PC-7K3Q).
+    study_code: Mapped[str | None] = mapped_column(String(12), unique=True)
+    # The clinic's own reference (record number, initials) given at invitation: visible to that
+    # clinic's clinicians only, never exported unless an admin asks for it explicitly.
+    clinic_reference: Mapped[str | None] = mapped_column(String(100))
+    enrolled_at: Mapped[datetime | None]  # joined through a clinic's invitation
+    discharged_at: Mapped[datetime | None]  # prompts stop; data kept per the clinic's retention
     language: Mapped[str] = mapped_column(String(8), default="en")
     consent: Mapped[str] = mapped_column(String(16), default="pending")  # pending | given | refused
     consent_at: Mapped[datetime | None]
@@ -423,3 +433,86 @@ class SafetyPlan(Base):
     professionals: Mapped[str | None] = mapped_column(Text)
     safer_surroundings: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Clinician(Base):
+    """A clinic's staff member. Invited from the command line; verified when they open their
+    one-time invitation in Telegram; revoked when they leave."""
+
+    __tablename__ = "clinicians"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    telegram_id: Mapped[str | None] = mapped_column(String(64), index=True)  # set when verified
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    verified_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Invite(Base):
+    """A one-time code, for a patient (into a clinic) or a clinician (to verify). Only the
+    code's hash is kept, so the table cannot be read back into working links."""
+
+    __tablename__ = "invites"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # patient | clinician
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
+    clinician_id: Mapped[int | None] = mapped_column(ForeignKey("clinicians.id"))  # who a clinician invite verifies
+    reference: Mapped[str | None] = mapped_column(String(100))  # the clinic's own reference for the patient
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class Alert(Base):
+    """Something a person at the clinic must see now: a crisis, a red flag, a severe PHQ-4."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_open", "acknowledged_at", "escalated_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    category: Mapped[str] = mapped_column(String(16))  # crisis | red_flag | phq4_severe
+    words: Mapped[str | None] = mapped_column(Text)  # the patient's message, only if the clinic opts in
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("clinicians.id"))
+    escalated_at: Mapped[datetime | None]  # repeated, and sent to the fallback contact
+
+
+class AlertDelivery(Base):
+    """One alert to one chat, retried until Telegram confirms it (at least once)."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (UniqueConstraint("alert_id", "chat_id", "round"), Index("ix_alert_deliveries_due", "sent_at", "next_attempt_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    round: Mapped[int] = mapped_column(Integer, default=0)  # 0 at once, 1 the escalation
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class AuditEntry(Base):
+    """Who saw or took what: every export, every clinician view, every deletion. Study codes and
+    counts only, never what a patient wrote."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))  # "cli:<user>" or "clinician:<id>"
+    action: Mapped[str] = mapped_column(String(32))
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinics.id"))
+    subject: Mapped[str | None] = mapped_column(String(64))  # a study code, or empty for many
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    rows: Mapped[int | None] = mapped_column(Integer)

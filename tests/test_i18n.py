@@ -18,7 +18,7 @@ PLACEHOLDER = re.compile(r"\{\w*\}")
 
 def source_messages() -> set[str]:
     found = set()
-    for folder in ("bot", "dialogs", "content", "scheduler", "storage"):
+    for folder in ("bot", "clinic", "dialogs", "content", "exports", "scheduler", "storage"):
         for _filename, _lineno, message, _comments, _context in extract_from_dir(
             ROOT / folder,
             method_map=[("**.py", "python"), ("**.toml", "content.babel_extract:extract")],

@@ -82,7 +82,7 @@ def run(database, language: str | None = None, country: str | None = None) -> li
 def series(database):
     with database.transaction() as session:
         patient = session.scalars(select(Patient)).one()
-        return prepare(load(Turn(session, patient, NOW)), LA, TODAY)
+        return prepare(load(session, patient.id, NOW), LA, TODAY)
 
 
 def test_chart_is_a_phone_sized_png_with_a_summary_that_adds_up(chat, database):

@@ -1,0 +1,248 @@
+"""The clinic's commands: `clinic`, `clinician`, `invite`, `discharge`, `export`, `report`, `audit`."""
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import select
+
+from clinic import audit, enrollment
+from clinic.alerts import clinician_chats
+from storage.db import Database
+from storage.models import Clinic, Clinician, Patient, utcnow
+
+
+def add_commands(commands) -> None:
+    clinic = commands.add_parser("clinic", help="clinics and their settings").add_subparsers(dest="clinic_command", required=True)
+    create = clinic.add_parser("create", help="a new clinic")
+    create.add_argument("name")
+    create.add_argument("--fallback-chat-id", type=int, help="Telegram chat that gets alerts nobody acknowledged")
+    clinic.add_parser("list", help="clinics, their patients and who receives their alerts")
+    show = clinic.add_parser("show", help="a clinic's settings (its own and the defaults)")
+    show.add_argument("name")
+    set_ = clinic.add_parser("set", help="change a setting: VALUE is TOML (15, true, \"09:00\", [30, 120])")
+    set_.add_argument("name")
+    set_.add_argument("key")
+    set_.add_argument("value")
+
+    clinician = commands.add_parser("clinician", help="clinicians").add_subparsers(dest="clinician_command", required=True)
+    invite_clinician = clinician.add_parser("invite", help="a one-time link that verifies a clinician in Telegram")
+    invite_clinician.add_argument("--clinic", required=True)
+    invite_clinician.add_argument("--name")
+    invite_clinician.add_argument("--admin", action="store_true", help="may export identified data")
+    invite_clinician.add_argument("--hours", type=float)
+    list_ = clinician.add_parser("list")
+    list_.add_argument("--clinic")
+    revoke = clinician.add_parser("revoke", help="the clinician loses access at once")
+    revoke.add_argument("id", type=int)
+
+    invite = commands.add_parser("invite", help="a patient's invitation link into a clinic")
+    invite.add_argument("--clinic", required=True)
+    invite.add_argument("--reference", help="the clinic's own reference for the patient (never exported)")
+    invite.add_argument("--hours", type=float)
+
+    discharge = commands.add_parser("discharge", help="stop a patient's check-ins; their data is kept")
+    discharge.add_argument("study_code")
+
+    export = commands.add_parser("export", help="export the measures (CSV, FHIR, REDCap)")
+    export.add_argument("--out", required=True, type=Path, help="folder to write into")
+    export.add_argument("--format", default="all", help="comma-separated: long, wide, activity, fhir, redcap, or all")
+    export.add_argument("--clinic")
+    export.add_argument("--patient", action="append", default=[], help="a study code (repeatable)")
+    export.add_argument("--since", help="YYYY-MM-DD (UTC), inclusive")
+    export.add_argument("--until", help="YYYY-MM-DD (UTC), inclusive")
+    export.add_argument("--instrument", action="append", default=[])
+    export.add_argument("--identify", action="store_true", help="admin: add clinic references, Telegram ids and names (audited)")
+
+    report = commands.add_parser("report", help="one-page visit report")
+    report.add_argument("--patient", required=True)
+    report.add_argument("--format", choices=("pdf", "png"), default="pdf")
+    report.add_argument("--out", type=Path)
+    report.add_argument("--with-reference", action="store_true", help="show the clinic's reference on the page")
+
+    audit_ = commands.add_parser("audit", help="who exported or viewed what")
+    audit_.add_argument("--limit", type=int, default=50)
+
+
+COMMANDS = {"clinic", "clinician", "invite", "discharge", "export", "report", "audit"}
+
+
+def run(args, db: Database, bot_username: str | None) -> int:
+    try:
+        return HANDLERS[args.command](args, db, bot_username)
+    except (enrollment.NotFound, ValueError) as error:
+        print(error, file=sys.stderr)
+        return 2
+
+
+def _clinic(args, db: Database, _bot) -> int:
+    now = utcnow()
+    with db.transaction() as session:
+        if args.clinic_command == "create":
+            if session.scalar(select(Clinic.id).where(Clinic.name == args.name)):
+                raise ValueError(f"a clinic named {args.name!r} exists already")
+            session.add(Clinic(name=args.name, fallback_chat_id=args.fallback_chat_id, settings={}, created_at=now))
+            print(f"created clinic {args.name!r}")
+        elif args.clinic_command == "list":
+            unreachable = {c.id for c in enrollment.clinics_without_recipients(session)}
+            for clinic in session.scalars(select(Clinic).order_by(Clinic.name)):
+                patients = len(clinic_patients(session, clinic.id))
+                clinicians = len(clinician_chats(session, clinic.id))
+                warning = "  ⚠ alerts reach nobody: no verified clinician, no fallback contact" if clinic.id in unreachable else ""
+                default = " (default)" if clinic.is_default else ""
+                print(f"{clinic.name}{default}: {patients} patients, {clinicians} verified clinicians, "
+                      f"fallback {clinic.fallback_chat_id or '-'}{warning}")
+        elif args.clinic_command == "show":
+            import content
+
+            clinic = enrollment.clinic_named(session, args.name)
+            print(f"fallback_chat_id = {clinic.fallback_chat_id or '-'}")
+            for key in content.load("clinic_defaults"):
+                mark = "" if key in clinic.settings else "  (default)"
+                print(f"{key} = {clinic.setting(key)!r}{mark}")
+        else:
+            set_setting(enrollment.clinic_named(session, args.name), args.key, args.value)
+            print(f"{args.name}: {args.key} = {args.value}")
+    return 0
+
+
+def set_setting(clinic: Clinic, key: str, raw: str) -> None:
+    """A setting from TOML text, checked against the shipped default's type."""
+    import content
+
+    if key == "fallback_chat_id":
+        clinic.fallback_chat_id = int(raw) if raw not in ("", "none") else None
+        return
+    defaults = content.load("clinic_defaults")
+    if key not in defaults and key != "crisis_resources":
+        raise ValueError(f"no setting named {key!r}; see `paincoach clinic show`")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare word is a string
+    if key in defaults and type(value) is not type(defaults[key]) and not (isinstance(defaults[key], float) and isinstance(value, int)):
+        kinds = {bool: "true or false", int: "a whole number", float: "a number", str: "text", list: "a list"}
+        raise ValueError(f"{key} must be {kinds.get(type(defaults[key]), 'like the default')}, like {defaults[key]!r}")
+    clinic.settings = {**clinic.settings, key: value}
+
+
+def clinic_patients(session, clinic_id: int) -> list[int]:
+    return list(session.scalars(select(Patient.id).where(Patient.clinic_id == clinic_id, Patient.discharged_at.is_(None))))
+
+
+def _clinician(args, db: Database, bot_username: str | None) -> int:
+    now = utcnow()
+    with db.transaction() as session:
+        if args.clinician_command == "invite":
+            clinic = enrollment.clinic_named(session, args.clinic)
+            clinician, code = enrollment.invite_clinician(session, clinic, now, name=args.name, admin=args.admin,
+                                                          created_by=audit.cli_actor(), hours=args.hours)
+            print(f"clinician {clinician.id} ({args.name or 'unnamed'}) for {clinic.name}: open this in Telegram once")
+            print(enrollment.deep_link(bot_username, code))
+        elif args.clinician_command == "list":
+            query = select(Clinician, Clinic.name).join(Clinic, Clinic.id == Clinician.clinic_id).order_by(Clinician.id)
+            if args.clinic:
+                query = query.where(Clinic.name == args.clinic)
+            for clinician, clinic_name in session.execute(query):
+                status = "revoked" if clinician.revoked_at else "verified" if clinician.verified_at else "invited"
+                admin = ", admin" if clinician.is_admin else ""
+                print(f"{clinician.id}  {clinician.name or '-'}  {clinic_name}  {status}{admin}")
+        else:
+            clinician = session.get(Clinician, args.id)
+            if clinician is None:
+                raise ValueError(f"no clinician {args.id}")
+            clinician.revoked_at = clinician.revoked_at or now
+            audit.record(session, audit.cli_actor(), "revoke_clinician", now, clinic_id=clinician.clinic_id, subject=f"clinician:{clinician.id}")
+            print(f"clinician {clinician.id} revoked")
+    return 0
+
+
+def _invite(args, db: Database, bot_username: str | None) -> int:
+    now = utcnow()
+    with db.transaction() as session:
+        clinic = enrollment.clinic_named(session, args.clinic)
+        code = enrollment.invite(session, "patient", clinic, now, created_by=audit.cli_actor(), reference=args.reference, hours=args.hours)
+    print(f"invitation for a patient of {clinic.name} (one use):")
+    print(enrollment.deep_link(bot_username, code))
+    return 0
+
+
+def _discharge(args, db: Database, _bot) -> int:
+    from scheduler import planner
+
+    now = utcnow()
+    with db.transaction() as session:
+        patient = enrollment.patient_coded(session, args.study_code)
+        patient.discharged_at = patient.discharged_at or now
+        planner.replan(session, patient, now)  # the planner leaves discharged patients out: prompts stop
+        audit.record(session, audit.cli_actor(), "discharge", now, clinic_id=patient.clinic_id, subject=patient.study_code)
+        days = patient.clinic.setting("retention_days")
+    print(f"{patient.study_code} discharged: no more check-ins; data kept for {days} days")
+    return 0
+
+
+def parse_day(text: str | None, *, end: bool = False) -> datetime | None:
+    if not text:
+        return None
+    """A UTC day's start; with `end`, the next day's start (so the day itself is included)."""
+    day = datetime.strptime(text, "%Y-%m-%d").date()
+    return datetime.combine(day, time.min, timezone.utc) + timedelta(days=1 if end else 0)
+
+
+def _export(args, db: Database, _bot) -> int:
+    from exports.bundle import FORMATS, export
+    from exports.source import Filters
+
+    formats = FORMATS if args.format == "all" else tuple(f.strip() for f in args.format.split(","))
+    if unknown := set(formats) - set(FORMATS):
+        raise ValueError(f"unknown format(s): {', '.join(sorted(unknown))}; choose from {', '.join(FORMATS)}")
+    with db.transaction() as session:
+        clinic_id = enrollment.clinic_named(session, args.clinic).id if args.clinic else None
+    filters = Filters(clinic_id=clinic_id, study_codes=tuple(c.upper() for c in args.patient), since=parse_day(args.since),
+                      until=parse_day(args.until, end=True), instruments=tuple(args.instrument), identify=args.identify)
+
+    def progress(rows: int) -> None:
+        if sys.stderr.isatty():
+            print(f"\r{rows:,} rows…", end="", file=sys.stderr, flush=True)
+
+    counts = export(db, filters, formats, args.out, actor=audit.cli_actor(), now=utcnow(), progress=progress)
+    if sys.stderr.isatty():
+        print("\r", end="", file=sys.stderr)
+    for name, rows in counts.items():
+        print(f"{args.out / name}: {rows:,} rows")
+    if args.identify:
+        print("identified export: it contains names and ids; recorded in the audit", file=sys.stderr)
+    return 0
+
+
+def _report(args, db: Database, _bot) -> int:
+    from exports.report import render
+
+    now = utcnow()
+    with db.reading() as session:
+        patient = enrollment.patient_coded(session, args.patient)
+        data = render(session, patient, now, args.format, show_reference=args.with_reference)
+    out = args.out or Path(f"{patient.study_code}-visit.{args.format}")
+    out.write_bytes(data)
+    with db.transaction() as session:
+        audit.record(session, audit.cli_actor(), "report", now, clinic_id=patient.clinic_id, subject=patient.study_code,
+                     format=args.format, with_reference=args.with_reference)
+    print(f"visit report written to {out}")
+    return 0
+
+
+def _audit(args, db: Database, _bot) -> int:
+    with db.transaction() as session:
+        for entry in audit.entries(session, args.limit):
+            rows = f" {entry.rows:,} rows" if entry.rows is not None else ""
+            print(f"{entry.at:%Y-%m-%d %H:%M:%S}Z  {entry.actor}  {entry.action}  {entry.subject or '-'}{rows}  {entry.detail or ''}")
+    return 0
+
+
+HANDLERS = {
+    "clinic": _clinic, "clinician": _clinician, "invite": _invite, "discharge": _discharge,
+    "export": _export, "report": _report, "audit": _audit,
+}

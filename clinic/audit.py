@@ -1,0 +1,28 @@
+"""The audit: every export, every clinician view and every deletion, with who, when, what and
+how many rows. Study codes and counts only, never what a patient wrote."""
+from __future__ import annotations
+
+import getpass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import AuditEntry
+
+
+def cli_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no user name in a bare container
+        return "cli"
+
+
+def record(session: Session, actor: str, action: str, now: datetime, *, clinic_id: int | None = None,
+           subject: str | None = None, rows: int | None = None, **detail: Any) -> None:
+    session.add(AuditEntry(at=now, actor=actor, action=action, clinic_id=clinic_id, subject=subject, rows=rows, detail=detail))
+
+
+def entries(session: Session, limit: int = 50) -> list[AuditEntry]:
+    return list(session.scalars(select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)))

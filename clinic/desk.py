@@ -1,0 +1,202 @@
+"""The clinician's commands, transport-free like the dialogs: an inbound event in, outputs out.
+
+`Desk.handle` answers only verified clinicians (and someone opening a clinician invitation);
+for everyone else it returns None and the patient's dialog engine takes the update. Every view
+and export is recorded in the audit; a clinician sees only their own clinic's patients.
+
+  /patients           the list, with last check-in, PEG and its change, adherence, flares, alerts
+  /patient PC-XXXX    one patient's summary and trend chart
+  /report PC-XXXX     the one-page visit report (PNG)
+  /export [format] [PC-XXXX] [YYYY-MM-DD [YYYY-MM-DD]] [instrument]   a zip of the export
+  /invite [reference] a patient's invitation link into the clinic
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Callable
+
+from babel.dates import format_date
+
+import locales
+from clinic import alerts, audit, enrollment
+from clinic.overview import overviews
+from dialogs.io import Command, Edit, File, Inbound, Message, Output, Press
+from exports.long import number
+from exports.source import Filters
+from locales import _
+from storage.db import Database
+from storage.models import Clinician, utcnow
+
+TELEGRAM_UPLOAD_LIMIT = 50 * 1024 * 1024
+STUDY_CODE = re.compile(r"^PC-[0-9A-Z]{4}$", re.IGNORECASE)
+DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class Desk:
+    def __init__(self, db: Database, *, clock: Callable[[], datetime] = utcnow, bot_username: str | None = None):
+        self.db = db
+        self.clock = clock
+        self.bot_username = bot_username
+
+    def handle(self, inbound: Inbound) -> list[Output] | None:
+        event, who = inbound.event, inbound.who
+        if who.channel != "telegram":
+            return None
+        now = self.clock()
+        with self.db.transaction() as session:
+            if isinstance(event, Command) and event.name == "start" and event.args:
+                invite = enrollment.redeem(session, event.args, "clinician", now)
+                if invite is not None:
+                    return self._verify(session, invite, who, now)
+            clinician = enrollment.verified_clinician(session, who.external_id)
+            if clinician is None:
+                return None
+            actor = f"clinician:{clinician.id}"
+            with locales.use(clinician.language):
+                if isinstance(event, Press):
+                    return self._press(session, clinician, event, now)
+                if not isinstance(event, Command):
+                    return [Message(help_text())]
+                if event.name == "patients":
+                    return self._patients(session, clinician, actor, now)
+                if event.name == "patient" and event.args:
+                    return self._patient(session, clinician, actor, event.args, now)
+                if event.name == "report" and event.args:
+                    return self._report(session, clinician, actor, event.args, now)
+                if event.name == "invite":
+                    code = enrollment.invite(session, "patient", clinician_clinic(session, clinician), now, created_by=actor,
+                                             reference=event.args[:100] or None)
+                    audit.record(session, actor, "invite", now, clinic_id=clinician.clinic_id)
+                    return [Message(_("A patient's invitation (one use, valid for two weeks):") + "\n" + enrollment.deep_link(self.bot_username, code))]
+        if isinstance(event, Command) and event.name == "export":
+            return self._export(clinician, actor, event.args, now)
+        with locales.use(clinician.language):
+            return [Message(help_text())]
+
+    def _verify(self, session, invite, who, now) -> list[Output]:
+        clinician = session.get(Clinician, invite.clinician_id)
+        clinician.telegram_id, clinician.verified_at = who.external_id, now
+        clinician.language = locales.negotiate(who.language_code)
+        audit.record(session, f"clinician:{clinician.id}", "verified", now, clinic_id=clinician.clinic_id)
+        with locales.use(clinician.language):
+            clinic = clinician_clinic(session, clinician)
+            return [Message(_("You are verified as a clinician of {clinic}.").format(clinic=clinic.name) + "\n\n" + help_text())]
+
+    def _press(self, session, clinician: Clinician, press: Press, now) -> list[Output]:
+        if not press.button_id.startswith(alerts.ACK) or not press.button_id[len(alerts.ACK):].isdigit():
+            return [Message(_("This button has expired."))]
+        alert = alerts.acknowledge(session, clinician, int(press.button_id[len(alerts.ACK):]), now)
+        if alert is None:
+            return [Message(_("This button has expired."))]
+        audit.record(session, f"clinician:{clinician.id}", "acknowledge", now, clinic_id=clinician.clinic_id, alert=alert.id)
+        by = session.get(Clinician, alert.acknowledged_by)
+        mark = "✓ " + _("Acknowledged by {name} at {time} UTC").format(
+            name=by.name or _("a clinician"), time=alert.acknowledged_at.strftime("%H:%M"))
+        outputs: list[Output] = [Message(_("Acknowledged. Thank you."))]
+        if press.message_id is not None and press.message_text:
+            outputs.append(Edit(press.message_id, f"{press.message_text}\n\n{mark}"))
+        return outputs
+
+    def _patients(self, session, clinician, actor, now) -> list[Output]:
+        rows = overviews(session, clinician.clinic_id, now)
+        audit.record(session, actor, "view_patients", now, clinic_id=clinician.clinic_id, rows=len(rows))
+        if not rows:
+            return [Message(_("No patients yet. Send /invite to get an invitation link for one."))]
+        return [Message("\n\n".join(overview_line(row, now) for row in rows))]
+
+    def _patient(self, session, clinician, actor, code, now) -> list[Output]:
+        from dialogs.progress import chart
+
+        found = overviews(session, clinician.clinic_id, now, (code.strip().upper(),))
+        if not found:
+            return [Message(_("No patient {code} in your clinic.").format(code=code.strip()[:12]))]
+        row = found[0]
+        patient = enrollment.patient_coded(session, row.study_code, clinician.clinic_id)
+        audit.record(session, actor, "view_patient", now, clinic_id=clinician.clinic_id, subject=row.study_code)
+        outputs: list[Output] = [Message(overview_line(row, now))]
+        if (file := chart(session, patient, now)) is not None:
+            outputs.append(File(filename=f"{row.study_code}.png", data=file.data, caption=row.study_code, mime_type="image/png"))
+        return outputs
+
+    def _report(self, session, clinician, actor, code, now) -> list[Output]:
+        from exports.report import render
+
+        try:
+            patient = enrollment.patient_coded(session, code, clinician.clinic_id)
+        except enrollment.NotFound:
+            return [Message(_("No patient {code} in your clinic.").format(code=code.strip()[:12]))]
+        png = render(session, patient, now, "png", show_reference=True)
+        audit.record(session, actor, "report", now, clinic_id=clinician.clinic_id, subject=patient.study_code, format="png")
+        return [File(filename=f"{patient.study_code}-visit.png", data=png, caption=patient.study_code, mime_type="image/png")]
+
+    def _export(self, clinician: Clinician, actor: str, args: str, now: datetime) -> list[Output]:
+        """Outside the command's transaction: the export reads its own snapshot and audits itself."""
+        from exports.bundle import FORMATS, export_zip
+
+        with locales.use(clinician.language):
+            formats, codes, days, instruments = [], [], [], []
+            for word in args.split():
+                if word.lower() in FORMATS:
+                    formats.append(word.lower())
+                elif STUDY_CODE.match(word):
+                    codes.append(word.upper())
+                elif DAY.match(word):
+                    days.append(word)
+                else:
+                    instruments.append(word.lower())
+            try:
+                since, until = _days(days)
+            except ValueError:
+                return [Message(_("I couldn't read those dates. Write them as YYYY-MM-DD."))]
+            filters = Filters(clinic_id=clinician.clinic_id, study_codes=tuple(codes), since=since, until=until, instruments=tuple(instruments))
+            data, counts = export_zip(self.db, filters, tuple(formats) or FORMATS, actor=actor, now=now)
+            if len(data) > TELEGRAM_UPLOAD_LIMIT:
+                return [Message(_("This export is larger than Telegram's 50 MB limit. Narrow it (a patient, dates, an instrument) "
+                                  "or run `paincoach export` on the server."))]
+            rows = counts.get("long.csv", sum(counts.values()))
+            caption = _("Export of {rows} answered items. Pseudonymous: study codes only.").format(rows=number(rows))
+            return [File(filename=f"paincoach-export-{now:%Y%m%d-%H%M}.zip", data=data, caption=caption, mime_type="application/zip")]
+
+
+def _days(days: list[str]) -> tuple[datetime | None, datetime | None]:
+    from bot.clinic_cli import parse_day
+
+    if not days:
+        return None, None
+    return parse_day(days[0]), parse_day(days[-1] if len(days) > 1 else None, end=True)
+
+
+def clinician_clinic(session, clinician: Clinician):
+    from storage.models import Clinic
+
+    return session.get(Clinic, clinician.clinic_id)
+
+
+def overview_line(row, now: datetime) -> str:
+    parts = [row.study_code + (f" ({row.reference})" if row.reference else "")]
+    if row.last_checkin:
+        parts.append(_("last check-in {date}").format(date=format_date(row.last_checkin.date(), "medium", locale=locales.formatting())))
+    else:
+        parts.append(_("no check-in yet"))
+    if row.peg is not None:
+        change = f" ({'+' if row.peg_change > 0 else ''}{number(row.peg_change)})" if row.peg_change is not None else ""
+        parts.append(_("PEG {score}").format(score=number(row.peg)) + change)
+    if row.adherence is not None:
+        parts.append(_("check-ins answered {percent} %").format(percent=row.adherence))
+    if row.open_flares:
+        parts.append(_("flare open"))
+    if row.open_alerts:
+        parts.append("⚠️ " + _("{n} unacknowledged alert(s)").format(n=row.open_alerts))
+    return " · ".join(parts)
+
+
+def help_text() -> str:
+    return "\n".join([
+        _("Clinician commands:"),
+        _("/patients – your patients at a glance"),
+        _("/patient PC-XXXX – one patient's summary and chart"),
+        _("/report PC-XXXX – the one-page visit report"),
+        _("/export [long|wide|activity|fhir|redcap] [PC-XXXX] [from YYYY-MM-DD] [to YYYY-MM-DD] – the data as a zip"),
+        _("/invite [your reference] – an invitation link for a patient"),
+    ])

@@ -1,0 +1,80 @@
+"""Coaching activity in the long CSV style: one row per measure of each drill, thought-check,
+pacing quota and log, flare episode and sprint review. Numbers and choices only: what patients
+wrote in their own words stays out (it is not a measure, and it could name them)."""
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from typing import Iterator, TextIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from exports.long import IDENTIFYING, number
+from exports.source import STREAM, Filters, Person, people
+from storage.models import BreathingSession, FlareEpisode, PacingActivity, PacingLog, Sprint, ThoughtRecord
+
+COLUMNS = ["study_code", "activity", "record_id", "measure", "value", "at_utc", "at_local", "timezone"]
+
+# activity → (model, time column, measures); a measure is a column name
+MEASURES = {
+    "breathing": (BreathingSession, "created_at", ["pattern", "planned_seconds", "actual_seconds", "completed", "tension_before", "tension_after"]),
+    "thought_check": (ThoughtRecord, "created_at", ["kind", "trap", "emotion_before", "emotion_after", "belief_before", "belief_after", "completed_at"]),
+    "pacing_activity": (PacingActivity, "created_at", ["baseline_minutes", "quota_minutes", "next_raise_on"]),
+    "flare": (FlareEpisode, "started_at", ["started_at", "ended_at", "peak_pain"]),
+}
+
+
+def _value(value) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (int, float)):
+        return number(value)
+    return "" if value is None else str(value)
+
+
+def rows(session: Session, filters: Filters, persons: dict[int, Person]) -> Iterator[tuple[Person, list[str]]]:
+    ids = list(persons)
+    in_range = lambda column: [c for c in (  # noqa: E731
+        column >= filters.since if filters.since else None, column < filters.until if filters.until else None) if c is not None]
+
+    def stamp(person: Person, at: datetime) -> list[str]:
+        return [at.isoformat(), at.astimezone(person.zone).isoformat(), person.zone.key]
+
+    for activity, (model, when, measures) in MEASURES.items():
+        time = getattr(model, when)
+        query = select(model).where(model.patient_id.in_(ids), *in_range(time)).order_by(model.patient_id, time)
+        for record in session.scalars(query.execution_options(yield_per=STREAM)):
+            person = persons[record.patient_id]
+            for measure in measures:
+                yield person, [person.study_code, activity, record.id, measure, _value(getattr(record, measure)), *stamp(person, getattr(record, when))]
+    logs = (
+        select(PacingLog, PacingActivity.patient_id)
+        .join(PacingActivity, PacingActivity.id == PacingLog.activity_id)
+        .where(PacingActivity.patient_id.in_(ids), *in_range(PacingLog.logged_at))
+        .order_by(PacingActivity.patient_id, PacingLog.logged_at)
+    )
+    for log, patient_id in session.execute(logs.execution_options(yield_per=STREAM)):
+        person = persons[patient_id]
+        for measure in ("activity_id", "kind", "minutes", "quota_minutes", "local_date"):
+            yield person, [person.study_code, "pacing_log", log.id, measure, _value(getattr(log, measure)), *stamp(person, log.logged_at)]
+    sprints = select(Sprint).where(Sprint.patient_id.in_(ids), Sprint.reviewed_at.is_not(None), *in_range(Sprint.reviewed_at))
+    for sprint in session.scalars(sprints.order_by(Sprint.patient_id, Sprint.reviewed_at)):
+        person = persons[sprint.patient_id]
+        yield person, [person.study_code, "sprint", sprint.id, "weeks", str(sprint.weeks), *stamp(person, sprint.reviewed_at)]
+        for metric, values in sorted((sprint.review or {}).items()):
+            for end in ("first", "last"):
+                yield person, [person.study_code, "sprint", sprint.id, f"{metric}_{end}_week", _value(values.get(end)), *stamp(person, sprint.reviewed_at)]
+
+
+def write(session: Session, filters: Filters, out: TextIO) -> int:
+    persons = people(session, filters)
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS + (IDENTIFYING if filters.identify else []))
+    count = 0
+    for person, row in rows(session, filters, persons):
+        if filters.identify:
+            row += [person.clinic_reference or "", person.telegram_id or "", person.name or ""]
+        writer.writerow(row)
+        count += 1
+    return count

@@ -1,0 +1,72 @@
+"""One export: the chosen formats written into a folder (or one zip), from one consistent
+snapshot of the database, and recorded in the audit."""
+from __future__ import annotations
+
+import io
+import shutil
+import tempfile
+import zipfile
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from clinic import audit
+from exports import activity, dictionary, fhir, long, redcap, wide
+from exports.source import Filters
+from storage.db import Database
+
+FORMATS = ("long", "wide", "activity", "fhir", "redcap")
+CSV_FORMATS = {"long", "wide", "activity"}
+
+
+def export(db: Database, filters: Filters, formats: tuple[str, ...], directory: Path, *, actor: str, now: datetime,
+           progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Write the files; returns the rows (or resources) written per file."""
+    directory.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+
+    def csv_file(name: str):
+        return open(directory / name, "w", newline="", encoding="utf-8")
+
+    with db.reading() as session:
+        if "long" in formats:
+            with csv_file("long.csv") as out:
+                counts["long.csv"] = long.write(session, filters, out, progress=progress)
+        if "wide" in formats:
+            with csv_file("wide.csv") as out:
+                counts["wide.csv"] = wide.write(session, filters, out)
+        if "activity" in formats:
+            with csv_file("activity.csv") as out:
+                counts["activity.csv"] = activity.write(session, filters, out)
+        if CSV_FORMATS & set(formats):
+            with csv_file("data_dictionary.csv") as out:
+                dictionary.write(out)
+        if "fhir" in formats:
+            fhir_dir = directory / "fhir"
+            fhir_dir.mkdir(exist_ok=True)
+            counts |= {f"fhir/{kind}.ndjson": n for kind, n in fhir.write(session, filters, fhir_dir).items()}
+        if "redcap" in formats:
+            with csv_file("redcap_data_dictionary.csv") as out:
+                redcap.write_dictionary(filters, out)
+            with csv_file("redcap_records.csv") as out:
+                counts["redcap_records.csv"] = redcap.write_records(session, filters, out)
+    with db.transaction() as session:
+        audit.record(session, actor, "export", now, clinic_id=filters.clinic_id,
+                     subject=",".join(filters.study_codes) or None, rows=sum(counts.values()),
+                     formats=list(formats), filters=filters.describe(), files=counts)
+    return counts
+
+
+def export_zip(db: Database, filters: Filters, formats: tuple[str, ...], *, actor: str, now: datetime) -> tuple[bytes, dict[str, int]]:
+    """The same export as one zip in memory (for Telegram, where it travels as one file)."""
+    folder = Path(tempfile.mkdtemp(prefix="paincoach-export-"))
+    try:
+        counts = export(db, filters, formats, folder, actor=actor, now=now)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    archive.write(path, path.relative_to(folder).as_posix())
+        return buffer.getvalue(), counts
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

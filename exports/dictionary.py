@@ -1,0 +1,97 @@
+"""The data dictionary shipped with every CSV export: every column, item, code and scale."""
+from __future__ import annotations
+
+import csv
+from typing import TextIO
+
+from content.instruments import Instrument, instruments
+from exports import activity, long, wide
+
+HEADER = ["file", "name", "kind", "description", "type", "values", "loinc"]
+
+TIME = "ISO 8601 with offset"
+COLUMN_NOTES = {
+    "study_code": ("Pseudonymous study code (PC-XXXX); the only patient identifier unless identified exports were asked for", "text"),
+    "record_type": ("item: one answered or skipped item; score: one score of the response, after its items", "text"),
+    "instrument": ("Instrument id (see the item rows below)", "text"),
+    "item_id": ("Item id; on score rows, <instrument>_<score name>", "text"),
+    "item_text": ("The item's English wording, word for word", "text"),
+    "loinc": ("LOINC code of the item or score, where one exists", "text"),
+    "value": ("The answer as a number; empty when skipped. On score rows, the score", "number"),
+    "label": ("The label of the option chosen (choice items); on the PHQ-4 total row, its severity band", "text"),
+    "score": ("The response's main score (PEG-3 mean, PHQ-4 total) on every row of a scored response", "number"),
+    "answered_at_utc": ("When the item was answered, UTC", TIME),
+    "answered_at_local": ("The same moment in the patient's time zone", TIME),
+    "timezone": ("The patient's IANA time zone", "text"),
+    "scheduled_for_utc": ("When the check-in was scheduled; empty when the patient started it themselves", TIME),
+    "delay_minutes": ("Minutes from the scheduled time to the answer (long) or to the last answer (wide)", "number"),
+    "source": ("scheduled: answered from a scheduled prompt; self: started by the patient", "scheduled|self"),
+    "skipped": ("1 when the patient skipped the item (never recorded as zero)", "0|1"),
+    "response_id": ("Id of the response (one instrument answered in one sitting)", "integer"),
+    "language": ("Language the patient answered in", "en|es|de"),
+    "translation_validated": ("1 when that language's wording is an official validated translation", "0|1"),
+    "completed_at_utc": ("When the response's last item was answered, UTC", TIME),
+    "completed_at_local": ("The same moment in the patient's time zone", TIME),
+    "skipped_items": ("Item ids the patient skipped, separated by spaces", "text"),
+    "clinic_reference": ("The clinic's own reference (identified exports only)", "text"),
+    "telegram_id": ("Telegram user id (identified exports only)", "integer"),
+    "name": ("The name the patient gave (identified exports only)", "text"),
+    "activity": ("breathing, thought_check, pacing_activity, pacing_log, flare or sprint", "text"),
+    "record_id": ("Id of the activity record; its measures share it", "integer"),
+    "measure": ("What the value measures (a column of the activity; see the activity rows below)", "text"),
+    "at_utc": ("When the activity was recorded, UTC", TIME),
+    "at_local": ("The same moment in the patient's time zone", TIME),
+}
+ACTIVITY_NOTES = {
+    "breathing": "pattern (paced, box, sigh); planned and actual seconds; completed 1 or stopped 0; tension 0-10 before and after",
+    "thought_check": "kind (full or quick); the thinking trap chosen; emotion and belief 0-100 before and after",
+    "pacing_activity": "baseline and current quota in minutes; the local date of the next planned raise",
+    "pacing_log": "kind (baseline day or done); minutes done; the day's quota; the local date",
+    "flare": "start and end of the episode; peak pain 0-10",
+    "sprint": "weeks; per chosen metric the first and the last week's value",
+}
+SCORE_NOTES = {
+    "score": "Mean of the three items, 0-10 (higher is worse)",
+    "total": "Sum of the four items, 0-12",
+    "band": "normal 0-2, mild 3-5, moderate 6-8, severe 9-12",
+    "anxiety": "GAD-2: items nervous + worry, 0-6",
+    "anxiety_positive": "1 when GAD-2 ≥ 3",
+    "depression": "PHQ-2: items interest + down, 0-6",
+    "depression_positive": "1 when PHQ-2 ≥ 3",
+}
+
+
+def _scale(measure: Instrument, item) -> tuple[str, str]:
+    if item.options:
+        return "integer", "; ".join(f"{o.value} = {o.label}" for o in item.options)
+    kind = "decimal" if item.decimals else "integer"
+    limits = f"{item.minimum:g}-{item.maximum:g}"
+    anchors = f" ({item.minimum:g} = {item.low}; {item.maximum:g} = {item.high})" if item.low and item.high else ""
+    return kind, limits + anchors
+
+
+def write(out: TextIO) -> int:
+    writer = csv.writer(out)
+    writer.writerow(HEADER)
+    count = 0
+    files = {"long.csv": long.COLUMNS + long.IDENTIFYING, "wide.csv": wide.FIRST, "activity.csv": activity.COLUMNS + long.IDENTIFYING}
+    for file, names in files.items():
+        for name in names:
+            description, kind = COLUMN_NOTES[name]
+            writer.writerow([file, name, "column", description, kind, "", ""])
+            count += 1
+    for measure in instruments().values():
+        validated = ", ".join(language for language, ok in measure.validated.items() if ok) or "none"
+        about = f"{measure.name}; recall: {measure.recall}; validated wording: {validated}; licence: {measure.licence}"
+        writer.writerow(["", measure.id, "instrument", about + (f"; stem: {measure.stem}" if measure.stem else ""), "", "", measure.loinc_panel or ""])
+        for item in measure.items:
+            kind, values = _scale(measure, item)
+            note = " (optional: may be skipped)" if item.optional else ""
+            writer.writerow(["long.csv, wide.csv", item.id, "item", item.text + note, kind, values, item.loinc or ""])
+        for name in wide.SCORES.get(measure.scoring, []):
+            loinc = (measure.score_loinc or "") if name in ("score", "total") else ""
+            writer.writerow(["long.csv, wide.csv", f"{measure.id}_{name}", "score", SCORE_NOTES[name], "number", "", loinc])
+        count += 1
+    for name, description in ACTIVITY_NOTES.items():
+        writer.writerow(["activity.csv", name, "activity", description, "", "", ""])
+    return count

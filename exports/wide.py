@@ -1,0 +1,65 @@
+"""The wide CSV: one row per completed check-in (one instrument answered in one sitting), one
+column per item and per score. A skipped item is an empty cell, named in `skipped_items`."""
+from __future__ import annotations
+
+import csv
+from typing import TextIO
+
+from sqlalchemy.orm import Session
+
+from content.instruments import Instrument, instruments
+from exports.long import IDENTIFYING, number
+from exports.source import Filters, people, sittings
+
+FIRST = [
+    "study_code", "response_id", "instrument", "completed_at_utc", "completed_at_local", "timezone",
+    "scheduled_for_utc", "delay_minutes", "source", "language", "skipped_items",
+]
+SCORES = {"mean": ["score"], "phq4": ["total", "band", "anxiety", "anxiety_positive", "depression", "depression_positive"]}
+
+
+def selected(filters: Filters) -> list[Instrument]:
+    return [m for m in instruments().values() if not filters.instruments or m.id in filters.instruments]
+
+
+def score_columns(measure: Instrument) -> list[str]:
+    return [f"{measure.id}_{name}" for name in SCORES.get(measure.scoring, [])]
+
+
+def columns(filters: Filters) -> list[str]:
+    measures = selected(filters)
+    items = [item.id for m in measures for item in m.items]
+    scores = [column for m in measures for column in score_columns(m)]
+    return FIRST + items + scores + (IDENTIFYING if filters.identify else [])
+
+
+def write(session: Session, filters: Filters, out: TextIO) -> int:
+    """Write the wide CSV; returns the number of rows (completed responses)."""
+    persons = people(session, filters)
+    header = columns(filters)
+    position = {name: i for i, name in enumerate(header)}
+    writer = csv.writer(out)
+    writer.writerow(header)
+    count = 0
+    for sitting in sittings(session, filters, persons.keys()):
+        person = persons[sitting.patient_id]
+        row = [""] * len(header)
+        last_answer = max(at for _value, _skipped, at in sitting.answers.values())
+        delay = number(round((last_answer - sitting.scheduled_for).total_seconds() / 60, 1)) if sitting.scheduled_for else ""
+        row[: len(FIRST)] = [
+            person.study_code, sitting.response_id, sitting.instrument, sitting.completed_at.isoformat(),
+            sitting.completed_at.astimezone(person.zone).isoformat(), person.zone.key,
+            sitting.scheduled_for.isoformat() if sitting.scheduled_for else "", delay, sitting.source, sitting.language,
+            " ".join(item for item, (_value, skipped, _at) in sitting.answers.items() if skipped),
+        ]
+        for item, (value, skipped, _at) in sitting.answers.items():
+            if item in position and not skipped:
+                row[position[item]] = number(value)
+        for name, value in (sitting.score or {}).items():
+            if (column := f"{sitting.instrument}_{name}") in position:
+                row[position[column]] = value if isinstance(value, str) else number(value)
+        if filters.identify:
+            row[-3:] = [person.clinic_reference or "", person.telegram_id or "", person.name or ""]
+        writer.writerow(row)
+        count += 1
+    return count

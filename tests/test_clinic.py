@@ -1,0 +1,339 @@
+"""The clinic's side: invitations and study codes, verified clinicians who see only their own
+clinic, alerts that are delivered, acknowledged and escalated, and the command line."""
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.cli import main
+from clinic import enrollment
+from clinic.alerts import ACK, AlertDispatcher
+from clinic.desk import Desk
+from conftest import NOW, Chat
+from dialogs.io import Command, File, Inbound, Message, Press, Text, Who
+from onboard import onboard
+from storage.models import Alert, AlertDelivery, AuditEntry, Clinic, Clinician, Invite, Patient
+
+DOCTOR_A, DOCTOR_B = "9001", "9002"
+
+
+def make_clinic(database, name: str, **settings) -> int:
+    with database.transaction() as session:
+        clinic = Clinic(name=name, settings=settings)
+        session.add(clinic)
+        session.flush()
+        return clinic.id
+
+
+def patient_invite(database, clinic_id: int, *, reference: str | None = None, hours: float | None = None, now=NOW) -> str:
+    with database.transaction() as session:
+        return enrollment.invite(session, "patient", session.get(Clinic, clinic_id), now, created_by="test", reference=reference, hours=hours)
+
+
+def verified(database, desk: Desk, clinic_id: int, telegram_id: str, name: str = "Dr Lee") -> list:
+    with database.transaction() as session:
+        _clinician, code = enrollment.invite_clinician(session, session.get(Clinic, clinic_id), NOW, name=name, created_by="test")
+    return desk.handle(Inbound(Who("telegram", telegram_id, "en"), Command("start", code)))
+
+
+def patient_row(database, external_id: str = "1001") -> Patient:
+    with database.transaction() as session:
+        return session.scalars(select(Patient).where(Patient.external_id == external_id)).one()
+
+
+def say(desk: Desk, telegram_id: str, event) -> list:
+    return desk.handle(Inbound(Who("telegram", telegram_id, "en"), event))
+
+
+def texts(outputs) -> str:
+    return "\n".join(o.text for o in outputs if isinstance(o, Message))
+
+
+@pytest.fixture(autouse=True)
+def command_line_uses_the_test_database(database_url, monkeypatch):
+    monkeypatch.setenv("PAINCOACH_DATABASE_URL", database_url)
+
+
+@pytest.fixture
+def desk(database) -> Desk:
+    return Desk(database, clock=lambda: NOW, bot_username="paincoach_bot")
+
+
+# -- enrollment --------------------------------------------------------------------------------
+
+
+def test_an_invitation_link_enrolls_the_patient_with_a_study_code_and_the_clinics_reference(chat, database):
+    riverside = make_clinic(database, "Riverside")
+    code = patient_invite(database, riverside, reference="MRN 4711")
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,64}", code)  # a valid deep-link payload
+    chat.command("start", code)
+    assert "Welcome! You are now connected to Riverside." in chat.text
+    assert "Which language" in chat.text  # and onboarding starts as usual
+    patient = patient_row(database)
+    assert patient.clinic_id == riverside and patient.clinic_reference == "MRN 4711"
+    assert re.fullmatch(r"PC-[2-9A-HJKMNP-Z]{4}", patient.study_code)
+    with database.transaction() as session:
+        assert session.scalars(select(Invite)).one().used_at == NOW
+        assert code not in str(session.execute(select(Invite.code_hash)).all())  # only its hash is kept
+
+
+def test_a_used_or_expired_invitation_does_nothing(engine, database):
+    riverside = make_clinic(database, "Riverside")
+    code = patient_invite(database, riverside)
+    first, second = Chat(engine, "1001"), Chat(engine, "1002")
+    first.command("start", code)
+    second.command("start", code)
+    assert "expired or was already used" in second.text
+    assert patient_row(database, "1002").clinic_id != riverside
+    old = patient_invite(database, riverside, hours=1, now=NOW - timedelta(hours=2))
+    third = Chat(engine, "1003")
+    third.command("start", old)
+    assert "expired or was already used" in third.text
+    assert patient_row(database, "1003").clinic_id != riverside and patient_row(database, "1003").enrolled_at is None
+    forged = Chat(engine, "1004")
+    forged.command("start", "x" * 500)
+    assert "expired or was already used" in forged.text
+
+
+def test_an_enrolled_patient_is_not_moved_by_another_link(chat, database):
+    a, b = make_clinic(database, "A"), make_clinic(database, "B")
+    chat.command("start", patient_invite(database, a))
+    code_b = patient_invite(database, b)
+    chat.command("start", code_b)
+    assert "already connected" in chat.text
+    assert patient_row(database).clinic_id == a
+    with database.transaction() as session:
+        assert session.get(Invite, enrollment.hash_code(code_b)).used_at is None  # still usable by its patient
+
+
+def test_a_clinic_that_takes_invited_patients_only_asks_for_the_link_and_keeps_nothing(engine, database):
+    with database.transaction() as session:
+        database.default_clinic(session).settings = {"join_without_invite": False}
+    stranger = Chat(engine, "1001")
+    stranger.say("hello")
+    assert "ask your clinic for your link" in stranger.text
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Patient)) == 0
+    invited = Chat(engine, "1002")
+    with database.transaction() as session:
+        code = enrollment.invite(session, "patient", database.default_clinic(session), NOW, created_by="test")
+    invited.command("start", code)
+    assert "Which language" in invited.text
+
+
+# -- clinicians --------------------------------------------------------------------------------
+
+
+def test_a_clinician_is_verified_once_and_sees_only_their_own_clinics_patients(engine, database, desk):
+    a, b = make_clinic(database, "A"), make_clinic(database, "B")
+    assert "verified as a clinician of A" in texts(verified(database, desk, a, DOCTOR_A))
+    verified(database, desk, b, DOCTOR_B, name="Dr Other")
+    alice, bob = Chat(engine, "1001"), Chat(engine, "1002")
+    alice.command("start", patient_invite(database, a, reference="Alice's chart"))
+    onboard(alice)
+    bob.command("start", patient_invite(database, b))
+    onboard(bob)
+    code_a, code_b = patient_row(database, "1001").study_code, patient_row(database, "1002").study_code
+
+    listing = texts(say(desk, DOCTOR_A, Command("patients")))
+    assert code_a in listing and "Alice's chart" in listing and code_b not in listing
+    assert "No patient" in texts(say(desk, DOCTOR_A, Command("patient", code_b)))
+    assert "No patient" in texts(say(desk, DOCTOR_A, Command("report", code_b)))
+    assert code_a in texts(say(desk, DOCTOR_A, Command("patient", code_a.lower())))
+    with database.transaction() as session:
+        actions = [(e.actor, e.action, e.subject) for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert ("clinician:1", "view_patients", None) in actions and ("clinician:1", "view_patient", code_a) in actions
+
+
+def test_patients_and_strangers_get_no_clinician_commands(chat, database, desk):
+    onboard(chat)
+    assert say(desk, "1001", Command("export")) is None  # the desk leaves them to the dialogs
+    chat.command("export")
+    assert "I don't know that command" in chat.text
+    assert say(desk, "1001", Command("patients")) is None
+
+
+def test_a_revoked_clinician_loses_access_at_once(database, desk):
+    a = make_clinic(database, "A")
+    verified(database, desk, a, DOCTOR_A)
+    assert say(desk, DOCTOR_A, Command("patients")) is not None
+    assert main(["clinician", "revoke", "1"]) == 0
+    assert say(desk, DOCTOR_A, Command("patients")) is None
+
+
+def test_a_clinician_invitation_works_once(database, desk):
+    a = make_clinic(database, "A")
+    with database.transaction() as session:
+        _clinician, code = enrollment.invite_clinician(session, session.get(Clinic, a), NOW, name="Dr Lee", created_by="test")
+    assert say(desk, DOCTOR_A, Command("start", code))
+    assert say(desk, "9999", Command("start", code)) is None  # someone else with the same link: a patient
+    with database.transaction() as session:
+        assert session.scalars(select(Clinician.telegram_id)).all() == [DOCTOR_A]
+
+
+def test_clinician_export_from_telegram_is_a_zip_of_their_clinic_only(engine, database, desk):
+    import io
+    import zipfile
+
+    a, b = make_clinic(database, "A"), make_clinic(database, "B")
+    verified(database, desk, a, DOCTOR_A)
+    for external_id, clinic in (("1001", a), ("1002", b)):
+        patient = Chat(engine, external_id)
+        patient.command("start", patient_invite(database, clinic))
+        onboard(patient)
+        patient.press("Check in now")
+        patient.press("Pain this week (PEG)")
+        for value in ("6", "5", "4"):
+            patient.press(value)
+    [file] = say(desk, DOCTOR_A, Command("export", "long peg3"))
+    assert isinstance(file, File) and file.filename.endswith(".zip")
+    archive = zipfile.ZipFile(io.BytesIO(file.data))
+    assert sorted(archive.namelist()) == ["data_dictionary.csv", "long.csv"]
+    long_csv = archive.read("long.csv").decode()
+    assert patient_row(database, "1001").study_code in long_csv
+    assert patient_row(database, "1002").study_code not in long_csv
+
+
+# -- alerts ------------------------------------------------------------------------------------
+
+
+class Outbox:
+    """Stands in for Telegram: records what was sent; fails while `down`."""
+
+    def __init__(self):
+        self.sent: list[tuple[int, Message]] = []
+        self.down = False
+
+    async def send(self, chat_id: int, message: Message) -> int:
+        if self.down:
+            raise ConnectionError("Telegram unreachable")
+        self.sent.append((chat_id, message))
+        return len(self.sent)
+
+
+def test_a_crisis_message_alerts_the_clinician_who_acknowledges_it(engine, database, desk):
+    a = make_clinic(database, "A")
+    verified(database, desk, a, DOCTOR_A)
+    alice = Chat(engine, "1001")
+    alice.command("start", patient_invite(database, a, reference="R-1"))
+    onboard(alice)
+    alice.say("I want to kill myself")
+    clock = [NOW]
+    outbox = Outbox()
+    dispatcher = AlertDispatcher(database, outbox.send, clock=lambda: clock[0])
+
+    outbox.down = True  # Telegram fails: retried, nothing lost
+    assert asyncio.run(dispatcher.tick()) == 0
+    outbox.down = False
+    assert asyncio.run(dispatcher.tick()) == 0  # backing off
+    clock[0] = NOW + timedelta(seconds=30)
+    assert asyncio.run(dispatcher.tick()) == 1
+    [(chat_id, message)] = outbox.sent
+    code = patient_row(database).study_code
+    assert chat_id == int(DOCTOR_A) and "Alert: crisis message" in message.text and code in message.text and "R-1" in message.text
+    assert "kill" not in message.text  # the patient's words only if the clinic opts in
+    assert asyncio.run(dispatcher.tick()) == 0  # confirmed: never sent twice
+
+    button = message.buttons[0][0]
+    reply = say(desk, DOCTOR_A, Press(button.id, 77, message.text))
+    assert "Acknowledged" in texts(reply)
+    with database.transaction() as session:
+        alert = session.scalars(select(Alert)).one()
+        assert alert.acknowledged_by == 1 and alert.category == "crisis"
+    clock[0] = NOW + timedelta(hours=1)
+    asyncio.run(dispatcher.tick())
+    assert len(outbox.sent) == 1  # acknowledged: no escalation
+
+
+def test_an_unacknowledged_alert_repeats_and_goes_to_the_fallback_contact(engine, database, desk):
+    a = make_clinic(database, "A", alert_escalate_minutes=15, alert_include_words=True)
+    with database.transaction() as session:
+        session.get(Clinic, a).fallback_chat_id = 4242
+    verified(database, desk, a, DOCTOR_A)
+    alice = Chat(engine, "1001")
+    alice.command("start", patient_invite(database, a))
+    onboard(alice)
+    alice.say("I have numbness in my saddle area since this morning")
+    clock = [NOW]
+    outbox = Outbox()
+    dispatcher = AlertDispatcher(database, outbox.send, clock=lambda: clock[0])
+    asyncio.run(dispatcher.tick())
+    assert [chat for chat, _m in outbox.sent] == [int(DOCTOR_A)]
+    assert "red-flag symptom" in outbox.sent[0][1].text and "numbness in my saddle area" in outbox.sent[0][1].text
+    clock[0] = NOW + timedelta(minutes=14)
+    asyncio.run(dispatcher.tick())
+    assert len(outbox.sent) == 1
+    clock[0] = NOW + timedelta(minutes=16)
+    asyncio.run(dispatcher.tick())
+    assert sorted(chat for chat, _m in outbox.sent[1:]) == [4242, int(DOCTOR_A)]
+    assert all("Not acknowledged yet" in m.text for _c, m in outbox.sent[1:])
+    # Someone outside the clinic cannot acknowledge it with a forged button.
+    b = make_clinic(database, "B")
+    verified(database, desk, b, DOCTOR_B)
+    assert "expired" in texts(say(desk, DOCTOR_B, Press(f"{ACK}1", None, None)))
+    with database.transaction() as session:
+        assert session.scalars(select(Alert)).one().acknowledged_at is None
+
+
+def test_a_severe_phq4_alerts_the_clinic(engine, database, desk):
+    a = make_clinic(database, "A")
+    verified(database, desk, a, DOCTOR_A)
+    alice = Chat(engine, "1001")
+    alice.command("start", patient_invite(database, a))
+    onboard(alice)
+    alice.press("Check in now")
+    alice.press("Mood (PHQ-4)")
+    for _ in range(4):
+        alice.press("Nearly every day")
+    with database.transaction() as session:
+        [alert] = session.scalars(select(Alert)).all()
+        assert alert.category == "phq4_severe"
+        assert session.scalars(select(AlertDelivery.chat_id)).all() == [int(DOCTOR_A)]
+
+
+def test_a_clinic_nobody_would_hear_is_named(database, desk, capsys):
+    make_clinic(database, "Lonely")
+    staffed = make_clinic(database, "Staffed")
+    verified(database, desk, staffed, DOCTOR_A)
+    assert main(["clinic", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("Lonely") and "reach nobody" in line for line in lines)
+    assert any(line.startswith("Staffed") and "reach nobody" not in line for line in lines)
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+def test_clinic_settings_are_checked_when_set(database, capsys):
+    assert main(["clinic", "create", "Riverside"]) == 0
+    assert main(["clinic", "set", "Riverside", "alert_escalate_minutes", "10"]) == 0
+    assert main(["clinic", "set", "Riverside", "alert_escalate_minutes", "soon"]) == 2
+    assert main(["clinic", "set", "Riverside", "no_such_thing", "1"]) == 2
+    with database.transaction() as session:
+        clinic = enrollment.clinic_named(session, "Riverside")
+        assert clinic.setting("alert_escalate_minutes") == 10
+    assert "must be a whole number" in capsys.readouterr().err
+
+
+def test_invite_and_discharge_from_the_command_line(engine, database, capsys):
+    main(["clinic", "create", "Riverside"])
+    assert main(["invite", "--clinic", "Riverside", "--reference", "MRN 1"]) == 0
+    link = capsys.readouterr().out.strip().splitlines()[-1]
+    code = link.split()[-1]  # "/start CODE" without a bot username
+    chat = Chat(engine, "1001")
+    chat.command("start", code)
+    onboard(chat)
+    study_code = patient_row(database).study_code
+    assert main(["discharge", study_code]) == 0
+    with database.transaction() as session:
+        patient = session.scalars(select(Patient)).one()
+        assert patient.discharged_at is not None
+        from storage.models import Prompt
+
+        assert session.scalar(select(func.count()).select_from(Prompt).where(Prompt.status == "scheduled")) == 0
+    assert main(["audit"]) == 0
+    assert f"discharge  {study_code}" in capsys.readouterr().out
