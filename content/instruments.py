@@ -15,6 +15,7 @@ from typing import Any
 from content import ContentError, require
 
 SCORINGS = ("none", "mean", "phq4")
+MAIN_SCORE = {"mean": "score", "phq4": "total"}  # the key of the instrument's own score in score()
 PHQ4_BANDS = [(2, "normal"), (5, "mild"), (8, "moderate"), (12, "severe")]
 
 
@@ -22,6 +23,13 @@ PHQ4_BANDS = [(2, "normal"), (5, "mild"), (8, "moderate"), (12, "severe")]
 class Option:
     value: int
     label: str
+    loinc: str | None = None  # a LOINC answer code (LA…), for exports
+
+
+@dataclass(frozen=True)
+class Subscale:
+    name: str
+    loinc: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,7 @@ class Instrument:
     loinc_panel: str | None = None
     score_loinc: str | None = None
     score_name: str | None = None
+    subscales: dict[str, Subscale] = field(default_factory=dict)  # by the items' `subscale`
 
     def item(self, item_id: str) -> Item:
         return next(item for item in self.items if item.id == item_id)
@@ -95,6 +104,13 @@ def parse(data: dict[str, Any], where: str) -> Instrument:
         )
     if scoring != "none" and any(item.optional for item in items):
         raise ContentError(f"{where}: items of a scored instrument cannot be optional")
+    subscales = {
+        key: Subscale(require(raw, "name", str, f"{where}: subscales.{key}"), raw.get("loinc"))
+        for key, raw in require(data, "subscales", dict, where).items()
+    } if "subscales" in data else {}
+    unnamed = {item.subscale for item in items if item.subscale} - subscales.keys()
+    if subscales and unnamed:
+        raise ContentError(f"{where}: subscales {sorted(unnamed)} have no entry under 'subscales'")
     return Instrument(
         id=require(data, "id", str, where),
         name=require(data, "name", str, where),
@@ -107,13 +123,14 @@ def parse(data: dict[str, Any], where: str) -> Instrument:
         loinc_panel=data.get("loinc_panel"),
         score_loinc=data.get("score_loinc"),
         score_name=data.get("score_name"),
+        subscales=subscales,
     )
 
 
 def _options(raw: list, where: str) -> list[Option]:
     if not isinstance(raw, list):
         raise ContentError(f"{where}: must be a list")
-    return [Option(require(o, "value", int, where), require(o, "label", str, where)) for o in raw]
+    return [Option(require(o, "value", int, where), require(o, "label", str, where), o.get("loinc")) for o in raw]
 
 
 @cache
@@ -137,10 +154,10 @@ def score(instrument: Instrument, answers: dict[str, float]) -> dict[str, Any] |
         return None
     values = [answers[item.id] for item in instrument.items]
     if instrument.scoring == "mean":
-        return {"score": round(fmean(values), 2)}
+        return {MAIN_SCORE["mean"]: round(fmean(values), 2)}
     # PHQ-4: total 0-12 in bands; each two-item subscale positive at 3 or more.
     total = int(sum(values))
-    result: dict[str, Any] = {"total": total, "band": next(band for top, band in PHQ4_BANDS if total <= top)}
+    result: dict[str, Any] = {MAIN_SCORE["phq4"]: total, "band": next(band for top, band in PHQ4_BANDS if total <= top)}
     for subscale in ("anxiety", "depression"):
         sub = int(sum(answers[item.id] for item in instrument.items if item.subscale == subscale))
         result[subscale] = sub
