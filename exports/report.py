@@ -1,0 +1,318 @@
+"""The one-page visit report: what a clinician takes in at a glance about a patient's last 12 weeks.
+
+`gather` is the only part that reads the database (into `Facts`, tested on its own); `figure`
+lays the facts out on one A4 page; `render` saves that as PDF or PNG. Pseudonymous: the clinic's
+own reference shows only when asked for. Days are the patient's local dates; a missing value is
+a gap in a chart, never a zero.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from statistics import fmean
+
+from babel.dates import format_date, format_interval, format_skeleton
+from babel.numbers import format_percent
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import date2num, num2date
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import FixedLocator, FuncFormatter, MultipleLocator
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+import locales
+from dialogs.progress import Series, load, number, prepare, zone_of
+from dialogs.sprint import METRICS
+from locales import _
+from storage.models import BreathingSession, FlareEpisode, PainStory, Patient, Prompt, Sprint, ThoughtRecord, VisitPrep
+
+WEEKS, ADHERENCE_DAYS = 12, 28
+SENT = ("sent", "answered", "expired", "snoozed")  # a check-in invitation the patient received
+STORY = ("where_it_hurts", "since_when", "what_makes_it_worse", "what_has_been_tried", "good_day")
+VISIT = ("goals", "questions", "changes", "treatment")
+W, H, MARGIN, PNG_DPI = 8.27, 11.69, 0.55, 150  # A4 portrait, inches
+BODY, SMALL, LINE, LABEL = 10.5, 9.5, 1.4, 2.0  # points; line height = LINE x font size; label column, inches
+INK, MUTED, PAIN, PEG, SLEEP = "#1a1a1a", "#5f6368", "#e8956b", "#1d3f8f", "#5aa6a0"
+
+
+@dataclass(frozen=True)
+class SprintFacts:
+    metrics: list[str]
+    weeks: int
+    started_on: date
+    ends_on: date
+    review: dict[str, dict[str, float | None]] | None
+
+
+@dataclass
+class Facts:
+    study_code: str
+    reference: str | None
+    first_day: date  # the 12 weeks covered, local dates
+    today: date
+    series: Series
+    story: dict[str, str] = field(default_factory=dict)  # answered fields only
+    visit: dict[str, str] = field(default_factory=dict)  # from the latest visit preparation
+    visit_day: date | None = None
+    checkins_sent: int = 0  # last 28 days
+    checkins_answered: int = 0
+    flares: int = 0
+    flare_open: bool = False
+    flare_peaks: list[int] = field(default_factory=list)
+    breathing: int = 0
+    breathing_completed: int = 0
+    tension_change: float | None = None  # mean of after - before, 0-10
+    thoughts: int = 0
+    thoughts_completed: int = 0
+    belief_change: float | None = None  # mean of after - before, 0-100
+    sprint: SprintFacts | None = None
+
+
+def mean_change(pairs) -> float | None:
+    changes = [after - before for before, after in pairs if before is not None and after is not None]
+    return fmean(changes) if changes else None
+
+
+def gather(session: Session, patient: Patient, now: datetime) -> Facts:
+    zone = zone_of(patient.timezone)
+    today = now.astimezone(zone).date()
+    first_day = today - timedelta(weeks=WEEKS) + timedelta(days=1)
+    since = datetime.combine(first_day, time(0), zone).astimezone(timezone.utc)
+
+    def rows(model, *where, order=None):
+        return session.scalars(select(model).where(model.patient_id == patient.id, *where).order_by(order)).all()
+
+    story = session.get(PainStory, patient.id)
+    preps = rows(VisitPrep, order=VisitPrep.id.desc())
+    prompts = rows(Prompt, Prompt.kind == "checkin", Prompt.scheduled_for > now - timedelta(days=ADHERENCE_DAYS),
+                   Prompt.scheduled_for <= now, or_(Prompt.status.in_(SENT), Prompt.sent_at.is_not(None)))
+    flares = rows(FlareEpisode, or_(FlareEpisode.started_at >= since, FlareEpisode.ended_at.is_(None), FlareEpisode.ended_at >= since))
+    drills = rows(BreathingSession, BreathingSession.created_at >= since)
+    thoughts = rows(ThoughtRecord, ThoughtRecord.created_at >= since)
+    sprint = next(iter(rows(Sprint, order=Sprint.id.desc())), None)
+    return Facts(
+        study_code=patient.study_code or "—", reference=patient.clinic_reference, first_day=first_day, today=today,
+        series=prepare(load(session, patient.id, now), zone, today),
+        story={f: v.strip() for f in STORY if story and (v := getattr(story, f)) and v.strip()},
+        visit={f: v.strip() for f in VISIT if preps and (v := getattr(preps[0], f)) and v.strip()},
+        visit_day=preps[0].created_at.astimezone(zone).date() if preps else None,
+        checkins_sent=len(prompts), checkins_answered=sum(p.status == "answered" for p in prompts),
+        flares=len(flares), flare_open=any(f.ended_at is None for f in flares),
+        flare_peaks=[f.peak_pain for f in sorted(flares, key=lambda f: f.started_at) if f.peak_pain is not None],
+        breathing=len(drills), breathing_completed=sum(bool(d.completed) for d in drills),
+        tension_change=mean_change((d.tension_before, d.tension_after) for d in drills),
+        thoughts=len(thoughts), thoughts_completed=sum(t.completed_at is not None for t in thoughts),
+        belief_change=mean_change((t.belief_before, t.belief_after) for t in thoughts),
+        sprint=sprint and SprintFacts(list(sprint.metrics), sprint.weeks, sprint.started_on, sprint.ends_on, sprint.review),
+    )
+
+
+def day(d: date) -> str:
+    return format_date(d, format="medium", locale=locales.formatting())
+
+
+def span(start: date, end: date) -> str:
+    return format_interval(start, end, "yMMMd", locale=locales.formatting())
+
+
+def signed(x: float) -> str:
+    return ("+" if x > 0 else "−" if x < 0 else "±") + number(abs(x))
+
+
+def glance(f: Facts) -> list[tuple[str, str, list[str]]]:
+    """The four boxes across the page: (heading, the number, the details)."""
+    if f.checkins_sent:
+        share = format_percent(f.checkins_answered / f.checkins_sent, locale=locales.formatting())
+        checkins = (share, [_("{n} of {m} answered").format(n=f.checkins_answered, m=f.checkins_sent)])
+    else:
+        checkins = ("—", [_("No check-ins sent")])
+    flares = ("0", [_("No flares recorded")]) if not f.flares else (str(f.flares), [
+        _("one is ongoing") if f.flare_open else _("none ongoing"),
+        _("peak pain {values}").format(values=", ".join(map(str, f.flare_peaks))) if f.flare_peaks else ""])
+    breathing = ("0", [_("No breathing drills")]) if not f.breathing else (str(f.breathing), [
+        _("{n} completed").format(n=f.breathing_completed),
+        _("tension {change} on average (0–10)").format(change=signed(f.tension_change)) if f.tension_change is not None else ""])
+    thoughts = ("0", [_("No thought-checks")]) if not f.thoughts else (str(f.thoughts), [
+        _("{n} completed").format(n=f.thoughts_completed),
+        _("belief {change} points on average (0–100)").format(change=signed(f.belief_change)) if f.belief_change is not None else ""])
+    return [(_("Check-ins (28 days)"), *checkins), (_("Flares"), *flares),
+            (_("Breathing drills"), *breathing), (_("Thought-checks"), *thoughts)]
+
+
+def sections(f: Facts) -> list[tuple[str, list[tuple[str, str]], str]]:
+    """The text blocks: (heading, [(label, text)], what to say when there is nothing)."""
+    visit = {"goals": _("Goals for this visit"), "questions": _("Questions"), "changes": _("What has changed"),
+             "treatment": _("Treatment considered")}
+    story = {"where_it_hurts": _("Where it hurts"), "since_when": _("Since when"), "what_makes_it_worse": _("Makes it worse"),
+             "what_has_been_tried": _("Tried so far"), "good_day": _("A good day")}
+    metric = lambda m: _(METRICS[m][0]) if m in METRICS else m
+    sprint, sprint_heading = [], _("Sprint")
+    if (s := f.sprint) is not None:
+        sprint_heading = _("Sprint, {dates} ({weeks} weeks)").format(dates=span(s.started_on, s.ends_on), weeks=s.weeks)
+        if s.review is None:
+            sprint = [(_("Working on"), ", ".join(map(metric, s.metrics))), (_("Review"), _("not reviewed yet"))]
+        for m, result in (s.review or {}).items():
+            first, last = result.get("first"), result.get("last")
+            sprint.append((metric(m), _("not enough answers to compare") if first is None or last is None
+                           else _("first week {first} → last week {last}").format(first=number(first), last=number(last))))
+    visit_heading = _("For this visit (prepared {day})").format(day=day(f.visit_day)) if f.visit else _("For this visit")
+    return [(visit_heading, [(visit[k], v) for k, v in f.visit.items()], _("No visit notes prepared")),
+            (sprint_heading, sprint, _("No sprint started")),
+            (_("Pain story"), [(story[k], v) for k, v in f.story.items()], _("No pain story given"))]
+
+
+class Page:
+    """Writes downwards from the top (`y`: inches from the top edge), wrapping text to measured widths.
+    While `dry`, it only moves `y`: that is how `draw` finds how many lines the patient's words can have."""
+
+    def __init__(self, fig: Figure):
+        self.fig, self.y, self.dry = fig, MARGIN, False
+        self.renderer, self.wrapped = fig.canvas.get_renderer(), {}
+
+    def width(self, s: str, size: float, bold: bool = False) -> float:
+        font = FontProperties(size=size, weight="bold" if bold else "normal")
+        return self.renderer.get_text_width_height_descent(s, font, ismath=False)[0] / self.fig.dpi
+
+    def wrap(self, text: str, inches: float, size: float, cap: int, bold: bool = False) -> list[str]:
+        if (key := (text, inches, size, bold)) not in self.wrapped:  # measured once, cut to each cap tried
+            self.wrapped[key] = lines = []
+            for part in text.splitlines():
+                line = ""
+                for word in part.split():
+                    if line and self.width(f"{line} {word}", size, bold) > inches:
+                        lines.append(line)
+                        line = word
+                    else:
+                        line = f"{line} {word}".strip()
+                lines.append(line)
+        lines = list(self.wrapped[key])
+        if len(lines) > cap:  # cut, and say so
+            lines, words = lines[:cap], lines[cap - 1].split()
+            while len(words) > 1 and self.width(" ".join(words) + " …", size, bold) > inches:
+                words.pop()
+            lines[-1] = " ".join(words).rstrip(".,;:") + " …"
+        return lines
+
+    def text(self, x: float, s: str, size: float = BODY, y: float | None = None, **kw) -> None:
+        if not self.dry:
+            self.fig.text(x / W, 1 - (self.y if y is None else y) / H, s, fontsize=size, va="top", color=kw.pop("color", INK), **kw)
+
+    def lines(self, x: float, lines: list[str], size: float = BODY, y: float | None = None, **kw) -> float:
+        for n, line in enumerate(lines):
+            self.text(x, line, size, y=(self.y if y is None else y) + n * size * LINE / 72, **kw)
+        return len(lines) * size * LINE / 72
+
+    def rule(self, y: float, x: float = MARGIN, width: float = W - 2 * MARGIN, height: float = 1 / 72, color="#c7ccd4") -> None:
+        if not self.dry:
+            self.fig.add_artist(Rectangle((x / W, 1 - (y + height) / H), width / W, height / H, transform=self.fig.transFigure,
+                                          color=color, linewidth=0))
+
+
+def chart(page: Page, s: Series, first_day: date, today: date) -> None:
+    """Pain (daily dots, weekly PEG line) above hours slept, as two small axes across the page."""
+    fig, left = page.fig, MARGIN + 0.4
+    box = lambda y, h: [left / W, 1 - (y + h) / H, (W - MARGIN - left) / W, h / H]
+    nan = float("nan")  # matplotlib leaves a gap at NaN: a skip is never drawn as zero
+    page.text(MARGIN, _("Pain, 0 to 10 (lower is better)"), BODY, fontweight="bold")
+    pain_ax = fig.add_axes(box(page.y + 0.5, 1.65))
+    pain_ax.plot(s.days, [nan if v is None else v for v in s.pain], color=PAIN, alpha=0.5, linewidth=1, marker="o",
+                 markersize=4, markerfacecolor=PAIN, markeredgecolor="none", label=_("Daily pain"))
+    pain_ax.plot(s.peg_weeks, s.peg, color=PEG, linewidth=2.5, marker="o", markersize=6, label=_("Weekly PEG (pain, enjoyment, activity)"))
+    pain_ax.set_ylim(-0.3, 10.3)
+    pain_ax.yaxis.set_major_locator(MultipleLocator(2))
+    pain_ax.legend(loc="lower left", bbox_to_anchor=(0, 1.02), ncol=2, frameon=False, fontsize=SMALL, borderaxespad=0, borderpad=0)
+    pain_ax.tick_params(labelbottom=False)
+    page.text(MARGIN, _("Hours slept"), BODY, y=page.y + 2.35, fontweight="bold")
+    sleep_ax = fig.add_axes(box(page.y + 2.65, 0.75), sharex=pain_ax)
+    shown = [(d, v) for d, v in zip(s.days, s.sleep) if v is not None]
+    sleep_ax.bar([d for d, _v in shown], [v for _d, v in shown], width=0.7, color=SLEEP)
+    sleep_ax.set_ylim(0, max([10.0] + [v + 1 for _d, v in shown]))
+    sleep_ax.yaxis.set_major_locator(MultipleLocator(5))
+    sleep_ax.xaxis.set_major_locator(FixedLocator([date2num(today - timedelta(days=n)) for n in range(0, WEEKS * 7, 14)]))
+    sleep_ax.xaxis.set_major_formatter(FuncFormatter(
+        lambda x, _pos: format_skeleton("MMMd", num2date(x).date(), locale=locales.formatting())))
+    sleep_ax.set_xlim(date2num(first_day) - 0.7, date2num(today) + 0.7)
+    for ax in (pain_ax, sleep_ax):
+        ax.tick_params(labelsize=SMALL)
+        ax.grid(axis="y", color="#dddddd", linewidth=0.7)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.set_axisbelow(True)
+    page.y += 3.75
+
+
+def boxes(page: Page, f: Facts) -> None:
+    """The key numbers in four shaded boxes, each as tall as the fullest one."""
+    gap = 0.15
+    width = (W - 2 * MARGIN - 3 * gap) / 4
+    content = [(page.wrap(h, width - 0.2, SMALL, 2, bold=True), big, [line for d in details if d
+                for line in page.wrap(d, width - 0.2, SMALL, 2)]) for h, big, details in glance(f)]
+    heading_h = max(len(h) for h, _b, _d in content) * SMALL * LINE / 72
+    height = 0.1 + heading_h + 0.45 + max(len(d) for _h, _b, d in content) * SMALL * LINE / 72 + 0.08
+    for n, (heading, big, details) in enumerate(content):
+        x = MARGIN + n * (width + gap) + 0.1
+        page.rule(page.y, x - 0.1, width, height, color="#eef1f5")
+        page.lines(x, heading, SMALL, y=page.y + 0.1, color=MUTED, fontweight="bold")
+        page.text(x, big, 17, y=page.y + 0.14 + heading_h, fontweight="bold")
+        page.lines(x, details, SMALL, y=page.y + 0.1 + heading_h + 0.45)
+    page.y += height + 0.3
+
+
+def blocks(page: Page, f: Facts, caps: tuple[int, int]) -> None:
+    """The patient's words beside short labels, each answer at most caps[0] lines for this visit, caps[1] below."""
+    text_w = W - 2 * MARGIN - LABEL
+    for n, (heading, items, empty) in enumerate(sections(f)):
+        cap = caps[min(n, 1)]
+        page.lines(MARGIN, page.wrap(heading, W - 2 * MARGIN, 12, 1, bold=True), 12, fontweight="bold")
+        page.rule(page.y + 0.27)
+        page.y += 0.37
+        if not items:
+            page.y += page.lines(MARGIN, [empty], BODY, color=MUTED)
+        for label, text in items:
+            label_h = page.lines(MARGIN, page.wrap(label, LABEL - 0.15, BODY, 2, bold=True), BODY, color=MUTED, fontweight="bold")
+            page.y += max(label_h, page.lines(MARGIN + LABEL, page.wrap(text, text_w, BODY, cap), BODY)) + 0.04
+        page.y += 0.16
+
+
+def figure(session: Session, patient: Patient, now: datetime, *, show_reference: bool) -> Figure:
+    return draw(gather(session, patient, now), show_reference=show_reference)
+
+
+def draw(f: Facts, *, show_reference: bool) -> Figure:
+    fig = Figure(figsize=(W, H))
+    FigureCanvasAgg(fig)
+    page = Page(fig)
+    page.text(MARGIN, _("Visit report"), 20, fontweight="bold")
+    page.text(W - MARGIN, f.study_code, 20, fontweight="bold", ha="right")
+    page.y += 0.42
+    dates = _("{dates} ({weeks} weeks) · produced {today}").format(dates=span(f.first_day, f.today), weeks=WEEKS, today=day(f.today))
+    page.text(MARGIN, dates, BODY, color=MUTED)
+    if show_reference and f.reference:
+        room = W - 2 * MARGIN - page.width(dates, BODY) - 0.3
+        page.text(W - MARGIN, page.wrap(_("Clinic reference: {ref}").format(ref=f.reference), room, BODY, 1)[0], BODY, ha="right")
+    page.y += 0.4
+    boxes(page, f)
+    if f.series.empty:
+        page.y += page.lines(MARGIN, [_("No check-ins in these {weeks} weeks").format(weeks=WEEKS)], BODY, color=MUTED) + 0.3
+    else:
+        chart(page, f.series, f.first_day, f.today)
+    top, page.dry = page.y, True
+    for caps in ((5, 5), (4, 4), (3, 3), (3, 2), (2, 2), (2, 1), (1, 1)):  # fewer lines until the page holds them all
+        page.y = top
+        blocks(page, f, caps)
+        if page.y - 0.2 <= H - MARGIN:  # less the space after the last block and row
+            break
+    page.y, page.dry = top, False
+    blocks(page, f, caps)
+    return fig
+
+
+def render(session: Session, patient: Patient, now: datetime, fmt: str, *, show_reference: bool = False) -> bytes:
+    """The report as PDF or PNG bytes (one A4 page)."""
+    if fmt not in ("pdf", "png"):
+        raise ValueError(f"unknown format: {fmt}")
+    buffer = io.BytesIO()
+    figure(session, patient, now, show_reference=show_reference).savefig(buffer, format=fmt, dpi=PNG_DPI)
+    return buffer.getvalue()
