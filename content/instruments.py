@@ -141,6 +141,12 @@ def instruments() -> dict[str, Instrument]:
             with entry.open("rb") as fp:
                 instrument = parse(tomllib.load(fp), f"content/instruments/{entry.name}")
             found[instrument.id] = instrument
+    seen: dict[str, str] = {}
+    for measure in found.values():  # the wide export has a column per item: ids must not collide
+        for item in measure.items:
+            if item.id in seen:
+                raise ContentError(f"content/instruments: item id {item.id!r} is in both {seen[item.id]} and {measure.id}")
+            seen[item.id] = measure.id
     return found
 
 

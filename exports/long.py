@@ -11,7 +11,7 @@ from typing import Callable, TextIO
 from sqlalchemy.orm import Session
 
 from content.instruments import instruments
-from exports.source import Filters, Person, answer_rows, parse_score, people
+from exports.source import Filters, SittingClock, parse_score, people, responses
 
 COLUMNS = [
     "study_code", "record_type", "instrument", "item_id", "item_text", "loinc", "value", "label", "score",
@@ -19,6 +19,7 @@ COLUMNS = [
     "skipped", "response_id", "language", "translation_validated",
 ]
 IDENTIFYING = ["clinic_reference", "telegram_id", "name"]  # only with Filters.identify
+PROGRESS_EVERY = 100_000  # rows between progress reports on the terminal
 
 
 def columns(filters: Filters) -> list[str]:
@@ -34,10 +35,13 @@ def number(value: float | int | None) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def item_meta() -> dict[tuple[str, str], tuple[str, str, dict[int, str]]]:
-    """(instrument, item) → (English text, LOINC code, option labels by value)."""
+NO_ITEM = ("", "", {})
+
+
+def item_meta() -> dict[str, tuple[str, str, dict[int, str]]]:
+    """item id (unique across instruments) → (English text, LOINC code, option labels by value)."""
     return {
-        (m.id, item.id): (item.text, item.loinc or "", {o.value: o.label for o in item.options})
+        item.id: (item.text, item.loinc or "", {o.value: o.label for o in item.options})
         for m in instruments().values()
         for item in m.items
     }
@@ -57,44 +61,45 @@ def score_rows(instrument: str, score: dict) -> list[tuple[str, str, str, str]]:
 
 
 def write(session: Session, filters: Filters, out: TextIO, *, progress: Callable[[int], None] | None = None) -> int:
-    """Write the long CSV; returns the number of item rows."""
+    """Write the long CSV; returns the number of item rows. (The inner loop runs once per
+    answered item, a million times for a large export: keep it lean.)"""
     persons = people(session, filters)
     meta = item_meta()
     validated = {m.id: m.validated for m in instruments().values()}
+    numbers: dict[float, str] = {}  # answers repeat a few values: format each once
     writer = csv.writer(out)
     writer.writerow(columns(filters))
     count = 0
-    last_response, score, main = None, None, ""
-    pending_scores: list[list[str]] = []
-    person: Person | None = None
-    for (patient_id, response_id, instrument, source, language, completed, raw_score, scheduled,
-         item_id, value, skipped, answered) in answer_rows(session, filters, persons.keys()):
-        if response_id != last_response:  # rows arrive grouped by response: parse its score once
-            writer.writerows(pending_scores)
-            last_response = response_id
-            person = persons[patient_id]
-            score = parse_score(raw_score)
-            main = number(score.get("score", score.get("total"))) if score else ""
-            tail = [person.clinic_reference or "", person.telegram_id or "", person.name or ""] if filters.identify else []
-            completed_local = completed.astimezone(person.zone).isoformat()
-            scheduled_text = scheduled.isoformat() if scheduled else ""
-            translation = "1" if validated.get(instrument, {}).get(language, False) else "0"
-            pending_scores = [
-                [person.study_code, "score", instrument, name, "", loinc, val, label, val,
-                 completed.isoformat(), completed_local, person.zone.key, scheduled_text, "", source, "0",
-                 response_id, language, translation, *tail]
-                for name, loinc, val, label in (score_rows(instrument, score) if score else [])
+    for (patient_id, response_id, instrument, source, language, started, completed, raw_score, scheduled), answers in responses(
+        session, filters, persons.keys()
+    ):
+        person = persons[patient_id]
+        code, zone, key = person.study_code, person.zone, person.zone.key
+        score = parse_score(raw_score)
+        main = number(score.get("score", score.get("total"))) if score else ""
+        clock = SittingClock(zone, started, completed, scheduled)
+        translation = "1" if validated.get(instrument, {}).get(language, False) else "0"
+        tail = [person.clinic_reference or "", person.telegram_id or "", person.name or ""] if filters.identify else []
+        rows = []
+        for _response, item_id, value, skipped, answered in answers:
+            text, loinc, labels = meta.get(item_id, NO_ITEM)
+            answered_utc, answered_local, delay = clock.times(answered)
+            if value is None or skipped:
+                shown, label = "", ""
+            else:
+                shown = numbers.get(value) or numbers.setdefault(value, number(value))
+                label = labels.get(value, "") if labels else ""
+            rows.append([code, "item", instrument, item_id, text, loinc, shown, label, main, answered_utc, answered_local, key,
+                         clock.scheduled_text, delay, source, "1" if skipped else "0", response_id, language, translation, *tail])
+        if score:
+            at_utc, at_local = clock.completed.isoformat(), clock.completed.astimezone(zone).isoformat()
+            rows += [
+                [code, "score", instrument, name, "", loinc, val, label, val, at_utc, at_local, key, clock.scheduled_text, "",
+                 source, "0", response_id, language, translation, *tail]
+                for name, loinc, val, label in score_rows(instrument, score)
             ]
-        text, loinc, labels = meta.get((instrument, item_id), ("", "", {}))
-        delay = number(round((answered - scheduled).total_seconds() / 60, 1)) if scheduled else ""
-        writer.writerow([
-            person.study_code, "item", instrument, item_id, text, loinc,
-            "" if skipped else number(value), "" if value is None else labels.get(int(value), ""), main,
-            answered.isoformat(), answered.astimezone(person.zone).isoformat(), person.zone.key, scheduled_text,
-            delay, source, "1" if skipped else "0", response_id, language, translation, *tail,
-        ])
-        count += 1
-        if progress is not None and count % 100_000 == 0:
+        writer.writerows(rows)
+        count += len(answers)
+        if progress is not None and count // PROGRESS_EVERY != (count - len(answers)) // PROGRESS_EVERY:
             progress(count)
-    writer.writerows(pending_scores)
     return count

@@ -45,7 +45,7 @@ def write(session: Session, filters: Filters, out: TextIO) -> int:
         person = persons[sitting.patient_id]
         row = [""] * len(header)
         last_answer = max(at for _value, _skipped, at in sitting.answers.values())
-        delay = number(round((last_answer - sitting.scheduled_for).total_seconds() / 60, 1)) if sitting.scheduled_for else ""
+        delay = f"{(last_answer - sitting.scheduled_for).total_seconds() / 60:.1f}" if sitting.scheduled_for else ""
         row[: len(FIRST)] = [
             person.study_code, sitting.response_id, sitting.instrument, sitting.completed_at.isoformat(),
             sitting.completed_at.astimezone(person.zone).isoformat(), person.zone.key,
