@@ -7,7 +7,8 @@ and export is recorded in the audit; a clinician sees only their own clinic's pa
   /patients           the list, with last check-in, PEG and its change, adherence, flares, alerts
   /patient PC-XXXX    one patient's summary and trend chart
   /report PC-XXXX     the one-page visit report (PNG)
-  /export [format] [PC-XXXX] [YYYY-MM-DD [YYYY-MM-DD]] [instrument]   a zip of the export
+  /export [format] [PC-XXXX] [YYYY-MM-DD [YYYY-MM-DD]] [instrument] [identify]   a zip of the
+                      export (identify: admins only, adds references, Telegram ids and names)
   /invite [reference] a patient's invitation link into the clinic
 """
 from __future__ import annotations
@@ -135,9 +136,13 @@ class Desk:
         from exports.bundle import FORMATS, export_zip
 
         with locales.use(clinician.language):
-            formats, codes, days, instruments = [], [], [], []
+            formats, codes, days, instruments, identify = [], [], [], [], False
             for word in args.split():
-                if word.lower() in FORMATS:
+                if word.lower() == "identify":  # names and ids: an admin's explicit choice, audited
+                    if not clinician.is_admin:
+                        return [Message(_("Only a clinic admin can export identified data."))]
+                    identify = True
+                elif word.lower() in FORMATS:
                     formats.append(word.lower())
                 elif STUDY_CODE.match(word):
                     codes.append(word.upper())
@@ -149,7 +154,8 @@ class Desk:
                 since, until = _days(days)
             except ValueError:
                 return [Message(_("I couldn't read those dates. Write them as YYYY-MM-DD."))]
-            filters = Filters(clinic_id=clinician.clinic_id, study_codes=tuple(codes), since=since, until=until, instruments=tuple(instruments))
+            filters = Filters(clinic_id=clinician.clinic_id, study_codes=tuple(codes), since=since, until=until,
+                              instruments=tuple(instruments), identify=identify)
             data, counts = export_zip(self.db, filters, tuple(formats) or FORMATS, actor=actor, now=now)
             if len(data) > TELEGRAM_UPLOAD_LIMIT:
                 return [Message(_("This export is larger than Telegram's 50 MB limit. Narrow it (a patient, dates, an instrument) "

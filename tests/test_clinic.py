@@ -337,3 +337,17 @@ def test_invite_and_discharge_from_the_command_line(engine, database, capsys):
         assert session.scalar(select(func.count()).select_from(Prompt).where(Prompt.status == "scheduled")) == 0
     assert main(["audit"]) == 0
     assert f"discharge  {study_code}" in capsys.readouterr().out
+
+
+def test_identified_and_oversized_exports_from_telegram(engine, database, desk, monkeypatch):
+    a = make_clinic(database, "A")
+    verified(database, desk, a, DOCTOR_A)
+    assert "Only a clinic admin" in texts(say(desk, DOCTOR_A, Command("export", "long identify")))
+    with database.transaction() as session:
+        session.scalars(select(Clinician)).one().is_admin = True
+    [file] = say(desk, DOCTOR_A, Command("export", "long identify"))
+    assert isinstance(file, File)
+    with database.transaction() as session:
+        assert session.scalars(select(AuditEntry).where(AuditEntry.action == "export")).one().detail["filters"]["identify"] is True
+    monkeypatch.setattr("clinic.desk.TELEGRAM_UPLOAD_LIMIT", 100)
+    assert "larger than Telegram's 50 MB limit" in texts(say(desk, DOCTOR_A, Command("export")))

@@ -1,0 +1,105 @@
+"""The clinic's side through the real python-telegram-bot Application and the Bot API emulator:
+a clinician verified by their link, an alert that reaches them and is acknowledged, an export
+sent as a zip, and a patient who cannot use clinician commands."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import select
+
+from bot.config import Settings
+from bot.sender import Sender
+from bot.telegram import build_application
+from clinic import enrollment
+from conftest import NOW
+from dialogs.engine import Engine
+from phone import Phone
+from storage.models import Alert, Clinic
+from test_telegram import running
+
+PATIENT, DOCTOR = 6001, 6002
+
+
+@pytest.fixture
+def emulator():
+    from botapi import BotAPIEmulator
+
+    emulator = BotAPIEmulator().start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+async def bot(emulator, database, database_url):
+    settings = Settings(database_url=database_url, token=emulator.token, bot_api_url=emulator.base_url, dispatch_seconds=0.2)
+    app = build_application(settings, Engine(database), sender=Sender(per_chat_interval=0.1))
+    async with running(app, database):
+        yield app
+
+
+def invitations(database) -> tuple[str, str]:
+    with database.transaction() as session:
+        clinic = Clinic(name="Riverside", settings={})
+        session.add(clinic)
+        session.flush()
+        _clinician, doctor_code = enrollment.invite_clinician(session, clinic, NOW, name="Dr Lee", created_by="test")
+        patient_code = enrollment.invite(session, "patient", clinic, NOW, created_by="test", reference="MRN 7")
+    return doctor_code, patient_code
+
+
+async def test_an_alert_reaches_the_verified_clinician_who_acknowledges_it(bot, emulator, database):
+    doctor_code, patient_code = invitations(database)
+    doctor, patient = Phone(emulator, DOCTOR), Phone(emulator, PATIENT)
+    doctor.send(f"/start {doctor_code}")
+    await doctor.expect("You are verified as a clinician of Riverside")
+
+    patient.send(f"/start {patient_code}")
+    await patient.expect("You are now connected to Riverside")
+    patient.press("English")
+    await patient.expect("not an emergency service")  # onboarding goes on as for anyone
+    await walk_onboarding_from_about(patient)
+    patient.send("I don't want to live anymore")
+    await patient.expect("988")  # the crisis lines for their country (New York)
+    text = await doctor.expect("Alert: crisis message", timeout=15)
+    assert "MRN 7" in text and "live anymore" not in text
+    doctor.press("Acknowledge")
+    await doctor.expect("Acknowledged. Thank you.")
+    await asyncio.sleep(0.3)
+    with database.transaction() as session:
+        alert = session.scalars(select(Alert)).one()
+        assert alert.acknowledged_at is not None and alert.acknowledged_by is not None
+
+    doctor.send("/patients")
+    listing = await doctor.expect("MRN 7")
+    assert "unacknowledged" not in listing
+    doctor.send("/export long")
+    await emulator.until(lambda: any(m["kind"] == "document" for m in emulator.messages(DOCTOR)), 15)
+    [document] = [m for m in emulator.messages(DOCTOR) if m["kind"] == "document"]
+    assert document["filename"].endswith(".zip") and document["file_size"] > 0
+    assert "Pseudonymous" in document["caption"]
+
+    patient.send("/export")
+    await patient.expect("I don't know that command")
+
+
+async def walk_onboarding_from_about(phone: Phone) -> None:
+    """Onboarding after the language, as test_telegram.walk_onboarding walks it from /start."""
+    phone.press("Continue")
+    await phone.expect("Do you agree")
+    phone.press("Yes, I agree")
+    await phone.expect("18 or older")
+    phone.press("Yes, I'm 18 or older")
+    await phone.expect("Which time zone")
+    phone.press("New York")
+    await phone.expect("Is that your local time?")
+    phone.press("Yes, that's right")
+    await phone.expect("What would you like me to call you?")
+    phone.send("Alice")
+    await phone.expect("Where does it hurt?")
+    for answer in ["Neck", "Two years", "Sitting", "Physio"]:
+        phone.send(answer)
+        await phone.expect("?")
+    phone.send("Gardening")
+    await phone.expect("What would you like to do?")
+
