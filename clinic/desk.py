@@ -45,8 +45,13 @@ class Desk:
         if who.channel != "telegram":
             return None
         now = self.clock()
+        opens_invitation = isinstance(event, Command) and event.name == "start" and bool(event.args)
+        with self.db.reading() as session:  # every patient update passes here: no write lock for them
+            if not (enrollment.verified_clinician(session, who.external_id)
+                    or opens_invitation and enrollment.usable(session, event.args, "clinician", now)):
+                return None
         with self.db.transaction() as session:
-            if isinstance(event, Command) and event.name == "start" and event.args:
+            if opens_invitation:
                 invite = enrollment.redeem(session, event.args, "clinician", now)
                 if invite is not None:
                     return self._verify(session, invite, who, now)
