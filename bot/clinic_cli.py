@@ -100,9 +100,10 @@ def _clinic(args, db: Database, _bot) -> int:
 
             clinic = enrollment.clinic_named(session, args.name)
             print(f"fallback_chat_id = {clinic.fallback_chat_id or '-'}")
-            for key in content.load("clinic_defaults"):
+            defaults = content.load("clinic_defaults")
+            for key in [*defaults, *(k for k in clinic.settings if k not in defaults)]:  # e.g. crisis_resources
                 mark = "" if key in clinic.settings else "  (default)"
-                print(f"{key} = {clinic.setting(key)!r}{mark}")
+                print(f"{key} = {clinic.setting(key) if key in defaults else clinic.settings[key]!r}{mark}")
         else:
             set_setting(enrollment.clinic_named(session, args.name), args.key, args.value)
             print(f"{args.name}: {args.key} = {args.value}")
