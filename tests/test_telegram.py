@@ -56,6 +56,10 @@ async def walk_onboarding(phone: Phone) -> None:
     await phone.expect("Which language")
     phone.press("English")
     await phone.expect("not an emergency service")
+    await walk_onboarding_after_language(phone)
+
+
+async def walk_onboarding_after_language(phone: Phone) -> None:
     phone.press("Continue")
     await phone.expect("Do you agree")
     phone.press("Yes, I agree")

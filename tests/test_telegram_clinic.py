@@ -16,7 +16,7 @@ from conftest import NOW
 from dialogs.engine import Engine
 from phone import Phone
 from storage.models import Alert, Clinic
-from test_telegram import running
+from test_telegram import running, walk_onboarding_after_language
 
 PATIENT, DOCTOR = 6001, 6002
 
@@ -58,7 +58,7 @@ async def test_an_alert_reaches_the_verified_clinician_who_acknowledges_it(bot, 
     await patient.expect("You are now connected to Riverside")
     patient.press("English")
     await patient.expect("not an emergency service")  # onboarding goes on as for anyone
-    await walk_onboarding_from_about(patient)
+    await walk_onboarding_after_language(patient)
     patient.send("I don't want to live anymore")
     await patient.expect("988")  # the crisis lines for their country (New York)
     text = await doctor.expect("Alert: crisis message", timeout=15)
@@ -81,25 +81,3 @@ async def test_an_alert_reaches_the_verified_clinician_who_acknowledges_it(bot, 
 
     patient.send("/export")
     await patient.expect("I don't know that command")
-
-
-async def walk_onboarding_from_about(phone: Phone) -> None:
-    """Onboarding after the language, as test_telegram.walk_onboarding walks it from /start."""
-    phone.press("Continue")
-    await phone.expect("Do you agree")
-    phone.press("Yes, I agree")
-    await phone.expect("18 or older")
-    phone.press("Yes, I'm 18 or older")
-    await phone.expect("Which time zone")
-    phone.press("New York")
-    await phone.expect("Is that your local time?")
-    phone.press("Yes, that's right")
-    await phone.expect("What would you like me to call you?")
-    phone.send("Alice")
-    await phone.expect("Where does it hurt?")
-    for answer in ["Neck", "Two years", "Sitting", "Physio"]:
-        phone.send(answer)
-        await phone.expect("?")
-    phone.send("Gardening")
-    await phone.expect("What would you like to do?")
-
