@@ -2,7 +2,8 @@
 
 The example tables are the contract: every direct crisis statement must be caught (100 %, not a
 rate), and the near misses must stay quiet. Add a line here whenever a real message was missed
-or wrongly flagged.
+or wrongly flagged. The larger labelled set, with recall and false-positive rates, is
+tests/safety_set/ (tests/test_safety_set.py).
 """
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ import time
 import pytest
 
 from dialogs.screen import (
+    CATEGORIES,
     CLEAR,
     SHIPPED_LANGUAGES,
+    PhraseSet,
     Verdict,
+    check_shipped,
     compile_phrases,
     load_phrases,
     load_phrases_from,
@@ -21,12 +25,16 @@ from dialogs.screen import (
     parse_phrase_file,
     phrase_pattern,
     screen,
+    screen_all,
     screen_with,
+    verdict_phrases,
 )
 
 CRISIS, RED, NONE = "crisis", "red_flag", None
+AMBIGUOUS, EATING = "ambiguous", "eating_disorder"
 
-# (kind, message, expected category). Kinds: direct, indirect, misspelt, red, near (near miss).
+# (kind, message, expected category). Kinds: direct, indirect, misspelt, ambiguous, eating, red,
+# near (near miss).
 EN = [
     ("direct", "I want to die", CRISIS),
     ("direct", "I'm going to kill myself tonight", CRISIS),
@@ -46,7 +54,13 @@ EN = [
     ("indirect", "I've been giving my things away", CRISIS),
     ("indirect", "everyone would be better off without me", CRISIS),
     ("indirect", "I'm such a burden to my family", CRISIS),
-    ("indirect", "I can't go on like this", CRISIS),
+    ("ambiguous", "I can't go on like this", AMBIGUOUS),
+    ("ambiguous", "this pain is killing me and I can't take it anymore", AMBIGUOUS),
+    ("eating", "I've been making myself throw up", EATING),
+    ("eating", "been taking laxatives to lose weight", EATING),
+    ("near", "the migraine made me throw up twice", NONE),
+    ("near", "I need more fibre, says my GP", NONE),
+    ("near", "I just want this pain to disappear", NONE),
     ("indirect", "what's the lethal dose of amitriptyline", CRISIS),
     ("misspelt", "i feel suicdal", CRISIS),
     ("misspelt", "i want to kill my self", CRISIS),
@@ -103,7 +117,13 @@ ES = [
     ("indirect", "mi familia estaría mejor sin mí", CRISIS),
     ("indirect", "soy una carga para todos", CRISIS),
     ("indirect", "¿cuál es el puente más alto de la ciudad?", CRISIS),
-    ("indirect", "ya no puedo más", CRISIS),
+    ("ambiguous", "ya no puedo más", AMBIGUOUS),
+    ("ambiguous", "ya no puedo más con este dolor", AMBIGUOUS),
+    ("eating", "no como nada desde hace días para adelgazar", EATING),
+    ("eating", "me provoco el vómito después de comer", EATING),
+    ("near", "¿puedes contarme más sobre la respiración?", NONE),
+    ("near", "no quiero seguir viniendo a fisio los lunes", NONE),
+    ("near", "ya me pagaron la baja", NONE),
     ("misspelt", "pienso en el suisidio", CRISIS),
     ("misspelt", "kiero morirme", CRISIS),
     ("misspelt", "quiero sucidarme", CRISIS),
@@ -150,7 +170,14 @@ DE = [
     ("indirect", "Ich verschenke gerade meine Sachen", CRISIS),
     ("indirect", "Meine Familie wäre ohne mich besser dran", CRISIS),
     ("indirect", "Ich falle allen zur Last", CRISIS),
-    ("indirect", "Ich halte es nicht mehr aus", CRISIS),
+    ("ambiguous", "Ich halte es nicht mehr aus", AMBIGUOUS),
+    ("ambiguous", "ich kann nicht mehr", AMBIGUOUS),
+    ("direct", "ich kann so nicht mehr weiterleben", CRISIS),
+    ("eating", "ich erbreche absichtlich nach dem Essen", EATING),
+    ("eating", "meine Bulimie ist wieder da", EATING),
+    ("near", "ich kann nicht mehr lange sitzen", NONE),
+    ("near", "ich habe mich auf den Stock gestützt", NONE),
+    ("near", "ich darf die Tabletten nicht weitergeben", NONE),
     ("indirect", "ich sehe keinen Ausweg mehr", CRISIS),
     ("misspelt", "ich denke an selbstmort", CRISIS),
     ("misspelt", "Ich möchte mich umbrigen", CRISIS),
@@ -198,7 +225,7 @@ def test_tables_cover_every_kind(language):
     rows = TABLES[language]
     assert len(rows) >= 25
     kinds = {kind for kind, _, _ in rows}
-    assert kinds == {"direct", "indirect", "misspelt", "red", "near"}
+    assert kinds == {"direct", "indirect", "misspelt", "ambiguous", "eating", "red", "near"}
 
 
 def test_every_direct_statement_is_caught():
@@ -239,6 +266,96 @@ def test_reported_phrase_is_the_one_that_matched():
     assert screen("I want to diet, and I wish I was dead").phrase == "wish~ * dead"
 
 
+def test_verdicts_of_the_new_categories():
+    # What the dialog side receives: the same Verdict, with its own category name.
+    assert screen("I can't go on like this") == Verdict(AMBIGUOUS, "can't go on", "en")
+    assert screen("ich kann nicht mehr") == Verdict(AMBIGUOUS, "kann nicht mehr", "de")
+    assert screen("I've been making myself throw up") == Verdict(EATING, "making myself throw up", "en")
+
+
+def test_a_phrase_with_alternatives_is_named_by_the_words_that_matched():
+    assert screen("my husband hits me when he's drunk") == Verdict(CRISIS, "husband * hits me", "en")
+    assert screen("mi marido me pega cuando bebe").phrase == "marido * me pega"
+
+
+def test_every_verdict_phrase_fits_the_safety_log():
+    from storage.models import SafetyEvent
+
+    limit = SafetyEvent.__table__.c.phrase.type.length
+    sets = load_phrases()
+    too_long = [p for c in CATEGORIES for _, p in verdict_phrases(sets, c) if len(p) > limit]
+    assert too_long == []
+    assert max(len(s.language) for s in sets) <= SafetyEvent.__table__.c.language.type.length
+    assert max(map(len, CATEGORIES)) <= SafetyEvent.__table__.c.category.type.length
+
+
+def test_order_of_precedence():
+    assert CATEGORIES == (CRISIS, AMBIGUOUS, EATING, RED)
+    assert screen("I want to die, and I've been making myself sick").category == CRISIS
+    assert screen("I can't go on like this, I've been making myself throw up").category == AMBIGUOUS
+    assert screen("I make myself sick after meals and I fell down the stairs").category == EATING
+    assert screen("I can't go on like this and I wet myself this morning").category == AMBIGUOUS
+
+
+def test_screen_all_lists_every_category_in_order():
+    verdicts = screen_all("I can't go on like this and I wet myself this morning")
+    assert [v.category for v in verdicts] == [AMBIGUOUS, RED]
+    assert verdicts[0] == screen("I can't go on like this and I wet myself this morning")
+    assert screen_all("I walked to the shop") == ()
+    assert screen_all("") == ()
+
+
+# Everyday messages with real words that are one slip away from a listed word (found by running
+# the 50,000 most frequent words of each language through the speller): never read as that word.
+REAL_WORDS = [
+    "I need more fibre, says my GP",
+    "I spoiled myself with a massage",
+    "I tipped over the glass this morning",
+    "my pain tripled and then eased off",
+    "I reached a milestone today!",
+    "I sipped on some tea in the garden",
+    "fine though I hurt myself a bit gardening",
+    "I'm saving up for a new tablet",
+    "I've been overdoing it again",
+    "my husband cooked me dinner",
+    "I'm waiting to say goodbye to my daughter at the airport",
+    "putting on lots of weight without exercising",
+    "¿puedes contarme más sobre la respiración?",
+    "quería quejarme a propósito de la cita",
+    "ya me pagaron la baja",
+    "no quiero seguir viniendo a fisio los lunes",
+    "los ejercicios son geniales, me quedé dormida",
+    "me compré un peine nuevo",
+    "mi madre me da patatas del huerto",
+    "ich habe mich auf den Stock gestützt",
+    "der Bus ist mir vor der Nase abgefahren",
+    "ich habe das Angebot angenommen, ohne zu zögern",
+    "ich darf die Tabletten nicht weitergeben",
+    "ich kann die Flasche nicht mehr aufmachen",
+    "ich will, dass die Schmerzen verschwinden",
+    "I just want this pain to disappear",
+]
+
+
+@pytest.mark.parametrize("text", REAL_WORDS)
+def test_real_words_are_not_misread(text):
+    assert screen(text) == CLEAR
+
+
+def test_misspellings_of_shipped_words():
+    assert screen("i want to kill myslef").category == CRISIS  # swapped letters
+    assert screen("i feel suicdal").category == CRISIS
+    assert screen("ich will mich umbingen").category == CRISIS  # a letter missing
+    assert screen("ich denke an suizit").category == CRISIS  # a prefix with a wrong letter (d/t)
+    assert screen("quiero morime").category == CRISIS
+    assert screen("i wnat to die").category == CRISIS  # 4 letters: only a swap
+    assert screen("i cant take it anymroe").category == AMBIGUOUS
+    assert screen("tengo fiebe y dolor de espalda").category == RED
+    assert screen("i want to diiiie").category == CRISIS  # stretched letters: one
+    assert screen("killll myself").category == CRISIS  # or two
+    assert screen("the pain is killlling me").category is None  # and the near misses still apply
+
+
 def test_empty_and_punctuation_only():
     assert screen("") == CLEAR
     assert screen("   ") == CLEAR
@@ -267,12 +384,14 @@ def test_normalize(text, expected):
 # -- phrase syntax, on phrase sets of our own --------------------------------------------------
 
 
-def _screen_with(tmp_path, crisis, red_flag=("saddle",), not_crisis=()):
-    (tmp_path / "xx.toml").write_text(
+def _screen_with(tmp_path, crisis, red_flag=("saddle",), not_crisis=(), **more):
+    text = (
         f"[crisis]\nphrases = {list(crisis)!r}\n[red_flag]\nphrases = {list(red_flag)!r}\n"
-        f"[not_crisis]\nphrases = {list(not_crisis)!r}\n".replace("'", '"'),
-        encoding="utf-8",
+        f"[not_crisis]\nphrases = {list(not_crisis)!r}\n"
     )
+    for section, phrases in more.items():
+        text += f"[{section}]\nphrases = {list(phrases)!r}\n"
+    (tmp_path / "xx.toml").write_text(text.replace("'", '"'), encoding="utf-8")
     compiled = compile_phrases(load_phrases_from(tmp_path))
     return lambda text: screen_with(text, compiled).category
 
@@ -299,6 +418,86 @@ def test_mask_blanks_words_that_still_count_for_gaps(tmp_path):
     assert check("want killing me die") == CRISIS  # masked words still fill the gap
 
 
+def test_suffix_and_infix(tmp_path):
+    check = _screen_with(tmp_path, ["sammle * ~tabletten", "~suizid~"])
+    assert check("ich sammle meine Schmerztabletten") == CRISIS
+    assert check("ich sammle Tabletten") == CRISIS
+    assert check("ich sammle Tablettenschachteln") is None  # a suffix ends the word
+    assert check("Suizidgedanken") == check("Kindersuizid") == check("suizid") == CRISIS
+
+
+def test_alternatives(tmp_path):
+    check = _screen_with(tmp_path, ["husband|partner * hits|hit me"])
+    assert check("my husband hits me") == CRISIS
+    assert check("my partner sometimes hit me") == CRISIS
+    assert check("my husband helps me") is None
+    # One word per alternative: "no one|nobody" stands for "no one" and "no nobody".
+    check = _screen_with(tmp_path, ["no one|nobody would miss me"])
+    assert check("no one would miss me") == CRISIS
+    assert check("nobody would miss me") is None
+
+
+def test_any_order_within_a_window(tmp_path):
+    check = _screen_with(tmp_path, ["umbringen & will"], not_crisis=["will nicht"])
+    assert check("ich will mich umbringen") == CRISIS
+    assert check("umbringen will ich mich") == CRISIS
+    assert check("will a b c d e umbringen") == CRISIS  # five words between
+    assert check("will a b c d e f umbringen") is None  # six
+    assert check("ich will nicht mich umbringen") is None  # a masked word is no part
+    check = _screen_with(tmp_path, ["a & b & c"])
+    assert check("c x b y a") == check("b a c") == CRISIS
+    assert check("a b") is None
+
+
+def test_optional_categories(tmp_path):
+    check = _screen_with(tmp_path, ["want * die"], ambiguous=["cant go on"], eating_disorder=["purge"])
+    assert check("I can't go on") == AMBIGUOUS
+    assert check("I purge, I want to die") == CRISIS
+    assert check("purge") == EATING
+    (sets,) = load_phrases_from(tmp_path)
+    assert (sets.ambiguous, sets.eating_disorder) == (("cant go on",), ("purge",))
+    # A shipped language must have every category.
+    (tmp_path / "xx.toml").write_text(VALID, encoding="utf-8")
+    (bare,) = load_phrases_from(tmp_path)
+    assert (bare.ambiguous, bare.eating_disorder) == ((), ())
+    shipped = tuple(PhraseSet(**{**sets.__dict__, "language": code, "source": f"{code}.toml"}) for code in SHIPPED_LANGUAGES)
+    check_shipped(shipped)
+    german_without = PhraseSet(**{**bare.__dict__, "language": "de", "source": "de.toml"})
+    with pytest.raises(ValueError, match="de.toml: missing key 'ambiguous.phrases'"):
+        check_shipped(tuple(s for s in shipped if s.language != "de") + (german_without,))
+
+
+@pytest.mark.parametrize(
+    ("phrase", "word", "read"),
+    [
+        ("umbringen", "umbingen", True),  # a letter missing
+        ("umbringen", "umbrignen", True),  # two neighbours swapped
+        ("umbringen", "umbrimgen", True),  # a neighbouring key (n, m)
+        ("umbringen", "umbrringen", True),  # a doubled letter
+        ("umbringen", "umbrizgen", False),  # z is not next to n
+        ("umbringen", "xmbringen", False),  # never the first letter
+        ("umbringen", "umbringem", False),  # no wrong letter among the last two
+        ("umbringen", "umbringe", False),  # never the last letter missing
+        ("umbringen", "umbingn", False),  # two slips
+        ("suicid~", "suisidal", True),  # a prefix (c, s: spelling)
+        ("suicid~", "suici", False),  # a prefix is not its own beginning
+        ("want", "wnat", True),  # 4 or 5 letters: a swap only
+        ("want", "wamt", False),
+        ("kill", "kil", False),  # too short: list it
+    ],
+)
+def test_misspellings(tmp_path, phrase, word, read):
+    check = _screen_with(tmp_path, [phrase])
+    assert (check(f"x {word} y") == CRISIS) is read
+
+
+def test_a_word_of_any_phrase_file_is_read_as_itself(tmp_path):
+    # "fibre" is one slip from the Spanish "fiebre": only listing it keeps it from being read so.
+    assert _screen_with(tmp_path, ["x"], red_flag=["fiebre"])("I need more fibre") == RED
+    assert _screen_with(tmp_path, ["x"], red_flag=["fiebre"], not_crisis=["fibre"])("I need more fibre") is None
+    assert _screen_with(tmp_path, ["x"], red_flag=["fiebre"], not_crisis=["fibre"])("tengo fiebre") == RED
+
+
 def test_quick_on_long_and_hostile_input():
     filler = "my back hurts today and I walked to the shop then rested on the sofa with tea "
     text = (filler * 200)[: 10_000 - len(" I want to die")] + " I want to die"
@@ -313,6 +512,10 @@ def test_quick_on_long_and_hostile_input():
         "leg weak " * 1_100,
         "killing me " * 900,
         "ü😭" * 5_000,
+        "bridge " * 1_400,  # "a & b" windows
+        "schmerztabletten " * 550,  # suffixes
+        "mann hat mich " * 700,  # alternatives
+        " ".join(f"suicdae{i}" for i in range(1_100)),  # words the speller has not seen
     ]
     for message in hostile:
         best = min(_duration(message) for _ in range(5))
@@ -335,15 +538,18 @@ def test_shipped_files_load():
     assert {s.language for s in sets} == SHIPPED_LANGUAGES
     for s in sets:
         assert len(s.crisis) >= 100 and len(s.red_flag) >= 50, s.language
+        assert len(s.ambiguous) >= 10 and len(s.eating_disorder) >= 10, s.language
     assert load_phrases() is sets  # cached
+    check_shipped(sets)
 
 
 def _shortest_form(phrase: str) -> str:
-    """The fewest words a phrase matches: gaps empty, prefixes bare."""
-    return " ".join(token.rstrip("~") for token in phrase.split() if token != "*")
+    """The fewest words a phrase matches: gaps empty, prefixes and suffixes bare, the first of
+    each set of alternatives, parts in the order written."""
+    return " ".join(token.split("|")[0].strip("~") for token in phrase.split() if token not in ("*", "&"))
 
 
-@pytest.mark.parametrize("category", [CRISIS, RED])
+@pytest.mark.parametrize("category", CATEGORIES)
 def test_every_phrase_triggers_its_own_category(category):
     # Catches a near miss that would swallow a phrase, a red flag that is really a crisis
     # phrase, and typos that make a phrase unmatchable.
@@ -381,6 +587,15 @@ VALID = '[crisis]\nphrases = ["want * die"]\n[red_flag]\nphrases = ["saddle"]\n[
         (VALID.replace('[crisis]\nphrases = ["want * die"]', "crisis = 1"), "'crisis'"),
         (VALID.replace("[not_crisis]\nphrases", "[not_crisis]\nphrase"), "'not_crisis.phrase'"),
         (VALID + "[red_flags]\nphrases = []\n", "'red_flags'"),
+        (VALID.replace("phrases = []", 'phrases = ["a & b"]'), "'not_crisis.phrases'"),
+        (VALID.replace('["want * die"]', '["want & * die"]'), "'crisis.phrases'"),
+        (VALID.replace('["want * die"]', '["want &"]'), "'crisis.phrases'"),
+        (VALID.replace('["want * die"]', '["a & b & c & d"]'), "'crisis.phrases'"),
+        (VALID.replace('["want * die"]', '["want| die"]'), "'crisis.phrases'"),
+        (VALID.replace('["want * die"]', '["want|* die"]'), "'crisis.phrases'"),
+        (VALID.replace('["want * die"]', '["~ab die"]'), "'crisis.phrases'"),
+        (VALID.replace('["want * die"]', '["' + " ".join(["a|b|c|d|e|f|g|h"] * 4) + '"]'), "'crisis.phrases'"),
+        (VALID + "[ambiguous]\nphrases = []\n", "'ambiguous.phrases'"),
     ],
 )
 def test_malformed_file_names_file_and_key(tmp_path, content, named):
