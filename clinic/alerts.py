@@ -30,6 +30,7 @@ CATEGORIES = {
     "crisis": N_("crisis message"),
     "red_flag": N_("red-flag symptom"),
     "phq4_severe": N_("PHQ-4 in the severe range"),
+    "eating_disorder": N_("disclosure of disordered eating"),
 }
 LEASE = timedelta(seconds=60)  # a claimed delivery is tried again after this if not confirmed
 MAX_BACKOFF = timedelta(minutes=5)
@@ -40,7 +41,7 @@ Send = Callable[[int, Message], Awaitable[int | None]]
 
 def raise_alert(session: Session, patient: Patient, category: str, now: datetime, *, words: str | None = None) -> Alert | None:
     """Record an alert and its first deliveries. Nothing for a patient who has not consented."""
-    if patient.consent != "given":
+    if patient.consent != "given" or category not in CATEGORIES:
         return None
     clinic = patient.clinic
     alert = Alert(

@@ -22,7 +22,7 @@ from clinic import enrollment
 from dialogs import advice, flare, mydata, progress, prompts, safety
 from dialogs.base import Answer, Call, Choice, Dialog, Frame, Invalid, Question, dialog_class
 from dialogs.io import Button, Command, Edit, Edited, Inbound, Media, Message, Output, Press, Text, Who
-from dialogs.screen import normalize, screen
+from dialogs.screen import normalize, screen_all
 from scheduler import planner
 from locales import _
 from storage.db import Database
@@ -31,7 +31,7 @@ from storage.models import DialogState, Patient, ProcessedUpdate, Prompt, utcnow
 
 ONBOARDING = "onboarding"
 MENU = "menu"
-NAVIGATION = {"start", "menu", "language", "timezone", "cancel", "progress", "withdraw"}  # commands that leave a crisis pause
+NAVIGATION = {"start", "menu", "language", "timezone", "cancel", "progress", "withdraw", "delete"}  # commands that leave a crisis pause
 MAX_BUTTON_LABEL = 100
 
 
@@ -171,22 +171,30 @@ class Turn:
     def handle(self, event) -> None:
         text = self.text = _text_of(event)
         if text:
-            verdict = screen(text)
-            if verdict.category == "crisis" and not self.fresh and isinstance(event, Text) and self.dialog().expects_crisis_words():
+            found = {verdict.category: verdict for verdict in screen_all(text)}
+            danger = found.get("crisis") or found.get("ambiguous")
+            if danger and not self.fresh and isinstance(event, Text) and self.dialog().expects_crisis_words():
                 safety.resources_once(self)
-            elif verdict.category == "crisis":
-                safety.crisis(self, verdict)
+            elif danger and danger.category == "crisis":
+                safety.crisis(self, danger)
                 return
-            if verdict.category == "red_flag":
-                safety.red_flag(self, verdict)
-            if not self.fresh and not isinstance(event, Command):
+            elif danger and not self.state.paused:
+                if "red_flag" in found:
+                    safety.red_flag(self, found["red_flag"])
+                safety.ask_directly(self, danger)  # the step waits for the answer
+                return
+            if "red_flag" in found:
+                safety.red_flag(self, found["red_flag"])
+            if "eating_disorder" in found:
+                safety.eating_disorder(self, found["eating_disorder"])  # never diet advice: said there
+            elif not self.fresh and not isinstance(event, Command):
                 advice.reply(self, text)  # medication or diet: never advice, then the step goes on
         if self.fresh:
             if isinstance(event, Command) and event.name == "start" and event.args:
                 self.join_clinic(event.args)  # opened their clinic's invitation link
             self.ask()
-        elif (self.patient.consent == "withdrawn" and self.state.dialog != ONBOARDING
-              and not (isinstance(event, Command) and event.name in ("start", "help", "mydata"))):
+        elif (self.patient.consent == "withdrawn" and self.state.dialog not in (ONBOARDING, "delete")
+              and not (isinstance(event, Command) and event.name in ("start", "help", "mydata", "delete"))):
             self.say(_("You have withdrawn your consent, so I keep nothing new. Send /start if you'd like to take part again."))
         elif isinstance(event, Command):
             self.command(event)
@@ -204,6 +212,8 @@ class Turn:
                 self.ask()
         elif self.state.paused:
             safety.still_paused(self)
+        elif safety.typed_direct_answer(self, event.text):
+            pass
         else:
             self.answer(Answer(text=event.text))
             if flare.mentions_flare(event.text):
@@ -249,6 +259,8 @@ class Turn:
         elif name == "mydata":
             mydata.send(self)
             self.ask()
+        elif name == "delete":
+            self.call(Call("delete"))  # explains what deletion means, then asks to confirm
         else:
             self.say(_("I don't know that command. Try /menu, or /help to see what I can do."))
             self.ask()
@@ -320,6 +332,9 @@ class Turn:
             return
         if button.action == safety.RESUME:
             safety.resume(self)
+            return
+        if button.action == safety.DIRECT:
+            safety.direct_answer(self, button.value)
             return
         if button.action == prompts.ACTION:
             prompts.on_press(self, button.value)
@@ -524,6 +539,7 @@ def help_text(turn: Turn) -> str:
             _("/cancel – leave what you're doing"),
             _("/mydata – everything I keep about you, as a file"),
             _("/withdraw – withdraw your consent"),
+            _("/delete – delete everything I keep about you"),
             _("/help – this message"),
             "",
             safety.not_an_emergency_line(turn),

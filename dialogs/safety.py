@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from babel import Locale
 from babel.core import get_global
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 import content
 import locales
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 RESUME = "resume"
+DIRECT = "direct"  # the buttons of the direct question asked after an ambiguous message
+UNSURE = {"not sure", "unsure", "dont know", "i dont know", "maybe", "no se", "no lo se", "quizas", "tal vez",
+          "nicht sicher", "weiss nicht", "ich weiss nicht", "vielleicht"}
 
 
 def country_of(turn: "Turn") -> str | None:
@@ -100,7 +103,7 @@ def not_an_emergency_line(turn: "Turn") -> str:
     return _("I'm not an emergency service. If you are in danger, call {number}.").format(number=number)
 
 
-def _record(turn: "Turn", verdict: "Verdict") -> None:
+def _record(turn: "Turn", verdict: "Verdict", *, alert: bool = True) -> None:
     # The matched content phrase, never the patient's words; nothing before consent.
     if turn.patient.consent != "given":
         return
@@ -114,7 +117,8 @@ def _record(turn: "Turn", verdict: "Verdict") -> None:
             state=turn.state.state,
         )
     )
-    alerts.raise_alert(turn.session, turn.patient, verdict.category, turn.now, words=turn.text)
+    if alert:
+        alerts.raise_alert(turn.session, turn.patient, verdict.category, turn.now, words=turn.text)
 
 
 def crisis(turn: "Turn", verdict: "Verdict") -> None:
@@ -169,3 +173,57 @@ def red_flag(turn: "Turn", verdict: "Verdict") -> None:
             "or call {number} if it is severe or came on suddenly. I can't examine you, so please don't wait for me."
         ).format(number=number)
     )
+
+
+def ask_directly(turn: "Turn", verdict: "Verdict") -> None:
+    """An ambiguous message ("I can't go on like this"): ask, gently and plainly. Asking about
+    suicide does not put the idea in anyone's head; not asking can miss it."""
+    _record(turn, verdict, alert=False)  # the clinic is alerted if the answer is yes or not sure
+    turn.session.execute(delete(Button).where(Button.patient_id == turn.patient.id, Button.action == DIRECT))
+    turn.say(
+        _("That sounds really hard. Sometimes people in a lot of pain have thoughts of ending their life. "
+          "Is that happening for you?"),
+        [Choice("yes", _("Yes")), Choice("unsure", _("Not sure")), Choice("no", _("No"))], columns=3, action=DIRECT,
+    )
+
+
+def direct_answer(turn: "Turn", value: str) -> None:
+    """Yes or not sure: the crisis path. No: heard, and back to where they were."""
+    from dialogs.screen import Verdict
+
+    turn.session.execute(delete(Button).where(Button.patient_id == turn.patient.id, Button.action == DIRECT))
+    if value in ("yes", "unsure"):
+        crisis(turn, Verdict("crisis", f"direct question: {value}", None))
+        return
+    number = emergency_number(country_of(turn), turn.patient.clinic.settings)
+    turn.say(_("Thank you for telling me. Pain like this wears anyone down. If those thoughts ever do come, "
+               "tell me or call {number}.").format(number=number))
+    turn.ask()
+
+
+def typed_direct_answer(turn: "Turn", text: str) -> bool:
+    """A typed yes, no or not sure to an open direct question counts as its button."""
+    from dialogs.engine import _polarity
+    from dialogs.screen import normalize
+
+    if turn.session.scalars(select(Button.id).where(Button.patient_id == turn.patient.id, Button.action == DIRECT)).first() is None:
+        return False
+    typed = normalize(text)
+    value = "unsure" if typed in UNSURE or any(typed.startswith(u + " ") for u in UNSURE) else _polarity(typed)
+    if value is None:
+        return False
+    direct_answer(turn, value)
+    return True
+
+
+def eating_disorder(turn: "Turn", verdict: "Verdict") -> None:
+    """A disclosure of disordered eating: no food or weight advice, the clinician, and help now."""
+    _record(turn, verdict)
+    lines = [
+        _("Thank you for trusting me with this. Struggles with eating and weight deserve real support, and I can't "
+          "give advice about food or weight. Please tell your clinician about it; your clinic has been let know too."),
+        "",
+        _("If you feel unsafe right now, please reach out:"),
+        *resource_lines(country_of(turn), turn.patient.clinic.settings),
+    ]
+    turn.say("\n".join(lines))

@@ -1,0 +1,79 @@
+"""An ambiguous message gets the gentle direct question; yes or not sure is the crisis path.
+A disclosure of disordered eating gets no diet advice, the clinician, and the lines."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from onboard import onboard
+from storage.models import Alert, Answer, DialogState, SafetyEvent
+
+AMBIGUOUS = "this pain is killing me and I can't go on like this"
+QUESTION = "Sometimes people in a lot of pain have thoughts of ending their life. Is that happening for you?"
+
+
+def rows(database, model):
+    with database.transaction() as session:
+        return list(session.scalars(select(model)))
+
+
+def paused(database) -> bool:
+    with database.transaction() as session:
+        return session.scalars(select(DialogState)).one().paused
+
+
+def in_daily_check_in(chat) -> None:
+    onboard(chat)
+    chat.press("Check in now")
+    chat.press("Daily check-in")
+    assert "How strong is your pain right now?" in chat.text
+
+
+def test_an_ambiguous_message_is_asked_about_plainly_and_no_goes_back_to_the_step(chat, database):
+    in_daily_check_in(chat)
+    chat.say(AMBIGUOUS)
+    assert QUESTION in chat.text and chat.buttons == ["Yes", "Not sure", "No"]
+    assert rows(database, Answer) == []  # the message is not taken as an answer
+    assert [e.category for e in rows(database, SafetyEvent)] == ["ambiguous"] and rows(database, Alert) == []
+    chat.press("No")
+    assert "Thank you for telling me." in chat.text and "999" in chat.text  # London: the UK's number
+    assert "How strong is your pain right now?" in chat.text  # back where they were
+    assert not paused(database)
+    chat.press("7")
+    assert [a.value for a in rows(database, Answer)] == [7.0]
+
+
+@pytest.mark.parametrize("reply", ["Yes", "Not sure"])
+def test_yes_or_not_sure_is_the_crisis_path_and_alerts_the_clinic(chat, database, reply):
+    in_daily_check_in(chat)
+    chat.say(AMBIGUOUS)
+    chat.press(reply)
+    assert "Samaritans" in chat.text and chat.buttons == ["Continue"]
+    assert paused(database)
+    assert [e.category for e in rows(database, SafetyEvent)] == ["ambiguous", "crisis"]
+    assert [a.category for a in rows(database, Alert)] == ["crisis"]
+
+
+@pytest.mark.parametrize("typed, crisis", [("yes", True), ("not sure", True), ("i don't know", True), ("no", False), ("nein", False)])
+def test_typed_answers_to_the_direct_question_count(chat, database, typed, crisis):
+    in_daily_check_in(chat)
+    chat.say(AMBIGUOUS)
+    chat.say(typed)
+    assert paused(database) is crisis
+    assert ("Samaritans" in chat.text) is crisis
+    assert rows(database, Answer) == []
+
+
+def test_an_ambiguous_message_with_a_red_flag_gets_both(chat, database):
+    onboard(chat)
+    chat.say("I can't go on like this, and since this morning I can't control my bladder")
+    assert "needs a doctor today" in chat.text and QUESTION in chat.text
+
+
+def test_a_disclosure_of_disordered_eating_gets_no_diet_advice_but_the_clinician_and_the_lines(chat, database):
+    onboard(chat)
+    chat.say("I've been making myself throw up after meals to lose weight")
+    assert "I can't give advice about food or weight" in chat.text and "Samaritans" in chat.text
+    assert "What would you like to do?" in chat.text  # not a pause: the menu goes on
+    assert not paused(database)
+    assert [a.category for a in rows(database, Alert)] == ["eating_disorder"]
