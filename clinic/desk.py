@@ -22,7 +22,7 @@ from babel.dates import format_date
 import locales
 from clinic import alerts, audit, enrollment
 from clinic.overview import overviews
-from dialogs.io import Command, Edit, File, Inbound, Message, Output, Press
+from dialogs.io import Command, Edit, File, Inbound, Message, Output, Press, Who
 from exports.long import number
 from exports.source import Filters
 from locales import _
@@ -79,6 +79,10 @@ class Desk:
             return self._export(clinician, actor, event.args, now)
         with locales.use(clinician.language):
             return [Message(help_text())]
+
+    def is_clinician(self, who: Who) -> bool:
+        with self.db.reading() as session:
+            return enrollment.verified_clinician(session, who.external_id) is not None
 
     def _verify(self, session, invite, who, now) -> list[Output]:
         clinician = session.get(Clinician, invite.clinician_id)

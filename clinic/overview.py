@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from exports.source import parse_score
@@ -59,13 +59,13 @@ def overviews(session: Session, clinic_id: int, now: datetime, study_codes: tupl
         found[pid].peg = values[-1]
         found[pid].peg_change = round(values[-1] - values[-2], 2) if len(values) > 1 else None
     since = now - timedelta(days=ADHERENCE_DAYS)
-    for pid, status, count in session.execute(
-        select(Prompt.patient_id, Prompt.status == "answered", func.count()).where(
+    answered = func.sum(case((Prompt.status == "answered", 1), else_=0))
+    for pid, sent, done in session.execute(
+        select(Prompt.patient_id, func.count(), answered).where(
             Prompt.patient_id.in_(ids), Prompt.kind == "checkin", Prompt.sent_at.is_not(None), Prompt.scheduled_for >= since
-        ).group_by(Prompt.patient_id, Prompt.status == "answered")
+        ).group_by(Prompt.patient_id)
     ):
-        found[pid].sent += count
-        found[pid].answered += count if status else 0
+        found[pid].sent, found[pid].answered = sent, int(done or 0)
     for pid, count in session.execute(
         select(FlareEpisode.patient_id, func.count()).where(FlareEpisode.patient_id.in_(ids), FlareEpisode.ended_at.is_(None)).group_by(FlareEpisode.patient_id)
     ):
