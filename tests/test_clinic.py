@@ -351,3 +351,14 @@ def test_identified_and_oversized_exports_from_telegram(engine, database, desk, 
         assert session.scalars(select(AuditEntry).where(AuditEntry.action == "export")).one().detail["filters"]["identify"] is True
     monkeypatch.setattr("clinic.desk.TELEGRAM_UPLOAD_LIMIT", 100)
     assert "larger than Telegram's 50 MB limit" in texts(say(desk, DOCTOR_A, Command("export")))
+
+
+def test_every_start_names_the_clinics_nobody_would_hear(database, desk, caplog):
+    from bot.cli import warn_unreachable_clinics
+
+    make_clinic(database, "Lonely")
+    verified(database, desk, make_clinic(database, "Staffed"), DOCTOR_A)
+    with caplog.at_level("WARNING"):
+        warn_unreachable_clinics(database)
+    named = " ".join(record.getMessage() for record in caplog.records)
+    assert "'Lonely'" in named and "'Staffed'" not in named
