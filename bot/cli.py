@@ -7,7 +7,7 @@ import os
 import sys
 from dataclasses import replace
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 
 
 class RedactingFormatter(logging.Formatter):
@@ -28,15 +28,26 @@ class RedactingFormatter(logging.Formatter):
 
 def setup_logging(settings: Settings, stream=None) -> None:
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(
-        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", [settings.token, settings.webhook_secret, settings.database_url])
-    )
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets_of(settings)))
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
     # httpx logs every request URL at INFO, and Bot API URLs contain the token; python-telegram-bot
     # logs whole updates (what patients wrote) at DEBUG.
     for name, level in [("httpx", logging.WARNING), ("httpcore", logging.WARNING), ("telegram", logging.INFO),
                         ("transitions", logging.WARNING), ("alembic", logging.WARNING), ("apscheduler", logging.WARNING)]:
         logging.getLogger(name).setLevel(max(level, logging.getLogger().level))
+
+
+def secrets_of(settings: Settings) -> list[str | None]:
+    """What no log line may show: the token, the webhook secret, the database URL and its password
+    alone (drivers print it in other URL forms), and each data key."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        password = make_url(settings.database_url).password
+    except Exception:  # not a URL we can parse: the whole string is still redacted
+        password = None
+    keys = (settings.data_key or "").split(",")
+    return [settings.token, settings.webhook_secret, settings.database_url, password, *(key.strip() for key in keys)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--port", type=int, help="port the webhook server binds (default 8443)")
 
     db = commands.add_parser("db", help="database maintenance")
-    db.add_subparsers(dest="db_command", required=True).add_parser("upgrade", help="apply all migrations")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply all migrations")
+    db_commands.add_parser("rotate-key", help="re-encrypt patients' words with the first PAINCOACH_DATA_KEY (plain ones too)")
 
     dialogs = commands.add_parser("dialogs", help="the dialogs")
     dialog_commands = dialogs.add_subparsers(dest="dialogs_command", required=True)
@@ -65,7 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     clinic_cli.add_commands(commands)
 
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
 
     if args.command == "dialogs":
         return _dialogs(args)
@@ -73,6 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "chat" and "PAINCOACH_LOG_LEVEL" not in os.environ:
         settings = replace(settings, log_level="WARNING")  # keep the conversation readable
     setup_logging(settings)
+    from storage import crypto
+
+    try:
+        crypto.configure(settings.data_key)  # patients' words are encrypted from here on
+    except crypto.DataKeyError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
     import content
 
     try:
@@ -83,6 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     from storage import open_database
 
     database = open_database(settings.database_url)  # created and migrated on first run
+    try:
+        crypto.check(database)  # a wrong or missing data key stops here, not at every patient's step
+        if args.command == "db" and args.db_command == "rotate-key":
+            for table, rows in crypto.rotate(database).items():
+                print(f"{table}: {rows:,} rows re-encrypted")
+            return 0
+    except crypto.DataKeyError as error:
+        print(f"data key error: {error}", file=sys.stderr)
+        return 2
     if args.command == "db":
         print(f"database is at the newest revision: {database.url.render_as_string(hide_password=True)}")
         return 0

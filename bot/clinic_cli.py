@@ -1,4 +1,4 @@
-"""The clinic's commands: `clinic`, `clinician`, `invite`, `discharge`, `export`, `report`, `audit`."""
+"""The clinic's commands: `clinic`, `clinician`, `invite`, `discharge`, `export`, `report`, `audit`, `purge`."""
 from __future__ import annotations
 
 import argparse
@@ -66,8 +66,11 @@ def add_commands(commands) -> None:
     audit_ = commands.add_parser("audit", help="who exported or viewed what")
     audit_.add_argument("--limit", type=int, default=50)
 
+    purge = commands.add_parser("purge", help="erase patients discharged longer ago than their clinic's retention_days")
+    purge.add_argument("--dry-run", action="store_true", help="list their study codes, erase nothing")
 
-COMMANDS = {"clinic", "clinician", "invite", "discharge", "export", "report", "audit"}
+
+COMMANDS = {"clinic", "clinician", "invite", "discharge", "export", "report", "audit", "purge"}
 
 
 def run(args, db: Database, bot_username: str | None) -> int:
@@ -243,7 +246,28 @@ def _audit(args, db: Database, _bot) -> int:
     return 0
 
 
+def _purge(args, db: Database, _bot) -> int:
+    """Retention: a discharged patient's data goes once their clinic's retention_days have passed,
+    erased as /delete erases it (audited with the study code and counts only)."""
+    from storage.erase import erase_patient
+
+    now = utcnow()
+    with db.transaction() as session:
+        discharged = session.scalars(select(Patient).where(Patient.discharged_at.is_not(None)).order_by(Patient.id)).all()
+        due = [(p.id, p.study_code) for p in discharged if p.discharged_at < now - timedelta(days=p.clinic.setting("retention_days"))]
+    for patient_id, study_code in due:
+        if args.dry_run:
+            print(f"{study_code} would be erased")
+            continue
+        with db.transaction() as session:  # one patient at a time: a short write lock each
+            counts = erase_patient(session, session.get(Patient, patient_id), now, audit.cli_actor())
+        print(f"{study_code} erased: {sum(counts.values()):,} rows")
+    if not due:
+        print("nobody is past their clinic's retention period")
+    return 0
+
+
 HANDLERS = {
     "clinic": _clinic, "clinician": _clinician, "invite": _invite, "discharge": _discharge,
-    "export": _export, "report": _report, "audit": _audit,
+    "export": _export, "report": _report, "audit": _audit, "purge": _purge,
 }

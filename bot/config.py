@@ -1,39 +1,74 @@
-"""Settings, read from the environment once at start-up."""
+"""Settings, read from the environment once at start-up.
+
+Each secret may instead come from a file named by `<NAME>_FILE` (Docker and systemd credentials,
+Kubernetes secrets), so it never sits in the process environment. Such a file must be readable by
+its owner only: a secret the whole machine can read is refused rather than used.
+"""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from storage.db import default_data_dir, default_database_url
 
+SECRETS = ("TELEGRAM_BOT_TOKEN", "PAINCOACH_DATABASE_URL", "PAINCOACH_DATA_KEY", "PAINCOACH_WEBHOOK_SECRET")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used as given. The message names the variable, never its value."""
+
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str
-    token: str | None = None
+    database_url: str = field(repr=False)  # may hold a password
+    token: str | None = field(default=None, repr=False)
     bot_api_url: str | None = None  # a self-hosted Bot API server, e.g. http://127.0.0.1:8081/bot
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
-    webhook_secret: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
     log_level: str = "INFO"
     dispatch_seconds: float = 5  # how often due check-in prompts are sent; 0 turns sending off
     bot_username: str | None = None  # for invitation links (https://t.me/<bot>?start=<code>)
+    data_key: str | None = field(default=None, repr=False)  # Fernet key(s) for patients' words, newest first
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
         data_dir = Path(env["PAINCOACH_DATA_DIR"]) if env.get("PAINCOACH_DATA_DIR") else default_data_dir()
+        secret = {name: _secret(env, name) for name in SECRETS}
         return cls(
-            database_url=env.get("PAINCOACH_DATABASE_URL") or default_database_url(data_dir),
-            token=env.get("TELEGRAM_BOT_TOKEN") or None,
+            database_url=secret["PAINCOACH_DATABASE_URL"] or default_database_url(data_dir),
+            token=secret["TELEGRAM_BOT_TOKEN"],
             bot_api_url=env.get("PAINCOACH_BOT_API_URL") or None,
             webhook_url=env.get("PAINCOACH_WEBHOOK_URL") or None,
             webhook_listen=env.get("PAINCOACH_WEBHOOK_LISTEN", "127.0.0.1"),
             webhook_port=int(env.get("PAINCOACH_WEBHOOK_PORT", "8443")),
-            webhook_secret=env.get("PAINCOACH_WEBHOOK_SECRET") or None,
+            webhook_secret=secret["PAINCOACH_WEBHOOK_SECRET"],
             log_level=env.get("PAINCOACH_LOG_LEVEL", "INFO").upper(),
             dispatch_seconds=float(env.get("PAINCOACH_DISPATCH_SECONDS", "5")),
             bot_username=(env.get("PAINCOACH_BOT_USERNAME") or "").lstrip("@") or None,
+            data_key=secret["PAINCOACH_DATA_KEY"],
         )
+
+
+def _secret(env, name: str) -> str | None:
+    """NAME's value, or the content of the file NAME_FILE names (surrounding whitespace removed)."""
+    path = env.get(f"{name}_FILE")
+    if not path:
+        return env.get(name) or None
+    if env.get(name):
+        raise ConfigError(f"both {name} and {name}_FILE are set: keep one")
+    try:
+        with open(path, encoding="utf-8") as file:
+            mode = os.fstat(file.fileno()).st_mode  # the file opened, not whatever the path names later
+            if mode & 0o077:
+                raise ConfigError(
+                    f"{name}_FILE ({path}) can be read or written by others (mode {stat.S_IMODE(mode):o}): "
+                    f"make it readable by its owner only, e.g. chmod 600 {path}"
+                )
+            return file.read().strip() or None
+    except OSError as error:
+        raise ConfigError(f"{name}_FILE ({path}) cannot be read: {error.strerror}") from None

@@ -1,6 +1,7 @@
 """Engine, sessions and migrations for SQLite (embedded default) and PostgreSQL (production)."""
 from __future__ import annotations
 
+import logging
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.models import Clinic
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# Set in a session's info by storage.erase: after that transaction commits, SQLite's WAL is
+# checkpointed and emptied, so no copy of the erased pages stays behind in it.
+CHECKPOINT_AFTER_COMMIT = "checkpoint_after_commit"
 
 
 def default_data_dir() -> Path:
@@ -26,9 +30,11 @@ def default_database_url(data_dir: Path | None = None) -> str:
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # Per connection: WAL lets the dispatcher read while a dialog writes; SQLite ignores
-    # foreign keys unless asked; a busy timeout rides out a concurrent writer.
+    # foreign keys unless asked; a busy timeout rides out a concurrent writer; secure_delete
+    # overwrites deleted rows with zeros, so an erased patient's words do not linger in free space.
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
@@ -64,8 +70,11 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session inside one transaction: committed on success, rolled back on any error."""
-        with self._sessions() as session, session.begin():
-            yield session
+        with self._sessions() as session:
+            with session.begin():
+                yield session
+            if session.info.pop(CHECKPOINT_AFTER_COMMIT, False):
+                self.checkpoint()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -98,6 +107,17 @@ class Database:
                 raw.execute("PRAGMA foreign_keys=ON")
                 if problems:
                     raise RuntimeError(f"migration left broken references: {problems[:5]}")
+
+    def checkpoint(self) -> None:
+        """SQLite: copy the WAL into the database file and truncate it (waits for readers up to
+        the busy timeout). PostgreSQL needs nothing here: VACUUM reclaims deleted rows."""
+        if not self.is_sqlite:
+            return
+        with self.engine.connect() as connection:
+            busy, _log, _done = connection.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:  # a long reader (an export) held an old snapshot past the busy timeout
+            logging.getLogger(__name__).warning(
+                "WAL checkpoint after an erasure was blocked by a reader: erased pages may stay in the WAL file until a later checkpoint")
 
     def default_clinic(self, session: Session) -> Clinic:
         return session.scalars(select(Clinic).where(Clinic.is_default)).one()

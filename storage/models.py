@@ -14,6 +14,8 @@ from sqlalchemy import true as sa_true
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.crypto import EncryptedText  # the patient's own words: encrypted when PAINCOACH_DATA_KEY is set
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -83,7 +85,7 @@ class Patient(Base):
     study_code: Mapped[str | None] = mapped_column(String(12), unique=True)
     # The clinic's own reference (record number, initials) given at invitation: visible to that
     # clinic's clinicians only, never exported unless an admin asks for it explicitly.
-    clinic_reference: Mapped[str | None] = mapped_column(String(100))
+    clinic_reference: Mapped[str | None] = mapped_column(EncryptedText)
     enrolled_at: Mapped[datetime | None]  # joined through a clinic's invitation
     discharged_at: Mapped[datetime | None]  # prompts stop; data kept per the clinic's retention
     language: Mapped[str] = mapped_column(String(8), default="en")
@@ -92,7 +94,7 @@ class Patient(Base):
     adult: Mapped[bool | None]
     timezone: Mapped[str | None] = mapped_column(String(64))  # an IANA name, never an offset
     country: Mapped[str | None] = mapped_column(String(2))  # overrides the timezone's country
-    preferred_name: Mapped[str | None] = mapped_column(String(100))
+    preferred_name: Mapped[str | None] = mapped_column(EncryptedText)
     onboarded_at: Mapped[datetime | None]
     # False after Telegram said the patient blocked the bot; true again when they write.
     reachable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
@@ -110,11 +112,11 @@ class PainStory(Base):
     __tablename__ = "pain_stories"
 
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True)
-    where_it_hurts: Mapped[str | None] = mapped_column(Text)
-    since_when: Mapped[str | None] = mapped_column(Text)
-    what_makes_it_worse: Mapped[str | None] = mapped_column(Text)
-    what_has_been_tried: Mapped[str | None] = mapped_column(Text)
-    good_day: Mapped[str | None] = mapped_column(Text)
+    where_it_hurts: Mapped[str | None] = mapped_column(EncryptedText)
+    since_when: Mapped[str | None] = mapped_column(EncryptedText)
+    what_makes_it_worse: Mapped[str | None] = mapped_column(EncryptedText)
+    what_has_been_tried: Mapped[str | None] = mapped_column(EncryptedText)
+    good_day: Mapped[str | None] = mapped_column(EncryptedText)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -150,7 +152,7 @@ class Button(Base):
     step: Mapped[int | None] = mapped_column(Integer)
     action: Mapped[str | None] = mapped_column(String(32))
     value: Mapped[str] = mapped_column(String(64))
-    label: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(EncryptedText)  # may be the patient's words (an activity they named)
     message_id: Mapped[int | None] = mapped_column(BigInteger)  # filled in once the message is sent
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -291,18 +293,18 @@ class ThoughtRecord(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(8))  # full | quick
-    situation: Mapped[str | None] = mapped_column(Text)
-    emotion: Mapped[str | None] = mapped_column(Text)
+    situation: Mapped[str | None] = mapped_column(EncryptedText)
+    emotion: Mapped[str | None] = mapped_column(EncryptedText)
     emotion_before: Mapped[int | None] = mapped_column(Integer)  # 0-100
-    thought: Mapped[str | None] = mapped_column(Text)  # or, in the quick one, the feared prediction
+    thought: Mapped[str | None] = mapped_column(EncryptedText)  # or, in the quick one, the feared prediction
     belief_before: Mapped[int | None] = mapped_column(Integer)  # 0-100; in the quick one, how likely it is
     trap: Mapped[str | None] = mapped_column(String(32))
-    evidence_for: Mapped[str | None] = mapped_column(Text)
-    evidence_against: Mapped[str | None] = mapped_column(Text)
-    balanced_thought: Mapped[str | None] = mapped_column(Text)  # or what they would tell a friend
+    evidence_for: Mapped[str | None] = mapped_column(EncryptedText)
+    evidence_against: Mapped[str | None] = mapped_column(EncryptedText)
+    balanced_thought: Mapped[str | None] = mapped_column(EncryptedText)  # or what they would tell a friend
     belief_after: Mapped[int | None] = mapped_column(Integer)
     emotion_after: Mapped[int | None] = mapped_column(Integer)
-    next_step: Mapped[str | None] = mapped_column(Text)
+    next_step: Mapped[str | None] = mapped_column(EncryptedText)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
 
@@ -313,11 +315,11 @@ class FlarePlan(Base):
     __tablename__ = "flare_plans"
 
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True)
-    warning_signs: Mapped[str | None] = mapped_column(Text)
-    what_helps: Mapped[str | None] = mapped_column(Text)
-    step_back_from: Mapped[str | None] = mapped_column(Text)
-    who_to_tell: Mapped[str | None] = mapped_column(Text)
-    when_to_seek_care: Mapped[str | None] = mapped_column(Text)
+    warning_signs: Mapped[str | None] = mapped_column(EncryptedText)
+    what_helps: Mapped[str | None] = mapped_column(EncryptedText)
+    step_back_from: Mapped[str | None] = mapped_column(EncryptedText)
+    who_to_tell: Mapped[str | None] = mapped_column(EncryptedText)
+    when_to_seek_care: Mapped[str | None] = mapped_column(EncryptedText)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -329,7 +331,7 @@ class FlareEpisode(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
     peak_pain: Mapped[int | None] = mapped_column(Integer)
-    what_helped: Mapped[str | None] = mapped_column(Text)
+    what_helped: Mapped[str | None] = mapped_column(EncryptedText)
 
 
 class BreathingSession(Base):
@@ -357,7 +359,7 @@ class PacingActivity(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(100))  # the patient's words when they typed their own
+    name: Mapped[str] = mapped_column(EncryptedText)  # the patient's words when they typed their own
     baseline_minutes: Mapped[float | None] = mapped_column(Float)  # the average of the baseline days
     quota_minutes: Mapped[float | None] = mapped_column(Float)
     next_raise_on: Mapped[date | None] = mapped_column(Date)  # a local date
@@ -383,10 +385,10 @@ class VisitPrep(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
-    changes: Mapped[str | None] = mapped_column(Text)
-    goals: Mapped[str | None] = mapped_column(Text)
-    questions: Mapped[str | None] = mapped_column(Text)
-    treatment: Mapped[str | None] = mapped_column(Text)
+    changes: Mapped[str | None] = mapped_column(EncryptedText)
+    goals: Mapped[str | None] = mapped_column(EncryptedText)
+    questions: Mapped[str | None] = mapped_column(EncryptedText)
+    treatment: Mapped[str | None] = mapped_column(EncryptedText)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -414,7 +416,7 @@ class NotedQuestion(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(EncryptedText)
     noted: Mapped[bool] = mapped_column(Boolean, default=False)  # the patient asked to keep it for the visit
     used_at: Mapped[datetime | None]  # put into a visit summary
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -426,12 +428,12 @@ class SafetyPlan(Base):
     __tablename__ = "safety_plans"
 
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True)
-    warning_signs: Mapped[str | None] = mapped_column(Text)
-    what_helps: Mapped[str | None] = mapped_column(Text)
-    people: Mapped[str | None] = mapped_column(Text)
-    safe_places: Mapped[str | None] = mapped_column(Text)
-    professionals: Mapped[str | None] = mapped_column(Text)
-    safer_surroundings: Mapped[str | None] = mapped_column(Text)
+    warning_signs: Mapped[str | None] = mapped_column(EncryptedText)
+    what_helps: Mapped[str | None] = mapped_column(EncryptedText)
+    people: Mapped[str | None] = mapped_column(EncryptedText)
+    safe_places: Mapped[str | None] = mapped_column(EncryptedText)
+    professionals: Mapped[str | None] = mapped_column(EncryptedText)
+    safer_surroundings: Mapped[str | None] = mapped_column(EncryptedText)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -462,7 +464,7 @@ class Invite(Base):
     kind: Mapped[str] = mapped_column(String(10))  # patient | clinician
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
     clinician_id: Mapped[int | None] = mapped_column(ForeignKey("clinicians.id"))  # who a clinician invite verifies
-    reference: Mapped[str | None] = mapped_column(String(100))  # the clinic's own reference for the patient
+    reference: Mapped[str | None] = mapped_column(EncryptedText)  # the clinic's own reference for the patient
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
@@ -479,7 +481,7 @@ class Alert(Base):
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
     category: Mapped[str] = mapped_column(String(16))  # crisis | red_flag | phq4_severe
-    words: Mapped[str | None] = mapped_column(Text)  # the patient's message, only if the clinic opts in
+    words: Mapped[str | None] = mapped_column(EncryptedText)  # the patient's message, only if the clinic opts in
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("clinicians.id"))

@@ -1,6 +1,7 @@
 """Alembic environment: runs on the connection the caller passes (see storage.db.Database.migrate)."""
 from alembic import context
 
+from storage.crypto import EncryptedText
 from storage.models import Base, UtcDateTime
 
 
@@ -8,6 +9,9 @@ def render_item(kind, obj, autogen_context):
     # Our UTC wrapper is a Python-side concern: the column is a plain timezone-aware DateTime.
     if kind == "type" and isinstance(obj, UtcDateTime):
         return "sa.DateTime(timezone=True)"
+    # Encryption happens in Python too: in the database it is plain TEXT.
+    if kind == "type" and isinstance(obj, EncryptedText):
+        return "sa.Text()"
     return False
 
 

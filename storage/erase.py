@@ -1,0 +1,100 @@
+"""Erasing a patient: every row about them, in every table, then only counts in the audit.
+
+The tables to erase are found from the schema, not listed by hand, so a table added later cannot
+be forgotten: a table whose foreign key points at the patient, or at a row being erased (answers
+through responses, pacing logs through activities, alert deliveries through alerts), is erased
+too. Two places hold the patient without a foreign key, and are handled here by name: the inbox
+(raw Telegram updates not yet handled, found by their Telegram id) and the used invitation that
+carried the clinic's reference for them.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, delete, inspect, or_, select
+from sqlalchemy.orm import Session
+
+from clinic import audit
+from storage.db import CHECKPOINT_AFTER_COMMIT
+from storage.models import Base, Inbox, Invite, Patient
+
+
+def owned_rows(patient_id: int) -> list[tuple[Table, Any]]:
+    """(table, WHERE clause selecting the patient's rows in it), parents before children."""
+    patients = Base.metadata.tables["patients"]
+    conditions: dict[Table, Any] = {patients: patients.c.id == patient_id}
+    for table in Base.metadata.sorted_tables:  # parents first, so a parent's clause is ready
+        if table is patients:
+            continue
+        links = []
+        for fk in table.foreign_keys:
+            parent = fk.column.table
+            if parent is patients:
+                links.append(fk.parent == patient_id)
+            elif parent in conditions:
+                links.append(fk.parent.in_(select(fk.column).where(conditions[parent])))
+        if links:
+            conditions[table] = or_(*links)
+    return list(conditions.items())
+
+
+def erase_patient(session: Session, patient: Patient, now: datetime, actor: str) -> dict[str, int]:
+    """Delete every row about the patient and the patient, in the caller's transaction; record
+    the study code and the counts per table (nothing else) in the audit. Returns the counts."""
+    # What this step already changed is written first, then erased with the rest.
+    session.flush()
+    # Lock the patient, so nothing new is added for them while they are erased (PostgreSQL).
+    session.execute(select(Patient.id).where(Patient.id == patient.id).with_for_update())
+    study_code, clinic_id = patient.study_code, patient.clinic_id
+    channel, external_id = patient.channel, patient.external_id
+    reference, enrolled_at = patient.clinic_reference, patient.enrolled_at
+
+    counts: dict[str, int] = {}
+    gone: set[tuple[str, tuple]] = set()
+    for table, where in reversed(owned_rows(patient.id)):  # children before their parents
+        keys = session.execute(delete(table).where(where).returning(*table.primary_key.columns)).all()
+        if keys:
+            counts[table.name] = len(keys)
+            gone.update((table.name, tuple(key)) for key in keys)
+
+    if channel == "telegram":
+        pending = [update_id for update_id, payload in session.execute(select(Inbox.update_id, Inbox.payload))
+                   if _from_user(payload, external_id)]
+        if pending:
+            session.execute(delete(Inbox).where(Inbox.update_id.in_(pending)))
+            counts["inbox"] = len(pending)
+
+    if reference is not None and enrolled_at is not None:
+        # The used invitation still holds the reference it gave them; the row itself stays (the
+        # clinic's record that it invited someone). References are encrypted, so compared here.
+        used = [invite for invite in session.scalars(select(Invite).where(
+            Invite.kind == "patient", Invite.clinic_id == clinic_id, Invite.used_at == enrolled_at))
+            if invite.reference == reference]
+        for invite in used:
+            invite.reference = None
+        if used:
+            counts["invites.reference"] = len(used)  # cleared, not deleted
+
+    # The objects of erased rows leave the session: nothing may write them back at commit.
+    for obj in list(session.identity_map.values()):
+        state = inspect(obj)
+        if (state.mapper.local_table.name, state.identity) in gone:
+            session.expunge(obj)
+
+    audit.record(session, actor, "delete", now, clinic_id=clinic_id, subject=study_code, rows=sum(counts.values()), counts=counts)
+    session.info[CHECKPOINT_AFTER_COMMIT] = True
+    return counts
+
+
+def _from_user(payload: Any, telegram_id: str) -> bool:
+    """Whether a raw Telegram update came from (or is in the private chat of) this user."""
+    if isinstance(payload, dict):
+        for key, value in payload.items():
+            if key in ("from", "chat", "user") and isinstance(value, dict) and str(value.get("id")) == telegram_id:
+                return True
+            if _from_user(value, telegram_id):
+                return True
+    elif isinstance(payload, list):
+        return any(_from_user(item, telegram_id) for item in payload)
+    return False
