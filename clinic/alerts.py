@@ -45,7 +45,7 @@ def raise_alert(session: Session, patient: Patient, category: str, now: datetime
         return None
     clinic = patient.clinic
     alert = Alert(
-        clinic_id=patient.clinic_id, patient_id=patient.id, category=category, created_at=now,
+        clinic_id=patient.clinic_id, patient_id=patient.id, study_code=patient.study_code, category=category, created_at=now,
         words=words if words and clinic.setting("alert_include_words") else None,
     )
     session.add(alert)
@@ -81,15 +81,19 @@ def acknowledge(session: Session, clinician: Clinician, alert_id: int, now: date
     return alert
 
 
-def text(alert: Alert, patient: Patient, *, repeat: bool) -> str:
-    """The alert as a clinician reads it, in the current language."""
+def text(alert: Alert, patient: Patient | None, *, repeat: bool) -> str:
+    """The alert as a clinician reads it, in the current language. `patient` is None once the
+    patient has deleted their data: the study code is all that is left."""
+    reference = patient.clinic_reference if patient is not None else None
     lines = [
         ("⚠️ " + _("Not acknowledged yet: {category}") if repeat else "⚠️ " + _("Alert: {category}")).format(
             category=_(CATEGORIES[alert.category])
         ),
-        _("Patient {code}").format(code=patient.study_code) + (f" ({patient.clinic_reference})" if patient.clinic_reference else ""),
+        _("Patient {code}").format(code=alert.study_code) + (f" ({reference})" if reference else ""),
         _("At {time} UTC").format(time=alert.created_at.strftime("%Y-%m-%d %H:%M")),
     ]
+    if patient is None:
+        lines.append(_("The patient has since deleted their data from the bot."))
     if alert.words:
         lines.append(_("Their message: {words}").format(words=alert.words))
     return "\n".join(lines)
@@ -155,7 +159,7 @@ class AlertDispatcher:
             for delivery, alert in rows:
                 delivery.attempts += 1
                 delivery.next_attempt_at = now + LEASE
-                patient = session.get(Patient, alert.patient_id)
+                patient = session.get(Patient, alert.patient_id) if alert.patient_id is not None else None
                 with locales.use(self._language(session, delivery.chat_id, alert.clinic_id)):
                     message = Message(text(alert, patient, repeat=delivery.round > 0), ((Button(f"{ACK}{alert.id}", _("Acknowledge")),),))
                 due.append(Due(delivery.id, delivery.chat_id, message))

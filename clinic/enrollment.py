@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Clinic, Clinician, Invite, Patient
+from storage.models import Alert, AuditEntry, Clinic, Clinician, Invite, Patient
 
 # No 0/O, 1/I/L: a code read aloud or copied from paper cannot be misread.
 STUDY_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -27,7 +27,10 @@ class NotFound(LookupError):
 def new_study_code(session: Session) -> str:
     while True:
         code = "PC-" + "".join(secrets.choice(STUDY_CODE_ALPHABET) for _ in range(4))
-        if session.scalar(select(Patient.id).where(Patient.study_code == code)) is None:
+        # Never one a deleted patient had: the audit, alerts and the clinic's exports still use it.
+        taken = [select(Patient.id).where(Patient.study_code == code), select(AuditEntry.id).where(AuditEntry.subject == code),
+                 select(Alert.id).where(Alert.study_code == code)]
+        if all(session.scalar(query.limit(1)) is None for query in taken):
             return code
 
 

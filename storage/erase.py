@@ -12,10 +12,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, inspect, or_, select
+from sqlalchemy import Table, Text, delete, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from clinic import audit
+from storage.crypto import EncryptedText
 from storage.db import CHECKPOINT_AFTER_COMMIT
 from storage.models import Base, Inbox, Invite, Patient
 
@@ -30,6 +31,8 @@ def owned_rows(patient_id: int) -> list[tuple[Table, Any]]:
         links = []
         for fk in table.foreign_keys:
             parent = fk.column.table
+            if parent is patients and fk.ondelete == "SET NULL":
+                continue  # a row that outlives the patient (an alert): detached, see erase_patient
             if parent is patients:
                 links.append(fk.parent == patient_id)
             elif parent in conditions:
@@ -52,6 +55,16 @@ def erase_patient(session: Session, patient: Patient, now: datetime, actor: str)
 
     counts: dict[str, int] = {}
     gone: set[tuple[str, tuple]] = set()
+    # Rows that outlive the patient (ondelete SET NULL: an alert the clinic may still have to act
+    # on) lose their link and every free text first; the pseudonymous rest stays.
+    for table in Base.metadata.sorted_tables:
+        for fk in table.foreign_keys:
+            if fk.column.table.name == "patients" and fk.ondelete == "SET NULL":
+                texts = {c.name: None for c in table.columns if isinstance(c.type, (Text, EncryptedText))}
+                detached = session.execute(update(table).where(fk.parent == patient.id).values({fk.parent.name: None, **texts})).rowcount
+                if detached:
+                    counts[f"{table.name} (kept, detached)"] = detached
+
     for table, where in reversed(owned_rows(patient.id)):  # children before their parents
         keys = session.execute(delete(table).where(where).returning(*table.primary_key.columns)).all()
         if keys:

@@ -479,8 +479,11 @@ class Alert(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
-    category: Mapped[str] = mapped_column(String(16))  # crisis | red_flag | phq4_severe
+    # An alert outlives the patient's deletion of their data (the clinic may still have to act on
+    # it): the link is cleared, the study code stays, the words go.
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id", ondelete="SET NULL"), index=True)
+    study_code: Mapped[str | None] = mapped_column(String(12))
+    category: Mapped[str] = mapped_column(String(16))  # crisis | red_flag | phq4_severe | eating_disorder
     words: Mapped[str | None] = mapped_column(EncryptedText)  # the patient's message, only if the clinic opts in
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     acknowledged_at: Mapped[datetime | None]

@@ -362,3 +362,23 @@ def test_every_start_names_the_clinics_nobody_would_hear(database, desk, caplog)
         warn_unreachable_clinics(database)
     named = " ".join(record.getMessage() for record in caplog.records)
     assert "'Lonely'" in named and "'Staffed'" not in named
+
+
+def test_an_alert_outlives_the_patients_deletion_and_still_reaches_the_clinic(engine, database, desk):
+    a = make_clinic(database, "A")
+    verified(database, desk, a, DOCTOR_A)
+    alice = Chat(engine, "1001")
+    alice.command("start", patient_invite(database, a, reference="R-9"))
+    onboard(alice)
+    code = patient_row(database).study_code
+    alice.say("I want to kill myself")
+    alice.press("Continue")
+    alice.command("delete")
+    alice.press("Yes, delete everything")
+    outbox = Outbox()
+    asyncio.run(AlertDispatcher(database, outbox.send, clock=lambda: NOW).tick())
+    [(_chat, message)] = outbox.sent
+    assert code in message.text and "deleted their data" in message.text and "R-9" not in message.text
+    assert "Acknowledged" in texts(say(desk, DOCTOR_A, Press(message.buttons[0][0].id, None, None)))
+    with database.transaction() as session:
+        assert enrollment.new_study_code(session) != code

@@ -228,9 +228,12 @@ def test_delete_erases_every_trace_of_the_patient_and_nothing_of_anyone_else(eng
         assert set(entry.detail) == {"counts"} and all(isinstance(n, int) and n > 0 for n in counts.values())
         assert entry.rows == sum(counts.values())
         for table in ["patients", "pain_stories", "responses", "answers", "thought_records", "safety_plans", "flare_plans",
-                      "pacing_activities", "pacing_logs", "noted_questions", "visit_preps", "safety_events", "alerts",
-                      "alert_deliveries", "schedules", "prompts", "dialog_states", "inbox", "invites.reference"]:
+                      "pacing_activities", "pacing_logs", "noted_questions", "visit_preps", "safety_events",
+                      "schedules", "prompts", "dialog_states", "inbox", "invites.reference", "alerts (kept, detached)"]:
             assert counts.get(table), table
+        # The clinic may still have to act on the crisis alert: it stays, by study code only.
+        [alert] = session.scalars(select(Alert)).all()
+        assert (alert.patient_id, alert.words, alert.study_code, alert.category) == (None, None, study_code, "crisis")
     if database.is_sqlite:  # the words are gone from the file itself, not only from the tables
         raw = file_bytes(database)
         assert Path(f"{database.url.database}-wal").stat().st_size == 0
