@@ -99,13 +99,14 @@ class InboxPoller:
             session.execute(delete(Inbox).where(Inbox.update_id == update_id))
 
 
-async def serve(app: Application, db: Database, stop: asyncio.Event) -> None:
-    """Run the bot with inbox polling until `stop` is set (what `paincoach run` does)."""
+async def serve(app: Application, db: Database, stop: asyncio.Event, *, poll_timeout: int = 10) -> None:
+    """Run the bot with inbox polling until `stop` is set (what `paincoach run` does);
+    `poll_timeout` is how long one getUpdates call waits for news."""
     async with app:
         if app.post_init:
             await app.post_init(app)
         await app.start()
-        poller = InboxPoller(app, db)
+        poller = InboxPoller(app, db, timeout=poll_timeout)
         polling = asyncio.create_task(poller.run())
         polling.add_done_callback(lambda _task: stop.set())  # never a bot that looks alive but reads nothing
         try:

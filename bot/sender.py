@@ -4,6 +4,8 @@ Plugged into python-telegram-bot as its rate limiter, so every Bot API call pass
 - at most `overall_per_second` (30) calls that target a chat, shared by all chats;
 - at most one call per second per chat (messages and edits alike);
 - a 429 RetryAfter pauses everything for the time Telegram asks, then the call is retried;
+- a call to a chat that fails on the way (a 5xx, a timeout, a refused connection) is retried
+  where that is safe (see `_may_retry`), in order, the chat's later sends waiting behind it;
 - when sends queue up, replies to a patient who is talking (priority REPLY) go before
   scheduled ones (pass `rate_limit_args=SCHEDULED`);
 - with several bot processes on one database, each send also takes a slot from the
@@ -18,8 +20,9 @@ import logging
 import time
 from typing import Any, Callable, Coroutine
 
+import httpx
 from sqlalchemy import case, update
-from telegram.error import RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.concurrency import KeyedLocks
@@ -112,14 +115,17 @@ class Sender(BaseRateLimiter[int]):
         overall_per_second: float = 30,
         per_chat_interval: float = 1.0,
         max_retries: int = 5,
+        retry_delay: float = 1.0,
         shared: SharedBudget | None = None,
     ):
         self.budget = Budget(overall_per_second, shared=shared)
         self.per_chat_interval = per_chat_interval
         self.max_retries = max_retries
+        self.retry_delay = retry_delay  # before resending after a network failure; doubles each time
         self._chats = KeyedLocks()
         self._last: dict[Any, float] = {}
         self.retries = 0  # 429s seen, for tests and logs
+        self.resent = 0  # calls sent again after a network failure, for tests and logs
 
     async def initialize(self) -> None:
         pass
@@ -151,6 +157,7 @@ class Sender(BaseRateLimiter[int]):
                 self._forget_idle_chats()
 
     async def _call(self, callback, args, kwargs, priority: int | None) -> Any:
+        uncertain = 0  # failures after which the call may have taken effect
         for attempt in range(self.max_retries + 1):
             if priority is not None:
                 await self.budget.acquire(priority)
@@ -164,9 +171,41 @@ class Sender(BaseRateLimiter[int]):
                 log.warning("Telegram asked us to wait %.1f s (429); retrying", seconds)
                 self.budget.pause(seconds)
                 await asyncio.sleep(seconds)
+            except NetworkError as error:
+                if attempt == self.max_retries or not _may_retry(error, priority, uncertain):
+                    raise
+                if not _never_sent(error):
+                    uncertain += 1
+                self.resent += 1
+                log.warning("a call to Telegram failed (%s); sending it again", error)
+                await asyncio.sleep(self.retry_delay * 2**attempt)
         raise AssertionError("unreachable")
 
     def _forget_idle_chats(self) -> None:
         if len(self._last) > 10_000:
             horizon = time.monotonic() - self.per_chat_interval
             self._last = {key: at for key, at in self._last.items() if at > horizon}
+
+
+def _never_sent(error: NetworkError) -> bool:
+    """The request did not leave: no connection, or none free in the pool."""
+    return isinstance(error.__cause__, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+
+
+def _may_retry(error: NetworkError, priority: int | None, uncertain: int) -> bool:
+    """Whether a call to a chat that failed on the way is sent again.
+
+    - Never a 400 (BadRequest): the same request fails the same way.
+    - Only calls to a chat (priority set): for getUpdates, answerCallbackQuery, setMyCommands the
+      caller copes (the poller retries with its own backoff, a press counts without its answer).
+    - Always, when the request never left (no connection): nothing can be sent twice.
+    - After a 5xx, a read timeout or a dropped connection the message may have been sent already:
+      Telegram does not say, and has no idempotency key. A reply is then sent once more: a patient
+      is waiting, and a rare duplicate beats silence, above all after a crisis message. A scheduled
+      send is not: as for a prompt whose process died, the dispatcher records it, never resends it.
+    """
+    if isinstance(error, BadRequest) or priority is None:
+        return False
+    if _never_sent(error):
+        return True
+    return priority == REPLY and uncertain == 0

@@ -14,10 +14,13 @@ import asyncio
 import logging
 import signal
 from collections.abc import Hashable
+from dataclasses import replace
 
+from sqlalchemy import select
+from sqlalchemy import update as sql_update
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ChatType, MessageLimit
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -33,6 +36,7 @@ from telegram.ext import (
 import locales
 from bot import polling
 from bot.concurrency import KeyedLocks
+from bot.flood import FloodGuard
 from bot.guide import GuidePlayer
 from bot.config import Settings
 from bot.sender import REPLY, SCHEDULED, Sender, SharedBudget
@@ -45,6 +49,7 @@ from dialogs.io import Command, Edit, Edited, File, Inbound, Media, Message, Out
 from locales import N_, _
 from scheduler import runner
 from scheduler.dispatcher import Dispatcher
+from storage.models import Patient, Prompt
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +62,7 @@ COMMANDS = [
     ("cancel", N_("Leave what you're doing")),
     ("mydata", N_("My data, as a file")),
     ("withdraw", N_("Withdraw your consent")),
+    ("delete", N_("Delete my data")),
 ]
 
 
@@ -65,11 +71,13 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     An update waiting for its chat holds one of the slots, so the slots are many: a chat that
     floods must not use them all up (the worker threads already bound the database work).
+    The flood guard counts what waits per chat, so a flood's replies can be thinned.
     """
 
-    def __init__(self, max_concurrent_updates: int = 100_000):
+    def __init__(self, max_concurrent_updates: int = 100_000, flood: FloodGuard | None = None):
         super().__init__(max_concurrent_updates)
         self._chats = KeyedLocks()
+        self.flood = flood
 
     async def do_process_update(self, update: object, coroutine) -> None:
         key: Hashable | None = None
@@ -78,8 +86,16 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         if key is None:
             await coroutine
             return
-        async with self._chats.hold(key):
-            await coroutine
+        # Only what gets a reply counts towards a flood (not, say, the patient blocking the bot).
+        counted = self.flood is not None and update.effective_message is not None
+        if counted:
+            self.flood.arrived(key)
+        try:
+            async with self._chats.hold(key):
+                await coroutine
+        finally:
+            if counted:
+                self.flood.finished(key)
 
     async def initialize(self) -> None:
         pass
@@ -89,26 +105,32 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
 
 def build_application(
-    settings: Settings, engine: Engine, *, sender: Sender | None = None, guides: GuidePlayer | None = None
+    settings: Settings, engine: Engine, *, sender: Sender | None = None, guides: GuidePlayer | None = None,
+    read_timeout: float | None = None,
 ) -> Application:
+    """The Application; `read_timeout` (seconds) overrides python-telegram-bot's 5 s wait for an answer."""
     if sender is None:
         # PostgreSQL is how several bot processes run: there they share one send budget.
         shared = None if engine.db.is_sqlite else SharedBudget(engine.db)
         sender = Sender(shared=shared)
+    flood = FloodGuard()
     builder = (
         ApplicationBuilder()
         .token(settings.token)
         .rate_limiter(sender)
-        .concurrent_updates(PerChatUpdateProcessor())
+        .concurrent_updates(PerChatUpdateProcessor(flood=flood))
         .post_init(_on_start)
         .post_shutdown(_on_stop)
     )
     if settings.bot_api_url:
         builder = builder.base_url(settings.bot_api_url)
+    if read_timeout is not None:
+        builder = builder.read_timeout(read_timeout).get_updates_read_timeout(read_timeout)
     app = builder.build()
     app.bot_data["engine"] = engine
     app.bot_data["settings"] = settings
     app.bot_data["told_not_private"] = set()
+    app.bot_data["flood"] = flood
     app.bot_data["guides"] = guides or GuidePlayer()
     app.bot_data["desk"] = Desk(engine.db, clock=engine.clock, bot_username=settings.bot_username)
     app.add_handler(TypeHandler(Update, _private_chats_only), group=-1)
@@ -153,19 +175,25 @@ def run(settings: Settings, engine: Engine) -> None:
 
 async def _private_chats_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
-    if chat is None or chat.type == ChatType.PRIVATE:
+    if chat is not None and chat.type == ChatType.PRIVATE and update.effective_user is not None:
         return
-    told: set[int] = context.bot_data["told_not_private"]
-    if chat.id not in told:
-        told.add(chat.id)
-        with locales.use(locales.negotiate(update.effective_user.language_code if update.effective_user else None)):
-            text = _("I only talk in private chats. Please message me directly.")
-        try:
-            await context.bot.send_message(chat.id, text)
-        except TelegramError:
-            log.info("could not tell chat %s that I work in private chats only", chat.id)
+    # Anything else is no patient's step: a group or channel (told once), or an update without a
+    # chat or sender (an inline query, a button on an inline message), which has no one to answer.
+    if chat is not None and chat.type != ChatType.PRIVATE:
+        told: set[int] = context.bot_data["told_not_private"]
+        if chat.id not in told:
+            told.add(chat.id)
+            with locales.use(locales.negotiate(update.effective_user.language_code if update.effective_user else None)):
+                text = _("I only talk in private chats. Please message me directly.")
+            try:
+                await context.bot.send_message(chat.id, text)
+            except TelegramError:
+                log.info("could not tell chat %s that I work in private chats only", chat.id)
     if update.callback_query:
-        await update.callback_query.answer()
+        try:
+            await update.callback_query.answer()
+        except TelegramError:
+            log.info("could not answer a button press outside a private chat")
     raise ApplicationHandlerStop
 
 
@@ -180,17 +208,57 @@ def _who(update: Update) -> Who:
 async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, event) -> None:
     engine: Engine = context.bot_data["engine"]
     guides: GuidePlayer = context.bot_data["guides"]
-    inbound = Inbound(_who(update), event, update.update_id)
+    flood: FloodGuard = context.bot_data["flood"]
+    chat_id = update.effective_chat.id
+    inbound = Inbound(_who(update), _without_nul(event), update.update_id)
     outputs = await asyncio.to_thread(context.bot_data["desk"].handle, inbound)
     if outputs is None:  # not a clinician: a patient
-        guides.stop(update.effective_chat.id)  # whatever they sent, a guided exercise stops for it
+        guides.stop(chat_id)  # whatever they sent, a guided exercise stops for it
         outputs = await asyncio.to_thread(engine.handle, inbound)
-    await deliver(context.bot, engine, update.effective_chat.id, outputs, guides=guides, who=inbound.who)
+    # The step is recorded. In a flood, a newer message's reply will say where we are: only what
+    # must never be dropped goes out now (bot/flood.py).
+    if flood.hold(chat_id):
+        outputs = [output for output in outputs if isinstance(output, Message) and output.urgent]
+    elif flood.note_due(chat_id):
+        with locales.use(await asyncio.to_thread(engine.language_of, inbound.who)):
+            note = _("You're sending a lot at once — I've read everything; here's where we are.")
+        outputs = [Message(note), *outputs]
+    try:
+        await deliver(context.bot, engine, chat_id, outputs, guides=guides, who=inbound.who)
+    except Forbidden:  # they blocked the bot: as the dispatcher does, no more messages until they write
+        log.info("update %s: the patient blocked the bot; marked unreachable", update.update_id)
+        await asyncio.to_thread(mark_unreachable, engine, inbound.who)
+
+
+def _without_nul(event):
+    """PostgreSQL text cannot hold a NUL character (the step would fail on every try), and no
+    patient means one: gone from what they typed and from (forgeable) callback data alike."""
+    changes = {name: value.replace("\x00", "") for name, value in vars(event).items() if isinstance(value, str) and "\x00" in value}
+    return replace(event, **changes) if changes else event
+
+
+def mark_unreachable(engine: Engine, who: Who) -> None:
+    """Telegram said the patient blocked the bot (403): as the dispatcher does, nothing is sent to
+    them until they write again (the engine makes them reachable then)."""
+    now = engine.clock()
+    with engine.db.transaction() as session:
+        patient = session.scalars(select(Patient).where(Patient.channel == who.channel, Patient.external_id == who.external_id)).one_or_none()
+        if patient is None:
+            return
+        patient.reachable = False
+        session.execute(
+            sql_update(Prompt)
+            .where(Prompt.patient_id == patient.id, Prompt.status == "scheduled")
+            .values(status="blocked", reason="the patient blocked the bot", updated_at=now)
+        )
 
 
 async def _on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
-    await query.answer()  # stop the spinner at once, whatever comes next
+    try:
+        await query.answer()  # stop the spinner at once, whatever comes next
+    except TelegramError:  # the spinner stops by itself; the press still counts
+        log.info("update %s: could not answer the button press", update.update_id)
     message = query.message
     message_id = message.message_id if message else None
     message_text = getattr(message, "text", None)
@@ -225,7 +293,8 @@ async def _on_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log with the update id; the patient gets an apology and their question, never silence."""
+    """Log with the update id; the patient gets an apology and their question, never silence
+    (only the question when just the sending failed)."""
     update_id = update.update_id if isinstance(update, Update) else None
     log.error("update %s failed", update_id, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None or update.effective_user is None:
@@ -244,11 +313,16 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     with locales.use(language):
         if text and screen(text).category == "crisis":
             # The step failed, but a crisis message is never left without the crisis lines.
-            outputs: list[Output] = [Message(safety.crisis_text(locales.territory_of(who.language_code), {}))]
+            outputs: list[Output] = [Message(safety.crisis_text(locales.territory_of(who.language_code), {}), urgent=True)]
+        elif isinstance(context.error, TelegramError):
+            # Only Telegram failed, after the step was recorded (steps do not talk to Telegram):
+            # "send that again" would answer the next question with it. Ask that question again.
+            outputs = []
         else:
             outputs = [Message(_("Sorry, something went wrong on my side. Please send that again."))]
     try:
-        outputs += await asyncio.to_thread(engine.current_question, who)
+        if not await asyncio.to_thread(context.bot_data["desk"].is_clinician, who):  # a clinician has no patient question
+            outputs += await asyncio.to_thread(engine.current_question, who)
     except Exception:
         log.exception("could not recover the question after update %s", update_id)
     # Separate sends: a question that cannot be sent must not take the apology down with it.
@@ -325,9 +399,10 @@ def coalesce(outputs: list[Output]) -> list[Output]:
             and not previous.buttons
             and not previous.standalone
             and not output.standalone
+            and not output.guide  # a guided exercise edits its own message: it takes no text before it
             and telegram_length(previous.text) + telegram_length(output.text) + 2 <= MessageLimit.MAX_TEXT_LENGTH
         ):
-            merged[-1] = Message(f"{previous.text}\n\n{output.text}", output.buttons)
+            merged[-1] = replace(output, text=f"{previous.text}\n\n{output.text}")  # keeps its flags
         elif not isinstance(output, Edit):
             merged.append(output)
     return merged + [output for output in outputs if isinstance(output, Edit)]

@@ -87,6 +87,7 @@ class Message:
     guide: tuple[tuple[float, str], ...] = ()
     guide_done: str | None = None
     standalone: bool = False  # sent as a message of its own (e.g. a summary to forward)
+    urgent: bool = False  # crisis lines or urgent-care advice: a transport never drops it (e.g. in a flood)
 
     @property
     def button_ids(self) -> list[str]:

@@ -12,6 +12,13 @@ Telegram's global limit, opt-in: BotAPIEmulator(rate_limit_per_second=30) answer
 retry_after to any send* call (sendMessage, sendDocument...) that would make more than 30
 accepted sends within a sliding one-second window; `rate_limited` counts those 429s.
 
+Failure injection, per method: fail_next("sendMessage", status=502) answers the next call with
+an error (any status: 5xx, 429 with retry_after, 403, 400...) and does nothing; with applied=True
+the call takes effect first (a 5xx after the message went out, as Telegram may do); with
+delay=seconds the call takes effect and its answer comes that much later, longer than a client
+waits (a timeout after the fact). A call's record says "injected" when a failure was taken for it,
+"error" for the status answered, and "applied" when it took effect all the same.
+
 Thread-safety: all state sits behind one RLock/Condition. Blocking helpers (wait_for,
 wait_for_message) must not be called from the event loop that runs the bot - the bot
 could never answer; use the async variants (until, next_message) there.
@@ -29,6 +36,7 @@ import socket
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from email.parser import Parser
 from html.parser import HTMLParser
 from http import HTTPStatus
@@ -74,6 +82,13 @@ class ApiError(Exception):
         if self.retry_after is not None:
             body["parameters"] = {"retry_after": self.retry_after}
         return body
+
+
+@dataclass(frozen=True)
+class _Fault:
+    error: ApiError | None  # the answer, or None for a normal (late) one
+    applied: bool  # the call takes effect before the error (or the delay)
+    delay: float  # seconds the answer is held back
 
 
 def _bad(description: str) -> ApiError:
@@ -154,9 +169,11 @@ class _Handler(BaseHTTPRequestHandler):
         # PTB reads uploads into memory first, so bodies always carry a Content-Length.
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         url = urlsplit(self.path)
-        status, payload = self.server.emulator._handle_http(
+        status, payload, delay = self.server.emulator._handle_http(
             url.path, url.query, self.headers.get("Content-Type", ""), body)
         data = json.dumps(payload).encode()
+        if delay:
+            time.sleep(delay)  # outside the lock: only this connection hangs
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -267,9 +284,9 @@ class BotAPIEmulator:
     def _handle_http(self, path: str, query: str, content_type: str, body: bytes):
         token, _, method = path.removeprefix("/bot").partition("/")
         if not path.startswith("/bot") or not method:
-            return 404, ApiError(404, "Not Found").payload()
+            return 404, ApiError(404, "Not Found").payload(), 0.0
         if token != self.token:
-            return 401, ApiError(401, "Unauthorized").payload()
+            return 401, ApiError(401, "Unauthorized").payload(), 0.0
         params = {k: _coerce(k, v) for k, v in parse_qsl(query, keep_blank_values=True)}
         files: dict[str, tuple[str, bytes, str]] = {}
         ctype = content_type.split(";")[0].strip().lower()
@@ -285,7 +302,7 @@ class BotAPIEmulator:
                 params.update({k: _coerce(k, v) for k, v in
                                parse_qsl(body.decode("utf-8"), keep_blank_values=True)})
         except ValueError as exc:
-            return 400, _bad(f"can't parse request: {exc}").payload()
+            return 400, _bad(f"can't parse request: {exc}").payload(), 0.0
         with self._cond:
             call = {"method": method, "params": params, "t": time.monotonic(),
                     "chat_id": self._int_or_none(params.get("chat_id")),
@@ -293,20 +310,27 @@ class BotAPIEmulator:
                               for k, f in files.items()}}
             self._calls.append(call)
             self._cond.notify_all()
+            fault = None
             try:
                 self._check_rate(method, call["t"])
-                injected = self._failures.get(method.lower())
-                if injected:
-                    raise injected.pop(0)
+                fault = (self._failures.get(method.lower()) or [None]).pop(0)
+                if fault is not None:
+                    call["injected"] = True
+                if fault is not None and fault.error is not None and not fault.applied:
+                    raise fault.error
                 if call["chat_id"] in self.blocked and method.lower().startswith("send"):
                     raise ApiError(403, _DEFAULT_DESCRIPTIONS[403])
                 handler = getattr(self, "_api_" + method.lower(), None)
                 result = handler(params, files) if handler else True
+                if fault is not None:
+                    call["applied"] = True
+                    if fault.error is not None:  # it happened, and yet the answer is an error
+                        raise fault.error
             except ApiError as exc:
                 call["error"] = exc.status
-                return exc.status, exc.payload()
+                return exc.status, exc.payload(), 0.0
             # Serialise under the lock: the result may reference live stored messages.
-            return 200, {"ok": True, "result": copy.deepcopy(result)}
+            return 200, {"ok": True, "result": copy.deepcopy(result)}, fault.delay if fault else 0.0
 
     def _check_rate(self, method: str, now: float) -> None:
         """A 429 if this send would be one too many in the last second (lock held)."""
@@ -607,15 +631,23 @@ class BotAPIEmulator:
         with self._lock:
             return copy.deepcopy(self._updates)
 
-    def fail_next(self, method: str, *, status: int, retry_after: int | None = None,
-                  description: str | None = None, times: int = 1) -> None:
-        if status == 429:
-            retry_after = 1 if retry_after is None else retry_after
-            description = description or f"Too Many Requests: retry after {retry_after}"
-        description = description or _DEFAULT_DESCRIPTIONS.get(status) or HTTPStatus(status).phrase
+    def fail_next(self, method: str, *, status: int | None = None, retry_after: int | None = None,
+                  description: str | None = None, times: int = 1, applied: bool = False,
+                  delay: float = 0.0) -> None:
+        """The next `times` calls of `method` fail: with an error `status` (after taking effect
+        if `applied`), or, with `delay`, by answering that many seconds late."""
+        if status is None and not delay:
+            raise ValueError("give a status, a delay, or both")
+        error = None
+        if status is not None:
+            if status == 429:
+                retry_after = 1 if retry_after is None else retry_after
+                description = description or f"Too Many Requests: retry after {retry_after}"
+            description = description or _DEFAULT_DESCRIPTIONS.get(status) or HTTPStatus(status).phrase
+            error = ApiError(status, description, retry_after)
         with self._lock:
             self._failures.setdefault(method.lower(), []).extend(
-                ApiError(status, description, retry_after) for _ in range(times))
+                _Fault(error, applied or error is None, delay) for _ in range(times))
 
     # ---- test side: waiting -------------------------------------------------------------
     def _timeout_report(self, timeout: float) -> str:
