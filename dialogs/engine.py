@@ -181,7 +181,7 @@ class Turn:
             elif danger and not self.state.paused:
                 if "red_flag" in found:
                     safety.red_flag(self, found["red_flag"])
-                safety.ask_directly(self, danger)  # the step waits for the answer
+                safety.ask_directly(self, danger, text if isinstance(event, Text) else None)  # the step waits
                 return
             if "red_flag" in found:
                 safety.red_flag(self, found["red_flag"])
@@ -275,7 +275,7 @@ class Turn:
         planner.replan(self.session, self.patient, self.now)  # plans for consenting patients only: none
         self.state.stack = []
         self.say(_("You have withdrawn your consent. I won't send you anything more, and I keep nothing new. "
-                   "What you shared so far stays with your clinic; ask them if you want it deleted. "
+                   "What you shared so far stays with your clinic; send /delete if you want it erased. "
                    "Send /start if you'd like to take part again."))
 
     def join_clinic(self, code: str) -> None:

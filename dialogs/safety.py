@@ -8,6 +8,7 @@ a clinic's malformed setting falls back to the shipped defaults.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from babel import Locale
@@ -130,6 +131,7 @@ def crisis(turn: "Turn", verdict: "Verdict") -> None:
     if plan := SafetyPlanDialog.text_of(turn.session.get(SafetyPlan, turn.patient.id)):
         text += "\n\n" + _("Your safety plan:") + "\n\n" + plan
     turn.say(text + "\n\n" + _("Our coaching is paused. When you feel ready, tap Continue."), [Choice(RESUME, _("Continue"))], action=RESUME)
+    _urgent(turn)
 
 
 def resources_once(turn: "Turn") -> None:
@@ -138,6 +140,13 @@ def resources_once(turn: "Turn") -> None:
         turn.state.data = {**turn.state.data, "resources_shown": True}
         lines = [_("If any of this is happening now, please reach out:"), *resource_lines(country_of(turn), turn.patient.clinic.settings)]
         turn.say("\n".join(lines))
+        _urgent(turn)
+
+
+def _urgent(turn: "Turn") -> None:
+    """The message just said answers a crisis, a red flag or a disclosure: a transport never drops
+    it, not even among a flood's replies (bot/flood.py)."""
+    turn.outputs[-1] = replace(turn.outputs[-1], urgent=True)
 
 
 def still_paused(turn: "Turn") -> None:
@@ -173,32 +182,47 @@ def red_flag(turn: "Turn", verdict: "Verdict") -> None:
             "or call {number} if it is severe or came on suddenly. I can't examine you, so please don't wait for me."
         ).format(number=number)
     )
+    _urgent(turn)
 
 
-def ask_directly(turn: "Turn", verdict: "Verdict") -> None:
+HELD = "_held_answer"  # in the dialog's data: the message that prompted the direct question
+
+
+def ask_directly(turn: "Turn", verdict: "Verdict", text: str | None = None) -> None:
     """An ambiguous message ("I can't go on like this"): ask, gently and plainly. Asking about
-    suicide does not put the idea in anyone's head; not asking can miss it."""
+    suicide does not put the idea in anyone's head; not asking can miss it. The message is held
+    until the answer: after a no it is the answer to the step it was written for (a hopeless
+    thought in a thought-check is what that step asked for)."""
     _record(turn, verdict, alert=False)  # the clinic is alerted if the answer is yes or not sure
+    turn.state.data = {**turn.state.data, HELD: text} if text else {k: v for k, v in turn.state.data.items() if k != HELD}
     turn.session.execute(delete(Button).where(Button.patient_id == turn.patient.id, Button.action == DIRECT))
     turn.say(
         _("That sounds really hard. Sometimes people in a lot of pain have thoughts of ending their life. "
           "Is that happening for you?"),
         [Choice("yes", _("Yes")), Choice("unsure", _("Not sure")), Choice("no", _("No"))], columns=3, action=DIRECT,
     )
+    _urgent(turn)
 
 
 def direct_answer(turn: "Turn", value: str) -> None:
     """Yes or not sure: the crisis path. No: heard, and back to where they were."""
     from dialogs.screen import Verdict
 
+    from dialogs.base import Answer
+
     turn.session.execute(delete(Button).where(Button.patient_id == turn.patient.id, Button.action == DIRECT))
+    held = turn.state.data.get(HELD)
+    turn.state.data = {k: v for k, v in turn.state.data.items() if k != HELD}
     if value in ("yes", "unsure"):
         crisis(turn, Verdict("crisis", f"direct question: {value}", None))
         return
     number = emergency_number(country_of(turn), turn.patient.clinic.settings)
     turn.say(_("Thank you for telling me. Pain like this wears anyone down. If those thoughts ever do come, "
                "tell me or call {number}.").format(number=number))
-    turn.ask()
+    if held:
+        turn.answer(Answer(text=held))
+    else:
+        turn.ask()
 
 
 def typed_direct_answer(turn: "Turn", text: str) -> bool:
@@ -227,3 +251,4 @@ def eating_disorder(turn: "Turn", verdict: "Verdict") -> None:
         *resource_lines(country_of(turn), turn.patient.clinic.settings),
     ]
     turn.say("\n".join(lines))
+    _urgent(turn)

@@ -37,7 +37,8 @@ def test_an_ambiguous_message_is_asked_about_plainly_and_no_goes_back_to_the_ste
     assert [e.category for e in rows(database, SafetyEvent)] == ["ambiguous"] and rows(database, Alert) == []
     chat.press("No")
     assert "Thank you for telling me." in chat.text and "999" in chat.text  # London: the UK's number
-    assert "How strong is your pain right now?" in chat.text  # back where they were
+    # Back where they were: the message is read as the answer it was written as (not a number here).
+    assert "Please send a whole number from 0 to 10." in chat.text and "How strong is your pain right now?" in chat.text
     assert not paused(database)
     chat.press("7")
     assert [a.value for a in rows(database, Answer)] == [7.0]
@@ -62,6 +63,20 @@ def test_typed_answers_to_the_direct_question_count(chat, database, typed, crisi
     assert paused(database) is crisis
     assert ("Samaritans" in chat.text) is crisis
     assert rows(database, Answer) == []
+
+
+def test_after_a_no_the_held_message_answers_the_step_it_was_written_for(chat, database):
+    from storage.models import ThoughtRecord
+
+    onboard(chat)
+    chat.press("I'm having a flare")
+    chat.say("8")
+    chat.press("A quick thought-check")
+    chat.say("This will never get better")
+    assert QUESTION in chat.text
+    chat.say("no")
+    with database.transaction() as session:
+        assert session.scalars(select(ThoughtRecord.thought)).one() == "This will never get better"
 
 
 def test_an_ambiguous_message_with_a_red_flag_gets_both(chat, database):

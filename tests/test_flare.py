@@ -39,6 +39,8 @@ def test_a_flare_shows_the_plan_records_the_pain_and_offers_a_quick_check(chat, 
     assert "Would something help right now?" in chat.text
     chat.press("A quick thought-check")
     chat.say("This will never get better")
+    assert "Is that happening for you?" in chat.text  # a hopeless thought is asked about first
+    chat.press("No")
     chat.press("10")
     chat.say("You've had flares before and they eased")
     chat.say("Lie on the floor with my knees up for ten minutes")
