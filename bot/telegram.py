@@ -311,8 +311,8 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     except Exception:
         log.exception("could not read the language of update %s's patient", update_id)
     with locales.use(language):
-        if text and screen(text).category == "crisis":
-            # The step failed, but a crisis message is never left without the crisis lines.
+        if text and screen(text).category in ("crisis", "ambiguous"):
+            # The step failed, but a crisis (or possibly crisis) message is never left without the lines.
             outputs: list[Output] = [Message(safety.crisis_text(locales.territory_of(who.language_code), {}), urgent=True)]
         elif isinstance(context.error, TelegramError):
             # Only Telegram failed, after the step was recorded (steps do not talk to Telegram):
