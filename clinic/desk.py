@@ -25,7 +25,7 @@ from clinic.overview import overviews
 from dialogs.io import Command, Edit, File, Inbound, Message, Output, Press, Who
 from exports.long import number
 from exports.source import Filters
-from locales import _
+from locales import _, ngettext
 from storage.db import Database
 from storage.models import Clinician, utcnow
 
@@ -101,6 +101,7 @@ class Desk:
             return [Message(_("This button has expired."))]
         audit.record(session, f"clinician:{clinician.id}", "acknowledge", now, clinic_id=clinician.clinic_id, alert=alert.id)
         by = session.get(Clinician, alert.acknowledged_by)
+        # Translators: {name} is a clinician's name, or the words "a clinician" (translated on their own).
         mark = "✓ " + _("Acknowledged by {name} at {time} UTC").format(
             name=by.name or _("a clinician"), time=alert.acknowledged_at.strftime("%H:%M"))
         outputs: list[Output] = [Message(_("Acknowledged. Thank you."))]
@@ -170,7 +171,10 @@ class Desk:
                 return [Message(_("This export is larger than Telegram's 50 MB limit. Narrow it (a patient, dates, an instrument) "
                                   "or run `paincoach export` on the server."))]
             rows = counts.get("long.csv", sum(counts.values()))
-            caption = _("Export of {rows} answered items. Pseudonymous: study codes only.").format(rows=number(rows))
+            if identify:
+                caption = _("Identified export of {rows} answered items: it contains names and Telegram ids.").format(rows=number(rows))
+            else:
+                caption = _("Export of {rows} answered items. Pseudonymous: study codes only.").format(rows=number(rows))
             return [File(filename=f"paincoach-export-{now:%Y%m%d-%H%M}.zip", data=data, caption=caption, mime_type="application/zip")]
 
 
@@ -202,7 +206,7 @@ def overview_line(row, now: datetime) -> str:
     if row.open_flares:
         parts.append(_("flare open"))
     if row.open_alerts:
-        parts.append("⚠️ " + _("{n} unacknowledged alert(s)").format(n=row.open_alerts))
+        parts.append("⚠️ " + ngettext("{n} unacknowledged alert", "{n} unacknowledged alerts", row.open_alerts).format(n=row.open_alerts))
     return " · ".join(parts)
 
 
@@ -212,6 +216,6 @@ def help_text() -> str:
         _("/patients – your patients at a glance"),
         _("/patient PC-XXXX – one patient's summary and chart"),
         _("/report PC-XXXX – the one-page visit report"),
-        _("/export [long|wide|activity|fhir|redcap] [PC-XXXX] [from YYYY-MM-DD] [to YYYY-MM-DD] – the data as a zip"),
+        _("/export [long|wide|activity|fhir|redcap] [PC-XXXX] [YYYY-MM-DD [YYYY-MM-DD]] [peg3|phq4|daily] – the data as a zip"),
         _("/invite [your reference] – an invitation link for a patient"),
     ])

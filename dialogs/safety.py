@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 RESUME = "resume"
 DIRECT = "direct"  # the buttons of the direct question asked after an ambiguous message
-UNSURE = {"not sure", "unsure", "dont know", "i dont know", "maybe", "no se", "no lo se", "quizas", "tal vez",
-          "nicht sicher", "weiss nicht", "ich weiss nicht", "vielleicht"}
+UNSURE = {"not sure", "im not sure", "i am not sure", "unsure", "dont know", "i dont know", "maybe",
+          "no se", "no lo se", "no estoy seguro", "no estoy segura", "quizas", "quiza", "tal vez",
+          "nicht sicher", "bin mir nicht sicher", "ich bin mir nicht sicher", "weiss nicht", "ich weiss nicht", "vielleicht"}
 
 
 def country_of(turn: "Turn") -> str | None:
@@ -245,7 +246,7 @@ def eating_disorder(turn: "Turn", verdict: "Verdict") -> None:
     _record(turn, verdict)
     lines = [
         _("Thank you for trusting me with this. Struggles with eating and weight deserve real support, and I can't "
-          "give advice about food or weight. Please tell your clinician about it; your clinic has been let know too."),
+          "give advice about food or weight. Please tell your clinician about it; your clinic has been told too."),
         "",
         _("If you feel unsafe right now, please reach out:"),
         *resource_lines(country_of(turn), turn.patient.clinic.settings),

@@ -133,10 +133,10 @@ def glance(f: Facts) -> list[tuple[str, str, list[str]]]:
         _("one is ongoing") if f.flare_open else _("none ongoing"),
         _("peak pain {values}").format(values=", ".join(map(str, f.flare_peaks))) if f.flare_peaks else ""])
     breathing = ("0", [_("No breathing drills")]) if not f.breathing else (str(f.breathing), [
-        _("{n} completed").format(n=f.breathing_completed),
+        _("{n} drills completed").format(n=f.breathing_completed),
         _("tension {change} on average (0–10)").format(change=signed(f.tension_change)) if f.tension_change is not None else ""])
     thoughts = ("0", [_("No thought-checks")]) if not f.thoughts else (str(f.thoughts), [
-        _("{n} completed").format(n=f.thoughts_completed),
+        _("{n} thought-checks completed").format(n=f.thoughts_completed),
         _("belief {change} points on average (0–100)").format(change=signed(f.belief_change)) if f.belief_change is not None else ""])
     return [(_("Check-ins (28 days)"), *checkins), (_("Flares"), *flares),
             (_("Breathing drills"), *breathing), (_("Thought-checks"), *thoughts)]

@@ -55,7 +55,8 @@ def test_yes_or_not_sure_is_the_crisis_path_and_alerts_the_clinic(chat, database
     assert [a.category for a in rows(database, Alert)] == ["crisis"]
 
 
-@pytest.mark.parametrize("typed, crisis", [("yes", True), ("not sure", True), ("i don't know", True), ("no", False), ("nein", False)])
+@pytest.mark.parametrize("typed, crisis", [("yes", True), ("not sure", True), ("i don't know", True), ("no estoy segura", True),
+                                           ("ich bin mir nicht sicher", True), ("no", False), ("nein", False)])
 def test_typed_answers_to_the_direct_question_count(chat, database, typed, crisis):
     in_daily_check_in(chat)
     chat.say(AMBIGUOUS)
