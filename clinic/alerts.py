@@ -32,7 +32,7 @@ CATEGORIES = {
     "phq4_severe": N_("PHQ-4 in the severe range"),
     "eating_disorder": N_("disclosure of disordered eating"),
 }
-LEASE = timedelta(seconds=60)  # a claimed delivery is tried again after this if not confirmed
+LEASE = timedelta(minutes=3)  # a claimed delivery is tried again after this if not confirmed (> the sender's retries)
 MAX_BACKOFF = timedelta(minutes=5)
 
 # send(chat_id, message) -> the sent message's id; raises if Telegram did not take it.
@@ -40,9 +40,19 @@ Send = Callable[[int, Message], Awaitable[int | None]]
 
 
 def raise_alert(session: Session, patient: Patient, category: str, now: datetime, *, words: str | None = None) -> Alert | None:
-    """Record an alert and its first deliveries. Nothing for a patient who has not consented."""
+    """Record an alert and its first deliveries. Nothing for a patient who has not consented.
+    Never fails the patient's step: the crisis lines matter more than the alert (logged loudly)."""
     if patient.consent != "given" or category not in CATEGORIES:
         return None
+    try:
+        with session.begin_nested():
+            return _raise(session, patient, category, now, words)
+    except Exception:
+        log.exception("could not raise a %s alert for patient %s", category, patient.id)
+        return None
+
+
+def _raise(session: Session, patient: Patient, category: str, now: datetime, words: str | None) -> Alert:
     clinic = patient.clinic
     alert = Alert(
         clinic_id=patient.clinic_id, patient_id=patient.id, study_code=patient.study_code, category=category, created_at=now,
@@ -60,25 +70,27 @@ def raise_alert(session: Session, patient: Patient, category: str, now: datetime
 
 
 def clinician_chats(session: Session, clinic_id: int) -> list[int]:
-    return [
+    """The chats of the clinic's verified clinicians, each once."""
+    return sorted({
         int(telegram_id)
         for telegram_id in session.scalars(
             select(Clinician.telegram_id).where(
                 Clinician.clinic_id == clinic_id, Clinician.verified_at.is_not(None), Clinician.revoked_at.is_(None)
             )
         )
-    ]
+    })
 
 
-def acknowledge(session: Session, clinician: Clinician, alert_id: int, now: datetime) -> Alert | None:
-    """The alert, acknowledged by this clinician (once; later presses change nothing), or None
-    if it is not one of their clinic's."""
+def acknowledge(session: Session, clinician: Clinician, alert_id: int, now: datetime) -> tuple[Alert | None, bool]:
+    """(The alert, whether this press acknowledged it): once; later presses change nothing. The
+    alert is None if it is not one of their clinic's."""
     alert = session.get(Alert, alert_id, with_for_update=True)
     if alert is None or alert.clinic_id != clinician.clinic_id:
-        return None
+        return None, False
     if alert.acknowledged_at is None:
         alert.acknowledged_at, alert.acknowledged_by = now, clinician.id
-    return alert
+        return alert, True
+    return alert, False
 
 
 def text(alert: Alert, patient: Patient | None, *, repeat: bool) -> str:
@@ -94,9 +106,15 @@ def text(alert: Alert, patient: Patient | None, *, repeat: bool) -> str:
     ]
     if patient is None:
         lines.append(_("The patient has since deleted their data from the bot."))
-    if alert.words:
+    if alert.words and not isinstance(patient, _Pseudonymous):
         lines.append(_("Their message: {words}").format(words=alert.words))
     return "\n".join(lines)
+
+
+class _Pseudonymous:
+    """A patient as the fallback contact may see them: no clinic reference."""
+
+    clinic_reference = None
 
 
 @dataclass
@@ -160,8 +178,13 @@ class AlertDispatcher:
                 delivery.attempts += 1
                 delivery.next_attempt_at = now + LEASE
                 patient = session.get(Patient, alert.patient_id) if alert.patient_id is not None else None
+                clinician = delivery.chat_id in clinician_chats(session, alert.clinic_id)
                 with locales.use(self._language(session, delivery.chat_id, alert.clinic_id)):
-                    message = Message(text(alert, patient, repeat=delivery.round > 0), ((Button(f"{ACK}{alert.id}", _("Acknowledge")),),))
+                    if clinician:
+                        message = Message(text(alert, patient, repeat=delivery.round > 0), ((Button(f"{ACK}{alert.id}", _("Acknowledge")),),))
+                    else:  # the fallback contact is not a verified clinician: the study code only, nothing to press
+                        message = Message(text(alert, None if patient is None else _Pseudonymous(), repeat=delivery.round > 0)
+                                          + "\n" + _("A verified clinician of the clinic needs to acknowledge it."))
                 due.append(Due(delivery.id, delivery.chat_id, message))
             return due
 

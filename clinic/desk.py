@@ -86,6 +86,13 @@ class Desk:
 
     def _verify(self, session, invite, who, now) -> list[Output]:
         clinician = session.get(Clinician, invite.clinician_id)
+        already = enrollment.verified_clinician(session, who.external_id)
+        if already is not None or clinician.revoked_at is not None:
+            # One account, one clinic: alerts and commands must know which clinic it speaks for.
+            with locales.use(locales.negotiate(who.language_code)):
+                return [Message(_("This Telegram account is already verified as a clinician. Ask your clinic to revoke "
+                                  "that access first if you are moving to another clinic."))
+                        if already else Message(_("This invitation was withdrawn. Please ask your clinic for a new one."))]
         clinician.telegram_id, clinician.verified_at = who.external_id, now
         clinician.language = locales.negotiate(who.language_code)
         audit.record(session, f"clinician:{clinician.id}", "verified", now, clinic_id=clinician.clinic_id)
@@ -96,10 +103,11 @@ class Desk:
     def _press(self, session, clinician: Clinician, press: Press, now) -> list[Output]:
         if not press.button_id.startswith(alerts.ACK) or not press.button_id[len(alerts.ACK):].isdigit():
             return [Message(_("This button has expired."))]
-        alert = alerts.acknowledge(session, clinician, int(press.button_id[len(alerts.ACK):]), now)
+        alert, acknowledged = alerts.acknowledge(session, clinician, int(press.button_id[len(alerts.ACK):]), now)
         if alert is None:
             return [Message(_("This button has expired."))]
-        audit.record(session, f"clinician:{clinician.id}", "acknowledge", now, clinic_id=clinician.clinic_id, alert=alert.id)
+        if acknowledged:  # a second press by someone else acknowledges nothing
+            audit.record(session, f"clinician:{clinician.id}", "acknowledge", now, clinic_id=clinician.clinic_id, alert=alert.id)
         by = session.get(Clinician, alert.acknowledged_by)
         # Translators: {name} is a clinician's name, or the words "a clinician" (translated on their own).
         mark = "✓ " + _("Acknowledged by {name} at {time} UTC").format(

@@ -46,6 +46,10 @@ class Engine:
             return self._handle(inbound)
         except NotInvited:  # nothing was stored: they are not a patient here
             with locales.use(locales.negotiate(inbound.who.language_code)):
+                text = _text_of(inbound.event)
+                if text and any(v.category in ("crisis", "ambiguous") for v in screen_all(text)):
+                    # Not a patient of ours, but never left without the crisis lines.
+                    return [Message(safety.crisis_text(locales.territory_of(inbound.who.language_code), {}), urgent=True)]
                 return [Message(_("Hello! I work with patients of a clinic, who join through their clinic's invitation link. "
                                   "Please ask your clinic for your link."))]
 
@@ -67,9 +71,12 @@ class Engine:
                 return turn.outputs
 
     def current_question(self, who: Who) -> list[Output]:
-        """The question the patient is at, asked again (after an error, for example)."""
+        """The question the patient is at, asked again (after an error, for example); nothing for
+        someone who is not a patient (uninvited, or just deleted)."""
         with self.db.transaction() as session:
-            patient, _new = find_or_create_patient(session, self.db, who)
+            patient = session.scalars(_patient_query(who)).one_or_none()
+            if patient is None:
+                return []
             with locales.use(patient.language, region_of(patient, who.language_code)):
                 turn = Turn(session, patient, self.clock(), who.language_code)
                 turn.ask()

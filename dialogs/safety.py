@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from babel import Locale
 from babel.core import get_global
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 import content
 import locales
@@ -202,6 +202,8 @@ def ask_directly(turn: "Turn", verdict: "Verdict", text: str | None = None) -> N
           "Is that happening for you?"),
         [Choice("yes", _("Yes")), Choice("unsure", _("Not sure")), Choice("no", _("No"))], columns=3, action=DIRECT,
     )
+    # Bound to this step too: once the dialog moves on, the question is closed like any other.
+    turn.session.execute(update(Button).where(Button.patient_id == turn.patient.id, Button.action == DIRECT).values(step=turn.state.step))
     _urgent(turn)
 
 
@@ -211,9 +213,8 @@ def direct_answer(turn: "Turn", value: str) -> None:
 
     from dialogs.base import Answer
 
-    turn.session.execute(delete(Button).where(Button.patient_id == turn.patient.id, Button.action == DIRECT))
     held = turn.state.data.get(HELD)
-    turn.state.data = {k: v for k, v in turn.state.data.items() if k != HELD}
+    close_direct_question(turn)
     if value in ("yes", "unsure"):
         crisis(turn, Verdict("crisis", f"direct question: {value}", None))
         return
@@ -227,18 +228,28 @@ def direct_answer(turn: "Turn", value: str) -> None:
 
 
 def typed_direct_answer(turn: "Turn", text: str) -> bool:
-    """A typed yes, no or not sure to an open direct question counts as its button."""
+    """A typed yes, no or not sure to the direct question, while it is the open question, counts
+    as its button. Anything else closes it: the patient chose to go on."""
     from dialogs.engine import _polarity
     from dialogs.screen import normalize
 
-    if turn.session.scalars(select(Button.id).where(Button.patient_id == turn.patient.id, Button.action == DIRECT)).first() is None:
-        return False
+    open_question = select(Button.id).where(
+        Button.patient_id == turn.patient.id, Button.action == DIRECT, Button.step == turn.state.step
+    )
     typed = normalize(text)
     value = "unsure" if typed in UNSURE or any(typed.startswith(u + " ") for u in UNSURE) else _polarity(typed)
-    if value is None:
-        return False
-    direct_answer(turn, value)
-    return True
+    if value is not None and turn.session.scalars(open_question).first() is not None:
+        direct_answer(turn, value)
+        return True
+    close_direct_question(turn)
+    return False
+
+
+def close_direct_question(turn: "Turn") -> None:
+    """No answer is coming: its buttons go, and so does the message held for it."""
+    turn.session.execute(delete(Button).where(Button.patient_id == turn.patient.id, Button.action == DIRECT))
+    if HELD in turn.state.data:
+        turn.state.data = {k: v for k, v in turn.state.data.items() if k != HELD}
 
 
 def eating_disorder(turn: "Turn", verdict: "Verdict") -> None:

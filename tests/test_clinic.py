@@ -382,3 +382,41 @@ def test_an_alert_outlives_the_patients_deletion_and_still_reaches_the_clinic(en
     assert "Acknowledged" in texts(say(desk, DOCTOR_A, Press(message.buttons[0][0].id, None, None)))
     with database.transaction() as session:
         assert enrollment.new_study_code(session) != code
+
+
+def test_one_telegram_account_is_a_clinician_of_one_clinic_and_alerts_still_go_out(engine, database, desk):
+    a, b = make_clinic(database, "A"), make_clinic(database, "B")
+    verified(database, desk, a, DOCTOR_A)
+    assert "already verified as a clinician" in texts(verified(database, desk, b, DOCTOR_A))
+    alice = Chat(engine, "1001")
+    alice.command("start", patient_invite(database, a))
+    onboard(alice)
+    alice.say("I want to kill myself")
+    assert "Samaritans" in alice.text
+    with database.transaction() as session:
+        assert session.scalars(select(AlertDelivery.chat_id)).all() == [int(DOCTOR_A)]
+
+
+def test_the_fallback_contact_gets_the_study_code_only_and_nothing_to_press(engine, database):
+    a = make_clinic(database, "A", alert_include_words=True)
+    with database.transaction() as session:
+        session.get(Clinic, a).fallback_chat_id = 4242
+    alice = Chat(engine, "1001")
+    alice.command("start", patient_invite(database, a, reference="MRN 5"))
+    onboard(alice)
+    alice.say("I want to kill myself")
+    outbox = Outbox()
+    asyncio.run(AlertDispatcher(database, outbox.send, clock=lambda: NOW).tick())
+    [(chat_id, message)] = outbox.sent
+    assert chat_id == 4242 and patient_row(database).study_code in message.text
+    assert "MRN 5" not in message.text and "kill" not in message.text and not message.buttons
+
+
+def test_an_uninvited_persons_crisis_message_still_gets_the_lines(engine, database):
+    with database.transaction() as session:
+        database.default_clinic(session).settings = {"join_without_invite": False}
+    stranger = Chat(engine, "1001", "en-GB")
+    stranger.say("I want to kill myself tonight")
+    assert "Samaritans" in stranger.text
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Patient)) == 0

@@ -93,3 +93,14 @@ def test_a_disclosure_of_disordered_eating_gets_no_diet_advice_but_the_clinician
     assert "What would you like to do?" in chat.text  # not a pause: the menu goes on
     assert not paused(database)
     assert [a.category for a in rows(database, Alert)] == ["eating_disorder"]
+
+
+def test_the_direct_question_closes_when_the_patient_goes_on(chat, database):
+    in_daily_check_in(chat)
+    chat.say(AMBIGUOUS)
+    chat.say("7")  # an answer to the check-in instead: they chose to go on
+    assert "How many hours did you sleep last night?" in chat.text
+    chat.say("yes")  # later, a yes is not an answer to the closed question
+    assert not paused(database) and rows(database, Alert) == []
+    with database.transaction() as session:
+        assert "_held_answer" not in session.scalars(select(DialogState)).one().data
