@@ -189,9 +189,9 @@ def _discharge(args, db: Database, _bot) -> int:
 
 
 def parse_day(text: str | None, *, end: bool = False) -> datetime | None:
+    """A UTC day's start; with `end`, the next day's start (so the day itself is included)."""
     if not text:
         return None
-    """A UTC day's start; with `end`, the next day's start (so the day itself is included)."""
     day = datetime.strptime(text, "%Y-%m-%d").date()
     return datetime.combine(day, time.min, timezone.utc) + timedelta(days=1 if end else 0)
 
@@ -260,7 +260,10 @@ def _purge(args, db: Database, _bot) -> int:
             print(f"{study_code} would be erased")
             continue
         with db.transaction() as session:  # one patient at a time: a short write lock each
-            counts = erase_patient(session, session.get(Patient, patient_id), now, audit.cli_actor())
+            patient = session.get(Patient, patient_id)
+            if patient is None or patient.discharged_at is None:  # deleted themselves, or re-admitted, meanwhile
+                continue
+            counts = erase_patient(session, patient, now, audit.cli_actor())
         print(f"{study_code} erased: {sum(counts.values()):,} rows")
     if not due:
         print("nobody is past their clinic's retention period")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exports.long import IDENTIFYING, number
-from exports.source import STREAM, Filters, Person, people
+from exports.source import STREAM, Filters, Person, iso, people
 from storage.models import BreathingSession, FlareEpisode, PacingActivity, PacingLog, Sprint, ThoughtRecord
 
 COLUMNS = ["study_code", "activity", "record_id", "measure", "value", "at_utc", "at_local", "timezone"]
@@ -27,7 +27,7 @@ MEASURES = {
 
 def _value(value) -> str:
     if isinstance(value, datetime):
-        return value.isoformat()
+        return iso(value)
     if isinstance(value, (int, float)):
         return number(value)
     return "" if value is None else str(value)
@@ -39,7 +39,7 @@ def rows(session: Session, filters: Filters, persons: dict[int, Person]) -> Iter
         column >= filters.since if filters.since else None, column < filters.until if filters.until else None) if c is not None]
 
     def stamp(person: Person, at: datetime) -> list[str]:
-        return [at.isoformat(), at.astimezone(person.zone).isoformat(), person.zone.key]
+        return [iso(at), iso(at.astimezone(person.zone)), person.zone.key]
 
     for activity, (model, when, measures) in MEASURES.items():
         time = getattr(model, when)

@@ -54,7 +54,7 @@ def export(db: Database, filters: Filters, formats: tuple[str, ...], directory: 
                 counts["redcap_records.csv"] = redcap.write_records(session, filters, out)
     with db.transaction() as session:
         audit.record(session, actor, "export", now, clinic_id=filters.clinic_id,
-                     subject=",".join(filters.study_codes) or None, rows=sum(counts.values()),
+                     subject=filters.study_codes[0] if len(filters.study_codes) == 1 else None, rows=sum(counts.values()),
                      formats=list(formats), filters=filters.describe(), files=counts)
     return counts
 

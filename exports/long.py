@@ -11,7 +11,7 @@ from typing import Callable, TextIO
 from sqlalchemy.orm import Session
 
 from content.instruments import instruments
-from exports.source import Filters, SittingClock, parse_score, people, responses
+from exports.source import Filters, SittingClock, iso, parse_score, people, responses
 
 COLUMNS = [
     "study_code", "record_type", "instrument", "item_id", "item_text", "loinc", "value", "label", "score",
@@ -92,7 +92,7 @@ def write(session: Session, filters: Filters, out: TextIO, *, progress: Callable
             rows.append([code, "item", instrument, item_id, text, loinc, shown, label, main, answered_utc, answered_local, key,
                          clock.scheduled_text, delay, source, "1" if skipped else "0", response_id, language, translation, *tail])
         if score:
-            at_utc, at_local = clock.completed.isoformat(), clock.completed.astimezone(zone).isoformat()
+            at_utc, at_local = iso(clock.completed), iso(clock.completed.astimezone(zone))
             rows += [
                 [code, "score", instrument, name, "", loinc, val, label, val, at_utc, at_local, key, clock.scheduled_text, "",
                  source, "0", response_id, language, translation, *tail]

@@ -100,16 +100,16 @@ def write_records(session: Session, filters: Filters, out: TextIO) -> int:
         row[position["language"]], row[position["timezone"]] = persons[person_id].language, persons[person_id].zone.key
         row[position[f"{ENROLLMENT}_complete"]] = "2"
         writer.writerow(row)
-    instances: dict[tuple[int, str], int] = {}
     count = 0
     for sitting in sittings(session, filters, persons.keys()):
         person = persons[sitting.patient_id]
         form = sitting.instrument
         if f"{form}_complete" not in position:
             continue
-        instance = instances[(sitting.patient_id, form)] = instances.get((sitting.patient_id, form), 0) + 1
         row = [""] * len(header)
-        row[:3] = [person.study_code, form, instance]
+        # The response's id, not a count: a filtered or later export must not renumber (and so
+        # overwrite, on import) instances already in the project.
+        row[:3] = [person.study_code, form, sitting.response_id]
         values = {
             f"{form}_completed_utc": _when(sitting.completed_at),
             f"{form}_completed_local": _when(sitting.completed_at.astimezone(person.zone)),

@@ -75,7 +75,7 @@ def zone_named(name: str | None) -> ZoneInfo:
 
 def people(session: Session, filters: Filters) -> dict[int, Person]:
     """The patients the filters select, by id (small: one row per patient)."""
-    query = select(Patient).where(Patient.study_code.is_not(None))
+    query = select(Patient).where(Patient.study_code.is_not(None), Patient.consent.in_(("given", "withdrawn")))
     if filters.clinic_id is not None:
         query = query.where(Patient.clinic_id == filters.clinic_id)
     if filters.study_codes:
@@ -173,10 +173,10 @@ class SittingClock:
         if self.fast and self.span[0] <= raw <= self.span[1] and len(raw) == 26 and (self.scheduled_naive or not self.scheduled):
             naive = datetime.fromisoformat(raw)
             delay = f"{(naive - self.scheduled_naive).total_seconds() / 60:.1f}" if self.scheduled_naive else ""
-            return f"{raw[:10]}T{raw[11:]}+00:00", (naive + self.offset).isoformat() + self.offset_text, delay
+            return f"{raw[:10]}T{raw[11:]}+00:00", (naive + self.offset).isoformat(timespec="microseconds") + self.offset_text, delay
         moment = as_utc(raw)
         delay = f"{(moment - self.scheduled).total_seconds() / 60:.1f}" if self.scheduled else ""
-        return moment.isoformat(), moment.astimezone(self.zone).isoformat(), delay
+        return iso(moment), iso(moment.astimezone(self.zone)), delay
 
 
 DAY = timedelta(days=1)
@@ -191,7 +191,12 @@ def utc_text(value: Any) -> str:
     """A time as ISO 8601 UTC text; SQLite's own text is rewritten without parsing it."""
     if isinstance(value, str) and len(value) == 26 and value[10] == " ":
         return f"{value[:10]}T{value[11:]}+00:00"
-    return as_utc(value).isoformat() if value is not None else ""
+    return iso(as_utc(value)) if value is not None else ""
+
+
+def iso(moment: datetime) -> str:
+    """Every time in every CSV in one form, microseconds always: 2026-11-28T13:05:00.000000+00:00."""
+    return moment.isoformat(timespec="microseconds")
 
 
 def parse_score(raw: Any) -> dict[str, Any] | None:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from content.instruments import Instrument, instruments
 from exports.long import IDENTIFYING, number
-from exports.source import Filters, people, sittings
+from exports.source import Filters, iso, people, sittings
 
 FIRST = [
     "study_code", "response_id", "instrument", "completed_at_utc", "completed_at_local", "timezone",
@@ -47,9 +47,9 @@ def write(session: Session, filters: Filters, out: TextIO) -> int:
         last_answer = max(at for _value, _skipped, at in sitting.answers.values())
         delay = f"{(last_answer - sitting.scheduled_for).total_seconds() / 60:.1f}" if sitting.scheduled_for else ""
         row[: len(FIRST)] = [
-            person.study_code, sitting.response_id, sitting.instrument, sitting.completed_at.isoformat(),
-            sitting.completed_at.astimezone(person.zone).isoformat(), person.zone.key,
-            sitting.scheduled_for.isoformat() if sitting.scheduled_for else "", delay, sitting.source, sitting.language,
+            person.study_code, sitting.response_id, sitting.instrument, iso(sitting.completed_at),
+            iso(sitting.completed_at.astimezone(person.zone)), person.zone.key,
+            iso(sitting.scheduled_for) if sitting.scheduled_for else "", delay, sitting.source, sitting.language,
             " ".join(item for item, (_value, skipped, _at) in sitting.answers.items() if skipped),
         ]
         for item, (value, skipped, _at) in sitting.answers.items():

@@ -63,6 +63,11 @@ def stored(database) -> dict[tuple[str, str], tuple[float | None, bool, datetime
         return {(m, item): (value, skipped, at) for m, item, value, skipped, at in rows}
 
 
+def response_ids(database) -> dict[str, int]:
+    with database.transaction() as session:
+        return dict(session.execute(select(Response.instrument, Response.id)).all())
+
+
 def test_long_csv_round_trip_values_times_scores_and_labels(answered, database):
     rows = export_text(long.write, database)
     items = [r for r in rows if r["record_type"] == "item"]
@@ -75,7 +80,7 @@ def test_long_csv_round_trip_values_times_scores_and_labels(answered, database):
         assert row["skipped"] == ("1" if skipped else "0")
         assert (float(row["value"]) if row["value"] else None) == (None if skipped else value)
         assert datetime.fromisoformat(row["answered_at_utc"]) == at
-        assert datetime.fromisoformat(row["answered_at_local"]) == at and row["answered_at_local"] == at.astimezone(london).isoformat()
+        assert datetime.fromisoformat(row["answered_at_local"]) == at and row["answered_at_local"] == at.astimezone(london).isoformat(timespec="microseconds")
     by_item = {r["item_id"]: r for r in rows}
     assert by_item["sleep_hours"]["value"] == "6.5" and by_item["steps"]["value"] == "4500"
     assert by_item["active_minutes"]["value"] == "" and by_item["active_minutes"]["skipped"] == "1"
@@ -95,7 +100,7 @@ def test_wide_csv_has_one_row_per_check_in_with_items_and_scores(answered, datab
     rows = {r["instrument"]: r for r in export_text(wide.write, database)}
     assert set(rows) == {"daily", "peg3", "phq4"}
     assert rows["daily"]["pain_now"] == "7" and rows["daily"]["active_minutes"] == "" and rows["daily"]["skipped_items"] == "active_minutes"
-    assert rows["daily"]["scheduled_for_utc"] == (NOW - timedelta(minutes=25)).isoformat()
+    assert rows["daily"]["scheduled_for_utc"] == (NOW - timedelta(minutes=25)).isoformat(timespec="microseconds")
     assert rows["peg3"]["peg3_score"] == "5" and rows["peg3"]["phq4_total"] == ""
     assert rows["phq4"]["phq4_total"] == "4" and rows["phq4"]["phq4_band"] == "mild" and rows["phq4"]["phq4_depression_positive"] == "1"
 
@@ -117,7 +122,8 @@ def test_redcap_files_follow_the_import_rules(answered, database):
     assert [(r["record_id"], r["timezone"], r["enrollment_complete"]) for r in enrollment] == [(answered, "Europe/London", "2")]
     repeats = {r["redcap_repeat_instrument"]: r for r in records if r["redcap_repeat_instrument"]}
     assert set(repeats) == {"daily", "peg3", "phq4"}
-    assert all(r["redcap_repeat_instance"] == "1" and r["record_id"] == answered for r in repeats.values())
+    ids = response_ids(database)
+    assert all(r["redcap_repeat_instance"] == str(ids[form]) and r["record_id"] == answered for form, r in repeats.items())
     assert repeats["daily"]["active_minutes"] == "" and repeats["daily"]["sleep_hours"] == "6.5" and repeats["daily"]["daily_source"] == "1"
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", repeats["peg3"]["peg3_completed_utc"])
     assert repeats["phq4"]["phq4_total"] == "4" and repeats["phq4"]["phq4_complete"] == "2"
@@ -168,3 +174,23 @@ def test_the_command_line_export(answered, database, database_url, tmp_path, mon
     assert main(["export", "--out", str(tmp_path), "--format", "xml"]) == 2
     assert dictionary.HEADER  # the dictionary shipped alongside
     assert (tmp_path / "data_dictionary.csv").exists()
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "America/St_Johns", "Asia/Kathmandu"])
+def test_local_times_are_the_zone_conversion_across_a_year_of_sittings(zone):
+    """The export's shortcut (one offset per sitting) against a real conversion for every answer,
+    sittings started every 97 minutes through 2026: across every DST change, half-hour offsets too."""
+    from exports.source import SittingClock, as_utc, iso
+
+    where = ZoneInfo(zone)
+    stamp = lambda moment: moment.strftime("%Y-%m-%d %H:%M:%S.%f")  # noqa: E731 - as SQLite keeps times
+    start = datetime(2026, 1, 1, tzinfo=ZoneInfo("UTC"))
+    for n in range(0, 365 * 24 * 60, 97):
+        began = start + timedelta(minutes=n, microseconds=n % 1000)
+        answers = [began + timedelta(minutes=m, seconds=7) for m in (0, 20, 50)]
+        clock = SittingClock(where, stamp(began), stamp(answers[-1]), stamp(began - timedelta(minutes=5)))
+        for moment in answers:
+            utc, local, delay = clock.times(stamp(moment))
+            exact = as_utc(stamp(moment))
+            assert (utc, local) == (iso(exact), iso(exact.astimezone(where))), (zone, stamp(moment))
+            assert float(delay) == round((exact - (began - timedelta(minutes=5))).total_seconds() / 60, 1)
