@@ -78,16 +78,22 @@ class TerminalChat:
                     self.stdout.write(hint + "\n")
                     self.guide_done = (output.guide_done, self.message_count)
                 if output.buttons:
-                    # Letters when a typed number is itself an answer ("1" step must not mean button 1).
-                    keys = "abcdefghijklmnopqrstuvwxyz" if output.expects_number else [str(n) for n in range(1, 100)]
+                    # Letters when a typed number is itself an answer ("1" step must not mean button 1),
+                    # or when the buttons are numbers (on a 0-10 scale "11" must not be button 11: 10).
+                    numbered = any(b.label.strip().lstrip("-").isdigit() for row in output.buttons for b in row)
+                    keys = "abcdefghijklmnopqrstuvwxyz" if output.expects_number or numbered else [str(n) for n in range(1, 100)]
                     for key, button in zip(keys, (b for row in output.buttons for b in row)):
                         self.choices[key] = (button.id, self.message_count)
                         self.labels.add(button.label.casefold())
                         self.stdout.write(f"  {key}) {button.label}\n")
                     self.engine.bind(output.button_ids, self.message_count)
             elif isinstance(output, File):
-                path = Path(tempfile.gettempdir()) / f"paincoach-{output.filename}"
-                path.write_bytes(output.data)  # a terminal cannot show a picture: say where it is
+                # A terminal cannot show a picture: say where it is. Readable by this user only (mkstemp):
+                # it may be the patient's whole record.
+                handle, name = tempfile.mkstemp(prefix="paincoach-", suffix=f"-{output.filename}")
+                with os.fdopen(handle, "wb") as fp:
+                    fp.write(output.data)
+                path = Path(name)
                 self.stdout.write(f"\n[{path}]\n{output.caption}\n")
             elif isinstance(output, Edit):
                 pass  # the terminal keeps a transcript; nothing to edit in place

@@ -61,3 +61,20 @@ def test_a_scripted_chat_reaches_the_menu(tmp_path):
         assert (patient.channel, patient.preferred_name, patient.timezone) == ("terminal", "Lee", "Europe/Berlin")
         assert session.get(PainStory, patient.id).what_has_been_tried == "Swimming"
     db.dispose()
+
+
+def test_on_a_number_scale_a_typed_number_is_the_number_never_an_option(tmp_path):
+    from io import StringIO
+
+    from bot.terminal import TerminalChat
+    from dialogs.engine import Engine
+    from storage.models import Answer
+
+    database = open_database(f"sqlite:///{tmp_path / 'chat.db'}")
+    lines = ["1", "1", "1", "1", "1", "1", "Lee", *["skip"] * 5, "1", "1", "11", "7"]  # onboarding, then a daily check-in
+    out = StringIO()
+    TerminalChat(Engine(database), stdin=StringIO("\n".join(lines) + "\n"), stdout=out).run()
+    assert "  a) 0\n  b) 1" in out.getvalue()  # the scale's buttons are letters here
+    assert "Please send a whole number from 0 to 10." in out.getvalue()  # "11" is not button 11 ("10")
+    with database.transaction() as session:
+        assert session.scalars(select(Answer.value).where(Answer.item_id == "pain_now")).all() == [7.0]
