@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         return _dialogs(args)
 
     if args.command == "chat" and "PAINCOACH_LOG_LEVEL" not in os.environ:
-        settings = replace(settings, log_level="WARNING")  # keep the conversation readable
+        settings = replace(settings, log_level="ERROR")  # keep the conversation readable (a server warns, a chat does not)
     setup_logging(settings)
     from storage import crypto
 

@@ -33,7 +33,7 @@ def add_commands(commands) -> None:
     invite_clinician.add_argument("--clinic", required=True)
     invite_clinician.add_argument("--name")
     invite_clinician.add_argument("--admin", action="store_true", help="may export identified data")
-    invite_clinician.add_argument("--hours", type=float)
+    invite_clinician.add_argument("--hours", type=positive_hours, help="how long the link works (default 72)")
     list_ = clinician.add_parser("list")
     list_.add_argument("--clinic")
     revoke = clinician.add_parser("revoke", help="the clinician loses access at once")
@@ -41,8 +41,8 @@ def add_commands(commands) -> None:
 
     invite = commands.add_parser("invite", help="a patient's invitation link into a clinic")
     invite.add_argument("--clinic", required=True)
-    invite.add_argument("--reference", help="the clinic's own reference for the patient (never exported)")
-    invite.add_argument("--hours", type=float)
+    invite.add_argument("--reference", help="the clinic's own reference for the patient (exported only with --identify)")
+    invite.add_argument("--hours", type=positive_hours, help="how long the link works (default 336: two weeks)")
 
     discharge = commands.add_parser("discharge", help="stop a patient's check-ins; their data is kept")
     discharge.add_argument("study_code")
@@ -64,13 +64,16 @@ def add_commands(commands) -> None:
     report.add_argument("--with-reference", action="store_true", help="show the clinic's reference on the page")
 
     audit_ = commands.add_parser("audit", help="who exported or viewed what")
-    audit_.add_argument("--limit", type=int, default=50)
+    audit_.add_argument("--limit", type=int, default=50, help="how many of the newest entries (default 50)")
+
+    alerts = commands.add_parser("alerts", help="alerts nobody has acknowledged yet")
+    alerts.add_argument("--clinic")
 
     purge = commands.add_parser("purge", help="erase patients discharged longer ago than their clinic's retention_days")
     purge.add_argument("--dry-run", action="store_true", help="list their study codes, erase nothing")
 
 
-COMMANDS = {"clinic", "clinician", "invite", "discharge", "export", "report", "audit", "purge"}
+COMMANDS = {"clinic", "clinician", "invite", "discharge", "export", "report", "audit", "alerts", "purge"}
 
 
 def run(args, db: Database, bot_username: str | None) -> int:
@@ -79,12 +82,17 @@ def run(args, db: Database, bot_username: str | None) -> int:
     except (enrollment.NotFound, ValueError) as error:
         print(error, file=sys.stderr)
         return 2
+    except OSError as error:  # e.g. --out names a file, or a folder we may not write to
+        print(f"{error.strerror}: {error.filename}", file=sys.stderr)
+        return 2
 
 
 def _clinic(args, db: Database, _bot) -> int:
     now = utcnow()
     with db.transaction() as session:
         if args.clinic_command == "create":
+            if not args.name.strip():
+                raise ValueError("a clinic needs a name")
             if session.scalar(select(Clinic.id).where(Clinic.name == args.name)):
                 raise ValueError(f"a clinic named {args.name!r} exists already")
             session.add(Clinic(name=args.name, fallback_chat_id=args.fallback_chat_id, settings={}, created_at=now))
@@ -129,8 +137,34 @@ def set_setting(clinic: Clinic, key: str, raw: str) -> None:
         value = raw  # a bare word is a string
     if key in defaults and type(value) is not type(defaults[key]) and not (isinstance(defaults[key], float) and isinstance(value, int)):
         kinds = {bool: "true or false", int: "a whole number", float: "a number", str: "text", list: "a list"}
-        raise ValueError(f"{key} must be {kinds.get(type(defaults[key]), 'like the default')}, like {defaults[key]!r}")
+        raise ValueError(f"{key} must be {kinds.get(type(defaults[key]), 'like the default')}, like {_toml(defaults[key])}")
+    if problem := _out_of_range(key, value):
+        raise ValueError(f"{key} {problem}")
     clinic.settings = {**clinic.settings, key: value}
+
+
+# What the scheduler, pacing and alerts can work with; anything else would break them later.
+RANGES = {"weekly_weekday": (0, 6), "phq4_every_weeks": (1, 12), "flare_reduction_percent": (0, 90),
+          "pacing_start_percent": (10, 100), "pacing_raise_percent": (1, 100)}
+
+
+def _out_of_range(key: str, value) -> str | None:
+    if key.endswith("_time"):
+        try:
+            datetime.strptime(value, "%H:%M")
+        except (TypeError, ValueError):
+            return 'must be a time like "09:00"'
+    elif key in RANGES and not RANGES[key][0] <= value <= RANGES[key][1]:
+        return f"must be from {RANGES[key][0]} to {RANGES[key][1]}" + (" (0 = Monday)" if key == "weekly_weekday" else "")
+    elif isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0 and key not in RANGES:
+        return "must be more than 0"
+    elif key == "snooze_minutes" and not (value and all(isinstance(m, int) and m > 0 for m in value)):
+        return "must be a list of minutes, like [30, 120]"
+    return None
+
+
+def _toml(value) -> str:
+    return str(value).lower() if isinstance(value, bool) else f'"{value}"' if isinstance(value, str) else str(value)
 
 
 def clinic_patients(session, clinic_id: int) -> list[int]:
@@ -192,7 +226,10 @@ def parse_day(text: str | None, *, end: bool = False) -> datetime | None:
     """A UTC day's start; with `end`, the next day's start (so the day itself is included)."""
     if not text:
         return None
-    day = datetime.strptime(text, "%Y-%m-%d").date()
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-11-28") from None
     return datetime.combine(day, time.min, timezone.utc) + timedelta(days=1 if end else 0)
 
 
@@ -216,7 +253,8 @@ def _export(args, db: Database, _bot) -> int:
     if sys.stderr.isatty():
         print("\r", end="", file=sys.stderr)
     for name, rows in counts.items():
-        print(f"{args.out / name}: {rows:,} rows")
+        what = "answered items" if name == "long.csv" else "resources" if name.endswith(".ndjson") else "rows"
+        print(f"{args.out / name}: {rows:,} {what}")
     if args.identify:
         print("identified export: it contains names and ids; recorded in the audit", file=sys.stderr)
     return 0
@@ -270,7 +308,31 @@ def _purge(args, db: Database, _bot) -> int:
     return 0
 
 
+def _alerts(args, db: Database, _bot) -> int:
+    from storage.models import Alert
+
+    with db.reading() as session:
+        query = select(Alert, Clinic.name).join(Clinic, Clinic.id == Alert.clinic_id).where(Alert.acknowledged_at.is_(None))
+        if args.clinic:
+            query = query.where(Clinic.id == enrollment.clinic_named(session, args.clinic).id)
+        rows = session.execute(query.order_by(Alert.created_at)).all()
+        for alert, clinic_name in rows:
+            escalated = f", escalated {alert.escalated_at:%H:%M}" if alert.escalated_at else ""
+            print(f"{alert.created_at:%Y-%m-%d %H:%M}Z  {clinic_name}  {alert.study_code}  {alert.category}{escalated}")
+    if not rows:
+        print("no unacknowledged alerts")
+    return 0
+
+
+def positive_hours(text: str) -> float:
+    hours = float(text)
+    if hours <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return hours
+
+
 HANDLERS = {
+    "alerts": _alerts,
     "clinic": _clinic, "clinician": _clinician, "invite": _invite, "discharge": _discharge,
     "export": _export, "report": _report, "audit": _audit, "purge": _purge,
 }

@@ -420,3 +420,20 @@ def test_an_uninvited_persons_crisis_message_still_gets_the_lines(engine, databa
     assert "Samaritans" in stranger.text
     with database.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Patient)) == 0
+
+
+@pytest.mark.parametrize("key, value", [("weekly_weekday", "9"), ("phq4_every_weeks", "0"), ("retention_days", "-5"),
+                                        ("alert_escalate_minutes", "0"), ("daily_time", '"25:00"'), ("snooze_minutes", "[]")])
+def test_settings_that_would_break_the_scheduler_are_refused(database, key, value, capsys):
+    assert main(["clinic", "create", "Riverside"]) == 0
+    assert main(["clinic", "set", "Riverside", key, value]) == 2
+    with database.transaction() as session:
+        assert key not in enrollment.clinic_named(session, "Riverside").settings
+
+
+def test_open_alerts_are_listed_for_the_clinic(engine, database, capsys):
+    alice = Chat(engine, "1001")
+    onboard(alice)
+    alice.say("I want to kill myself")
+    assert main(["alerts"]) == 0
+    assert f"{patient_row(database).study_code}  crisis" in capsys.readouterr().out

@@ -169,7 +169,7 @@ def test_activity_and_the_data_dictionary(answered, database, tmp_path):
 def test_the_command_line_export(answered, database, database_url, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PAINCOACH_DATABASE_URL", database_url)
     assert main(["export", "--out", str(tmp_path), "--format", "long,fhir", "--instrument", "peg3"]) == 0
-    assert "long.csv: 3 rows" in capsys.readouterr().out
+    assert "long.csv: 3 answered items" in capsys.readouterr().out
     assert (tmp_path / "fhir" / "QuestionnaireResponse.ndjson").exists()
     assert main(["export", "--out", str(tmp_path), "--format", "xml"]) == 2
     assert dictionary.HEADER  # the dictionary shipped alongside
