@@ -162,6 +162,7 @@ class Turn:
         self.now = now
         self.language_code = language_code  # Telegram's, as sent with this update; never stored
         self.text: str | None = None  # what the patient wrote in this update, if anything
+        self.replied = False  # the safety screen or the advice already answered what they wrote
         self.outputs: list[Output] = []
         state = session.get(DialogState, patient.id)
         if state is None:
@@ -190,12 +191,14 @@ class Turn:
                     safety.red_flag(self, found["red_flag"])
                 safety.ask_directly(self, danger, text if isinstance(event, Text) else None)  # the step waits
                 return
+            said = len(self.outputs)
             if "red_flag" in found:
                 safety.red_flag(self, found["red_flag"])
             if "eating_disorder" in found:
                 safety.eating_disorder(self, found["eating_disorder"])  # never diet advice: said there
             elif not self.fresh and not isinstance(event, Command):
                 advice.reply(self, text)  # medication or diet: never advice, then the step goes on
+            self.replied = len(self.outputs) > said
         if self.fresh:
             if isinstance(event, Command) and event.name == "start" and event.args:
                 self.join_clinic(event.args)  # opened their clinic's invitation link
@@ -374,7 +377,8 @@ class Turn:
             return
         if isinstance(result, Invalid):
             self.say(result.message)
-        elif isinstance(question := dialog.ask(), Question) and question.choices:
+        elif isinstance(question := dialog.ask(), Question) and question.choices and not self.replied:
+            # (Not after a safety or advice reply: that message was not meant as an answer.)
             self.say(_("Please choose one of the buttons below."))
         self.ask()
 

@@ -222,6 +222,7 @@ def direct_answer(turn: "Turn", value: str) -> None:
     turn.say(_("Thank you for telling me. Pain like this wears anyone down. If those thoughts ever do come, "
                "tell me or call {number}.").format(number=number))
     if held:
+        turn.replied = True  # if the step cannot read the message, no "choose a button" after this
         turn.answer(Answer(text=held))
     else:
         turn.ask()
@@ -257,7 +258,7 @@ def eating_disorder(turn: "Turn", verdict: "Verdict") -> None:
     _record(turn, verdict)
     lines = [
         _("Thank you for trusting me with this. Struggles with eating and weight deserve real support, and I can't "
-          "give advice about food or weight. Please tell your clinician about it; your clinic has been told too."),
+          "give advice about food or weight. Please tell your clinician about it."),
         "",
         _("If you feel unsafe right now, please reach out:"),
         *resource_lines(country_of(turn), turn.patient.clinic.settings),

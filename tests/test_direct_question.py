@@ -104,3 +104,15 @@ def test_the_direct_question_closes_when_the_patient_goes_on(chat, database):
     assert not paused(database) and rows(database, Alert) == []
     with database.transaction() as session:
         assert "_held_answer" not in session.scalars(select(DialogState)).one().data
+
+
+def test_no_button_nagging_after_a_safety_reply_at_the_menu(chat, database):
+    onboard(chat)
+    chat.say("since this morning I can't control my bladder")
+    assert "needs a doctor today" in chat.text and "What would you like to do?" in chat.text
+    assert "Please choose one of the buttons below." not in chat.text
+    chat.say("I can't go on like this")
+    chat.press("No")
+    assert "Please choose one of the buttons below." not in chat.text and "What would you like to do?" in chat.text
+    chat.say("what is this")  # an ordinary message still gets the hint
+    assert "Please choose one of the buttons below." in chat.text
