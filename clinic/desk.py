@@ -14,7 +14,7 @@ and export is recorded in the audit; a clinician sees only their own clinic's pa
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Callable
 
 from babel.dates import format_date
@@ -47,38 +47,40 @@ class Desk:
         now = self.clock()
         opens_invitation = isinstance(event, Command) and event.name == "start" and bool(event.args)
         with self.db.reading() as session:  # every patient update passes here: no write lock for them
-            if not (enrollment.verified_clinician(session, who.external_id)
-                    or opens_invitation and enrollment.usable(session, event.args, "clinician", now)):
-                return None
-        with self.db.transaction() as session:
-            if opens_invitation:
+            clinician = enrollment.verified_clinician(session, who.external_id)
+            opens_invitation = opens_invitation and enrollment.usable(session, event.args, "clinician", now)
+        if opens_invitation:
+            with self.db.transaction() as session:
                 invite = enrollment.redeem(session, event.args, "clinician", now)
                 if invite is not None:
                     return self._verify(session, invite, who, now)
-            clinician = enrollment.verified_clinician(session, who.external_id)
-            if clinician is None:
-                return None
-            actor = f"clinician:{clinician.id}"
-            with locales.use(clinician.language):
-                if isinstance(event, Press):
+        if clinician is None:
+            return None
+        actor = f"clinician:{clinician.id}"
+        with locales.use(clinician.language):
+            if isinstance(event, Press):
+                with self.db.transaction() as session:
                     return self._press(session, clinician, event, now)
-                if not isinstance(event, Command):
-                    return [Message(help_text())]
-                if event.name == "patients":
-                    return self._patients(session, clinician, actor, now)
-                if event.name == "patient" and event.args:
-                    return self._patient(session, clinician, actor, event.args, now)
-                if event.name == "report" and event.args:
-                    return self._report(session, clinician, actor, event.args, now)
-                if event.name == "invite":
+            if not isinstance(event, Command):
+                return [Message(help_text())]
+            if event.name == "export":
+                return self._export(clinician, actor, event.args, now)
+            if event.name == "invite":
+                with self.db.transaction() as session:
                     code = enrollment.invite(session, "patient", clinician_clinic(session, clinician), now, created_by=actor,
                                              reference=event.args[:100] or None)
                     audit.record(session, actor, "invite", now, clinic_id=clinician.clinic_id)
-                    return [Message(_("A patient's invitation (one use, valid for two weeks):") + "\n" + enrollment.deep_link(self.bot_username, code))]
-        if isinstance(event, Command) and event.name == "export":
-            return self._export(clinician, actor, event.args, now)
-        with locales.use(clinician.language):
-            return [Message(help_text())]
+                return [Message(_("A patient's invitation (one use, valid for two weeks):") + "\n" + enrollment.deep_link(self.bot_username, code))]
+            view = {"patients": self._patients, "patient": self._patient, "report": self._report}.get(event.name)
+            if view is None or (event.name != "patients" and not event.args):
+                return [Message(help_text())]
+            # Read and draw on a snapshot (no write lock while a chart renders), then audit briefly.
+            with self.db.reading() as session:
+                outputs, seen = view(session, clinician, event.args, now)
+            if seen is not None:
+                with self.db.transaction() as session:
+                    audit.record(session, actor, now=now, clinic_id=clinician.clinic_id, **seen)
+            return outputs
 
     def is_clinician(self, who: Who) -> bool:
         with self.db.reading() as session:
@@ -117,37 +119,37 @@ class Desk:
             outputs.append(Edit(press.message_id, f"{press.message_text}\n\n{mark}"))
         return outputs
 
-    def _patients(self, session, clinician, actor, now) -> list[Output]:
-        rows = overviews(session, clinician.clinic_id, now)
-        audit.record(session, actor, "view_patients", now, clinic_id=clinician.clinic_id, rows=len(rows))
-        if not rows:
-            return [Message(_("No patients yet. Send /invite to get an invitation link for one."))]
-        return [Message("\n\n".join(overview_line(row, now) for row in rows))]
+    # Views: (what the clinician gets, what the audit records of it, or None when nothing was shown).
 
-    def _patient(self, session, clinician, actor, code, now) -> list[Output]:
+    def _patients(self, session, clinician, _args, now) -> tuple[list[Output], dict | None]:
+        rows = overviews(session, clinician.clinic_id, now)
+        if not rows:
+            return [Message(_("No patients yet. Send /invite to get an invitation link for one."))], None
+        return [Message("\n\n".join(overview_line(row, now) for row in rows))], {"action": "view_patients", "rows": len(rows)}
+
+    def _patient(self, session, clinician, code, now) -> tuple[list[Output], dict | None]:
         from dialogs.progress import chart
 
         found = overviews(session, clinician.clinic_id, now, (code.strip().upper(),))
         if not found:
-            return [Message(_("No patient {code} in your clinic.").format(code=code.strip()[:12]))]
+            return [Message(_("No patient {code} in your clinic.").format(code=code.strip()[:12]))], None
         row = found[0]
         patient = enrollment.patient_coded(session, row.study_code, clinician.clinic_id)
-        audit.record(session, actor, "view_patient", now, clinic_id=clinician.clinic_id, subject=row.study_code)
         outputs: list[Output] = [Message(overview_line(row, now))]
         if (file := chart(session, patient, now)) is not None:
             outputs.append(File(filename=f"{row.study_code}.png", data=file.data, caption=row.study_code, mime_type="image/png"))
-        return outputs
+        return outputs, {"action": "view_patient", "subject": row.study_code}
 
-    def _report(self, session, clinician, actor, code, now) -> list[Output]:
+    def _report(self, session, clinician, code, now) -> tuple[list[Output], dict | None]:
         from exports.report import render
 
         try:
             patient = enrollment.patient_coded(session, code, clinician.clinic_id)
         except enrollment.NotFound:
-            return [Message(_("No patient {code} in your clinic.").format(code=code.strip()[:12]))]
+            return [Message(_("No patient {code} in your clinic.").format(code=code.strip()[:12]))], None
         png = render(session, patient, now, "png", show_reference=True)
-        audit.record(session, actor, "report", now, clinic_id=clinician.clinic_id, subject=patient.study_code, format="png")
-        return [File(filename=f"{patient.study_code}-visit.png", data=png, caption=patient.study_code, mime_type="image/png")]
+        return ([File(filename=f"{patient.study_code}-visit.png", data=png, caption=patient.study_code, mime_type="image/png")],
+                {"action": "report", "subject": patient.study_code, "format": "png"})
 
     def _export(self, clinician: Clinician, actor: str, args: str, now: datetime) -> list[Output]:
         """Outside the command's transaction: the export reads its own snapshot and audits itself."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from exports.source import parse_score
@@ -31,6 +31,21 @@ class Overview:
     @property
     def adherence(self) -> int | None:
         return round(100 * self.answered / self.sent) if self.sent else None
+
+
+SENT = ("sent", "answered", "expired", "snoozed")  # a check-in invitation the patient received
+
+
+def adherence(session: Session, patient_ids: list[int], now: datetime) -> dict[int, tuple[int, int]]:
+    """Per patient, (check-in prompts answered, check-in prompts they received) in the last 28
+    days: the one definition the overview and the visit report both show."""
+    answered = func.sum(case((Prompt.status == "answered", 1), else_=0))
+    query = select(Prompt.patient_id, answered, func.count()).where(
+        Prompt.patient_id.in_(patient_ids), Prompt.kind == "checkin",
+        Prompt.scheduled_for > now - timedelta(days=ADHERENCE_DAYS), Prompt.scheduled_for <= now,
+        or_(Prompt.status.in_(SENT), Prompt.sent_at.is_not(None)),
+    ).group_by(Prompt.patient_id)
+    return {pid: (int(done or 0), sent) for pid, done, sent in session.execute(query)}
 
 
 def overviews(session: Session, clinic_id: int, now: datetime, study_codes: tuple[str, ...] = ()) -> list[Overview]:
@@ -58,14 +73,8 @@ def overviews(session: Session, clinic_id: int, now: datetime, study_codes: tupl
     for pid, values in pegs.items():
         found[pid].peg = values[-1]
         found[pid].peg_change = round(values[-1] - values[-2], 2) if len(values) > 1 else None
-    since = now - timedelta(days=ADHERENCE_DAYS)
-    answered = func.sum(case((Prompt.status == "answered", 1), else_=0))
-    for pid, sent, done in session.execute(
-        select(Prompt.patient_id, func.count(), answered).where(
-            Prompt.patient_id.in_(ids), Prompt.kind == "checkin", Prompt.sent_at.is_not(None), Prompt.scheduled_for >= since
-        ).group_by(Prompt.patient_id)
-    ):
-        found[pid].sent, found[pid].answered = sent, int(done or 0)
+    for pid, (done, sent) in adherence(session, ids, now).items():
+        found[pid].answered, found[pid].sent = done, sent
     for pid, count in session.execute(
         select(FlareEpisode.patient_id, func.count()).where(FlareEpisode.patient_id.in_(ids), FlareEpisode.ended_at.is_(None)).group_by(FlareEpisode.patient_id)
     ):

@@ -24,13 +24,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 import locales
+from clinic.overview import adherence
 from dialogs.progress import Series, load, number, prepare, zone_of
 from dialogs.sprint import METRICS
 from locales import _
-from storage.models import BreathingSession, FlareEpisode, PainStory, Patient, Prompt, Sprint, ThoughtRecord, VisitPrep
+from storage.models import BreathingSession, FlareEpisode, PainStory, Patient, Sprint, ThoughtRecord, VisitPrep
 
-WEEKS, ADHERENCE_DAYS = 12, 28
-SENT = ("sent", "answered", "expired", "snoozed")  # a check-in invitation the patient received
+WEEKS = 12
 STORY = ("where_it_hurts", "since_when", "what_makes_it_worse", "what_has_been_tried", "good_day")
 VISIT = ("goals", "questions", "changes", "treatment")
 W, H, MARGIN, PNG_DPI = 8.27, 11.69, 0.55, 150  # A4 portrait, inches
@@ -87,8 +87,7 @@ def gather(session: Session, patient: Patient, now: datetime) -> Facts:
 
     story = session.get(PainStory, patient.id)
     preps = rows(VisitPrep, order=VisitPrep.id.desc())
-    prompts = rows(Prompt, Prompt.kind == "checkin", Prompt.scheduled_for > now - timedelta(days=ADHERENCE_DAYS),
-                   Prompt.scheduled_for <= now, or_(Prompt.status.in_(SENT), Prompt.sent_at.is_not(None)))
+    answered, received = adherence(session, [patient.id], now).get(patient.id, (0, 0))
     flares = rows(FlareEpisode, or_(FlareEpisode.started_at >= since, FlareEpisode.ended_at.is_(None), FlareEpisode.ended_at >= since))
     drills = rows(BreathingSession, BreathingSession.created_at >= since)
     thoughts = rows(ThoughtRecord, ThoughtRecord.created_at >= since)
@@ -99,7 +98,7 @@ def gather(session: Session, patient: Patient, now: datetime) -> Facts:
         story={f: v.strip() for f in STORY if story and (v := getattr(story, f)) and v.strip()},
         visit={f: v.strip() for f in VISIT if preps and (v := getattr(preps[0], f)) and v.strip()},
         visit_day=preps[0].created_at.astimezone(zone).date() if preps else None,
-        checkins_sent=len(prompts), checkins_answered=sum(p.status == "answered" for p in prompts),
+        checkins_sent=received, checkins_answered=answered,
         flares=len(flares), flare_open=any(f.ended_at is None for f in flares),
         flare_peaks=[f.peak_pain for f in sorted(flares, key=lambda f: f.started_at) if f.peak_pain is not None],
         breathing=len(drills), breathing_completed=sum(bool(d.completed) for d in drills),
