@@ -18,12 +18,14 @@ from datetime import datetime
 from typing import Callable
 
 from babel.dates import format_date
+from babel.numbers import format_decimal
 
 import locales
 from clinic import alerts, audit, enrollment
 from clinic.overview import overviews
 from dialogs.io import Command, Edit, File, Inbound, Message, Output, Press, Who
-from exports.long import number
+from content.instruments import instruments as all_instruments
+from dialogs.progress import number
 from exports.source import Filters
 from locales import _, ngettext
 from storage.db import Database
@@ -168,8 +170,12 @@ class Desk:
                     codes.append(word.upper())
                 elif DAY.match(word):
                     days.append(word)
-                else:
+                elif word.lower() in all_instruments():
                     instruments.append(word.lower())
+                else:  # never an empty export for a typo: say what was not understood
+                    return [Message(_("I don't know \"{word}\" here. /export takes a format, a study code (PC-XXXX), "
+                                      "dates as YYYY-MM-DD and an instrument ({instruments}).").format(
+                        word=word[:30], instruments=", ".join(all_instruments())))]
             try:
                 since, until = _days(days)
             except ValueError:
@@ -182,9 +188,9 @@ class Desk:
                                   "or run `paincoach export` on the server."))]
             rows = counts.get("long.csv", sum(counts.values()))
             if identify:
-                caption = _("Identified export of {rows} answered items: it contains names and Telegram ids.").format(rows=number(rows))
+                caption = _("Identified export of {rows} answered items: it contains names and Telegram ids.").format(rows=format_decimal(rows, locale=locales.formatting()))
             else:
-                caption = _("Export of {rows} answered items. Pseudonymous: study codes only.").format(rows=number(rows))
+                caption = _("Export of {rows} answered items. Pseudonymous: study codes only.").format(rows=format_decimal(rows, locale=locales.formatting()))
             return [File(filename=f"paincoach-export-{now:%Y%m%d-%H%M}.zip", data=data, caption=caption, mime_type="application/zip")]
 
 

@@ -43,13 +43,15 @@ def rows(session: Session, filters: Filters, persons: dict[int, Person]) -> Iter
 
     for activity, (model, when, measures) in MEASURES.items():
         time = getattr(model, when)
-        query = select(model).where(model.patient_id.in_(ids), *in_range(time)).order_by(model.patient_id, time)
-        for record in session.scalars(query.execution_options(yield_per=STREAM)):
-            person = persons[record.patient_id]
-            for measure in measures:
-                yield person, [person.study_code, activity, record.id, measure, _value(getattr(record, measure)), *stamp(person, getattr(record, when))]
+        # The measure columns only: never the patient's own words (nor decrypting them to skip them).
+        columns = [model.id, model.patient_id, time, *(getattr(model, m) for m in measures)]
+        query = select(*columns).where(model.patient_id.in_(ids), *in_range(time)).order_by(model.patient_id, time)
+        for record_id, patient_id, at, *values in session.execute(query.execution_options(yield_per=STREAM)):
+            person = persons[patient_id]
+            for measure, value in zip(measures, values):
+                yield person, [person.study_code, activity, record_id, measure, _value(value), *stamp(person, at)]
     logs = (
-        select(PacingLog, PacingActivity.patient_id)
+        select(PacingLog, PacingActivity.patient_id)  # no free text in a log
         .join(PacingActivity, PacingActivity.id == PacingLog.activity_id)
         .where(PacingActivity.patient_id.in_(ids), *in_range(PacingLog.logged_at))
         .order_by(PacingActivity.patient_id, PacingLog.logged_at)

@@ -38,17 +38,25 @@ COLUMN_NOTES = {
     "name": ("The name the patient gave (identified exports only)", "text"),
     "activity": ("breathing, thought_check, pacing_activity, pacing_log, flare or sprint", "text"),
     "record_id": ("Id of the activity record; its measures share it", "integer"),
-    "measure": ("What the value measures (a column of the activity; see the activity rows below)", "text"),
+    "measure": ("What the value measures: see the activity rows below for each activity's measures", "text"),
     "at_utc": ("When the activity was recorded, UTC", TIME),
     "at_local": ("The same moment in the patient's time zone", TIME),
 }
+ACTIVITY_COLUMN_NOTES = {  # where activity.csv's columns mean something else than the answers' columns
+    "value": ("The measure's value: a number, a word from a fixed list (pattern, trap, kind), 1/0 for yes/no, "
+              "a date (YYYY-MM-DD) or a time (ISO 8601); empty when not recorded", "mixed"),
+}
 ACTIVITY_NOTES = {
-    "breathing": "pattern (paced, box, sigh); planned and actual seconds; completed 1 or stopped 0; tension 0-10 before and after",
-    "thought_check": "kind (full or quick); the thinking trap chosen; emotion and belief 0-100 before and after",
-    "pacing_activity": "baseline and current quota in minutes; the local date of the next planned raise",
-    "pacing_log": "kind (baseline day or done); minutes done; the day's quota; the local date",
-    "flare": "start and end of the episode; peak pain 0-10",
-    "sprint": "weeks; per chosen metric the first and the last week's value",
+    "breathing": "pattern (paced, box, sigh); planned_seconds and actual_seconds; completed 1 or stopped 0; "
+                 "tension_before and tension_after 0-10",
+    "thought_check": "kind (full, or quick during a flare); trap (the thinking trap chosen); emotion_before/after and "
+                     "belief_before/after 0-100; completed_at (empty if left unfinished)",
+    "pacing_activity": "baseline_minutes (mean of the baseline days) and quota_minutes (current); next_raise_on, the "
+                       "patient's local date of the next planned raise",
+    "pacing_log": "activity_id (the record_id of its pacing_activity); kind (baseline day or done); minutes; "
+                  "quota_minutes that day; local_date",
+    "flare": "started_at and ended_at (empty while it lasts); peak_pain 0-10",
+    "sprint": "exported once reviewed: weeks; per chosen metric <metric>_first_week and <metric>_last_week",
 }
 SCORE_NOTES = {
     "score": "Mean of the three items, 0-10 (higher is worse)",
@@ -77,7 +85,7 @@ def write(out: TextIO) -> int:
     files = {"long.csv": long.COLUMNS + long.IDENTIFYING, "wide.csv": wide.FIRST, "activity.csv": activity.COLUMNS + long.IDENTIFYING}
     for file, names in files.items():
         for name in names:
-            description, kind = COLUMN_NOTES[name]
+            description, kind = ACTIVITY_COLUMN_NOTES.get(name, COLUMN_NOTES[name]) if file == "activity.csv" else COLUMN_NOTES[name]
             writer.writerow([file, name, "column", description, kind, "", ""])
             count += 1
     for measure in instruments().values():
@@ -90,7 +98,8 @@ def write(out: TextIO) -> int:
             writer.writerow(["long.csv, wide.csv", item.id, "item", item.text + note, kind, values, item.loinc or ""])
         for name in wide.SCORES.get(measure.scoring, []):
             loinc = (measure.score_loinc or "") if name in ("score", "total") else ""
-            writer.writerow(["long.csv, wide.csv", f"{measure.id}_{name}", "score", SCORE_NOTES[name], "number", "", loinc])
+            kind = "text" if name == "band" else "0|1" if name.endswith("_positive") else "number"
+            writer.writerow(["long.csv, wide.csv", f"{measure.id}_{name}", "score", SCORE_NOTES[name], kind, "", loinc])
         count += 1
     for name, description in ACTIVITY_NOTES.items():
         writer.writerow(["activity.csv", name, "activity", description, "", "", ""])

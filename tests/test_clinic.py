@@ -437,3 +437,11 @@ def test_open_alerts_are_listed_for_the_clinic(engine, database, capsys):
     alice.say("I want to kill myself")
     assert main(["alerts"]) == 0
     assert f"{patient_row(database).study_code}  crisis" in capsys.readouterr().out
+
+
+def test_an_export_word_that_means_nothing_is_questioned_not_exported_empty(database, desk):
+    verified(database, desk, make_clinic(database, "A"), DOCTOR_A)
+    reply = texts(say(desk, DOCTOR_A, Command("export", "from 2026-01-01")))
+    assert "I don't know \"from\" here" in reply and "peg3" in reply
+    with database.transaction() as session:
+        assert session.scalars(select(AuditEntry).where(AuditEntry.action == "export")).all() == []
