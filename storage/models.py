@@ -482,7 +482,7 @@ class Alert(Base):
     # An alert outlives the patient's deletion of their data (the clinic may still have to act on
     # it): the link is cleared, the study code stays, the words go.
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id", ondelete="SET NULL"), index=True)
-    study_code: Mapped[str | None] = mapped_column(String(12))
+    study_code: Mapped[str | None] = mapped_column(String(12), index=True)  # never given to anyone again
     category: Mapped[str] = mapped_column(String(16))  # crisis | red_flag | phq4_severe | eating_disorder
     words: Mapped[str | None] = mapped_column(EncryptedText)  # the patient's message, only if the clinic opts in
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -518,6 +518,6 @@ class AuditEntry(Base):
     actor: Mapped[str] = mapped_column(String(64))  # "cli:<user>" or "clinician:<id>"
     action: Mapped[str] = mapped_column(String(32))
     clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinics.id"))
-    subject: Mapped[str | None] = mapped_column(String(64))  # a study code, or empty for many
+    subject: Mapped[str | None] = mapped_column(String(64), index=True)  # a study code, or empty for many
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     rows: Mapped[int | None] = mapped_column(Integer)
