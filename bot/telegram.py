@@ -44,7 +44,7 @@ from clinic.alerts import AlertDispatcher
 from clinic.desk import Desk
 from dialogs import safety
 from dialogs.engine import Engine
-from dialogs.screen import screen
+from dialogs.screen import screen_all
 from dialogs.io import Command, Edit, Edited, File, Inbound, Media, Message, Output, Press, Text, Who
 from locales import N_, _
 from scheduler import runner
@@ -310,10 +310,14 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         language = await asyncio.to_thread(engine.language_of, who)
     except Exception:
         log.exception("could not read the language of update %s's patient", update_id)
+    found = {verdict.category for verdict in screen_all(text)} if text else set()
+    country = locales.territory_of(who.language_code)
     with locales.use(language):
-        if text and screen(text).category in ("crisis", "ambiguous"):
+        if found & {"crisis", "ambiguous"}:
             # The step failed, but a crisis (or possibly crisis) message is never left without the lines.
-            outputs: list[Output] = [Message(safety.crisis_text(locales.territory_of(who.language_code), {}), urgent=True)]
+            outputs: list[Output] = [Message(safety.crisis_text(country, {}), urgent=True)]
+        elif "red_flag" in found:  # nor a red flag without the advice (it may be what failed to send)
+            outputs = [Message(safety.red_flag_text(safety.emergency_number(country, {})), urgent=True)]
         elif isinstance(context.error, TelegramError):
             # Only Telegram failed, after the step was recorded (steps do not talk to Telegram):
             # "send that again" would answer the next question with it. Ask that question again.

@@ -71,7 +71,15 @@ def resource_lines(country: str | None, clinic_settings: dict[str, Any]) -> list
             template = _("{name}: call or text {phone}") if line.get("text_ok") else _("{name}: call {phone}")
             text = template.format(name=line["name"], phone=line["phone"])
             lines.append(f"• {place}: {text}" if place else f"• {text}")
-    lines.append("• " + _("Emergency: {number}").format(number=emergency_number(country, clinic_settings)))
+    if places and places[0][0] is not None:
+        # Country unknown: each named country's own emergency number (112 is not the US's or Australia's).
+        by_number: dict[str, list[str]] = {}
+        for place, table in places:
+            by_number.setdefault(table["emergency"], []).append(place)
+        number = " · ".join(f"{n} ({', '.join(names)})" for n, names in by_number.items())
+    else:
+        number = emergency_number(country, clinic_settings)
+    lines.append("• " + _("Emergency: {number}").format(number=number))
     return lines
 
 
@@ -84,6 +92,15 @@ def emergency_number(country: str | None, clinic_settings: dict[str, Any]) -> st
     # 112 reaches emergency services from mobile phones in most countries, not only in Europe.
     tables = resource_tables(clinic_settings)
     return tables.get(country, tables["default"])["emergency"]
+
+
+def red_flag_text(number: str) -> str:
+    """The advice for a red-flag symptom; needs no database, so the error path can send it too."""
+    return _(
+        "What you describe can be a sign of something that needs a doctor today. "
+        "Please contact your doctor or an urgent care service today, "
+        "or call {number} if it is severe or came on suddenly. I can't examine you, so please don't wait for me."
+    ).format(number=number)
 
 
 def crisis_text(country: str | None, clinic_settings: dict[str, Any]) -> str:
@@ -175,14 +192,7 @@ def resume(turn: "Turn") -> None:
 
 def red_flag(turn: "Turn", verdict: "Verdict") -> None:
     _record(turn, verdict)
-    number = emergency_number(country_of(turn), turn.patient.clinic.settings)
-    turn.say(
-        _(
-            "What you describe can be a sign of something that needs a doctor today. "
-            "Please contact your doctor or an urgent care service today, "
-            "or call {number} if it is severe or came on suddenly. I can't examine you, so please don't wait for me."
-        ).format(number=number)
-    )
+    turn.say(red_flag_text(emergency_number(country_of(turn), turn.patient.clinic.settings)))
     _urgent(turn)
 
 

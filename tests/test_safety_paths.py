@@ -100,7 +100,8 @@ def test_resources_follow_the_patients_country(new_chat, database):
     unknown.say(CRISIS)
     assert "United Kingdom: Samaritans: call 116 123" in unknown.text and "Australia: Lifeline: call 13 11 14" in unknown.text
     assert "Spain" not in unknown.text
-    assert "Emergency: 112" in unknown.text
+    # Each named country's own emergency number, not 112 for all.
+    assert "Emergency: 911 (United States, Canada) · 999 (United Kingdom) · 000 (Australia) · 112 (Ireland)" in unknown.text
 
 
 def test_a_clinic_can_set_its_own_crisis_lines(new_chat, database):

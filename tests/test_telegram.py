@@ -181,6 +181,17 @@ async def test_a_failing_step_gets_an_apology_and_the_question(bot, emulator, da
     await alice.expect("Which language")
 
 
+async def test_a_red_flag_whose_step_fails_still_gets_the_advice(bot, emulator, monkeypatch):
+    def broken(inbound):
+        raise RuntimeError("the database is down")
+
+    monkeypatch.setattr(bot.bot_data["engine"], "handle", broken)
+    alice = Phone(emulator, ALICE, language_code="en-US")
+    alice.send("since this morning I can't control my bladder")
+    text = await alice.expect("needs a doctor today")
+    assert "call 911" in text
+
+
 @pytest.mark.parametrize("words", ["I want to end my life", "I can't go on like this"])
 async def test_a_crisis_message_whose_step_fails_still_gets_the_crisis_lines(bot, emulator, monkeypatch, words):
     engine: Engine = bot.bot_data["engine"]
