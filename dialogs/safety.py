@@ -186,7 +186,11 @@ def unpause(turn: "Turn") -> None:
 def resume(turn: "Turn") -> None:
     """The patient chose to continue after a crisis message."""
     unpause(turn)
-    turn.say(_("Thank you. Let's carry on."))
+    lines = [_("Thank you. Let's carry on.")]
+    if turn.session.get(SafetyPlan, turn.patient.id) is None:  # the moment it would have helped: offer it, gently
+        lines.append(_("When you feel up to it, writing a safety plan can help for times like this: "
+                       "\"My safety plan\" in the menu guides you through it."))
+    turn.say(" ".join(lines))
     turn.ask()
 
 

@@ -116,3 +116,10 @@ def test_no_button_nagging_after_a_safety_reply_at_the_menu(chat, database):
     assert "Please choose one of the buttons below." not in chat.text and "What would you like to do?" in chat.text
     chat.say("what is this")  # an ordinary message still gets the hint
     assert "Please choose one of the buttons below." in chat.text
+
+
+def test_after_a_crisis_continue_offers_a_safety_plan_to_someone_without_one(chat, database):
+    onboard(chat)
+    chat.say("I want to die")
+    chat.press("Continue")
+    assert "Let's carry on." in chat.text and "writing a safety plan can help" in chat.text
