@@ -28,14 +28,14 @@ from clinic.overview import adherence
 from dialogs.progress import Series, load, number, prepare, zone_of
 from dialogs.sprint import METRICS
 from locales import _
-from storage.models import BreathingSession, FlareEpisode, PainStory, Patient, Sprint, ThoughtRecord, VisitPrep
+from storage.models import Alert, BreathingSession, FlareEpisode, PainStory, Patient, SafetyEvent, Sprint, ThoughtRecord, VisitPrep
 
 WEEKS = 12
 STORY = ("where_it_hurts", "since_when", "what_makes_it_worse", "what_has_been_tried", "good_day")
 VISIT = ("goals", "questions", "changes", "treatment")
 W, H, MARGIN, PNG_DPI = 8.27, 11.69, 0.55, 150  # A4 portrait, inches
 BODY, SMALL, LINE, LABEL = 10.5, 9.5, 1.4, 2.0  # points; line height = LINE x font size; label column, inches
-INK, MUTED, PAIN, PEG, SLEEP = "#1a1a1a", "#5f6368", "#e8956b", "#1d3f8f", "#5aa6a0"
+INK, MUTED, PAIN, PEG, SLEEP, ALERT = "#1a1a1a", "#5f6368", "#e8956b", "#1d3f8f", "#5aa6a0", "#b3261e"
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,8 @@ class Facts:
     thoughts_completed: int = 0
     belief_change: float | None = None  # mean of after - before, 0-100
     sprint: SprintFacts | None = None
+    safety: dict[str, tuple[int, date]] = field(default_factory=dict)  # category → (times, last local date)
+    open_alerts: int = 0
 
 
 def mean_change(pairs) -> float | None:
@@ -88,6 +90,11 @@ def gather(session: Session, patient: Patient, now: datetime) -> Facts:
     story = session.get(PainStory, patient.id)
     preps = rows(VisitPrep, order=VisitPrep.id.desc())
     answered, received = adherence(session, [patient.id], now).get(patient.id, (0, 0))
+    safety: dict[str, tuple[int, date]] = {}
+    for event in rows(SafetyEvent, SafetyEvent.created_at >= since, order=SafetyEvent.created_at):
+        times, _last = safety.get(event.category, (0, None))
+        safety[event.category] = (times + 1, event.created_at.astimezone(zone).date())
+    open_alerts = len(rows(Alert, Alert.acknowledged_at.is_(None)))
     flares = rows(FlareEpisode, or_(FlareEpisode.started_at >= since, FlareEpisode.ended_at.is_(None), FlareEpisode.ended_at >= since))
     drills = rows(BreathingSession, BreathingSession.created_at >= since)
     thoughts = rows(ThoughtRecord, ThoughtRecord.created_at >= since)
@@ -98,7 +105,7 @@ def gather(session: Session, patient: Patient, now: datetime) -> Facts:
         story={f: v.strip() for f in STORY if story and (v := getattr(story, f)) and v.strip()},
         visit={f: v.strip() for f in VISIT if preps and (v := getattr(preps[0], f)) and v.strip()},
         visit_day=preps[0].created_at.astimezone(zone).date() if preps else None,
-        checkins_sent=received, checkins_answered=answered,
+        checkins_sent=received, checkins_answered=answered, safety=safety, open_alerts=open_alerts,
         flares=len(flares), flare_open=any(f.ended_at is None for f in flares),
         flare_peaks=[f.peak_pain for f in sorted(flares, key=lambda f: f.started_at) if f.peak_pain is not None],
         breathing=len(drills), breathing_completed=sum(bool(d.completed) for d in drills),
@@ -139,6 +146,17 @@ def glance(f: Facts) -> list[tuple[str, str, list[str]]]:
         _("belief {change} points on average (0–100)").format(change=signed(f.belief_change)) if f.belief_change is not None else ""])
     return [(_("Check-ins (28 days)"), *checkins), (_("Flares"), *flares),
             (_("Breathing drills"), *breathing), (_("Thought-checks"), *thoughts)]
+
+
+def safety_line(f: Facts) -> str | None:
+    """One line: what the safety screen found in these weeks, and alerts nobody acknowledged."""
+    kinds = {"crisis": _("crisis messages"), "ambiguous": _("asked about thoughts of suicide"),
+             "red_flag": _("red-flag symptoms"), "eating_disorder": _("disordered eating disclosed")}
+    short = lambda d: format_skeleton("MMMd", d, locale=locales.formatting())  # noqa: E731 - the year is in the header
+    parts = [_("{what}: {n} (last {day})").format(what=kinds.get(k, k), n=n, day=short(last)) for k, (n, last) in f.safety.items()]
+    if f.open_alerts:
+        parts.append(_("alerts not acknowledged: {n}").format(n=f.open_alerts))
+    return _("Safety, {weeks} weeks:").format(weeks=WEEKS) + " " + " · ".join(parts) if parts else None
 
 
 def sections(f: Facts) -> list[tuple[str, list[tuple[str, str]], str]]:
@@ -292,6 +310,8 @@ def draw(f: Facts, *, show_reference: bool) -> Figure:
         room = W - 2 * MARGIN - page.width(dates, BODY) - 0.3
         page.text(W - MARGIN, page.wrap(_("Clinic reference: {ref}").format(ref=f.reference), room, BODY, 1)[0], BODY, ha="right")
     page.y += 0.4
+    if line := safety_line(f):  # first thing the clinician reads, when there is anything
+        page.y += page.lines(MARGIN, page.wrap(line, W - 2 * MARGIN, BODY, 3, bold=True), BODY, fontweight="bold", color=ALERT) + 0.2
     boxes(page, f)
     if f.series.empty:
         page.y += page.lines(MARGIN, [_("No check-ins in these {weeks} weeks").format(weeks=WEEKS)], BODY, color=MUTED) + 0.3

@@ -233,3 +233,21 @@ def test_a_patient_with_no_data_gets_a_page_that_says_so(chat, database):
         patient = the_patient(session)
         assert render(session, patient, NOW, "png").startswith(b"\x89PNG")
         assert render(session, patient, NOW, "pdf").startswith(b"%PDF")
+
+
+def test_safety_events_lead_the_report(chat, database):
+    from conftest import NOW
+    from exports.report import gather, safety_line
+
+    onboard(chat)
+    chat.say("I want to die")
+    chat.press("Continue")
+    chat.say("since this morning I can't control my bladder")
+    with database.transaction() as session:
+        from sqlalchemy import select
+
+        from storage.models import Patient
+
+        facts = gather(session, session.scalars(select(Patient)).one(), NOW)
+    line = safety_line(facts)
+    assert "crisis messages: 1" in line and "red-flag symptoms: 1" in line and "alerts not acknowledged: 2" in line
