@@ -31,9 +31,9 @@ class Delete(Dialog):
                 _("You can delete everything I keep about you. Here is what that means:"),
                 _("I erase your answers and check-ins, everything you wrote to me (your pain story, thought-checks, "
                   "your flare plan and safety plan, your questions) and your check-in times. This can't be undone."),
-                _("Your clinic keeps only your study code and a count of what was erased, in its records. "
-                  "Anything your clinic already exported or printed is outside this chat: please ask your clinic "
-                  "if you would like that removed too."),
+                _("Your clinic keeps only your study code: in its records, with a count of what was erased, and on "
+                  "any safety alert it was sent, so its team can still follow up. Anything your clinic already "
+                  "exported or printed is outside this chat: please ask your clinic if you would like that removed too."),
                 _("If you'd like a copy first, send /mydata before you choose."),
                 _("Do you want me to delete everything?"),
             ]
