@@ -45,6 +45,16 @@ def database(database_url: str):
 
 
 @pytest.fixture
+def emulator():
+    """A Bot API emulator on loopback, for the real python-telegram-bot Application to talk to."""
+    from botapi import BotAPIEmulator
+
+    emulator = BotAPIEmulator().start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
 def engine(database: Database) -> Engine:
     return Engine(database, clock=lambda: NOW)
 

@@ -19,7 +19,6 @@ from bot.config import Settings
 from bot.polling import serve
 from bot.sender import REPLY, SCHEDULED, Sender
 from bot.telegram import build_application
-from botapi import BotAPIEmulator
 from conftest import Chat
 from dialogs.engine import Engine
 from onboard import onboard
@@ -28,13 +27,6 @@ from storage.models import Answer, Inbox, Patient, ProcessedUpdate, Prompt
 
 ALICE, BOB = 8001, 8002
 READ_TIMEOUT = 1.0  # how long the bot waits for an answer from the Bot API (5 s in production)
-
-
-@pytest.fixture
-def emulator():
-    emulator = BotAPIEmulator().start()
-    yield emulator
-    emulator.stop()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from clinic import enrollment
 from clinic.alerts import ACK, AlertDispatcher
 from clinic.desk import Desk
 from conftest import NOW, Chat
-from dialogs.io import Command, File, Inbound, Message, Press, Text, Who
+from dialogs.io import Command, File, Inbound, Message, Press, Who
 from onboard import onboard
 from storage.models import Alert, AlertDelivery, AuditEntry, Clinic, Clinician, Invite, Patient
 

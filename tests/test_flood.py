@@ -18,7 +18,6 @@ from bot.config import Settings
 from bot.flood import FloodGuard
 from bot.polling import serve
 from bot.telegram import build_application
-from botapi import BotAPIEmulator
 from conftest import Chat
 from dialogs.engine import Engine
 from dialogs.io import Who
@@ -33,13 +32,6 @@ CYCLE = 7  # messages per check-in below
 def checkin_cycle(i: int) -> list[str]:
     """Open a daily check-in by typing its buttons, and answer its five items."""
     return ["Check in now", "Daily check-in", str(i % 11), "7", str(10 + i), str(1000 + i), "Yes"]
-
-
-@pytest.fixture
-def emulator():
-    emulator = BotAPIEmulator().start()
-    yield emulator
-    emulator.stop()
 
 
 @pytest.fixture

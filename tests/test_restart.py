@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from botapi import BotAPIEmulator
@@ -17,13 +16,6 @@ from storage.models import Inbox, PainStory, Patient
 
 ROOT = Path(__file__).resolve().parents[1]
 USER = 6001
-
-
-@pytest.fixture
-def emulator():
-    emulator = BotAPIEmulator().start()
-    yield emulator
-    emulator.stop()
 
 
 class BotProcess:

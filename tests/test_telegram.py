@@ -15,7 +15,6 @@ from bot.polling import serve
 from bot.config import Settings
 from bot.sender import Sender
 from bot.telegram import build_application
-from botapi import BotAPIEmulator
 from dialogs.engine import Engine
 from phone import Phone
 from storage.models import Inbox, Patient, SafetyEvent
@@ -33,13 +32,6 @@ async def running(app, database):
     finally:
         stop.set()
         await serving
-
-
-@pytest.fixture
-def emulator():
-    emulator = BotAPIEmulator().start()
-    yield emulator
-    emulator.stop()
 
 
 @pytest.fixture

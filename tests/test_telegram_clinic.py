@@ -22,15 +22,6 @@ PATIENT, DOCTOR = 6001, 6002
 
 
 @pytest.fixture
-def emulator():
-    from botapi import BotAPIEmulator
-
-    emulator = BotAPIEmulator().start()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture
 async def bot(emulator, database, database_url):
     settings = Settings(database_url=database_url, token=emulator.token, bot_api_url=emulator.base_url, dispatch_seconds=0.2)
     app = build_application(settings, Engine(database), sender=Sender(per_chat_interval=0.1))

@@ -12,9 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import pytest
 
-from botapi import BotAPIEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "s3cret-token_for-tests"
@@ -46,13 +44,6 @@ def update(update_id: int, text: str) -> dict:
     if text.startswith("/"):
         message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
     return {"update_id": update_id, "message": message}
-
-
-@pytest.fixture
-def emulator():
-    emulator = BotAPIEmulator().start()
-    yield emulator
-    emulator.stop()
 
 
 def test_webhook_mode_checks_the_secret_token(emulator, database, database_url, tmp_path):
