@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tomllib
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -222,20 +222,9 @@ def _discharge(args, db: Database, _bot) -> int:
     return 0
 
 
-def parse_day(text: str | None, *, end: bool = False) -> datetime | None:
-    """A UTC day's start; with `end`, the next day's start (so the day itself is included)."""
-    if not text:
-        return None
-    try:
-        day = datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError:
-        raise ValueError(f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-11-28") from None
-    return datetime.combine(day, time.min, timezone.utc) + timedelta(days=1 if end else 0)
-
-
 def _export(args, db: Database, _bot) -> int:
     from exports.bundle import FORMATS, export
-    from exports.source import Filters
+    from exports.source import Filters, parse_day
 
     formats = FORMATS if args.format == "all" else tuple(f.strip() for f in args.format.split(","))
     if unknown := set(formats) - set(FORMATS):

@@ -71,14 +71,19 @@ def _raise(session: Session, patient: Patient, category: str, now: datetime, wor
 
 def clinician_chats(session: Session, clinic_id: int) -> list[int]:
     """The chats of the clinic's verified clinicians, each once."""
-    return sorted({
-        int(telegram_id)
-        for telegram_id in session.scalars(
-            select(Clinician.telegram_id).where(
+    return sorted(clinician_languages(session, clinic_id))
+
+
+def clinician_languages(session: Session, clinic_id: int) -> dict[int, str]:
+    """The clinic's verified clinicians: chat id → the language they read."""
+    return {
+        int(telegram_id): language
+        for telegram_id, language in session.execute(
+            select(Clinician.telegram_id, Clinician.language).where(
                 Clinician.clinic_id == clinic_id, Clinician.verified_at.is_not(None), Clinician.revoked_at.is_(None)
             )
         )
-    })
+    }
 
 
 def acknowledge(session: Session, clinician: Clinician, alert_id: int, now: datetime) -> tuple[Alert | None, bool]:
@@ -93,10 +98,11 @@ def acknowledge(session: Session, clinician: Clinician, alert_id: int, now: date
     return alert, False
 
 
-def text(alert: Alert, patient: Patient | None, *, repeat: bool) -> str:
-    """The alert as a clinician reads it, in the current language. `patient` is None once the
-    patient has deleted their data: the study code is all that is left."""
-    reference = patient.clinic_reference if patient is not None else None
+def text(alert: Alert, patient: Patient | None, *, repeat: bool, for_clinician: bool = True) -> str:
+    """The alert in the current language. `patient` is None once the patient has deleted their
+    data: the study code is all that is left. Only a verified clinician reads the clinic's
+    reference and (if the clinic opted in) the patient's words; the fallback contact does not."""
+    reference = patient.clinic_reference if patient is not None and for_clinician else None
     lines = [
         ("⚠️ " + _("Not acknowledged yet: {category}") if repeat else "⚠️ " + _("Alert: {category}")).format(
             category=_(CATEGORIES[alert.category])
@@ -106,15 +112,9 @@ def text(alert: Alert, patient: Patient | None, *, repeat: bool) -> str:
     ]
     if patient is None:
         lines.append(_("The patient has since deleted their data from the bot."))
-    if alert.words and not isinstance(patient, _Pseudonymous):
+    if alert.words and for_clinician:
         lines.append(_("Their message: {words}").format(words=alert.words))
     return "\n".join(lines)
-
-
-class _Pseudonymous:
-    """A patient as the fallback contact may see them: no clinic reference."""
-
-    clinic_reference = None
 
 
 @dataclass
@@ -174,26 +174,22 @@ class AlertDispatcher:
                 .with_for_update(of=AlertDelivery, skip_locked=True)
             ).all()
             due = []
+            languages: dict[int, dict[int, str]] = {}  # per clinic: its verified clinicians' chats → language
             for delivery, alert in rows:
                 delivery.attempts += 1
                 delivery.next_attempt_at = now + LEASE
                 patient = session.get(Patient, alert.patient_id) if alert.patient_id is not None else None
-                clinician = delivery.chat_id in clinician_chats(session, alert.clinic_id)
-                with locales.use(self._language(session, delivery.chat_id, alert.clinic_id)):
+                if alert.clinic_id not in languages:
+                    languages[alert.clinic_id] = clinician_languages(session, alert.clinic_id)
+                clinician = delivery.chat_id in languages[alert.clinic_id]
+                with locales.use(languages[alert.clinic_id].get(delivery.chat_id, locales.DEFAULT)):
+                    body = text(alert, patient, repeat=delivery.round > 0, for_clinician=clinician)
                     if clinician:
-                        message = Message(text(alert, patient, repeat=delivery.round > 0), ((Button(f"{ACK}{alert.id}", _("Acknowledge")),),))
+                        message = Message(body, ((Button(f"{ACK}{alert.id}", _("Acknowledge")),),))
                     else:  # the fallback contact is not a verified clinician: the study code only, nothing to press
-                        message = Message(text(alert, None if patient is None else _Pseudonymous(), repeat=delivery.round > 0)
-                                          + "\n" + _("A verified clinician of the clinic needs to acknowledge it."))
+                        message = Message(body + "\n" + _("A verified clinician of the clinic needs to acknowledge it."))
                 due.append(Due(delivery.id, delivery.chat_id, message))
             return due
-
-    @staticmethod
-    def _language(session: Session, chat_id: int, clinic_id: int) -> str:
-        language = session.scalar(
-            select(Clinician.language).where(Clinician.telegram_id == str(chat_id), Clinician.clinic_id == clinic_id)
-        )
-        return language or locales.DEFAULT
 
     def _sent(self, delivery_id: int, message_id: int | None, now: datetime) -> None:
         with self.db.transaction() as session:

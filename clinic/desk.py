@@ -26,7 +26,7 @@ from clinic.overview import overviews
 from dialogs.io import Command, Edit, File, Inbound, Message, Output, Press, Who
 from content.instruments import instruments as all_instruments
 from dialogs.progress import number
-from exports.source import Filters
+from exports.source import Filters, parse_day
 from locales import _, ngettext
 from storage.db import Database
 from storage.models import Clinician, utcnow
@@ -195,8 +195,6 @@ class Desk:
 
 
 def _days(days: list[str]) -> tuple[datetime | None, datetime | None]:
-    from bot.clinic_cli import parse_day
-
     if not days:
         return None, None
     return parse_day(days[0]), parse_day(days[-1] if len(days) > 1 else None, end=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 from typing import TextIO
 
-from content.instruments import Instrument, instruments
+from content.instruments import MAIN_SCORE, Instrument, instruments
 from exports import activity, long, wide
 
 HEADER = ["file", "name", "kind", "description", "type", "values", "loinc"]
@@ -97,7 +97,7 @@ def write(out: TextIO) -> int:
             note = " (optional: may be skipped)" if item.optional else ""
             writer.writerow(["long.csv, wide.csv", item.id, "item", item.text + note, kind, values, item.loinc or ""])
         for name in wide.SCORES.get(measure.scoring, []):
-            loinc = (measure.score_loinc or "") if name in ("score", "total") else ""
+            loinc = (measure.score_loinc or "") if name == MAIN_SCORE.get(measure.scoring) else ""
             kind = "text" if name == "band" else "0|1" if name.endswith("_positive") else "number"
             writer.writerow(["long.csv, wide.csv", f"{measure.id}_{name}", "score", SCORE_NOTES[name], kind, "", loinc])
         count += 1

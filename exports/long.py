@@ -10,7 +10,7 @@ from typing import Callable, TextIO
 
 from sqlalchemy.orm import Session
 
-from content.instruments import instruments
+from content.instruments import MAIN_SCORE, instruments
 from exports.source import Filters, SittingClock, iso, parse_score, people, responses
 
 COLUMNS = [
@@ -54,7 +54,7 @@ def score_rows(instrument: str, score: dict) -> list[tuple[str, str, str, str]]:
     for name, value in score.items():
         if name == "band":
             continue
-        loinc = (measure.score_loinc or "") if name in ("score", "total") and measure else ""
+        loinc = (measure.score_loinc or "") if measure and name == MAIN_SCORE.get(measure.scoring) else ""
         label = score.get("band", "") if name == "total" else ""
         rows.append((f"{instrument}_{name}", loinc, number(value), label))
     return rows
@@ -66,6 +66,7 @@ def write(session: Session, filters: Filters, out: TextIO, *, progress: Callable
     persons = people(session, filters)
     meta = item_meta()
     validated = {m.id: m.validated for m in instruments().values()}
+    main_keys = {m.id: MAIN_SCORE.get(m.scoring) for m in instruments().values()}  # the score every item row carries
     numbers: dict[float, str] = {}  # answers repeat a few values: format each once
     writer = csv.writer(out)
     writer.writerow(columns(filters))
@@ -76,7 +77,7 @@ def write(session: Session, filters: Filters, out: TextIO, *, progress: Callable
         person = persons[patient_id]
         code, zone, key = person.study_code, person.zone, person.zone.key
         score = parse_score(raw_score)
-        main = number(score.get("score", score.get("total"))) if score else ""
+        main = number(score.get(main_keys.get(instrument))) if score else ""
         clock = SittingClock(zone, started, completed, scheduled)
         translation = "1" if validated.get(instrument, {}).get(language, False) else "0"
         tail = [person.clinic_reference or "", person.telegram_id or "", person.name or ""] if filters.identify else []

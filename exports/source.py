@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from functools import lru_cache
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -42,6 +42,17 @@ class Filters:
             "instruments": list(self.instruments),
             "identify": self.identify,
         }
+
+
+def parse_day(text: str | None, *, end: bool = False) -> datetime | None:
+    """A UTC day's start; with `end`, the next day's start (so the day itself is included)."""
+    if not text:
+        return None
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-11-28") from None
+    return datetime.combine(day, time.min, timezone.utc) + timedelta(days=1 if end else 0)
 
 
 @dataclass(frozen=True)
