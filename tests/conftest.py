@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -19,6 +20,16 @@ from storage import Database, open_database
 POSTGRES = os.environ.get("PAINCOACH_TEST_DATABASE_URL", "")
 UPDATE_IDS = itertools.count(1)
 NOW = datetime(2026, 11, 28, 13, 5, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def calendar():
+    """Every test lives on NOW's calendar, whatever day the suite runs: code that reads the clock
+    itself (column defaults, the command line, the desk) and code handed NOW agree. The clock still
+    moves (tick), so waits and timeouts behave; monotonic time, which rate limits use, is untouched.
+    A test moves the calendar with ``calendar.shift(...)`` or ``calendar.move_to(...)``."""
+    with time_machine.travel(NOW, tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture

@@ -94,14 +94,12 @@ async def test_a_flooding_patient_does_not_delay_another(bot, emulator, database
         emulator.send_text(BOB, f"spam {i}")
 
     alice = Phone(emulator, ALICE)
-    started = time.monotonic()
     alice.send("/start")
     await alice.expect("Which language")
     alice.press("English")
     await alice.expect("not an emergency service")
-    alice_took = time.monotonic() - started
-    # Bob's 20 replies need about 5 s at one per 0.25 s; Alice's two steps do not wait for them.
-    assert alice_took < 2.0, alice_took
+    # Bob's 20 replies need at least 5 s at one per 0.25 s; Alice's two steps did not queue behind them.
+    assert len(emulator.messages(BOB)) < 21
 
     await emulator.until(lambda: len(emulator.messages(BOB)) >= 21, timeout=20)
     sends = [c["t"] for c in emulator.calls_to("sendMessage") if c["chat_id"] == BOB]
