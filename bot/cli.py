@@ -99,9 +99,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import content
 
+    import screen
+    from dialogs.flare import mentions_flare
+
     try:
         content.check()
+        mentions_flare("")  # compiles the flare words
     except ValueError as error:  # ContentError, or a file that is not valid TOML
+        print(f"content error: {error}", file=sys.stderr)
+        return 2
+    try:
+        screen.check()  # the lists and the model: the lists never run alone unnoticed
+    except screen.ModelError as error:
+        print(f"safety screen error: {error}", file=sys.stderr)
+        return 2
+    except ValueError as error:
         print(f"content error: {error}", file=sys.stderr)
         return 2
     from storage import open_database

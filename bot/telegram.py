@@ -44,7 +44,8 @@ from clinic.alerts import AlertDispatcher
 from clinic.desk import Desk
 from dialogs import safety
 from dialogs.engine import Engine
-from dialogs.screen import screen_all
+import screen
+from screen import policy as outcomes
 from dialogs.io import Command, Edit, Edited, File, Inbound, Media, Message, Output, Press, Text, Who
 from locales import N_, _
 from scheduler import runner
@@ -180,6 +181,10 @@ async def _private_chats_only(update: Update, context: ContextTypes.DEFAULT_TYPE
     # Anything else is no patient's step: a group or channel (told once), or an update without a
     # chat or sender (an inline query, a button on an inline message), which has no one to answer.
     if chat is not None and chat.type != ChatType.PRIVATE:
+        message = update.effective_message
+        text = (message.text or message.caption) if message else None
+        if text and await _group_crisis(update, context, text):
+            raise ApplicationHandlerStop
         told: set[int] = context.bot_data["told_not_private"]
         if chat.id not in told:
             told.add(chat.id)
@@ -195,6 +200,24 @@ async def _private_chats_only(update: Update, context: ContextTypes.DEFAULT_TYPE
         except TelegramError:
             log.info("could not answer a button press outside a private chat")
     raise ApplicationHandlerStop
+
+
+async def _group_crisis(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> bool:
+    """Group text that reaches the bot (a mention, a reply, a command: privacy mode hides the rest)
+    is screened too. On crisis language: the lines in the thread and an invitation to a private
+    chat. Nothing is stored, the words are never repeated, and no clinic is alerted (we cannot know
+    whose patient this is, nor whether the writer speaks of themselves)."""
+    if not set(screen.screen(text).outcomes()) & outcomes.DANGER:
+        return False
+    user = update.effective_user
+    with locales.use(locales.negotiate(user.language_code if user else None)):
+        reply = "\n\n".join([safety.crisis_text(locales.territory_of(user.language_code if user else None), {}),
+                              _("I only talk in private chats: message me directly if you'd like to talk.")])
+    try:
+        await update.effective_message.reply_text(reply)
+    except TelegramError:
+        log.info("could not answer crisis language in a group chat")
+    return True
 
 
 # -- handlers ------------------------------------------------------------------------------------
@@ -310,14 +333,19 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         language = await asyncio.to_thread(engine.language_of, who)
     except Exception:
         log.exception("could not read the language of update %s's patient", update_id)
-    found = {verdict.category for verdict in screen_all(text)} if text else set()
+    found = set(screen.screen(text).outcomes()) if text else set()
     country = locales.territory_of(who.language_code)
     with locales.use(language):
-        if found & {"crisis", "ambiguous"}:
+        if found & outcomes.DANGER:
             # The step failed, but a crisis (or possibly crisis) message is never left without the lines.
             outputs: list[Output] = [Message(safety.crisis_text(country, {}), urgent=True)]
-        elif "red_flag" in found:  # nor a red flag without the advice (it may be what failed to send)
-            outputs = [Message(safety.red_flag_text(safety.emergency_number(country, {})), urgent=True)]
+            if outcomes.OVERDOSE_TAKEN in found:
+                outputs.insert(0, Message(safety.overdose_taken_text(country, {}), urgent=True))
+        elif found & outcomes.RED_FLAGS:  # nor a red flag without the advice (it may be what failed to send)
+            number = safety.emergency_number(country, {})
+            outputs = [Message(safety.red_flag_text(number, emergency=outcomes.RED_FLAG_EMERGENCY in found), urgent=True)]
+        elif outcomes.ABUSE in found:
+            outputs = [Message(safety.abuse_text(country, {}), urgent=True)]
         elif isinstance(context.error, TelegramError):
             # Only Telegram failed, after the step was recorded (steps do not talk to Telegram):
             # "send that again" would answer the next question with it. Ask that question again.

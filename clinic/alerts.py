@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 ACK = "ack:"  # callback data of the Acknowledge button: "ack:<alert id>"
 CATEGORIES = {
     "crisis": N_("crisis message"),
+    "overdose_taken": N_("has taken too much medicine"),
+    "abuse": N_("disclosure of violence or fear at home"),
     "red_flag": N_("red-flag symptom"),
     "phq4_severe": N_("PHQ-4 in the severe range"),
     "eating_disorder": N_("disclosure of disordered eating"),

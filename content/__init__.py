@@ -29,22 +29,16 @@ def require(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
 
 
 def check() -> None:
-    """Load and check every content file now, so a broken one stops start-up naming file and key."""
+    """Load and check every content file now, so a broken one stops start-up naming file and key.
+    (The safety phrases and the flare words are checked by the layers that read them.)"""
     from content.breathing import drills
     from content.instruments import instruments
     from content.thinking import traps
-    from dialogs.flare import mentions_flare
-    from dialogs.screen import load_phrases
 
     instruments()
     traps()
     drills()
-    load_phrases()
-    mentions_flare("")  # compiles the flare words
-    from dialogs.advice import kind_of
-
-    kind_of("")  # and the advice limits
-    for name in ("crisis_resources", "clinic_defaults", "timezones", "pacing", "flare_words", "advice_limits"):
+    for name in ("crisis_resources", "clinic_defaults", "timezones", "pacing", "flare_words", "advice_limits", "drill_words"):
         load(name)
     activities = require(load("pacing"), "activities", list, "content/pacing.toml")
     if not activities or not all(isinstance(a, str) for a in activities):

@@ -3,13 +3,9 @@ or weight-loss plans. Such a message gets a kind "that one is for your clinician
 medication question can be noted for the visit. Word lists: content/advice_limits.toml."""
 from __future__ import annotations
 
-import re
-from functools import cache
 from typing import TYPE_CHECKING
 
-import content
 from dialogs.base import Choice
-from dialogs.screen import normalize, phrase_pattern
 from locales import _
 from storage.models import NotedQuestion
 
@@ -21,31 +17,11 @@ NOTE = "note"  # the action of the "note it for my visit" button
 ASKS_ABOUT_TREATMENTS = {("onboarding", "story_tried"), ("visit", "questions"), ("visit", "treatment")}
 
 
-@cache
-def _lists() -> dict[str, re.Pattern[str]]:
-    tables = content.load("advice_limits").values()
-    return {
-        key: re.compile("|".join(f" {phrase_pattern(word)}(?= )" for table in tables for word in table[key]))
-        for key in ("medicines", "actions", "diet")
-    }
-
-
-def kind_of(text: str) -> str | None:
-    """ "medication", "diet" or None."""
-    padded = f" {normalize(text)} "
-    lists = _lists()
-    if lists["medicines"].search(padded) and lists["actions"].search(padded):
-        return "medication"
-    if lists["diet"].search(padded):
-        return "diet"
-    return None
-
-
-def reply(turn: "Turn", text: str) -> None:
-    """Answer a medication or diet question without advice; the step then goes on as usual."""
+def reply(turn: "Turn", text: str, kind: str) -> None:
+    """Answer a medication or diet question (as the safety screen found it) without advice; the
+    step then goes on as usual."""
     if (turn.state.dialog, turn.state.state) in ASKS_ABOUT_TREATMENTS:
         return
-    kind = kind_of(text)
     if kind == "diet":
         turn.say(_("I can't give diet or weight-loss plans. Your clinician can help with that, or refer you to someone who can."))
     elif kind == "medication":

@@ -114,6 +114,18 @@ class Dialog:
     def finished(self) -> None:
         """Called once when the dialog reaches a final state."""
 
+    def invites_dark_thoughts(self) -> bool:
+        """True where a gloomy or catastrophic thought is the answer asked for (a thought-check's
+        thought): crisis language that only the model saw gets the direct question, with the
+        lines, rather than the crisis path. The lists' findings still take the crisis path."""
+        return False
+
+    def answers_may_mention(self) -> frozenset[str]:
+        """Outcomes of the screen that this step's question invites (a flare plan's "when will you
+        seek care" invites red-flag symptoms): what the model alone read of them gets no reply
+        here. What the phrase lists find is answered everywhere."""
+        return frozenset()
+
     def expects_crisis_words(self) -> bool:
         """True where describing a crisis is the answer asked for (a safety plan's warning signs):
         the crisis lines are shown once, inline, and the answer is kept."""

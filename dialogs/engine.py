@@ -22,7 +22,9 @@ from clinic import enrollment
 from dialogs import advice, flare, mydata, progress, prompts, safety
 from dialogs.base import Answer, Call, Choice, Dialog, Frame, Invalid, Question, dialog_class
 from dialogs.io import Button, Command, Edit, Edited, Inbound, Media, Message, Output, Press, Text, Who
-from dialogs.screen import normalize, screen_all
+import screen
+from screen.policy import DANGER
+from screen.text import normalize
 from scheduler import planner
 from locales import _
 from storage.db import Database
@@ -47,7 +49,7 @@ class Engine:
         except NotInvited:  # nothing was stored: they are not a patient here
             with locales.use(locales.negotiate(inbound.who.language_code)):
                 text = _text_of(inbound.event)
-                if text and any(v.category in ("crisis", "ambiguous") for v in screen_all(text)):
+                if text and set(screen.screen(text).outcomes()) & DANGER:
                     # Not a patient of ours, but never left without the crisis lines.
                     return [Message(safety.crisis_text(locales.territory_of(inbound.who.language_code), {}), urgent=True)]
                 return [Message(_("Hello! I work with patients of a clinic, who join through their clinic's invitation link. "
@@ -163,6 +165,7 @@ class Turn:
         self.language_code = language_code  # Telegram's, as sent with this update; never stored
         self.text: str | None = None  # what the patient wrote in this update, if anything
         self.replied = False  # the safety screen or the advice already answered what they wrote
+        self.screened_with: str | None = None  # the screen's model version, recorded with safety events
         self.outputs: list[Output] = []
         state = session.get(DialogState, patient.id)
         if state is None:
@@ -178,27 +181,8 @@ class Turn:
 
     def handle(self, event) -> None:
         text = self.text = _text_of(event)
-        if text:
-            found = {verdict.category: verdict for verdict in screen_all(text)}
-            danger = found.get("crisis") or found.get("ambiguous")
-            if danger and not self.fresh and isinstance(event, Text) and self.dialog().expects_crisis_words():
-                safety.resources_once(self)
-            elif danger and danger.category == "crisis":
-                safety.crisis(self, danger)
-                return
-            elif danger and not self.state.paused:
-                if "red_flag" in found:
-                    safety.red_flag(self, found["red_flag"])
-                safety.ask_directly(self, danger, text if isinstance(event, Text) else None)  # the step waits
-                return
-            said = len(self.outputs)
-            if "red_flag" in found:
-                safety.red_flag(self, found["red_flag"])
-            if "eating_disorder" in found:
-                safety.eating_disorder(self, found["eating_disorder"])  # never diet advice: said there
-            elif not self.fresh and not isinstance(event, Command):
-                advice.reply(self, text)  # medication or diet: never advice, then the step goes on
-            self.replied = len(self.outputs) > said
+        if text and safety.answer_screening(self, event, screen.screen(text)):
+            return  # the crisis path or the direct question: the step waits
         if self.fresh:
             if isinstance(event, Command) and event.name == "start" and event.args:
                 self.join_clinic(event.args)  # opened their clinic's invitation link
@@ -214,7 +198,8 @@ class Turn:
             if isinstance(event, Edited):
                 self.say(_("I keep answers as you first sent them. If you want to change one, just send it again."))
             else:
-                self.say(_("I can only read text for now, so I can't open that."))
+                number = safety.emergency_number(safety.country_of(self), self.patient.clinic.settings)
+                self.say(_("I can only read text, so I can't open that. If you need help urgently, call {number}.").format(number=number))
             dialog = self.dialog()
             if not self.state.paused and (trigger := dialog.interrupted()):
                 self.fire(dialog, trigger)
@@ -225,9 +210,11 @@ class Turn:
         elif safety.typed_direct_answer(self, event.text):
             pass
         else:
-            self.answer(Answer(text=event.text))
             if flare.mentions_flare(event.text):
-                flare.offer(self)
+                said = len(self.outputs)
+                flare.offer(self)  # first, and no "please choose a button" after it
+                self.replied = self.replied or len(self.outputs) > said
+            self.answer(Answer(text=event.text))
 
     def command(self, command: Command) -> None:
         consented = self.patient.consent == "given"

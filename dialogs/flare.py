@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 import content
 from dialogs.base import Answer, Call, Choice, Dialog, Question
 from dialogs import pacing, wins
-from dialogs.screen import normalize, phrase_pattern
+from screen.phrases import phrase_pattern
+from screen.text import normalize
 from dialogs.answers import read_value, scale_question
 from dialogs.flareplan import plan_text
 from content.instruments import Item

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dialogs.written_plan import WrittenPlan
 from locales import N_, _
+from screen import policy as outcomes
 from storage.models import FlarePlan
 
 PARTS = [
@@ -25,3 +26,7 @@ class FlarePlanDialog(WrittenPlan):
     parts = PARTS
     intro = N_("A flare plan, written now, is there for you when a flare comes. Five questions.")
     saved = N_("Your flare plan is saved. It will be shown to you when you tell me a flare has started.")
+
+    def answers_may_mention(self) -> frozenset[str]:
+        # "If my leg goes numb, the emergency department": the plan, not a symptom now.
+        return outcomes.RED_FLAGS if self.state == "seek_care" else frozenset()

@@ -21,6 +21,9 @@ class QuickCheck(WrittenRecord):
     initial = "prediction"
     transitions = in_order(states)
 
+    def invites_dark_thoughts(self) -> bool:
+        return self.state == "prediction"
+
     def ask_likelihood(self) -> Question:
         return rating_question(_("How likely is it really, from 0 to 100?"))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from babel import Locale
 from babel.core import get_global
@@ -19,12 +19,14 @@ import content
 import locales
 from clinic import alerts
 from dialogs.base import Choice
+from dialogs.io import Command, Text
 from locales import _
+from screen import Finding, Screening
+from screen import policy as outcomes
 from storage.models import Button, SafetyEvent, SafetyPlan
 
 if TYPE_CHECKING:
     from dialogs.engine import Turn
-    from dialogs.screen import Verdict
 
 log = logging.getLogger(__name__)
 RESUME = "resume"
@@ -45,8 +47,9 @@ def resource_tables(clinic_settings: dict[str, Any]) -> dict[str, dict[str, Any]
     tables = {code: dict(table) for code, table in content.load("crisis_resources").items()}
     for code, entry in (clinic_settings.get("crisis_resources") or {}).items():
         valid = isinstance(entry, dict) and all(
-            (key == "emergency" and isinstance(value, str))
-            or (key == "lines" and isinstance(value, list) and all(isinstance(l, dict) and {"name", "phone"} <= l.keys() for l in value))
+            (key in ("emergency", "poison") and isinstance(value, str))
+            or (key in ("lines", "abuse_lines") and isinstance(value, list)
+                and all(isinstance(l, dict) and {"name", "phone"} <= l.keys() for l in value))
             for key, value in entry.items()
         )
         if not valid:
@@ -94,8 +97,16 @@ def emergency_number(country: str | None, clinic_settings: dict[str, Any]) -> st
     return tables.get(country, tables["default"])["emergency"]
 
 
-def red_flag_text(number: str) -> str:
-    """The advice for a red-flag symptom; needs no database, so the error path can send it too."""
+def red_flag_text(number: str, emergency: bool = False) -> str:
+    """The advice for a red-flag symptom; needs no database, so the error path can send it too.
+    New saddle numbness, new loss of bladder or bowel control, or leg weakness getting quickly
+    worse can mean nerves are being squeezed: hours matter, so that tier says "now"."""
+    if emergency:
+        return _(
+            "What you describe can be a sign that nerves in your back are being squeezed, and that needs a doctor now, "
+            "not tomorrow. Please go to the nearest emergency department now, or call {number}. "
+            "I can't examine you, so please don't wait for me."
+        ).format(number=number)
     return _(
         "What you describe can be a sign of something that needs a doctor today. "
         "Please contact your doctor or an urgent care service today, "
@@ -122,28 +133,40 @@ def not_an_emergency_line(turn: "Turn") -> str:
     return _("I'm not an emergency service. If you are in danger, call {number}.").format(number=number)
 
 
-def _record(turn: "Turn", verdict: "Verdict", *, alert: bool = True) -> None:
-    # The matched content phrase, never the patient's words; nothing before consent.
+# The category a safety event and an alert are recorded under, per outcome (the clinic's words).
+EVENT_CATEGORY = {
+    outcomes.CRISIS: "crisis", outcomes.OVERDOSE_TAKEN: "overdose_taken", outcomes.DIRECT_QUESTION: "ambiguous",
+    outcomes.ABUSE: "abuse", outcomes.EATING_DISORDER: "eating_disorder",
+    outcomes.RED_FLAG_EMERGENCY: "red_flag", outcomes.RED_FLAG_TODAY: "red_flag",
+}
+
+
+def _record(turn: "Turn", finding: Finding, *, alert: bool = True, model: str | None = None) -> None:
+    # The matched content phrase and the model's score, never the patient's words; nothing before consent.
     if turn.patient.consent != "given":
         return
+    category = EVENT_CATEGORY.get(finding.outcome, finding.outcome)
     turn.session.add(
         SafetyEvent(
             patient_id=turn.patient.id,
-            category=verdict.category,
-            phrase=verdict.phrase,
-            language=verdict.language,
+            category=category,
+            phrase=finding.phrase,
+            language=finding.language,
             dialog=turn.state.dialog,
             state=turn.state.state,
+            source=finding.source,
+            model_version=model or turn.screened_with,
+            model_score=round(finding.score, 4) if finding.score is not None else None,
         )
     )
     if alert:
-        alerts.raise_alert(turn.session, turn.patient, verdict.category, turn.now, words=turn.text)
+        alerts.raise_alert(turn.session, turn.patient, category, turn.now, words=turn.text)
 
 
-def crisis(turn: "Turn", verdict: "Verdict") -> None:
+def crisis(turn: "Turn", finding: Finding) -> None:
     from dialogs.safetyplan import SafetyPlanDialog
 
-    _record(turn, verdict)
+    _record(turn, finding)
     turn.state.paused = True
     text = crisis_text(country_of(turn), turn.patient.clinic.settings)
     if plan := SafetyPlanDialog.text_of(turn.session.get(SafetyPlan, turn.patient.id)):
@@ -194,26 +217,33 @@ def resume(turn: "Turn") -> None:
     turn.ask()
 
 
-def red_flag(turn: "Turn", verdict: "Verdict") -> None:
-    _record(turn, verdict)
-    turn.say(red_flag_text(emergency_number(country_of(turn), turn.patient.clinic.settings)))
+def red_flag(turn: "Turn", finding: Finding) -> None:
+    _record(turn, finding)
+    number = emergency_number(country_of(turn), turn.patient.clinic.settings)
+    turn.say(red_flag_text(number, emergency=finding.outcome == outcomes.RED_FLAG_EMERGENCY))
     _urgent(turn)
 
 
 HELD = "_held_answer"  # in the dialog's data: the message that prompted the direct question
 
 
-def ask_directly(turn: "Turn", verdict: "Verdict", text: str | None = None) -> None:
+def ask_directly(turn: "Turn", finding: Finding, text: str | None = None) -> None:
     """An ambiguous message ("I can't go on like this"): ask, gently and plainly. Asking about
     suicide does not put the idea in anyone's head; not asking can miss it. The message is held
     until the answer: after a no it is the answer to the step it was written for (a hopeless
     thought in a thought-check is what that step asked for)."""
-    _record(turn, verdict, alert=False)  # the clinic is alerted if the answer is yes or not sure
+    _record(turn, finding, alert=False)  # the clinic is alerted if the answer is yes or not sure
     turn.state.data = {**turn.state.data, HELD: text} if text else {k: v for k, v in turn.state.data.items() if k != HELD}
     turn.session.execute(delete(Button).where(Button.patient_id == turn.patient.id, Button.action == DIRECT))
-    turn.say(
+    lines = [
         _("That sounds really hard. Sometimes people in a lot of pain have thoughts of ending their life. "
           "Is that happening for you?"),
+        "",
+        _("Whatever the answer, people are there for you right now:"),
+        *resource_lines(country_of(turn), turn.patient.clinic.settings),
+    ]
+    turn.say(
+        "\n".join(lines),
         [Choice("yes", _("Yes")), Choice("unsure", _("Not sure")), Choice("no", _("No"))], columns=3, action=DIRECT,
     )
     # Bound to this step too: once the dialog moves on, the question is closed like any other.
@@ -223,14 +253,12 @@ def ask_directly(turn: "Turn", verdict: "Verdict", text: str | None = None) -> N
 
 def direct_answer(turn: "Turn", value: str) -> None:
     """Yes or not sure: the crisis path. No: heard, and back to where they were."""
-    from dialogs.screen import Verdict
-
     from dialogs.base import Answer
 
     held = turn.state.data.get(HELD)
     close_direct_question(turn)
     if value in ("yes", "unsure"):
-        crisis(turn, Verdict("crisis", f"direct question: {value}", None))
+        crisis(turn, Finding(outcomes.CRISIS, "answer", f"direct question: {value}"))
         return
     number = emergency_number(country_of(turn), turn.patient.clinic.settings)
     turn.say(_("Thank you for telling me. Pain like this wears anyone down. If those thoughts ever do come, "
@@ -245,19 +273,27 @@ def direct_answer(turn: "Turn", value: str) -> None:
 def typed_direct_answer(turn: "Turn", text: str) -> bool:
     """A typed yes, no or not sure to the direct question, while it is the open question, counts
     as its button. Anything else closes it: the patient chose to go on."""
-    from dialogs.engine import _polarity
-    from dialogs.screen import normalize
-
-    open_question = select(Button.id).where(
-        Button.patient_id == turn.patient.id, Button.action == DIRECT, Button.step == turn.state.step
-    )
-    typed = normalize(text)
-    value = "unsure" if typed in UNSURE or any(typed.startswith(u + " ") for u in UNSURE) else _polarity(typed)
-    if value is not None and turn.session.scalars(open_question).first() is not None:
+    value = _direct_answer_value(turn, text)
+    if value is not None:
         direct_answer(turn, value)
         return True
     close_direct_question(turn)
     return False
+
+
+def _direct_answer_value(turn: "Turn", text: str) -> str | None:
+    """"yes", "no" or "unsure" when the text answers the direct question that is open now."""
+    from dialogs.engine import _polarity
+    from screen.text import normalize
+
+    typed = normalize(text)
+    value = "unsure" if typed in UNSURE or any(typed.startswith(u + " ") for u in UNSURE) else _polarity(typed)
+    if value is None:
+        return None
+    open_question = select(Button.id).where(
+        Button.patient_id == turn.patient.id, Button.action == DIRECT, Button.step == turn.state.step
+    )
+    return value if turn.session.scalars(open_question).first() is not None else None
 
 
 def close_direct_question(turn: "Turn") -> None:
@@ -267,9 +303,9 @@ def close_direct_question(turn: "Turn") -> None:
         turn.state.data = {k: v for k, v in turn.state.data.items() if k != HELD}
 
 
-def eating_disorder(turn: "Turn", verdict: "Verdict") -> None:
+def eating_disorder(turn: "Turn", finding: Finding) -> None:
     """A disclosure of disordered eating: no food or weight advice, the clinician, and help now."""
-    _record(turn, verdict)
+    _record(turn, finding)
     lines = [
         _("Thank you for trusting me with this. Struggles with eating and weight deserve real support, and I can't "
           "give advice about food or weight. Please tell your clinician about it."),
@@ -279,3 +315,93 @@ def eating_disorder(turn: "Turn", verdict: "Verdict") -> None:
     ]
     turn.say("\n".join(lines))
     _urgent(turn)
+
+
+def overdose_taken_text(country: str | None, clinic_settings: dict[str, Any]) -> str:
+    """Someone has taken too much: the emergency first. Needs no database (the error path sends it too)."""
+    tables = resource_tables(clinic_settings)
+    table = tables.get(country, tables["default"])
+    lines = [_("If you have taken more than your prescribed dose, this is an emergency even if you feel fine now. "
+               "Call {number} or go to the emergency department now, and take the packets with you.").format(number=table["emergency"])]
+    if table.get("poison"):
+        lines.append(_("Poison information: {phone}").format(phone=table["poison"]))
+    return "\n".join(lines)
+
+
+def overdose_taken(turn: "Turn", finding: Finding) -> None:
+    turn.say(overdose_taken_text(country_of(turn), turn.patient.clinic.settings))
+    _urgent(turn)
+
+
+def abuse_text(country: str | None, clinic_settings: dict[str, Any]) -> str:
+    """Discreet: someone else may read this phone. Needs no database."""
+    tables = resource_tables(clinic_settings)
+    table = tables.get(country, tables["default"])
+    lines = [_("Thank you for telling me. What happens to you matters, and nobody has the right to hurt or frighten you."),
+             _("If you are in danger right now, call {number}.").format(number=table["emergency"])]
+    for line in table.get("abuse_lines") or []:
+        lines.append("• " + _("{name}: call {phone}").format(name=line["name"], phone=line["phone"]))
+    lines.append(_("Your clinician can help too; I've let your clinic know. "
+                   "If someone else might read this phone, you can delete this chat."))
+    return "\n".join(lines)
+
+
+def abuse(turn: "Turn", finding: Finding) -> None:
+    _record(turn, finding)
+    turn.say(abuse_text(country_of(turn), turn.patient.clinic.settings))
+    _urgent(turn)
+
+
+def answer_screening(turn: "Turn", event, screening: Screening) -> bool:
+    """Answer what the screen found in a message, the leading concern first and every other after it.
+    True when the step must wait (the crisis path, the direct question); False when it goes on."""
+    turn.screened_with = screening.model_version
+    found = set(screening.outcomes())
+    if not found or (isinstance(event, Text) and _direct_answer_value(turn, event.text) is not None):
+        return False  # nothing, or a typed yes, no or not sure to the direct question on screen
+    danger = found & outcomes.DANGER
+    if danger and not turn.fresh and isinstance(event, Text) and turn.dialog().expects_crisis_words():
+        resources_once(turn)  # crisis words are the answer here (a safety plan's warning signs)
+        _answer_rest(turn, event, screening, skip=outcomes.DANGER)
+        return False
+    if (outcomes.CRISIS in found and screening.get(outcomes.CRISIS).source == "model" and not turn.fresh
+            and turn.dialog().invites_dark_thoughts()):
+        model_crisis = screening.get(outcomes.CRISIS)
+        screening = replace(screening, findings=tuple(
+            replace(f, outcome=outcomes.DIRECT_QUESTION) if f is model_crisis else f for f in screening.findings))
+        found = set(screening.outcomes())
+    if outcomes.OVERDOSE_TAKEN in found:
+        overdose_taken(turn, screening.get(outcomes.OVERDOSE_TAKEN))
+    if found & {outcomes.CRISIS, outcomes.OVERDOSE_TAKEN}:
+        crisis(turn, screening.get(outcomes.CRISIS) or screening.get(outcomes.OVERDOSE_TAKEN))
+        _answer_rest(turn, event, screening, skip=outcomes.DANGER)
+        return True
+    if outcomes.DIRECT_QUESTION in found and not turn.state.paused:
+        _answer_rest(turn, event, screening, skip=outcomes.DANGER)
+        ask_directly(turn, screening.get(outcomes.DIRECT_QUESTION), turn.text if isinstance(event, Text) else None)
+        return True
+    said = len(turn.outputs)
+    _answer_rest(turn, event, screening, skip=outcomes.DANGER)
+    turn.replied = len(turn.outputs) > said
+    return False
+
+
+def _answer_rest(turn: "Turn", event, screening: Screening, skip: Iterable[str]) -> None:
+    from dialogs import advice
+
+    found = {f.outcome: f for f in screening.findings if f.outcome not in skip}
+    if not turn.fresh and (invited := turn.dialog().answers_may_mention()):
+        found = {o: f for o, f in found.items() if not (o in invited and f.source == "model")}
+    if outcomes.ABUSE in found:
+        abuse(turn, found[outcomes.ABUSE])
+    if outcomes.EATING_DISORDER in found:
+        eating_disorder(turn, found[outcomes.EATING_DISORDER])  # never diet advice: said there
+    for tier in (outcomes.RED_FLAG_EMERGENCY, outcomes.RED_FLAG_TODAY):
+        if tier in found:
+            red_flag(turn, found[tier])
+    if (outcomes.EATING_DISORDER not in found and not turn.fresh and not isinstance(event, Command)
+            and not turn.state.paused):
+        for kind in (outcomes.MEDICATION, outcomes.DIET):
+            if kind in found:
+                advice.reply(turn, turn.text, kind)  # never advice, then the step goes on
+                break

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dialogs.written_plan import WrittenPlan
 from locales import N_
+from screen import policy as outcomes
 from storage.models import SafetyPlan
 
 PARTS = [
@@ -23,6 +24,10 @@ class SafetyPlanDialog(WrittenPlan):
     parts = PARTS
     intro = N_("A safety plan, written on a calmer day, is there for you on a hard one. Six questions; answer in your own words.")
     saved = N_("Your safety plan is saved. I'll show it to you if you ever tell me you are in crisis.")
+
+    def answers_may_mention(self) -> frozenset[str]:
+        # "My partner keeps my tablets" is how the surroundings are made safer, not control.
+        return frozenset({outcomes.ABUSE}) if self.state == "safer" else frozenset()
 
     def expects_crisis_words(self) -> bool:
         return self.state == "warning_signs"  # describing them is the point here

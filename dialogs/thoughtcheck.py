@@ -88,6 +88,9 @@ class ThoughtCheck(WrittenRecord):
             self.data["emotion"] = answer.text.strip()  # named again when it is re-rated
         return super().read(answer)
 
+    def invites_dark_thoughts(self) -> bool:
+        return self.state in ("situation", "thought", "evidence_for", "evidence_against")
+
     def ask_emotion_rating(self) -> Question:
         return rating_question(_("How strong was that feeling, from 0 to 100?"))
 

@@ -16,7 +16,7 @@ from babel.dates import format_date, format_time, get_timezone_location
 import content
 import locales
 from dialogs.base import Answer, Choice, Dialog, Invalid, Question
-from dialogs.screen import normalize
+from screen.text import normalize
 from locales import _
 from scheduler import planner
 

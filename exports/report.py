@@ -150,7 +150,8 @@ def glance(f: Facts) -> list[tuple[str, str, list[str]]]:
 
 def safety_line(f: Facts) -> str | None:
     """One line: what the safety screen found in these weeks, and alerts nobody acknowledged."""
-    kinds = {"crisis": _("crisis messages"), "ambiguous": _("asked about thoughts of suicide"),
+    kinds = {"crisis": _("crisis messages"), "overdose_taken": _("took too much medicine"),
+             "abuse": _("violence or fear at home disclosed"), "ambiguous": _("asked about thoughts of suicide"),
              "red_flag": _("red-flag symptoms"), "eating_disorder": _("disordered eating disclosed")}
     short = lambda d: format_skeleton("MMMd", d, locale=locales.formatting())  # noqa: E731 - the year is in the header
     parts = [_("{what}: {n} (last {day})").format(what=kinds.get(k, k), n=n, day=short(last)) for k, (n, last) in f.safety.items()]

@@ -185,11 +185,14 @@ class SafetyEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
-    category: Mapped[str] = mapped_column(String(16))  # crisis | red_flag
+    category: Mapped[str] = mapped_column(String(16))  # crisis | overdose_taken | ambiguous | abuse | eating_disorder | red_flag
     phrase: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str | None] = mapped_column(String(8))
     dialog: Mapped[str | None] = mapped_column(String(32))
     state: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str | None] = mapped_column(String(8))  # "list", "model" or "answer" (to the direct question)
+    model_version: Mapped[str | None] = mapped_column(String(64))  # the screen's classifier at the time
+    model_score: Mapped[float | None] = mapped_column(Float)  # its probability, when the model raised it
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

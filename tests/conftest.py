@@ -84,12 +84,15 @@ class Chat:
         if update_id is None:
             update_id = next(UPDATE_IDS)  # unique per bot, as Telegram's are
         self.outputs = self.engine.handle(Inbound(self.who, event, update_id))
+        pressable: dict[str, tuple[str, int]] = {}  # every button this turn showed; the last message's win
         for output in self.outputs:
             if isinstance(output, Message):
                 self.message_ids += 1
                 if output.buttons:
-                    self.last_buttons = {b.label: (b.id, self.message_ids) for row in output.buttons for b in row}
+                    pressable.update({b.label: (b.id, self.message_ids) for row in output.buttons for b in row})
                     self.engine.bind(output.button_ids, self.message_ids)
+        if pressable:
+            self.last_buttons = pressable
         return self.texts
 
     @property

@@ -83,7 +83,7 @@ def test_after_a_no_the_held_message_answers_the_step_it_was_written_for(chat, d
 def test_an_ambiguous_message_with_a_red_flag_gets_both(chat, database):
     onboard(chat)
     chat.say("I can't go on like this, and since this morning I can't control my bladder")
-    assert "needs a doctor today" in chat.text and QUESTION in chat.text
+    assert "needs a doctor" in chat.text and QUESTION in chat.text
 
 
 def test_a_disclosure_of_disordered_eating_gets_no_diet_advice_but_the_clinician_and_the_lines(chat, database):
@@ -109,7 +109,7 @@ def test_the_direct_question_closes_when_the_patient_goes_on(chat, database):
 def test_no_button_nagging_after_a_safety_reply_at_the_menu(chat, database):
     onboard(chat)
     chat.say("since this morning I can't control my bladder")
-    assert "needs a doctor today" in chat.text and "What would you like to do?" in chat.text
+    assert "needs a doctor" in chat.text and "What would you like to do?" in chat.text
     assert "Please choose one of the buttons below." not in chat.text
     chat.say("I can't go on like this")
     chat.press("No")

@@ -19,7 +19,11 @@ USER = 6001
 
 
 class BotProcess:
-    """`paincoach run` against the emulator, as a real process that can be killed and started."""
+    """`paincoach run` against the emulator, as a real process that can be killed and started.
+
+    Its time: the machine's own clock (CI's PostgreSQL half moves it 400 days ahead with faketime,
+    which the process inherits). The test process lives on NOW's calendar (conftest), so whatever
+    it writes for the bot to act on is dated by the real clock, through time-machine's escape hatch."""
 
     def __init__(self, emulator: BotAPIEmulator, database_url: str, log: Path, extra: dict | None = None):
         self.env = {
@@ -112,12 +116,14 @@ def test_updates_fetched_but_not_handled_survive_a_kill(emulator, database, data
 
 def test_sigkill_during_dispatch_sends_nothing_twice(emulator, database, database_url, tmp_path):
     """30 prompts due at once; the bot is killed while sending them and started again."""
-    from datetime import datetime, timezone
+    from datetime import timezone
+
+    from time_machine import escape_hatch
 
     from factories import due_prompts
     from storage.models import Prompt
 
-    due_prompts(database, [7100 + i for i in range(30)], datetime.now(timezone.utc))
+    due_prompts(database, [7100 + i for i in range(30)], escape_hatch.datetime.datetime.now(timezone.utc))  # the bot's clock
     bot = BotProcess(emulator, database_url, tmp_path / "bot.log", {"PAINCOACH_DISPATCH_SECONDS": "0.2"}).start()
     try:
         emulator.wait_for(lambda: len(emulator.calls_to("sendMessage")) >= 5, timeout=30)

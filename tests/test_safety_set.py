@@ -1,4 +1,6 @@
-"""The labelled safety set (tests/safety_set/*.tsv) against the screen: recall per category and
+"""The first labelled safety set (tests/safety_set/*.tsv) against the whole screen (lists and model,
+both of which learnt from it: these are floors against regression, not measures of recall; the
+held-out set in tests/screen_sets/ is the measure): recall per category and
 language, and the false-positive rate on the near misses and everyday messages.
 
 One file per language, one phrasing per line: category, kind, form, text (tab-separated; the
@@ -17,7 +19,21 @@ from pathlib import Path
 
 import pytest
 
-from dialogs.screen import AMBIGUOUS, CATEGORIES, CRISIS, EATING_DISORDER, RED_FLAG, screen
+from screen import screen
+from screen import policy
+
+# This first set was labelled with four categories; the screen's outcomes fall into them so.
+CRISIS, AMBIGUOUS, EATING_DISORDER, RED_FLAG = "crisis", "ambiguous", "eating_disorder", "red_flag"
+CATEGORIES = (CRISIS, AMBIGUOUS, EATING_DISORDER, RED_FLAG)
+FAMILY = {
+    policy.CRISIS: CRISIS, policy.OVERDOSE_TAKEN: CRISIS, policy.ABUSE: CRISIS, policy.DIRECT_QUESTION: AMBIGUOUS,
+    policy.EATING_DISORDER: EATING_DISORDER, policy.RED_FLAG_EMERGENCY: RED_FLAG, policy.RED_FLAG_TODAY: RED_FLAG,
+}
+
+
+def verdict_of(text: str) -> str | None:
+    """The first outcome that answers a concern of this set (medication and diet replies do not)."""
+    return next((FAMILY[o] for o in screen(text).outcomes() if o in FAMILY), None)
 
 SET_DIR = Path(__file__).parent / "safety_set"
 LANGUAGES = ("en", "es", "de")
@@ -116,7 +132,7 @@ class Result:
 
 
 def measure(languages=LANGUAGES) -> Result:
-    return Result([(line, screen(line.text).category) for language in languages for line in load_set(language)])
+    return Result([(line, verdict_of(line.text)) for language in languages for line in load_set(language)])
 
 
 @pytest.fixture(scope="module")

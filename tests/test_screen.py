@@ -1,4 +1,4 @@
-"""The safety screen (dialogs/screen.py) and its phrase files (content/safety/*.toml).
+"""The safety screen's phrase lists (screen/rules.py) and their files (content/safety/*.toml).
 
 The example tables are the contract: every direct crisis statement must be caught (100 %, not a
 rate), and the near misses must stay quiet. Add a line here whenever a real message was missed
@@ -7,31 +7,29 @@ tests/safety_set/ (tests/test_safety_set.py).
 """
 from __future__ import annotations
 
-import time
 
 import pytest
 
-from dialogs.screen import (
+from screen.phrases import (
     CATEGORIES,
-    CLEAR,
     SHIPPED_LANGUAGES,
     PhraseSet,
-    Verdict,
     check_shipped,
-    compile_phrases,
     load_phrases,
     load_phrases_from,
-    normalize,
     parse_phrase_file,
     phrase_pattern,
-    screen,
-    screen_all,
-    screen_with,
-    verdict_phrases,
 )
+from screen.rules import CLEAR, Verdict, compile_phrases, screen, screen_all, screen_with, verdict_phrases
+from screen.text import normalize
 
 CRISIS, RED, NONE = "crisis", "red_flag", None
-AMBIGUOUS, EATING = "ambiguous", "eating_disorder"
+AMBIGUOUS, EATING, ABUSE = "ambiguous", "eating_disorder", "abuse"
+
+
+def family(category: str | None) -> str | None:
+    """Red flags come in two tiers (emergency now, a doctor today); these tables ask only for a red flag."""
+    return RED if category and category.startswith("red_flag") else category
 
 # (kind, message, expected category). Kinds: direct, indirect, misspelt, ambiguous, eating, red,
 # near (near miss).
@@ -215,7 +213,7 @@ ALL = [(language, *row) for language, rows in TABLES.items() for row in rows]
 @pytest.mark.parametrize(("language", "kind", "text", "expected"), ALL, ids=[f"{r[0]}-{r[1]}-{r[2][:40]}" for r in ALL])
 def test_examples(language, kind, text, expected):
     verdict = screen(text)
-    assert verdict.category == expected, verdict
+    assert family(verdict.category) == expected, verdict
     # verdict.language is the file of the phrase that matched, not necessarily the patient's
     # language: "suicid~" is in the German list and also matches Spanish "suicidio".
 
@@ -274,7 +272,7 @@ def test_verdicts_of_the_new_categories():
 
 
 def test_a_phrase_with_alternatives_is_named_by_the_words_that_matched():
-    assert screen("my husband hits me when he's drunk") == Verdict(CRISIS, "husband * hits me", "en")
+    assert screen("my husband hits me when he's drunk") == Verdict(ABUSE, "husband * hits me", "en")
     assert screen("mi marido me pega cuando bebe").phrase == "marido * me pega"
 
 
@@ -286,11 +284,13 @@ def test_every_verdict_phrase_fits_the_safety_log():
     too_long = [p for c in CATEGORIES for _, p in verdict_phrases(sets, c) if len(p) > limit]
     assert too_long == []
     assert max(len(s.language) for s in sets) <= SafetyEvent.__table__.c.language.type.length
-    assert max(map(len, CATEGORIES)) <= SafetyEvent.__table__.c.category.type.length
+    from dialogs.safety import EVENT_CATEGORY
+
+    assert max(map(len, EVENT_CATEGORY.values())) <= SafetyEvent.__table__.c.category.type.length
 
 
 def test_order_of_precedence():
-    assert CATEGORIES == (CRISIS, AMBIGUOUS, EATING, RED)
+    assert CATEGORIES == (CRISIS, "overdose_taken", AMBIGUOUS, ABUSE, EATING, "red_flag_emergency", "red_flag_today", "red_flag_history")
     assert screen("I want to die, and I've been making myself sick").category == CRISIS
     assert screen("I can't go on like this, I've been making myself throw up").category == AMBIGUOUS
     assert screen("I make myself sick after meals and I fell down the stairs").category == EATING
@@ -299,7 +299,7 @@ def test_order_of_precedence():
 
 def test_screen_all_lists_every_category_in_order():
     verdicts = screen_all("I can't go on like this and I wet myself this morning")
-    assert [v.category for v in verdicts] == [AMBIGUOUS, RED]
+    assert [v.category for v in verdicts] == [AMBIGUOUS, "red_flag_emergency"]
     assert verdicts[0] == screen("I can't go on like this and I wet myself this morning")
     assert screen_all("I walked to the shop") == ()
     assert screen_all("") == ()
@@ -350,7 +350,7 @@ def test_misspellings_of_shipped_words():
     assert screen("quiero morime").category == CRISIS
     assert screen("i wnat to die").category == CRISIS  # 4 letters: only a swap
     assert screen("i cant take it anymroe").category == AMBIGUOUS
-    assert screen("tengo fiebe y dolor de espalda").category == RED
+    assert family(screen("tengo fiebe y dolor de espalda").category) == RED
     assert screen("i want to diiiie").category == CRISIS  # stretched letters: one
     assert screen("killll myself").category == CRISIS  # or two
     assert screen("the pain is killlling me").category is None  # and the near misses still apply
@@ -384,9 +384,9 @@ def test_normalize(text, expected):
 # -- phrase syntax, on phrase sets of our own --------------------------------------------------
 
 
-def _screen_with(tmp_path, crisis, red_flag=("saddle",), not_crisis=(), **more):
+def _screen_with(tmp_path, crisis, red_flag_today=("saddle",), not_crisis=(), **more):
     text = (
-        f"[crisis]\nphrases = {list(crisis)!r}\n[red_flag]\nphrases = {list(red_flag)!r}\n"
+        f"[crisis]\nphrases = {list(crisis)!r}\n[red_flag_today]\nphrases = {list(red_flag_today)!r}\n"
         f"[not_crisis]\nphrases = {list(not_crisis)!r}\n"
     )
     for section, phrases in more.items():
@@ -460,10 +460,11 @@ def test_optional_categories(tmp_path):
     (tmp_path / "xx.toml").write_text(VALID, encoding="utf-8")
     (bare,) = load_phrases_from(tmp_path)
     assert (bare.ambiguous, bare.eating_disorder) == ((), ())
-    shipped = tuple(PhraseSet(**{**sets.__dict__, "language": code, "source": f"{code}.toml"}) for code in SHIPPED_LANGUAGES)
+    every = {section: getattr(sets, section) or ("x",) for section in sets.__dict__ if section not in ("language", "source")}
+    shipped = tuple(PhraseSet(**{**every, "language": code, "source": f"{code}.toml"}) for code in SHIPPED_LANGUAGES)
     check_shipped(shipped)
     german_without = PhraseSet(**{**bare.__dict__, "language": "de", "source": "de.toml"})
-    with pytest.raises(ValueError, match="de.toml: missing key 'ambiguous.phrases'"):
+    with pytest.raises(ValueError, match="de.toml: missing key '(abuse|ambiguous).phrases'"):
         check_shipped(tuple(s for s in shipped if s.language != "de") + (german_without,))
 
 
@@ -493,12 +494,13 @@ def test_misspellings(tmp_path, phrase, word, read):
 
 def test_a_word_of_any_phrase_file_is_read_as_itself(tmp_path):
     # "fibre" is one slip from the Spanish "fiebre": only listing it keeps it from being read so.
-    assert _screen_with(tmp_path, ["x"], red_flag=["fiebre"])("I need more fibre") == RED
-    assert _screen_with(tmp_path, ["x"], red_flag=["fiebre"], not_crisis=["fibre"])("I need more fibre") is None
-    assert _screen_with(tmp_path, ["x"], red_flag=["fiebre"], not_crisis=["fibre"])("tengo fiebre") == RED
+    assert _screen_with(tmp_path, ["x"], red_flag_today=["fiebre"])("I need more fibre") == "red_flag_today"
+    assert _screen_with(tmp_path, ["x"], red_flag_today=["fiebre"], not_crisis=["fibre"])("I need more fibre") is None
+    assert _screen_with(tmp_path, ["x"], red_flag_today=["fiebre"], not_crisis=["fibre"])("tengo fiebre") == "red_flag_today"
 
 
-def test_quick_on_long_and_hostile_input():
+def test_long_and_hostile_input_is_screened_without_error():
+    """How fast is measured in benchmarks/screen.py; here, that every such input gets a verdict."""
     filler = "my back hurts today and I walked to the shop then rested on the sofa with tea "
     text = (filler * 200)[: 10_000 - len(" I want to die")] + " I want to die"
     assert len(text) == 10_000
@@ -518,16 +520,9 @@ def test_quick_on_long_and_hostile_input():
         " ".join(f"suicdae{i}" for i in range(1_100)),  # words the speller has not seen
     ]
     for message in hostile:
-        best = min(_duration(message) for _ in range(5))
-        assert best < 0.010, (message[:20], best)
+        assert screen(message).category in (None, *CATEGORIES), message[:20]
     assert screen(text) == Verdict(CRISIS, "want~ * die", "en")
     assert screen(text[:-len(" I want to die")]) == CLEAR
-
-
-def _duration(text: str) -> float:
-    start = time.perf_counter()
-    screen(text)
-    return time.perf_counter() - start
 
 
 # -- the content files -------------------------------------------------------------------------
@@ -537,7 +532,7 @@ def test_shipped_files_load():
     sets = load_phrases()
     assert {s.language for s in sets} == SHIPPED_LANGUAGES
     for s in sets:
-        assert len(s.crisis) >= 100 and len(s.red_flag) >= 50, s.language
+        assert len(s.crisis) >= 100 and len(s.red_flag_emergency) >= 50, s.language
         assert len(s.ambiguous) >= 10 and len(s.eating_disorder) >= 10, s.language
     assert load_phrases() is sets  # cached
     check_shipped(sets)
@@ -553,30 +548,37 @@ def _shortest_form(phrase: str) -> str:
 def test_every_phrase_triggers_its_own_category(category):
     # Catches a near miss that would swallow a phrase, a red flag that is really a crisis
     # phrase, and typos that make a phrase unmatchable.
+    # A history red flag said alone is a red flag for today; an overdose taken or an abuse
+    # disclosure may also be crisis language, which leads, so they need only be found.
+    expected = "red_flag_today" if category == "red_flag_history" else category
     wrong = []
     for s in load_phrases():
         for phrase in getattr(s, category):
-            verdict = screen(_shortest_form(phrase))
-            if verdict.category != category:
-                wrong.append((s.language, phrase, verdict))
+            form = _shortest_form(phrase)
+            if category in ("overdose_taken", "abuse"):
+                found = expected in {v.category for v in screen_all(form)}
+            else:
+                found = screen(form).category == expected
+            if not found:
+                wrong.append((s.language, phrase, screen(form)))
     assert wrong == []
 
 
 def test_no_duplicate_phrases():
     for s in load_phrases():
-        for category in ("crisis", "red_flag", "not_crisis"):
+        for category in ("crisis", "abuse", "red_flag_emergency", "red_flag_today", "red_flag_history", "not_crisis"):
             phrases = [phrase_pattern(p) for p in getattr(s, category)]
             assert len(phrases) == len(set(phrases)), (s.language, category)
 
 
-VALID = '[crisis]\nphrases = ["want * die"]\n[red_flag]\nphrases = ["saddle"]\n[not_crisis]\nphrases = []\n'
+VALID = '[crisis]\nphrases = ["want * die"]\n[red_flag_today]\nphrases = ["saddle"]\n[not_crisis]\nphrases = []\n'
 
 
 @pytest.mark.parametrize(
     ("content", "named"),
     [
-        ('[crisis]\nphrases = ["die"]\n[not_crisis]\nphrases = []\n', "'red_flag'"),
-        (VALID.replace('[red_flag]\nphrases = ["saddle"]', "[red_flag]\n"), "'red_flag.phrases'"),
+        ('[crisis]\nphrases = ["die"]\n[not_crisis]\nphrases = []\n', "'red_flag_today'"),
+        (VALID.replace('[red_flag_today]\nphrases = ["saddle"]', "[red_flag_today]\n"), "'red_flag_today.phrases'"),
         (VALID.replace('["want * die"]', '"want to die"'), "'crisis.phrases'"),
         (VALID.replace('["want * die"]', '["want", 3]'), "'crisis.phrases'"),
         (VALID.replace('["want * die"]', "[]"), "'crisis.phrases'"),
@@ -618,4 +620,4 @@ def test_valid_file_from_directory(tmp_path):
     (tmp_path / "xx.toml").write_text(VALID, encoding="utf-8")
     (tmp_path / "notes.txt").write_text("ignored", encoding="utf-8")
     (sets,) = load_phrases_from(str(tmp_path))
-    assert (sets.language, sets.crisis, sets.red_flag, sets.not_crisis) == ("xx", ("want * die",), ("saddle",), ())
+    assert (sets.language, sets.crisis, sets.red_flag_today, sets.not_crisis) == ("xx", ("want * die",), ("saddle",), ())

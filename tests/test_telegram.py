@@ -17,7 +17,7 @@ from bot.sender import Sender
 from bot.telegram import build_application
 from dialogs.engine import Engine
 from phone import Phone
-from storage.models import Inbox, Patient, SafetyEvent
+from storage.models import Alert, Inbox, Patient, SafetyEvent
 
 ALICE, BOB = 5001, 5002
 
@@ -136,6 +136,19 @@ async def test_groups_get_one_line(bot, emulator):
     assert [m["text"] for m in emulator.messages(-100123)] == ["I only talk in private chats. Please message me directly."]
 
 
+async def test_crisis_language_in_a_group_gets_the_lines_there_and_nothing_is_kept(bot, emulator, database):
+    emulator.send_text(ALICE, "@paincoach_bot honestly I just want to die", chat_id=-100124, chat_type="group")
+    await emulator.until(lambda: emulator.messages(-100124))
+    (reply,) = [m["text"] for m in emulator.messages(-100124)]
+    assert "you don't have to carry this alone" in reply and "message me directly" in reply
+    assert "want to die" not in reply  # their words are never repeated
+    assert emulator.messages(ALICE) == []  # nothing sent to them privately unasked
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Patient)) == 0
+        assert session.scalar(select(func.count()).select_from(SafetyEvent)) == 0
+        assert session.scalar(select(func.count()).select_from(Alert)) == 0
+
+
 async def test_stickers_edits_and_captions_are_screened_and_answered(bot, emulator, database):
     alice = Phone(emulator, ALICE)
     alice.send("/start")
@@ -178,7 +191,7 @@ async def test_a_red_flag_whose_step_fails_still_gets_the_advice(bot, emulator, 
     monkeypatch.setattr(bot.bot_data["engine"], "handle", broken)
     alice = Phone(emulator, ALICE, language_code="en-US")
     alice.send("since this morning I can't control my bladder")
-    text = await alice.expect("needs a doctor today")
+    text = await alice.expect("needs a doctor")
     assert "call 911" in text
 
 

@@ -47,6 +47,8 @@ def update(update_id: int, text: str) -> dict:
 
 
 def test_webhook_mode_checks_the_secret_token(emulator, database, database_url, tmp_path):
+    # The bot runs as a process of its own, on the machine's clock (faketime's, in CI's second
+    # half); nothing here depends on the date, only on what the bot answers.
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram"
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": emulator.token, "PAINCOACH_BOT_API_URL": emulator.base_url,
