@@ -202,6 +202,22 @@ async def _private_chats_only(update: Update, context: ContextTypes.DEFAULT_TYPE
     raise ApplicationHandlerStop
 
 
+def _screened_for_the_error_path(text: str, update_id) -> set[str]:
+    """What the screen finds, for a step that failed. If the screen itself is what failed, the
+    lists alone; if they fail too, the message is treated as a crisis: never left without the lines."""
+    try:
+        return set(screen.screen(text).outcomes())
+    except Exception:
+        log.exception("the safety screen failed on update %s; the lists alone decide", update_id)
+    try:
+        from screen import rules
+
+        return set(outcomes.decide(rules.screen_all(text), {}, {}).outcomes())
+    except Exception:
+        log.exception("the phrase lists failed on update %s too: answering with the crisis lines", update_id)
+        return {outcomes.CRISIS}
+
+
 async def _group_crisis(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> bool:
     """Group text that reaches the bot (a mention, a reply, a command: privacy mode hides the rest)
     is screened too. On crisis language: the lines in the thread and an invitation to a private
@@ -333,7 +349,7 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         language = await asyncio.to_thread(engine.language_of, who)
     except Exception:
         log.exception("could not read the language of update %s's patient", update_id)
-    found = set(screen.screen(text).outcomes()) if text else set()
+    found = _screened_for_the_error_path(text, update_id) if text else set()
     country = locales.territory_of(who.language_code)
     with locales.use(language):
         if found & outcomes.DANGER:
@@ -345,7 +361,7 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             number = safety.emergency_number(country, {})
             outputs = [Message(safety.red_flag_text(number, emergency=outcomes.RED_FLAG_EMERGENCY in found), urgent=True)]
         elif outcomes.ABUSE in found:
-            outputs = [Message(safety.abuse_text(country, {}), urgent=True)]
+            outputs = [Message(safety.abuse_text(country, {}, alerted=False), urgent=True)]
         elif isinstance(context.error, TelegramError):
             # Only Telegram failed, after the step was recorded (steps do not talk to Telegram):
             # "send that again" would answer the next question with it. Ask that question again.
@@ -479,7 +495,8 @@ async def _on_start(app: Application) -> None:
 
         dispatcher = Dispatcher(engine.db, engine, deliver_prompt)
         alert_dispatcher = AlertDispatcher(engine.db, send_alert, clock=engine.clock)
-        app.bot_data["scheduler"] = runner.start(engine.db, dispatcher, alerts=alert_dispatcher, dispatch_seconds=settings.dispatch_seconds)
+        app.bot_data["scheduler"] = runner.start(engine.db, dispatcher, ticks={"alerts": alert_dispatcher.tick},
+                                                 dispatch_seconds=settings.dispatch_seconds)
 
 
 async def _on_stop(app: Application) -> None:

@@ -104,8 +104,11 @@ class Breathing(Dialog):
     def read_running(self, answer: Answer) -> str:
         # The guide finished (DONE), or the patient stopped it: Stop, or anything they sent.
         if answer.text and feels_dizzy(answer.text):
+            from dialogs.safety import country_of, emergency_number
+
+            number = emergency_number(country_of(self.turn), self.turn.patient.clinic.settings)
             self.say(_("Let's stop here. Breathe normally, at your own pace, and sit or lie down until it passes. "
-                       "If it doesn't pass or you feel unwell, call your doctor."))
+                       "If it doesn't pass or you feel unwell, call your doctor, or {number} if it is severe.").format(number=number))
         row = self.turn.session.get(BreathingSession, self.data["session_id"])
         elapsed = (self.turn.now - row.started_at).total_seconds()
         row.completed = answer.choice == DONE

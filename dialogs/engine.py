@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import locales
-from clinic import enrollment
+from storage import enrollment
 from dialogs import advice, flare, mydata, progress, prompts, safety
 from dialogs.base import Answer, Call, Choice, Dialog, Frame, Invalid, Question, dialog_class
 from dialogs.io import Button, Command, Edit, Edited, Inbound, Media, Message, Output, Press, Text, Who
@@ -188,12 +188,15 @@ class Turn:
                 self.join_clinic(event.args)  # opened their clinic's invitation link
             self.ask()
         elif (self.patient.consent == "withdrawn" and self.state.dialog not in (ONBOARDING, "delete")
-              and not (isinstance(event, Command) and event.name in ("start", "help", "mydata", "delete"))):
+              and not (isinstance(event, Command) and event.name in ("start", "help", "mydata", "delete"))
+              and not self._answers_safety(event)):
             self.say(_("You have withdrawn your consent, so I keep nothing new. Send /start if you'd like to take part again."))
         elif isinstance(event, Command):
             self.command(event)
         elif isinstance(event, Press):
             self.press(event)
+        elif isinstance(event, Edited) and self.state.paused:
+            safety.still_paused(self)  # the lines again, whatever was edited
         elif isinstance(event, (Edited, Media)):
             if isinstance(event, Edited):
                 self.say(_("I keep answers as you first sent them. If you want to change one, just send it again."))
@@ -215,6 +218,14 @@ class Turn:
                 flare.offer(self)  # first, and no "please choose a button" after it
                 self.replied = self.replied or len(self.outputs) > said
             self.answer(Answer(text=event.text))
+
+    def _answers_safety(self, event) -> bool:
+        """A press or typed answer to the direct question, or anything while the crisis pause
+        holds: answered whatever the consent (withdrawing consent never ends the crisis path)."""
+        if isinstance(event, Press):
+            button = self.session.get(ButtonRow, event.button_id)
+            return button is not None and button.action in (safety.DIRECT, safety.RESUME)
+        return self.state.paused or (isinstance(event, Text) and safety.typed_answer_value(self, event.text) is not None)
 
     def command(self, command: Command) -> None:
         consented = self.patient.consent == "given"

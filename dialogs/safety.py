@@ -17,7 +17,7 @@ from sqlalchemy import delete, select, update
 
 import content
 import locales
-from clinic import alerts
+from storage import alerts
 from dialogs.base import Choice
 from dialogs.io import Command, Text
 from locales import _
@@ -198,6 +198,7 @@ def still_paused(turn: "Turn") -> None:
         _("When you feel ready, tap Continue."),
     ]
     turn.say("\n".join(lines), [Choice(RESUME, _("Continue"))], action=RESUME)
+    _urgent(turn)
 
 
 def unpause(turn: "Turn") -> None:
@@ -273,7 +274,7 @@ def direct_answer(turn: "Turn", value: str) -> None:
 def typed_direct_answer(turn: "Turn", text: str) -> bool:
     """A typed yes, no or not sure to the direct question, while it is the open question, counts
     as its button. Anything else closes it: the patient chose to go on."""
-    value = _direct_answer_value(turn, text)
+    value = typed_answer_value(turn, text)
     if value is not None:
         direct_answer(turn, value)
         return True
@@ -281,7 +282,7 @@ def typed_direct_answer(turn: "Turn", text: str) -> bool:
     return False
 
 
-def _direct_answer_value(turn: "Turn", text: str) -> str | None:
+def typed_answer_value(turn: "Turn", text: str) -> str | None:
     """"yes", "no" or "unsure" when the text answers the direct question that is open now."""
     from dialogs.engine import _polarity
     from screen.text import normalize
@@ -333,23 +334,34 @@ def overdose_taken(turn: "Turn", finding: Finding) -> None:
     _urgent(turn)
 
 
-def abuse_text(country: str | None, clinic_settings: dict[str, Any]) -> str:
-    """Discreet: someone else may read this phone. Needs no database."""
+def abuse_text(country: str | None, clinic_settings: dict[str, Any], alerted: bool = False) -> str:
+    """Discreet: someone else may read this phone. Needs no database. Says the clinic knows only
+    when an alert was raised."""
     tables = resource_tables(clinic_settings)
     table = tables.get(country, tables["default"])
     lines = [_("Thank you for telling me. What happens to you matters, and nobody has the right to hurt or frighten you."),
              _("If you are in danger right now, call {number}.").format(number=table["emergency"])]
     for line in table.get("abuse_lines") or []:
         lines.append("• " + _("{name}: call {phone}").format(name=line["name"], phone=line["phone"]))
-    lines.append(_("Your clinician can help too; I've let your clinic know. "
-                   "If someone else might read this phone, you can delete this chat."))
+    lines.append(_("Your clinician can help too; I've let your clinic know.") if alerted else _("Your clinician can help too."))
+    lines.append(_("If someone else might read this phone, you can delete this chat."))
     return "\n".join(lines)
 
 
 def abuse(turn: "Turn", finding: Finding) -> None:
     _record(turn, finding)
-    turn.say(abuse_text(country_of(turn), turn.patient.clinic.settings))
+    turn.say(abuse_text(country_of(turn), turn.patient.clinic.settings, alerted=turn.patient.consent == "given"))
     _urgent(turn)
+
+
+SURE = 0.9  # a crisis the model is this sure of takes the crisis path even where dark thoughts are invited
+DIRECT_ANSWER_WORDS = 4  # a typed answer to the direct question is this short; a longer text is screened as any
+
+
+def _is_direct_answer(turn: "Turn", text: str) -> bool:
+    from screen.text import normalize
+
+    return len(normalize(text).split()) <= DIRECT_ANSWER_WORDS and typed_answer_value(turn, text) is not None
 
 
 def answer_screening(turn: "Turn", event, screening: Screening) -> bool:
@@ -357,23 +369,25 @@ def answer_screening(turn: "Turn", event, screening: Screening) -> bool:
     True when the step must wait (the crisis path, the direct question); False when it goes on."""
     turn.screened_with = screening.model_version
     found = set(screening.outcomes())
-    if not found or (isinstance(event, Text) and _direct_answer_value(turn, event.text) is not None):
-        return False  # nothing, or a typed yes, no or not sure to the direct question on screen
+    acute = found & {outcomes.CRISIS, outcomes.OVERDOSE_TAKEN}
+    if not found or (not acute and isinstance(event, Text) and _is_direct_answer(turn, event.text)):
+        return False  # nothing, or just a typed yes, no or not sure to the direct question on screen
     danger = found & outcomes.DANGER
-    if danger and not turn.fresh and isinstance(event, Text) and turn.dialog().expects_crisis_words():
+    if (danger and outcomes.OVERDOSE_TAKEN not in found and not turn.fresh and isinstance(event, Text)
+            and turn.dialog().expects_crisis_words()):
         resources_once(turn)  # crisis words are the answer here (a safety plan's warning signs)
         _answer_rest(turn, event, screening, skip=outcomes.DANGER)
         return False
-    if (outcomes.CRISIS in found and screening.get(outcomes.CRISIS).source == "model" and not turn.fresh
+    model_crisis = screening.get(outcomes.CRISIS)
+    if (model_crisis and model_crisis.source == "model" and (model_crisis.score or 0) < SURE and not turn.fresh
             and turn.dialog().invites_dark_thoughts()):
-        model_crisis = screening.get(outcomes.CRISIS)
         screening = replace(screening, findings=tuple(
             replace(f, outcome=outcomes.DIRECT_QUESTION) if f is model_crisis else f for f in screening.findings))
         found = set(screening.outcomes())
     if outcomes.OVERDOSE_TAKEN in found:
         overdose_taken(turn, screening.get(outcomes.OVERDOSE_TAKEN))
     if found & {outcomes.CRISIS, outcomes.OVERDOSE_TAKEN}:
-        crisis(turn, screening.get(outcomes.CRISIS) or screening.get(outcomes.OVERDOSE_TAKEN))
+        crisis(turn, screening.get(outcomes.OVERDOSE_TAKEN) or screening.get(outcomes.CRISIS))  # recorded as what it is
         _answer_rest(turn, event, screening, skip=outcomes.DANGER)
         return True
     if outcomes.DIRECT_QUESTION in found and not turn.state.paused:

@@ -8,8 +8,9 @@ standard library, and costs well under a millisecond for a short message.
 
 Features are words, word pairs and the 3- to 5-letter pieces of each word (padded with spaces), of
 the same normal form the lists use (`screen.text.normalize`): pieces survive typos, missing accents
-and German compounds. A long message is scored sentence by sentence as well as whole, and each
-outcome takes its highest score, so a crisis sentence inside a long story of pain is not diluted.
+and German compounds. A long message is scored whole, sentence by sentence and in overlapping
+windows of twelve words, and each outcome takes its highest score, so a crisis sentence inside a
+long story of pain is not diluted, punctuated or not.
 
 The file records its version, the SHA-256 of its weights and the thresholds chosen on the
 validation set; `load()` refuses a file that does not match (`ModelError`), so a corrupt or
@@ -29,7 +30,7 @@ from importlib import resources
 from screen.text import normalize
 
 MODEL_FILE = "classifier.json.gz"
-CHUNK_WORDS = 40  # a sentence longer than this is scored in windows of this many words
+WINDOW_WORDS, STRIDE = 12, 6  # a longer sentence is also scored in overlapping windows of 12 words
 MIN_CHUNK_WORDS = 4  # a shorter sentence is scored only as part of the whole ("Nein, danke." alone says little)
 MAX_WORDS = 1200  # the model reads the first and last 600 words of a very long message (the lists read all)
 _SENTENCES = re.compile(r"(?<=[.!?;\n])\s+|\n+")
@@ -70,12 +71,19 @@ def chunks(text: str) -> list[str]:
         words = words[: MAX_WORDS // 2] + words[-MAX_WORDS // 2:]
     whole = " ".join(words)
     pieces = [whole] if whole else []
-    sentences = [normalize(s) for s in _SENTENCES.split(text)] if len(words) > 8 else []
-    for sentence in sentences:
+    if len(words) <= 8:
+        return pieces
+    seen = {whole}
+    for sentence in (normalize(s) for s in _SENTENCES.split(text)):
         sentence_words = sentence.split()
-        for start in range(0, len(sentence_words), CHUNK_WORDS):
-            piece = " ".join(sentence_words[start:start + CHUNK_WORDS])
-            if len(piece.split()) >= MIN_CHUNK_WORDS and piece != whole:
+        candidates = [sentence]
+        if len(sentence_words) > WINDOW_WORDS:  # "I will not be here tomorrow" after twenty words of pain
+            last = len(sentence_words) - WINDOW_WORDS
+            starts = [*range(0, last, STRIDE), last]  # the tail is a full window, never a stub
+            candidates += [" ".join(sentence_words[s:s + WINDOW_WORDS]) for s in starts]
+        for piece in candidates:
+            if len(piece.split()) >= MIN_CHUNK_WORDS and piece not in seen:
+                seen.add(piece)
                 pieces.append(piece)
     return pieces
 

@@ -5,11 +5,18 @@ Phrase files
 One TOML file per language in ``content/safety/`` (``en.toml``, ``es.toml``, ``de.toml``, ...),
 each with tables holding a ``phrases`` list of strings::
 
-    [crisis]           # any match: crisis
-    [ambiguous]        # any match: ambiguous (unless the message is also a crisis)
-    [eating_disorder]  # any match: eating disorder (unless crisis or ambiguous)
-    [red_flag]         # any match: red flag (unless any of the above)
-    [not_crisis]       # near misses ("my back is killing me"); masked out before anything else
+    [crisis]              # suicidal thoughts, self-harm, lethal means with intent, goodbyes
+    [overdose_taken]      # too much medicine already taken
+    [ambiguous]           # may or may not mean suicidal thoughts: the direct question
+    [abuse]               # violence or fear at home
+    [eating_disorder]     # disordered eating
+    [red_flag_emergency]  # new saddle numbness, bladder or bowel control lost, leg weakness worsening
+    [red_flag_today]      # fever with back pain, and the like: a doctor today
+    [red_flag_history]    # a cancer, a fall: a doctor today unless only the past is spoken of
+    [past], [new]         # markers that decide a history red flag ("years ago"; "new", "worse")
+    [not_crisis]          # near misses ("my back is killing me"); masked out before anything else
+
+Every category that matches is a verdict, in this order of precedence (`CATEGORIES`).
 
 ``crisis``, ``red_flag_today`` and ``not_crisis`` must be present in every file; the other sections
 may be left out of a file, but a shipped language must have all of them.

@@ -23,10 +23,11 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from datetime import date
 
 import content
 from screen.phrases import (
-    AMBIGUOUS, CRISIS, CATEGORIES, MARKERS, NEW, PAST, RED_FLAG_HISTORY, RED_FLAG_TODAY, PhraseSet, _expand, _parts, _variants,
+    AMBIGUOUS, CRISIS, CATEGORIES, OVERDOSE_TAKEN, MARKERS, NEW, PAST, RED_FLAG_HISTORY, RED_FLAG_TODAY, PhraseSet, _expand, _parts, _variants,
     load_phrases, phrase_pattern,
 )
 from screen.speller import Speller
@@ -138,7 +139,7 @@ def _compiled() -> _Compiled:
 # -- screening -------------------------------------------------------------------------------
 
 _NON_SPACE = re.compile(r"[^ ]")
-_YEAR = re.compile(r" (?:19[5-9][0-9]|20[0-2][0-9]) ")  # a year named: history, unless something is new
+_YEAR = re.compile(r" (19[5-9][0-9]|20[0-9][0-9]) ")  # a year named
 
 
 def _mask(padded: str, masks) -> str:
@@ -190,9 +191,11 @@ def screen_all_with(text: str, compiled: _Compiled) -> tuple[Verdict, ...]:
         if match:
             language, phrase = category.phrases[match.lastindex - 1]
             verdicts.append(Verdict(category.name, phrase, language))
+    if _counted_overdose(padded) and not any(v.category == OVERDOSE_TAKEN for v in verdicts):
+        verdicts.insert(1 if verdicts and verdicts[0].category == CRISIS else 0, Verdict(OVERDOSE_TAKEN, "ten or more pills taken", None))
     if any(v.category == RED_FLAG_HISTORY for v in verdicts):
         marked = {m.name for m in compiled.markers if m.regex.search(padded)}
-        if _YEAR.search(padded):  # "in 2019", "desde la caida de 2015", "Sturz 2010": the past
+        if _years_ago(padded):  # "in 2019", "desde la caida de 2015", "Sturz 2010": the past
             marked.add(PAST)
         only_past = PAST in marked and NEW not in marked
         history = next(v for v in verdicts if v.category == RED_FLAG_HISTORY)
@@ -200,6 +203,26 @@ def screen_all_with(text: str, compiled: _Compiled) -> tuple[Verdict, ...]:
         if not only_past and not any(v.category == RED_FLAG_TODAY for v in verdicts):
             verdicts.append(Verdict(RED_FLAG_TODAY, history.phrase, history.language))
     return tuple(verdicts)
+
+
+# "I have taken 40 tablets", "me he tomado 30 pastillas", "hab 25 Tabletten genommen": ten or more
+# pills, with a verb of having taken them nearby. (Counts planned, not taken, are the lists' and the model's.)
+_PILLS = r"(?:pills?|tablets?|tabs|caps(?:ules)?|meds|painkillers|pastillas?|pastis|tabletas?|pildoras?|capsulas?|comprimidos?|tabletten|pillen|kapseln)"
+_TAKEN = r"(?:took|taken|swallowed|downed|tome|tomado|trague|tragado|genommen|geschluckt|eingenommen|nahm|runtergeschluckt)"
+_COUNTED = re.compile(
+    r" " + _TAKEN + r" (?:[^ ]+ ){0,2}?([1-9][0-9]+) (?:[^ ]+ ){0,2}?" + _PILLS + r"(?= )"  # taken 40 (of my) tablets
+    r"| ([1-9][0-9]+) (?:[^ ]+ )?" + _PILLS + r" (?:[^ ]+ ){0,2}?(?:genommen|geschluckt|eingenommen|runtergeschluckt)(?= )")
+    # ("25 Tabletten auf einmal genommen": German puts the participle last)
+
+
+def _counted_overdose(padded: str) -> bool:
+    return any(int(m.group(1) or m.group(2)) >= 10 for m in _COUNTED.finditer(padded))
+
+
+def _years_ago(padded: str) -> bool:
+    """A year before last year is named: history (this year's or last year's may be recent)."""
+    this_year = date.today().year
+    return any(int(year) < this_year - 1 for year in _YEAR.findall(padded))
 
 
 def screen_with(text: str, compiled: _Compiled) -> Verdict:
@@ -243,10 +266,11 @@ def advice_all(text: str) -> tuple[Verdict, ...]:
     found = []
     if lists["medicines"].search(padded) and lists["actions"].search(padded):
         # A supply named is an overdose plan; "all my pills at once" is asked about directly.
-        if match := lists["supply"].search(padded):
-            return (Verdict(CRISIS, f"medicine + {match.group(0).strip()}", None),)
-        if match := lists["together"].search(padded):
-            return (Verdict(AMBIGUOUS, f"medicine + {match.group(0).strip()}", None),)
+        # (The phrase names the rule, never the patient's words.)
+        if lists["supply"].search(padded):
+            return (Verdict(CRISIS, "medicine + supply", None),)
+        if lists["together"].search(padded):
+            return (Verdict(AMBIGUOUS, "medicine + all at once", None),)
         found.append(Verdict(MEDICATION, None, None))
     if lists["diet"].search(padded):
         found.append(Verdict(DIET, None, None))

@@ -113,9 +113,8 @@ def test_overdose_taken_gets_the_emergency_first_then_the_crisis_path(patient, d
     first, second = patient.texts[0], patient.texts[1]
     assert "emergency department now" in first and "999" in first and "packets" in first
     assert "Samaritans" in second and patient.buttons == ["Continue"]
-    assert [e.category for e in rows(database, SafetyEvent)] == ["crisis"] or \
-        [e.category for e in rows(database, SafetyEvent)] == ["overdose_taken"]
-    assert len(rows(database, Alert)) == 1
+    assert [e.category for e in rows(database, SafetyEvent)] == ["overdose_taken"]  # recorded as what it is
+    assert [a.category for a in rows(database, Alert)] == ["overdose_taken"]
 
 
 def test_abuse_gets_its_own_discreet_reply_and_an_alert(patient, database):
@@ -206,3 +205,82 @@ def test_any_text_gets_an_answer_and_never_an_error(text):
     assert set(result.outcomes()) <= set(policy.OUTCOMES)
     if "die" in text.lower().replace("\u200b", "") or "morir" in text or "sterben" in text:
         assert set(result.outcomes()) & policy.DANGER, text[:40]
+
+
+# -- found in review: paths that must never lose the lines ------------------------------------------
+
+
+def test_a_disclosure_after_no_to_the_direct_question_is_not_taken_as_the_answer(patient, database):
+    patient.say("I can't go on like this")
+    assert "Is that happening for you?" in patient.text
+    patient.say("no. I took all my pills an hour ago")
+    assert "emergency department now" in patient.texts[0] and patient.buttons == ["Continue"]
+
+
+def test_an_overdose_while_writing_warning_signs_still_gets_the_emergency(patient, database):
+    patient.press("My safety plan")
+    patient.say("I took all my pills an hour ago")
+    assert "emergency department now" in patient.texts[0] and patient.buttons == ["Continue"]
+
+
+def test_after_withdrawing_consent_the_direct_question_still_leads_to_help(patient, database):
+    patient.say("I can't go on like this")
+    patient.command("withdraw")
+    patient.say("I can't go on like this")
+    assert "Is that happening for you?" in patient.text
+    patient.press("Yes")
+    assert "Samaritans" in patient.text and patient.buttons == ["Continue"]
+    patient.say("hello")  # paused: the lines again, not "you have withdrawn"
+    assert "I'm still here" in patient.text
+
+
+def test_an_edit_while_paused_gets_the_lines_again(patient, database):
+    from dialogs.io import Edited
+
+    patient.say("I want to die")
+    patient.event(Edited("ok then"))
+    assert "I'm still here" in patient.text and patient.buttons == ["Continue"]
+
+
+def test_the_abuse_reply_claims_an_alert_only_when_one_was_raised(new_chat, database):
+    newcomer = new_chat("8801", "en-GB")
+    newcomer.say("my husband hits me and I'm scared to go home")  # before consent: nothing is kept
+    assert "nobody has the right to hurt" in newcomer.text and "let your clinic know" not in newcomer.text
+    assert rows(database, Alert) == []
+
+
+@pytest.mark.parametrize("text", [
+    "Can I take ibuprofen? My whole back hurts", "Kann ich Ibuprofen nehmen? Ich habe den ganzen Tag Schmerzen",
+    "Ibuprofen und Paracetamol zusammen nehmen?", "Can I take my two morning tablets at once?",
+])
+def test_a_medication_question_with_ordinary_words_stays_a_medication_question(text):
+    assert screen_text(text).outcomes() == ("medication",)
+
+
+@pytest.mark.parametrize("text", ["I have taken 40 tablets", "me he tomado 30 pastillas", "hab 25 Tabletten auf einmal genommen"])
+def test_a_counted_overdose_is_an_overdose(text):
+    assert "overdose_taken" in screen_text(text).outcomes()
+
+
+def test_a_crisis_at_the_end_of_a_long_unpunctuated_message_is_not_diluted():
+    filler = "my back has been bad all week and the physio said to keep walking but the weather is awful and"
+    assert set(screen_text(f"{filler} I will not be here tomorrow").outcomes()) & policy.DANGER
+    assert not set(screen_text(filler).outcomes()) & policy.DANGER
+
+
+def test_a_fall_this_year_is_recent_and_one_years_ago_is_history():
+    assert "red_flag_today" in screen_text("I had a bad fall on 2 December 2026 and my back is agony").outcomes()
+    assert screen_text("since my fall in 2019 my knee aches").outcomes() == ()
+
+
+def test_if_the_screen_fails_on_the_error_path_the_lines_are_still_sent(monkeypatch):
+    from bot import telegram as transport
+    from screen import rules
+
+    def broken(text):
+        raise RuntimeError("model")
+
+    monkeypatch.setattr(transport.screen, "screen", broken)
+    assert transport._screened_for_the_error_path("I want to die", 1) == {"crisis"}  # the lists alone
+    monkeypatch.setattr(rules, "screen_all", broken)
+    assert transport._screened_for_the_error_path("hello", 2) == {"crisis"}  # nothing works: the lines
