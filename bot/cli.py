@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def warn_unreachable_clinics(database) -> None:
     """Alerts that would reach nobody are named at every start, until someone fixes it."""
-    from clinic.enrollment import clinics_without_recipients
+    from storage.enrollment import clinics_without_recipients
 
     with database.transaction() as session:
         for clinic in clinics_without_recipients(session):

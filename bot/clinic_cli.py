@@ -9,8 +9,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from clinic import audit, enrollment
-from clinic.alerts import clinician_chats
+from storage import enrollment
+from storage import audit
+from storage.alerts import clinician_chats
 from storage.db import Database
 from storage.models import Clinic, Clinician, Patient, utcnow
 
@@ -290,7 +291,9 @@ def _purge(args, db: Database, _bot) -> int:
             patient = session.get(Patient, patient_id)
             if patient is None or patient.discharged_at is None:  # deleted themselves, or re-admitted, meanwhile
                 continue
-            counts = erase_patient(session, patient, now, audit.cli_actor())
+            patient_clinic = patient.clinic_id
+            counts = erase_patient(session, patient)
+            audit.record_erasure(session, audit.cli_actor(), now, study_code, patient_clinic, counts)
         print(f"{study_code} erased: {sum(counts.values()):,} rows")
     if not due:
         print("nobody is past their clinic's retention period")

@@ -2,7 +2,7 @@
 verified clinicians at once, with an Acknowledge button.
 
 An alert is raised in the same transaction as what caused it, with one delivery row per
-recipient. Deliveries are retried until Telegram confirms them (at least once: a process that dies
+recipient (`storage.alerts.raise_alert`, called by the step). Deliveries are retried until Telegram confirms them (at least once: a process that dies
 between sending and recording sends again). Unacknowledged after the clinic's time, the alert
 repeats to the clinicians and goes to the clinic's fallback contact.
 """
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 import locales
 from dialogs.io import Button, Message
 from locales import N_, _
+from storage.alerts import ALERT_CATEGORIES, clinician_chats, clinician_languages
 from storage.db import Database
 from storage.models import Alert, AlertDelivery, Clinic, Clinician, Patient, utcnow
 
@@ -39,53 +40,6 @@ MAX_BACKOFF = timedelta(minutes=5)
 
 # send(chat_id, message) -> the sent message's id; raises if Telegram did not take it.
 Send = Callable[[int, Message], Awaitable[int | None]]
-
-
-def raise_alert(session: Session, patient: Patient, category: str, now: datetime, *, words: str | None = None) -> Alert | None:
-    """Record an alert and its first deliveries. Nothing for a patient who has not consented.
-    Never fails the patient's step: the crisis lines matter more than the alert (logged loudly)."""
-    if patient.consent != "given" or category not in CATEGORIES:
-        return None
-    try:
-        with session.begin_nested():
-            return _raise(session, patient, category, now, words)
-    except Exception:
-        log.exception("could not raise a %s alert for patient %s", category, patient.id)
-        return None
-
-
-def _raise(session: Session, patient: Patient, category: str, now: datetime, words: str | None) -> Alert:
-    clinic = patient.clinic
-    alert = Alert(
-        clinic_id=patient.clinic_id, patient_id=patient.id, study_code=patient.study_code, category=category, created_at=now,
-        words=words if words and clinic.setting("alert_include_words") else None,
-    )
-    session.add(alert)
-    session.flush()
-    recipients = clinician_chats(session, clinic.id)
-    if not recipients and clinic.fallback_chat_id is not None:
-        recipients = [clinic.fallback_chat_id]  # nobody to ask first: the fallback at once
-    if not recipients:
-        log.warning("alert %s: clinic %s has no verified clinician and no fallback contact", alert.id, clinic.id)
-    session.add_all(AlertDelivery(alert_id=alert.id, chat_id=chat, round=0, next_attempt_at=now) for chat in recipients)
-    return alert
-
-
-def clinician_chats(session: Session, clinic_id: int) -> list[int]:
-    """The chats of the clinic's verified clinicians, each once."""
-    return sorted(clinician_languages(session, clinic_id))
-
-
-def clinician_languages(session: Session, clinic_id: int) -> dict[int, str]:
-    """The clinic's verified clinicians: chat id → the language they read."""
-    return {
-        int(telegram_id): language
-        for telegram_id, language in session.execute(
-            select(Clinician.telegram_id, Clinician.language).where(
-                Clinician.clinic_id == clinic_id, Clinician.verified_at.is_not(None), Clinician.revoked_at.is_(None)
-            )
-        )
-    }
 
 
 def acknowledge(session: Session, clinician: Clinician, alert_id: int, now: datetime) -> tuple[Alert | None, bool]:

@@ -21,8 +21,10 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 
 import locales
-from clinic import alerts, audit, enrollment
-from clinic.overview import overviews
+from clinic import alerts
+from storage import enrollment
+from storage import audit
+from exports.overview import overviews
 from dialogs.io import Command, Edit, File, Inbound, Message, Output, Press, Who
 from content.instruments import instruments as all_instruments
 from dialogs.progress import number

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from content.instruments import Instrument, Item, instrument, score
-from clinic import alerts
+from storage import alerts
 from dialogs import flare, wins
 from dialogs.answers import fmt, read_value
 from dialogs.base import Answer, Call, Choice, Dialog, Invalid, Question

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dialogs.base import Answer, Choice, Dialog, Question
 from locales import _
+from storage import audit
 from storage.erase import erase_patient
 
 DELETE, KEEP = "delete", "keep"
@@ -44,7 +45,9 @@ class Delete(Dialog):
 
     def read_confirm(self, answer: Answer) -> str | None:
         if answer.choice == DELETE:
-            erase_patient(self.turn.session, self.patient, self.turn.now, ACTOR)
+            study_code, clinic_id = self.patient.study_code, self.patient.clinic_id
+            audit.record_erasure(self.turn.session, ACTOR, self.turn.now, study_code, clinic_id,
+                                 erase_patient(self.turn.session, self.patient))
             return "erased"
         if answer.choice == KEEP:
             return "kept_data"

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from clinic import audit
+from storage import audit
 from exports import activity, dictionary, fhir, long, redcap, wide
 from exports.source import Filters
 from storage.db import Database

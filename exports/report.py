@@ -24,7 +24,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 import locales
-from clinic.overview import adherence
+from exports.overview import adherence
 from dialogs.progress import Series, load, number, prepare, zone_of
 from dialogs.sprint import METRICS
 from locales import _

@@ -1,17 +1,17 @@
 """APScheduler drives the timing; the rows in the database are the schedule.
 
-Three jobs: plan the next hours' prompts every few minutes, dispatch what is due every few
-seconds, and send (and escalate) the clinic's alerts as often. Nothing of the schedule lives in the job store, so a restart or a second process
+Two jobs of its own: plan the next hours' prompts every few minutes, dispatch what is due every
+few seconds. The wiring adds its own ticks at the same pace (the clinic's alerts, in bot/). Nothing of the schedule lives in the job store, so a restart or a second process
 loses and duplicates nothing.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Mapping
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from clinic.alerts import AlertDispatcher
 from scheduler import planner
 from scheduler.dispatcher import Dispatcher
 from storage.db import Database
@@ -20,8 +20,8 @@ from storage.models import utcnow
 log = logging.getLogger(__name__)
 
 
-def start(db: Database, dispatcher: Dispatcher, *, alerts: AlertDispatcher | None = None, dispatch_seconds: float = 5,
-          plan_minutes: float = 10) -> AsyncIOScheduler:
+def start(db: Database, dispatcher: Dispatcher, *, ticks: Mapping[str, Callable[[], Awaitable[object]]] | None = None,
+          dispatch_seconds: float = 5, plan_minutes: float = 10) -> AsyncIOScheduler:
     async def plan() -> None:
         def run() -> None:
             with db.transaction() as session:
@@ -39,7 +39,7 @@ def start(db: Database, dispatcher: Dispatcher, *, alerts: AlertDispatcher | Non
     now = utcnow()
     scheduler.add_job(plan, "interval", minutes=plan_minutes, next_run_time=now, id="plan")
     scheduler.add_job(dispatch, "interval", seconds=dispatch_seconds, next_run_time=now, id="dispatch")
-    if alerts is not None:
-        scheduler.add_job(alerts.tick, "interval", seconds=dispatch_seconds, next_run_time=now, id="alerts")
+    for name, tick in (ticks or {}).items():
+        scheduler.add_job(tick, "interval", seconds=dispatch_seconds, next_run_time=now, id=name)
     scheduler.start()
     return scheduler

@@ -24,5 +24,11 @@ def record(session: Session, actor: str, action: str, now: datetime, *, clinic_i
     session.add(AuditEntry(at=now, actor=actor, action=action, clinic_id=clinic_id, subject=subject, rows=rows, detail=detail))
 
 
+def record_erasure(session: Session, actor: str, now: datetime, study_code: str | None, clinic_id: int | None,
+                   counts: dict[str, int]) -> None:
+    """A patient erased (storage.erase): the study code and the counts per table, nothing else."""
+    record(session, actor, "delete", now, clinic_id=clinic_id, subject=study_code, rows=sum(counts.values()), counts=counts)
+
+
 def entries(session: Session, limit: int = 50) -> list[AuditEntry]:
     return list(session.scalars(select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)))

@@ -9,13 +9,11 @@ carried the clinic's reference for them.
 """
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, Text, delete, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
-from clinic import audit
 from storage.crypto import EncryptedText
 from storage.db import CHECKPOINT_AFTER_COMMIT
 from storage.models import Base, Inbox, Invite, Patient
@@ -42,9 +40,9 @@ def owned_rows(patient_id: int) -> list[tuple[Table, Any]]:
     return list(conditions.items())
 
 
-def erase_patient(session: Session, patient: Patient, now: datetime, actor: str) -> dict[str, int]:
-    """Delete every row about the patient and the patient, in the caller's transaction; record
-    the study code and the counts per table (nothing else) in the audit. Returns the counts."""
+def erase_patient(session: Session, patient: Patient) -> dict[str, int]:
+    """Delete every row about the patient and the patient, in the caller's transaction. Returns
+    the counts per table; the caller, who decided on the erasure, records them in the audit."""
     # What this step already changed is written first, then erased with the rest.
     session.flush()
     # Lock the patient, so nothing new is added for them while they are erased (PostgreSQL).
@@ -95,7 +93,6 @@ def erase_patient(session: Session, patient: Patient, now: datetime, actor: str)
         if (state.mapper.local_table.name, state.identity) in gone:
             session.expunge(obj)
 
-    audit.record(session, actor, "delete", now, clinic_id=clinic_id, subject=study_code, rows=sum(counts.values()), counts=counts)
     session.info[CHECKPOINT_AFTER_COMMIT] = True
     return counts
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.cli import main
-from clinic import enrollment
+from storage import enrollment
 from clinic.alerts import ACK, AlertDispatcher
 from clinic.desk import Desk
 from conftest import NOW, Chat
@@ -445,3 +445,10 @@ def test_an_export_word_that_means_nothing_is_questioned_not_exported_empty(data
     assert "I don't know \"from\" here" in reply and "peg3" in reply
     with database.transaction() as session:
         assert session.scalars(select(AuditEntry).where(AuditEntry.action == "export")).all() == []
+
+
+def test_every_alert_category_has_its_words_for_a_clinician():
+    from clinic.alerts import CATEGORIES
+    from storage.alerts import ALERT_CATEGORIES
+
+    assert set(CATEGORIES) == ALERT_CATEGORIES

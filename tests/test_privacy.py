@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 
 from bot.cli import main, setup_logging
 from bot.config import ConfigError, Settings
-from clinic import enrollment
+from storage import enrollment
 from clinic.desk import Desk
 from conftest import NOW, Chat
 from dialogs.io import Command, File, Inbound, Message, Who

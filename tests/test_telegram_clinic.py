@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.config import Settings
 from bot.sender import Sender
 from bot.telegram import build_application
-from clinic import enrollment
+from storage import enrollment
 from conftest import NOW
 from dialogs.engine import Engine
 from phone import Phone

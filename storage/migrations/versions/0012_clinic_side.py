@@ -9,7 +9,7 @@ import secrets
 from alembic import op
 import sqlalchemy as sa
 
-# As in clinic.enrollment (copied: a migration must not change when the code does).
+# As in storage.enrollment (copied: a migration must not change when the code does).
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
