@@ -375,7 +375,7 @@ class BotAPIEmulator:
             remaining = deadline - time.monotonic()
             if ready or self._stopping or remaining <= 0:
                 return ready
-            self._cond.wait(remaining)
+            self._nap(remaining)
 
     def _wanted(self, update: dict) -> bool:
         return not self._allowed_updates or any(k in self._allowed_updates for k in update)
@@ -660,6 +660,20 @@ class BotAPIEmulator:
         lines.append(f"  pending (unconfirmed) updates: {len(self._updates)}")
         return "\n".join(lines)
 
+    def _nap(self, seconds: float) -> None:
+        """Let go of the lock a moment, holding it again after. (Not a timed Condition.wait: under
+        faketime, which CI's PostgreSQL half runs in, its deadline is taken on the faked monotonic
+        clock and it never times out; time.sleep does.)"""
+        depth = 0
+        while self._lock._is_owned():  # an RLock may be held more than once
+            self._lock.release()
+            depth += 1
+        try:
+            time.sleep(min(seconds, 0.02))
+        finally:
+            for _ in range(depth):
+                self._lock.acquire()
+
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
         with self._cond:
@@ -667,7 +681,7 @@ class BotAPIEmulator:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise AssertionError(self._timeout_report(timeout))
-                self._cond.wait(min(remaining, 0.05))
+                self._nap(remaining)
 
     async def until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
