@@ -197,8 +197,9 @@ def still_paused(turn: "Turn") -> None:
         "",
         _("When you feel ready, tap Continue."),
     ]
+    # Not urgent: in a flood, the crisis reply itself is never thinned, and the patient's latest
+    # message still gets this one; forty copies of it would hold up the reply they need next.
     turn.say("\n".join(lines), [Choice(RESUME, _("Continue"))], action=RESUME)
-    _urgent(turn)
 
 
 def unpause(turn: "Turn") -> None:
