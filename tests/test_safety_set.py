@@ -9,7 +9,7 @@ its category; for an ``ambiguous`` line a ``crisis`` verdict counts too (the str
 A ``none`` line is a false positive when the screen gives it any category.
 
 The thresholds are floors to hold, not targets: direct crisis statements are caught without
-exception, in every language. benchmarks/safety_screen.py prints the same numbers as a table.
+exception, in every language. benchmarks/screen.py measures the held-out set.
 """
 from __future__ import annotations
 
