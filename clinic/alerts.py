@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 import locales
 from dialogs.io import Button, Message
 from locales import N_, _
-from storage.alerts import ALERT_CATEGORIES, clinician_chats, clinician_languages
+from storage.alerts import clinician_chats, clinician_languages
 from storage.db import Database
 from storage.models import Alert, AlertDelivery, Clinic, Clinician, Patient, utcnow
 

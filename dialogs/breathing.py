@@ -12,7 +12,7 @@ from content.instruments import Item
 from dialogs.base import Answer, Choice, Dialog, Invalid, Question, in_order
 from dialogs.answers import read_value, scale_question
 from locales import _, ngettext
-from screen.phrases import phrase_pattern
+from screen.phrases import any_of
 from screen.text import normalize
 from storage.models import BreathingSession
 
@@ -37,7 +37,7 @@ def guide_frames(pattern: Pattern, minutes: int) -> tuple[tuple[float, str], ...
 
 @cache
 def _dizzy_words() -> re.Pattern[str]:
-    return re.compile("|".join(f" {phrase_pattern(word)}(?= )" for words in content.load("drill_words").values() for word in words))
+    return any_of(word for words in content.load("drill_words").values() for word in words)
 
 
 def feels_dizzy(text: str) -> bool:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import content
 from dialogs.base import Answer, Call, Choice, Dialog, Question
 from dialogs import pacing, wins
-from screen.phrases import phrase_pattern
+from screen.phrases import any_of
 from screen.text import normalize
 from dialogs.answers import read_value, scale_question
 from dialogs.flareplan import plan_text
@@ -32,7 +32,7 @@ BUSY = {"flare", "flareplan", "quickcheck", "breathing"}  # already in the flare
 @cache
 def _flare_words() -> re.Pattern[str]:
     phrases = [p for table in content.load("flare_words").values() for p in table["phrases"]]
-    return re.compile("|".join(f" {phrase_pattern(phrase)}(?= )" for phrase in phrases))
+    return any_of(phrases)
 
 
 NEGATIONS = {"no", "not", "isnt", "without", "sin", "ni", "nicht", "kein", "keine", "keinen", "ohne"}

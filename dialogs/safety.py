@@ -23,6 +23,7 @@ from dialogs.io import Command, Text
 from locales import _
 from screen import Finding, Screening
 from screen import policy as outcomes
+from screen.text import normalize
 from storage.models import Button, SafetyEvent, SafetyPlan
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ EVENT_CATEGORY = {
 }
 
 
-def _record(turn: "Turn", finding: Finding, *, alert: bool = True, model: str | None = None) -> None:
+def _record(turn: "Turn", finding: Finding, *, alert: bool = True) -> None:
     # The matched content phrase and the model's score, never the patient's words; nothing before consent.
     if turn.patient.consent != "given":
         return
@@ -155,7 +156,7 @@ def _record(turn: "Turn", finding: Finding, *, alert: bool = True, model: str | 
             dialog=turn.state.dialog,
             state=turn.state.state,
             source=finding.source,
-            model_version=model or turn.screened_with,
+            model_version=turn.screened_with,
             model_score=round(finding.score, 4) if finding.score is not None else None,
         )
     )
@@ -286,8 +287,6 @@ def typed_direct_answer(turn: "Turn", text: str) -> bool:
 def typed_answer_value(turn: "Turn", text: str) -> str | None:
     """"yes", "no" or "unsure" when the text answers the direct question that is open now."""
     from dialogs.engine import _polarity
-    from screen.text import normalize
-
     typed = normalize(text)
     value = "unsure" if typed in UNSURE or any(typed.startswith(u + " ") for u in UNSURE) else _polarity(typed)
     if value is None:
@@ -360,8 +359,6 @@ DIRECT_ANSWER_WORDS = 4  # a typed answer to the direct question is this short; 
 
 
 def _is_direct_answer(turn: "Turn", text: str) -> bool:
-    from screen.text import normalize
-
     return len(normalize(text).split()) <= DIRECT_ANSWER_WORDS and typed_answer_value(turn, text) is not None
 
 

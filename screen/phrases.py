@@ -209,6 +209,12 @@ def phrase_pattern(phrase: str) -> str:
     return variants[0] if len(variants) == 1 else "(?:" + "|".join(variants) + ")"
 
 
+def any_of(phrases) -> re.Pattern[str]:
+    """One regex for a plain word list in the phrase syntax (flare words, advice limits, drill
+    words), applied to " " + normalised text + " " like the safety phrases."""
+    return re.compile("|".join(f" {phrase_pattern(phrase)}(?= )" for phrase in phrases))
+
+
 # -- loading ---------------------------------------------------------------------------------
 
 

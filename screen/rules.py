@@ -28,7 +28,7 @@ from datetime import date
 import content
 from screen.phrases import (
     AMBIGUOUS, CRISIS, CATEGORIES, OVERDOSE_TAKEN, MARKERS, NEW, PAST, RED_FLAG_HISTORY, RED_FLAG_TODAY, PhraseSet, _expand, _parts, _variants,
-    load_phrases, phrase_pattern,
+    any_of, load_phrases, phrase_pattern,
 )
 from screen.speller import Speller
 from screen.text import normalize
@@ -253,7 +253,7 @@ DIET = "diet"
 def _advice_lists() -> dict[str, re.Pattern[str]]:
     tables = content.load("advice_limits").values()
     return {
-        key: re.compile("|".join(f" {phrase_pattern(word)}(?= )" for table in tables for word in table[key]))
+        key: any_of(word for table in tables for word in table[key])
         for key in ("medicines", "actions", "diet", "supply", "together")
     }
 

@@ -47,7 +47,7 @@ def erase_patient(session: Session, patient: Patient) -> dict[str, int]:
     session.flush()
     # Lock the patient, so nothing new is added for them while they are erased (PostgreSQL).
     session.execute(select(Patient.id).where(Patient.id == patient.id).with_for_update())
-    study_code, clinic_id = patient.study_code, patient.clinic_id
+    clinic_id = patient.clinic_id
     channel, external_id = patient.channel, patient.external_id
     reference, enrolled_at = patient.clinic_reference, patient.enrolled_at
 
