@@ -35,8 +35,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from sqlalchemy import func, insert, select, update  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
-from bot.sender import SCHEDULED, Sender  # noqa: E402
-from bot.telegram import build_application, deliver  # noqa: E402
+from bot.sender import Sender  # noqa: E402
+from bot.telegram import build_application, prompt_deliverer  # noqa: E402
 from botapi import BotAPIEmulator  # noqa: E402
 from dialogs.engine import Engine  # noqa: E402
 from scheduler import planner  # noqa: E402
@@ -108,14 +108,11 @@ async def send_burst(db, emulator: BotAPIEmulator, sender: Sender) -> int:
                         bot_api_url=emulator.base_url, dispatch_seconds=0)
     app = build_application(settings, engine, sender=sender)
 
-    async def deliver_prompt(external_id: str, outputs) -> int | None:
-        return await deliver(app.bot, engine, int(external_id), outputs, priority=SCHEDULED)
-
     await app.initialize()
     await app.post_init(app)
     await app.start()
     try:
-        dispatcher, ticks = Dispatcher(db, engine, deliver_prompt), 0
+        dispatcher, ticks = Dispatcher(db, engine, prompt_deliverer(app.bot, engine)), 0
         while await dispatcher.tick():  # each tick claims up to `batch` due prompts and sends them
             ticks += 1
         return ticks

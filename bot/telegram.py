@@ -49,7 +49,7 @@ from screen import policy as outcomes
 from dialogs.io import Command, Edit, Edited, File, Inbound, Media, Message, Output, Press, Text, Who
 from locales import N_, _
 from scheduler import runner
-from scheduler.dispatcher import Dispatcher
+from scheduler.dispatcher import Blocked, Dispatcher, NotDelivered
 from storage.models import Patient, Prompt
 
 log = logging.getLogger(__name__)
@@ -421,6 +421,21 @@ async def deliver(
     return sent.message_id if sent is not None else None
 
 
+def prompt_deliverer(bot, engine: Engine):
+    """How the scheduler's prompts reach Telegram: behind replies, Telegram's errors in the
+    scheduler's own words."""
+
+    async def deliver_prompt(external_id: str, outputs: list[Output]) -> int | None:
+        try:
+            return await deliver(bot, engine, int(external_id), outputs, priority=SCHEDULED)
+        except Forbidden as error:
+            raise Blocked(str(error)) from error
+        except TelegramError as error:
+            raise NotDelivered(str(error)) from error
+
+    return deliver_prompt
+
+
 def _play_guide(bot, engine: Engine, guides: GuidePlayer, who: Who, chat_id: int, message_id: int, message: Message, markup) -> None:
     async def edit(text: str, last: bool) -> None:
         # The closing frame loses its Stop button: there is nothing left to stop.
@@ -487,13 +502,10 @@ async def _on_start(app: Application) -> None:
     if settings.dispatch_seconds > 0:
         engine: Engine = app.bot_data["engine"]
 
-        async def deliver_prompt(external_id: str, outputs: list[Output]) -> int | None:
-            return await deliver(app.bot, engine, int(external_id), outputs, priority=SCHEDULED)
-
         async def send_alert(chat_id: int, message: Message) -> int | None:
             return await deliver(app.bot, engine, chat_id, [message])  # as urgent as a reply
 
-        dispatcher = Dispatcher(engine.db, engine, deliver_prompt)
+        dispatcher = Dispatcher(engine.db, engine, prompt_deliverer(app.bot, engine))
         alert_dispatcher = AlertDispatcher(engine.db, send_alert, clock=engine.clock)
         app.bot_data["scheduler"] = runner.start(engine.db, dispatcher, ticks={"alerts": alert_dispatcher.tick},
                                                  dispatch_seconds=settings.dispatch_seconds)

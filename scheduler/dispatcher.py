@@ -11,22 +11,34 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, or_, select, true, update
-from telegram.error import Forbidden, TelegramError
 
-from dialogs.engine import Engine
 from scheduler.times import instant, parse_hhmm
-from dialogs.io import Output
 from storage.db import Database
 from storage.models import DialogState, Patient, Prompt, utcnow
 
 log = logging.getLogger(__name__)
 
-# deliver(external_id, outputs) -> the id of the message that carries the buttons
-Deliver = Callable[[str, list[Output]], Awaitable[int | None]]
+# deliver(external_id, outputs) -> the id of the message that carries the buttons. The scheduler
+# decides when and what; how it is worded (the dialogs) and sent (a transport) is handed in.
+Deliver = Callable[[str, list[Any]], Awaitable[int | None]]
+
+
+class Invitations(Protocol):
+    """Words the invitation to a prompt (the dialog engine does)."""
+
+    def prompt_invitation(self, prompt_id: int, reminder: bool = False) -> tuple[str, list[Any]]: ...
+
+
+class Blocked(Exception):
+    """The transport says the patient blocked the bot: nothing more goes to them until they write."""
+
+
+class NotDelivered(Exception):
+    """The transport could not deliver (and will not retry)."""
 
 
 @dataclass
@@ -59,7 +71,7 @@ class Dispatcher:
     def __init__(
         self,
         db: Database,
-        engine: Engine,
+        invitations: Invitations,
         deliver: Deliver,
         *,
         clock: Callable[[], datetime] = utcnow,
@@ -67,7 +79,7 @@ class Dispatcher:
         claim_timeout: timedelta = timedelta(minutes=10),
     ):
         self.db = db
-        self.engine = engine
+        self.invitations = invitations
         self.deliver = deliver
         self.clock = clock
         self.batch = batch
@@ -163,15 +175,15 @@ class Dispatcher:
         return quiet
 
     async def send(self, claim: Claim) -> int:
-        external_id, outputs = await asyncio.to_thread(self.engine.prompt_invitation, claim.prompt_id, claim.reminder)
+        external_id, outputs = await asyncio.to_thread(self.invitations.prompt_invitation, claim.prompt_id, claim.reminder)
         if not outputs:
             return 0
         try:
             message_id = await self.deliver(external_id, outputs)
-        except Forbidden as error:
+        except Blocked as error:
             await asyncio.to_thread(self._record, claim, "blocked", str(error))
             return 0
-        except TelegramError as error:
+        except NotDelivered as error:
             log.warning("prompt %s not delivered: %s", claim.prompt_id, error)
             await asyncio.to_thread(self._record, claim, "failed", str(error))
             return 0

@@ -7,14 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
-from telegram.error import Forbidden
 
 from dialogs.engine import Engine
 from dialogs.io import Message
 from factories import due_prompts
 from onboard import onboard
 from scheduler import planner
-from scheduler.dispatcher import Dispatcher
+from scheduler.dispatcher import Blocked, Dispatcher
 from scheduler.times import instant, occurrences
 from storage import open_database
 from storage.models import Button as ButtonRow
@@ -44,7 +43,7 @@ class Phone:
 
     async def deliver(self, external_id: str, outputs) -> int:
         if external_id in self.fail_for:
-            raise Forbidden("Forbidden: bot was blocked by the user")
+            raise Blocked("Forbidden: bot was blocked by the user")
         for output in outputs:
             self.sent.append((external_id, output))
         self.next_id += 1

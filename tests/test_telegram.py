@@ -305,9 +305,8 @@ async def test_progress_arrives_as_a_picture(bot, emulator, database):
 async def test_scheduled_prompts_meet_403_and_429_from_telegram(bot, emulator, database):
     from datetime import datetime, timezone
 
-    from bot.sender import SCHEDULED
     from factories import due_prompts
-    from bot.telegram import deliver
+    from bot.telegram import prompt_deliverer
     from scheduler.dispatcher import Dispatcher
     from storage.models import Prompt
 
@@ -316,10 +315,7 @@ async def test_scheduled_prompts_meet_403_and_429_from_telegram(bot, emulator, d
     emulator.fail_next("sendMessage", status=429, retry_after=1)
     engine: Engine = bot.bot_data["engine"]
 
-    async def send(external_id, outputs):
-        return await deliver(bot.bot, engine, int(external_id), outputs, priority=SCHEDULED)
-
-    assert await Dispatcher(database, engine, send).tick() == 1
+    assert await Dispatcher(database, engine, prompt_deliverer(bot.bot, engine)).tick() == 1
     with database.transaction() as session:
         by_chat = {p.external_id: (prompt.status, p.reachable) for prompt, p in
                    session.execute(select(Prompt, Patient).join(Patient, Prompt.patient_id == Patient.id))}
