@@ -301,7 +301,9 @@ async def _on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = query.message
     message_id = message.message_id if message else None
     message_text = getattr(message, "text", None)
-    await _step(update, context, Press(query.data or "", message_id, message_text))
+    markup = getattr(message, "reply_markup", None)
+    shown = tuple(b.callback_data for row in markup.inline_keyboard for b in row if b.callback_data) if markup else ()
+    await _step(update, context, Press(query.data or "", message_id, message_text, shown))
 
 
 async def _on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -376,7 +378,7 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     # Separate sends: a question that cannot be sent must not take the apology down with it.
     for output in outputs:
         try:
-            await deliver(context.bot, engine, update.effective_chat.id, [output])
+            await deliver(context.bot, engine, update.effective_chat.id, [output], who=who)
         except TelegramError:
             log.exception("could not send the apology for update %s", update_id)
 
@@ -399,8 +401,6 @@ async def deliver(
                 sent = await bot.send_message(
                     chat_id, chunk, reply_markup=markup if last else None, rate_limit_args=priority
                 )
-            if output.buttons:
-                await asyncio.to_thread(engine.bind, output.button_ids, sent.message_id)
             if output.guide and guides is not None and who is not None:
                 _play_guide(bot, engine, guides, who, chat_id, sent.message_id, output, markup)
         elif isinstance(output, Edit):

@@ -86,7 +86,6 @@ class TerminalChat:
                         self.choices[key] = (button.id, self.message_count)
                         self.labels.add(button.label.casefold())
                         self.stdout.write(f"  {key}) {button.label}\n")
-                    self.engine.bind(output.button_ids, self.message_count)
             elif isinstance(output, File):
                 # A terminal cannot show a picture: say where it is. Readable by this user only (mkstemp):
                 # it may be the patient's whole record.

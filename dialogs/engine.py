@@ -6,20 +6,20 @@ A crash before the commit leaves nothing behind; a redelivered update is applied
 """
 from __future__ import annotations
 
-import secrets
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
 
 from babel.core import get_global
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import locales
 from storage import enrollment
 from dialogs import advice, flare, mydata, progress, prompts, safety
+from dialogs.buttons import ACTION, GUIDE, STEP, Pressed, Signer
 from dialogs.base import Answer, Call, Choice, Dialog, Frame, Invalid, Question, dialog_class
 from dialogs.io import Button, Command, Edit, Edited, Inbound, Media, Message, Output, Press, Text, Who
 import screen
@@ -27,8 +27,8 @@ from screen.policy import DANGER
 from screen.text import normalize
 from scheduler import planner
 from locales import _
+from storage import keys
 from storage.db import Database
-from storage.models import Button as ButtonRow
 from storage.models import DialogState, Patient, ProcessedUpdate, Prompt, utcnow
 
 ONBOARDING = "onboarding"
@@ -42,6 +42,13 @@ class Engine:
         self.db = db
         self.source = source  # namespace of update ids
         self.clock = clock
+        self._signer: Signer | None = None
+
+    @property
+    def signer(self) -> Signer:
+        if self._signer is None:
+            self._signer = Signer(keys.button_keys(self.db))
+        return self._signer
 
     def handle(self, inbound: Inbound) -> list[Output]:
         try:
@@ -56,6 +63,7 @@ class Engine:
                                   "Please ask your clinic for your link."))]
 
     def _handle(self, inbound: Inbound) -> list[Output]:
+        signer = self.signer  # (read before the step's transaction: the first read may write the key)
         with self.db.transaction() as session:
             patient, created = find_or_create_patient(session, self.db, inbound.who)
             if created and not patient.clinic.setting("join_without_invite") and not _brings_invite(session, inbound.event, self.clock()):
@@ -65,7 +73,7 @@ class Engine:
                 if patient.onboarded_at is not None:
                     planner.replan(session, patient, self.clock())
             with locales.use(patient.language, region_of(patient, inbound.who.language_code)):
-                turn = Turn(session, patient, self.clock(), inbound.who.language_code)
+                turn = Turn(session, patient, self.clock(), signer, inbound.who.language_code)
                 if inbound.update_id is not None and not self._first_delivery(session, patient, inbound.update_id):
                     turn.ask()  # already applied: show where they are, change nothing
                 else:
@@ -75,22 +83,24 @@ class Engine:
     def current_question(self, who: Who) -> list[Output]:
         """The question the patient is at, asked again (after an error, for example); nothing for
         someone who is not a patient (uninvited, or just deleted)."""
+        signer = self.signer
         with self.db.transaction() as session:
             patient = session.scalars(_patient_query(who)).one_or_none()
             if patient is None:
                 return []
             with locales.use(patient.language, region_of(patient, who.language_code)):
-                turn = Turn(session, patient, self.clock(), who.language_code)
+                turn = Turn(session, patient, self.clock(), signer, who.language_code)
                 turn.ask()
                 return turn.outputs
 
     def prompt_invitation(self, prompt_id: int, reminder: bool = False) -> tuple[str, list[Output]]:
         """The message inviting a patient to a scheduled check-in (or reminding them of it)."""
+        signer = self.signer
         with self.db.transaction() as session:
             prompt = session.get(Prompt, prompt_id)
             patient = session.get(Patient, prompt.patient_id)
             with locales.use(patient.language, region_of(patient)):
-                turn = Turn(session, patient, self.clock())
+                turn = Turn(session, patient, self.clock(), signer)
                 prompts.invite(turn, prompt, reminder=reminder)
                 return patient.external_id, turn.outputs
 
@@ -98,13 +108,6 @@ class Engine:
         with self.db.transaction() as session:
             patient = session.scalars(_patient_query(who)).one_or_none()
             return patient.language if patient else locales.negotiate(who.language_code)
-
-    def bind(self, button_ids: Iterable[str], message_id: int) -> None:
-        """Bind the buttons of a sent message to it, so a press from another message is refused."""
-        ids = list(button_ids)
-        if ids:
-            with self.db.transaction() as session:
-                session.execute(update(ButtonRow).where(ButtonRow.id.in_(ids)).values(message_id=message_id))
 
     def _first_delivery(self, session: Session, patient: Patient, update_id: int) -> bool:
         if session.get(ProcessedUpdate, (self.source, update_id)) is not None:
@@ -158,10 +161,11 @@ def find_or_create_patient(session: Session, db: Database, who: Who) -> tuple[Pa
 class Turn:
     """One step for one patient: the dialog position, the outputs, and the moves between dialogs."""
 
-    def __init__(self, session: Session, patient: Patient, now: datetime, language_code: str | None = None):
+    def __init__(self, session: Session, patient: Patient, now: datetime, signer: Signer, language_code: str | None = None):
         self.session = session
         self.patient = patient
         self.now = now
+        self.signer = signer
         self.language_code = language_code  # Telegram's, as sent with this update; never stored
         self.text: str | None = None  # what the patient wrote in this update, if anything
         self.replied = False  # the safety screen or the advice already answered what they wrote
@@ -223,8 +227,8 @@ class Turn:
         """A press or typed answer to the direct question, or anything while the crisis pause
         holds: answered whatever the consent (withdrawing consent never ends the crisis path)."""
         if isinstance(event, Press):
-            button = self.session.get(ButtonRow, event.button_id)
-            return button is not None and button.action in (safety.DIRECT, safety.RESUME)
+            pressed = self.pressed_action(event)
+            return pressed is not None and pressed.action in (safety.DIRECT, safety.RESUME)
         return self.state.paused or (isinstance(event, Text) and safety.typed_answer_value(self, event.text) is not None)
 
     def command(self, command: Command) -> None:
@@ -330,40 +334,65 @@ class Turn:
             self.ask()
 
     def press(self, press: Press) -> None:
-        button = self.session.get(ButtonRow, press.button_id)
-        if not self._button_is_live(button, press):
+        on_its_message = press.shown is None or press.button_id in press.shown
+        if on_its_message and (pressed := self.pressed_action(press)) is not None:
+            self.action(pressed)
+            return
+        choice = self._pressed_choice(press) if on_its_message else None
+        if choice is None:
             self.say(_("This button has expired."))
             self.ask()
             return
-        if self.state.paused and button.action != safety.RESUME:
+        if self.state.paused:
             safety.still_paused(self)  # nothing takes them elsewhere until they choose to continue
-            return
-        if button.action == safety.RESUME:
-            safety.resume(self)
-            return
-        if button.action == safety.DIRECT:
-            safety.direct_answer(self, button.value)
-            return
-        if button.action == prompts.ACTION:
-            prompts.on_press(self, button.value)
-            return
-        if button.action == flare.OFFER:
-            flare.on_press(self)
-            return
-        if button.action == advice.NOTE:
-            advice.note(self, button.value)
             return
         if press.message_id is not None and press.message_text:
             # Leave the question in the chat with the answer under it, and no buttons to press twice.
-            self.outputs.append(Edit(press.message_id, f"{press.message_text}\n\n✓ {button.label}"))
-        self.answer(Answer(choice=button.value))
+            self.outputs.append(Edit(press.message_id, f"{press.message_text}\n\n✓ {choice.label}"))
+        self.answer(Answer(choice=choice.value))
 
-    def _button_is_live(self, button: ButtonRow | None, press: Press) -> bool:
-        # Buttons of closed steps are deleted when the step closes (next_step), so a missing row
-        # is the expired case as well as the forged one.
-        if button is None or button.patient_id != self.patient.id:
-            return False
-        return button.message_id is None or press.message_id is None or button.message_id == press.message_id
+    def action(self, pressed: Pressed) -> None:
+        """A button that stands outside the steps."""
+        live = {safety.RESUME: self.state.paused, safety.DIRECT: safety.direct_question_open(self)}.get(pressed.action, True)
+        if not live or pressed.action not in (safety.RESUME, safety.DIRECT, prompts.ACTION, flare.OFFER, advice.NOTE):
+            self.say(_("This button has expired."))
+            self.ask()
+        elif self.state.paused and pressed.action != safety.RESUME:
+            safety.still_paused(self)
+        elif pressed.action == safety.RESUME:
+            safety.resume(self)
+        elif pressed.action == safety.DIRECT:
+            safety.direct_answer(self, pressed.value)
+        elif pressed.action == prompts.ACTION:
+            prompts.on_press(self, pressed.value)
+        elif pressed.action == flare.OFFER:
+            flare.on_press(self)
+        else:
+            advice.note(self, pressed.value)
+
+    def pressed_action(self, press: Press) -> Pressed | None:
+        """The action a press carries, if it is one and signed for this patient."""
+        pressed = self.signer.read(press.button_id)
+        if pressed is None or pressed.kind != ACTION or not self.signer.verify(self.patient.id, pressed):
+            return None
+        return pressed
+
+    def _pressed_choice(self, press: Press) -> Choice | None:
+        """The choice a step button answers: shown at this step, and signed for this patient and
+        this very choice. Anything else has expired."""
+        pressed = self.signer.read(press.button_id)
+        if pressed is None or pressed.kind != STEP or pressed.step != self.state.step:
+            return None
+        question = self.dialog().ask()
+        if not isinstance(question, Question):
+            return None
+        if pressed.index == GUIDE:
+            choice = question.guide_done
+        else:
+            choice = question.choices[pressed.index] if pressed.index < len(question.choices) else None
+        if choice is None or not self.signer.verify(self.patient.id, pressed, choice.value):
+            return None
+        return choice
 
     def answer(self, answer: Answer) -> None:
         dialog = self.dialog()
@@ -387,9 +416,8 @@ class Turn:
         typed = normalize(answer.text)
         if not typed:
             return answer
-        buttons = self.session.execute(
-            select(ButtonRow.label, ButtonRow.value).where(ButtonRow.patient_id == self.patient.id, ButtonRow.step == self.state.step)
-        ).all()
+        question = self.dialog().ask()
+        buttons = [(choice.label, choice.value) for choice in question.choices] if isinstance(question, Question) else []
         # Number buttons match only exactly: normalising "-3" would drop the sign.
         exact = answer.text.strip()
         labelled = [(normalize(label), value) for label, value in buttons if any(ch.isalpha() for ch in label)]
@@ -461,13 +489,7 @@ class Turn:
             self.ask()
 
     def next_step(self) -> None:
-        self.state.step += 1
-        # Buttons of earlier steps can no longer be answered: drop them so they read as expired.
-        self.session.execute(
-            delete(ButtonRow).where(
-                ButtonRow.patient_id == self.patient.id, ButtonRow.step.is_not(None), ButtonRow.step < self.state.step
-            )
-        )
+        self.state.step += 1  # buttons of earlier steps now read as expired
 
     # -- what goes out ----------------------------------------------------------------------------
 
@@ -480,9 +502,9 @@ class Turn:
             self.call(question)
             return
         if question.guide:
-            done = self._button(question.guide_done, None)  # bound to this step, never shown
+            done = self.signer.step(self.patient.id, self.state.step, GUIDE, question.guide_done.value)  # never shown
             self.say(question.text, question.choices, question.columns)
-            self.outputs[-1] = replace(self.outputs[-1], guide=question.guide, guide_done=done.id)
+            self.outputs[-1] = replace(self.outputs[-1], guide=question.guide, guide_done=done)
             return
         self.say(question.text, question.choices, question.columns, expects_number=question.expects_number)
 
@@ -490,22 +512,16 @@ class Turn:
         self, text: str, choices: Iterable[Choice] = (), columns: int = 1, *, action: str | None = None,
         expects_number: bool = False, standalone: bool = False,
     ) -> None:
-        """Send a message; choices become buttons bound to this step (or to `action`)."""
-        buttons = [self._button(choice, action) for choice in choices]
+        """Send a message; choices become buttons that answer this step (or stand for `action`)."""
+        buttons = [self._button(index, choice, action) for index, choice in enumerate(choices)]
         rows = tuple(tuple(buttons[i : i + columns]) for i in range(0, len(buttons), columns))
         self.outputs.append(Message(text, rows, expects_number, standalone=standalone))
 
-    def _button(self, choice: Choice, action: str | None) -> Button:
-        row = ButtonRow(
-            id=secrets.token_urlsafe(8),
-            patient_id=self.patient.id,
-            step=None if action else self.state.step,
-            action=action,
-            value=choice.value,
-            label=choice.label[:MAX_BUTTON_LABEL],
-        )
-        self.session.add(row)
-        return Button(row.id, row.label)
+    def _button(self, index: int, choice: Choice, action: str | None) -> Button:
+        label = choice.label[:MAX_BUTTON_LABEL]
+        if action:
+            return Button(self.signer.action(self.patient.id, action, choice.value), label)
+        return Button(self.signer.step(self.patient.id, self.state.step, index, choice.value), label)
 
     def local_date(self, moment: datetime | None = None) -> date:
         """A moment (now by default) as a date on the patient's own calendar."""

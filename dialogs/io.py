@@ -24,11 +24,14 @@ class Text:
 
 @dataclass(frozen=True)
 class Press:
-    """A tap on one of our buttons; `message_id` is the message it sat on, `message_text` its text."""
+    """A tap on one of our buttons; `message_id` is the message it sat on, `message_text` its text,
+    `shown` the callback data of every button on that message (as Telegram's servers, not the
+    patient's app, report it), or None where the transport cannot tell."""
 
     button_id: str
     message_id: int | None = None
     message_text: str | None = None
+    shown: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from babel import Locale
 from babel.core import get_global
-from sqlalchemy import delete, select, update
 
 import content
 import locales
@@ -24,7 +23,7 @@ from locales import _
 from screen import Finding, Screening
 from screen import policy as outcomes
 from screen.text import normalize
-from storage.models import Button, SafetyEvent, SafetyPlan
+from storage.models import SafetyEvent, SafetyPlan
 
 if TYPE_CHECKING:
     from dialogs.engine import Turn
@@ -204,8 +203,7 @@ def still_paused(turn: "Turn") -> None:
 
 
 def unpause(turn: "Turn") -> None:
-    """Leave the pause; its Continue buttons go with it."""
-    turn.session.execute(delete(Button).where(Button.patient_id == turn.patient.id, Button.action == RESUME))
+    """Leave the pause; its Continue buttons expire with it."""
     turn.state.paused = False
 
 
@@ -228,6 +226,12 @@ def red_flag(turn: "Turn", finding: Finding) -> None:
 
 
 HELD = "_held_answer"  # in the dialog's data: the message that prompted the direct question
+ASKED_AT = "_direct_question_at"  # in the dialog's data: the step at which the direct question is open
+
+
+def direct_question_open(turn: "Turn") -> bool:
+    """Asked at this step and not answered: once the dialog moves on, it is closed like any other."""
+    return turn.state.data.get(ASKED_AT) == turn.state.step
 
 
 def ask_directly(turn: "Turn", finding: Finding, text: str | None = None) -> None:
@@ -236,8 +240,8 @@ def ask_directly(turn: "Turn", finding: Finding, text: str | None = None) -> Non
     until the answer: after a no it is the answer to the step it was written for (a hopeless
     thought in a thought-check is what that step asked for)."""
     _record(turn, finding, alert=False)  # the clinic is alerted if the answer is yes or not sure
-    turn.state.data = {**turn.state.data, HELD: text} if text else {k: v for k, v in turn.state.data.items() if k != HELD}
-    turn.session.execute(delete(Button).where(Button.patient_id == turn.patient.id, Button.action == DIRECT))
+    data = {k: v for k, v in turn.state.data.items() if k != HELD}
+    turn.state.data = {**data, ASKED_AT: turn.state.step, **({HELD: text} if text else {})}
     lines = [
         _("That sounds really hard. Sometimes people in a lot of pain have thoughts of ending their life. "
           "Is that happening for you?"),
@@ -249,8 +253,6 @@ def ask_directly(turn: "Turn", finding: Finding, text: str | None = None) -> Non
         "\n".join(lines),
         [Choice("yes", _("Yes")), Choice("unsure", _("Not sure")), Choice("no", _("No"))], columns=3, action=DIRECT,
     )
-    # Bound to this step too: once the dialog moves on, the question is closed like any other.
-    turn.session.execute(update(Button).where(Button.patient_id == turn.patient.id, Button.action == DIRECT).values(step=turn.state.step))
     _urgent(turn)
 
 
@@ -291,17 +293,13 @@ def typed_answer_value(turn: "Turn", text: str) -> str | None:
     value = "unsure" if typed in UNSURE or any(typed.startswith(u + " ") for u in UNSURE) else _polarity(typed)
     if value is None:
         return None
-    open_question = select(Button.id).where(
-        Button.patient_id == turn.patient.id, Button.action == DIRECT, Button.step == turn.state.step
-    )
-    return value if turn.session.scalars(open_question).first() is not None else None
+    return value if direct_question_open(turn) else None
 
 
 def close_direct_question(turn: "Turn") -> None:
-    """No answer is coming: its buttons go, and so does the message held for it."""
-    turn.session.execute(delete(Button).where(Button.patient_id == turn.patient.id, Button.action == DIRECT))
-    if HELD in turn.state.data:
-        turn.state.data = {k: v for k, v in turn.state.data.items() if k != HELD}
+    """No answer is coming: its buttons expire, and the message held for it goes."""
+    if HELD in turn.state.data or ASKED_AT in turn.state.data:
+        turn.state.data = {k: v for k, v in turn.state.data.items() if k not in (HELD, ASKED_AT)}
 
 
 def eating_disorder(turn: "Turn", finding: Finding) -> None:

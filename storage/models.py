@@ -141,19 +141,14 @@ class DialogState(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class Button(Base):
-    """An inline button we showed. Its id is the opaque callback data Telegram echoes back."""
+class ButtonKey(Base):
+    """A key that signs the buttons we show (dialogs/buttons.py), shared by every bot process.
+    The newest signs; older ones still verify what is on screen, so a key can be rotated."""
 
-    __tablename__ = "buttons"
+    __tablename__ = "button_keys"
 
-    id: Mapped[str] = mapped_column(String(16), primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
-    # A dialog answer is bound to the step it was shown at; an action (e.g. resume) stands alone.
-    step: Mapped[int | None] = mapped_column(Integer)
-    action: Mapped[str | None] = mapped_column(String(32))
-    value: Mapped[str] = mapped_column(String(64))
-    label: Mapped[str] = mapped_column(EncryptedText)  # may be the patient's words (an activity they named)
-    message_id: Mapped[int | None] = mapped_column(BigInteger)  # filled in once the message is sent
+    version: Mapped[str] = mapped_column(String(1), primary_key=True)  # the first character of the callback data
+    key: Mapped[str] = mapped_column(String(64))  # 32 random bytes, base64
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -78,6 +78,7 @@ class Chat:
         self.who = Who("telegram", external_id, language_code)
         self.outputs: list = []
         self.last_buttons: dict[str, tuple[str, int]] = {}  # label -> (button id, message id)
+        self.shown: dict[int, tuple[str, ...]] = {}  # message id -> its buttons, as Telegram reports them
         self.message_ids = 0
 
     def _run(self, event, update_id: int | None = None) -> list[str]:
@@ -90,7 +91,7 @@ class Chat:
                 self.message_ids += 1
                 if output.buttons:
                     pressable.update({b.label: (b.id, self.message_ids) for row in output.buttons for b in row})
-                    self.engine.bind(output.button_ids, self.message_ids)
+                    self.shown[self.message_ids] = tuple(output.button_ids)
         if pressable:
             self.last_buttons = pressable
         return self.texts
@@ -119,7 +120,7 @@ class Chat:
 
     def press(self, label: str, **kw) -> list[str]:
         button_id, message_id = self.last_buttons[label]
-        return self._run(Press(button_id, message_id, "question"), **kw)
+        return self._run(Press(button_id, message_id, "question", self.shown.get(message_id, ())), **kw)
 
     def event(self, event, **kw) -> list[str]:
         return self._run(event, **kw)

@@ -255,7 +255,6 @@ def test_the_engine_survives_anything_a_patient_sends(template, tmp_path, data):
                 if isinstance(output, Message):
                     message_ids[who] += 1
                     if output.buttons:
-                        engine.bind(output.button_ids, message_ids[who])
                         history[who] += [(b.id, message_ids[who], output.text) for row in output.buttons for b in row]
 
             assert outputs, f"silence after {event!r}"

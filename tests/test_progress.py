@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 import locales
 from conftest import NOW
+from dialogs.buttons import Signer
 from dialogs.engine import Turn, region_of
 from dialogs.io import File, Message
 from dialogs.progress import Entry, load, peg_change, prepare, progress, render_chart, streak, summary
@@ -74,7 +75,7 @@ def run(database, language: str | None = None, country: str | None = None) -> li
         patient = session.scalars(select(Patient)).one()
         patient.language, patient.country = language or patient.language, country or patient.country
         with locales.use(patient.language, region_of(patient)):
-            turn = Turn(session, patient, NOW)
+            turn = Turn(session, patient, NOW, Signer({"1": bytes(32)}))
             progress(turn)
             return turn.outputs
 

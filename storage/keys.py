@@ -1,0 +1,38 @@
+"""The keys that sign our buttons, one row per version, shared by every process on the database."""
+from __future__ import annotations
+
+import base64
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from storage.db import Database
+from storage.models import ButtonKey
+
+FIRST_VERSION = "1"
+
+
+def button_keys(db: Database) -> dict[str, bytes]:
+    """Every key by version, the newest last; the first process to start makes the first key."""
+    with db.transaction() as session:
+        keys = {row.version: base64.b64decode(row.key) for row in session.scalars(select(ButtonKey).order_by(ButtonKey.created_at, ButtonKey.version))}
+        if keys:
+            return keys
+        try:
+            with session.begin_nested():
+                session.add(ButtonKey(version=FIRST_VERSION, key=_new_key()))
+        except IntegrityError:  # another process made it first: use theirs
+            pass
+        return {row.version: base64.b64decode(row.key) for row in session.scalars(select(ButtonKey))}
+
+
+def rotate(db: Database, version: str) -> None:
+    """A new key signs from now on (every process picks it up when it restarts); buttons signed
+    with older keys keep working until those keys are deleted."""
+    with db.transaction() as session:
+        session.add(ButtonKey(version=version, key=_new_key()))
+
+
+def _new_key() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()

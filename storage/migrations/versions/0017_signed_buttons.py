@@ -1,0 +1,46 @@
+"""buttons are signed callback data: no row per button shown, a shared signing key instead
+
+Revision ID: 0017
+Revises: 0016
+Create Date: 2026-12-06
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0017'
+down_revision = '0016'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('button_keys',
+    sa.Column('version', sa.String(length=1), nullable=False),
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('version', name=op.f('pk_button_keys'))
+    )
+    # Buttons on screen when this runs carry row ids that no longer mean anything: pressed, they
+    # read "This button has expired" and the question is asked again.
+    with op.batch_alter_table('buttons', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_buttons_patient_id'))
+    op.drop_table('buttons')
+
+
+def downgrade() -> None:
+    op.create_table('buttons',
+    sa.Column('id', sa.String(length=16), nullable=False),
+    sa.Column('patient_id', sa.Integer(), nullable=False),
+    sa.Column('step', sa.Integer(), nullable=True),
+    sa.Column('action', sa.String(length=32), nullable=True),
+    sa.Column('value', sa.String(length=64), nullable=False),
+    sa.Column('label', sa.Text(), nullable=False),
+    sa.Column('message_id', sa.BigInteger(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_buttons_patient_id_patients'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_buttons'))
+    )
+    with op.batch_alter_table('buttons', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_buttons_patient_id'), ['patient_id'], unique=False)
+    op.drop_table('button_keys')
