@@ -146,3 +146,49 @@ def test_sigkill_during_dispatch_sends_nothing_twice(emulator, database, databas
     # Confirmed ones are 'sent'; the ones in flight at the kill stay 'claimed' (later 'unknown'), never resent.
     assert set(statuses) <= {"sent", "claimed"} and statuses.count("sent") <= sent_before
     assert sent_before < 30 and "claimed" in statuses  # the kill really came mid-burst
+
+
+def test_sigkill_amid_crisis_messages_leaves_no_safety_event_without_its_alert(emulator, database, database_url, tmp_path):
+    """Twenty patients send a crisis message at once; the bot is SIGKILLed as the first replies go
+    out and started again. At the kill and after: every safety event has its alert (they are written
+    in the step's one transaction), and every patient has exactly one of each (nothing lost, nothing
+    applied twice)."""
+    from datetime import timezone
+
+    from time_machine import escape_hatch
+
+    from factories import due_prompts
+    from storage.models import Alert, SafetyEvent
+
+    chats = [7300 + i for i in range(20)]
+    due_prompts(database, chats, escape_hatch.datetime.datetime.now(timezone.utc), per_patient=0)
+    bot = BotProcess(emulator, database_url, tmp_path / "bot.log", {"PAINCOACH_DISPATCH_SECONDS": "0"}).start()
+
+    def counts() -> tuple[dict[int, int], dict[int, int]]:
+        with database.transaction() as session:
+            events = dict(session.execute(select(SafetyEvent.patient_id, func.count()).where(SafetyEvent.category == "crisis")
+                                          .group_by(SafetyEvent.patient_id)).all())
+            alerts = dict(session.execute(select(Alert.patient_id, func.count()).where(Alert.category == "crisis")
+                                          .group_by(Alert.patient_id)).all())
+        return events, alerts
+
+    try:
+        emulator.wait_for(lambda: len(emulator.calls_to("getUpdates")) >= 1, timeout=30)
+        for chat in chats:
+            emulator.send_text(chat, "I can't take this pain anymore, I want to kill myself tonight")
+        emulator.wait_for(lambda: len(emulator.calls_to("sendMessage")) >= 1, timeout=30)
+        bot.kill()
+        at_kill = counts()
+        replied_at_kill = len({call["chat_id"] for call in emulator.calls_to("sendMessage")})
+        bot.start()
+        emulator.wait_for(lambda: len({call["chat_id"] for call in emulator.calls_to("sendMessage")}) == len(chats), timeout=60)
+        time.sleep(0.5)  # the last handled update leaves the inbox
+    finally:
+        bot.kill()
+    events, alerts = at_kill
+    assert events == alerts and set(events.values()) <= {1}  # at the kill: no event without its alert
+    assert replied_at_kill < len(chats)  # the kill came before every patient was answered
+    events, alerts = counts()
+    assert len(events) == len(chats) and events == alerts and set(events.values()) == {1}
+    for chat in chats:
+        assert any("Our coaching is paused" in m["text"] for m in emulator.messages(chat))
