@@ -120,7 +120,8 @@ class Chat:
 
     def press(self, label: str, **kw) -> list[str]:
         button_id, message_id = self.last_buttons[label]
-        return self._run(Press(button_id, message_id, "question", self.shown.get(message_id, ())), **kw)
+        shown = None if message_id is None else self.shown.get(message_id, ())  # no message: the transport cannot tell
+        return self._run(Press(button_id, message_id, "question", shown), **kw)
 
     def event(self, event, **kw) -> list[str]:
         return self._run(event, **kw)
