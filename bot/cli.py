@@ -176,7 +176,8 @@ def warn_unreachable_clinics(database) -> None:
 
 
 def _dialogs(args) -> int:
-    from dialogs.base import DIALOGS, dialog_class
+    from dialogs.base import DIALOGS
+    from dialogs.registry import dialog_class
     from dialogs.graph import markdown, mermaid
 
     if args.dialogs_command == "list":

@@ -10,7 +10,7 @@ from locales import _
 from storage.models import NotedQuestion
 
 if TYPE_CHECKING:
-    from dialogs.engine import Turn
+    from dialogs.base import Turn
 
 NOTE = "note"  # the action of the "note it for my visit" button
 # Where a patient is asked about treatments they tried: naming medicines there is an answer.

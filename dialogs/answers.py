@@ -1,4 +1,5 @@
-"""Numbers as patients give them: a button's value, or typed ("7", "7/10", "6,5", "4,500 steps")."""
+"""Answers as patients give them: numbers from a button or typed ("7", "7/10", "6,5", "4,500
+steps"), and a plain yes or no in any of our languages."""
 from __future__ import annotations
 
 import re
@@ -11,6 +12,14 @@ from dialogs.base import Answer, Choice, Invalid, Question
 from locales import _
 
 NUMBER = re.compile(r"-?\d[\d.,]*")
+YES = {"yes", "yeah", "yep", "yup", "sure", "ok", "okay", "si", "claro", "vale", "ja", "jawohl", "jep", "genau"}
+NO = {"no", "nope", "nah", "nein", "ne", "noe"}
+
+
+def polarity(text: str) -> str | None:
+    """Whether a normalised text starts with a yes or a no word (None if neither)."""
+    first = text.split(" ", 1)[0]
+    return "yes" if first in YES else "no" if first in NO else None
 
 
 def read_value(item: Item, answer: Answer) -> float | None:

@@ -12,14 +12,20 @@ trigger, and detaches it (no Machine per patient per update).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Protocol
 
 from transitions import Machine
 
 if TYPE_CHECKING:
-    from dialogs.engine import Turn
+    from sqlalchemy.orm import Session
+
+    from dialogs.io import Output
+    from storage.models import DialogState, Patient
 
 DIALOGS: dict[str, type["Dialog"]] = {}
+ONBOARDING = "onboarding"  # where a new patient starts
+MENU = "menu"  # where an onboarded patient returns when a dialog ends
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,36 @@ class Answer:
 
     choice: str | None = None
     text: str | None = None
+
+
+class Turn(Protocol):
+    """What a dialog step sees of the step it runs in (dialogs/turn.py has the one there is): the
+    patient, their dialog state, the clock, the outputs so far, and the moves it may make."""
+
+    session: "Session"
+    patient: "Patient"
+    state: "DialogState"
+    now: datetime
+    language_code: str | None  # Telegram's, with this update; never stored
+    text: str | None  # what the patient wrote in this update, if anything
+    replied: bool  # the safety screen or the advice already answered it
+    fresh: bool  # the patient's first step
+    screened_with: str | None
+    outputs: list["Output"]
+
+    def say(self, text: str, choices: Iterable["Choice"] = (), columns: int = 1, *, action: str | None = None,
+            expects_number: bool = False, standalone: bool = False) -> None: ...
+    def ask(self) -> None: ...
+    def answer(self, answer: "Answer") -> None: ...
+    def dialog(self) -> "Dialog": ...
+    def fire(self, dialog: "Dialog", trigger: str) -> None: ...
+    def call(self, call: "Call") -> None: ...
+    def enter(self, name: str, data: dict | None = None) -> None: ...
+    def restart_at(self, name: str) -> None: ...
+    def finish(self) -> None: ...
+    def next_step(self) -> None: ...
+    def local_date(self, moment: datetime | None = None) -> date: ...
+    def switch_language(self, language: str) -> None: ...
 
 
 class Dialog:
@@ -140,12 +176,6 @@ class Dialog:
 def in_order(states: list[str], trigger: str = "next") -> list[dict[str, Any]]:
     """Transitions for a dialog that goes through its states one after another."""
     return [{"trigger": trigger, "source": a, "dest": b} for a, b in zip(states, states[1:])]
-
-
-def dialog_class(name: str) -> type[Dialog]:
-    import dialogs.registry  # noqa: F401  (imports every dialog module, which registers it)
-
-    return DIALOGS[name]
 
 
 @dataclass

@@ -20,7 +20,7 @@ from storage.models import Answer as AnswerRow
 from storage.models import Prompt, Response
 
 if TYPE_CHECKING:
-    from dialogs.engine import Turn
+    from dialogs.base import Turn
 
 SKIP = "skip"
 

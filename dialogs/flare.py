@@ -22,7 +22,7 @@ from sqlalchemy import select
 from storage.models import FlareEpisode, FlarePlan, Prompt
 
 if TYPE_CHECKING:
-    from dialogs.engine import Turn
+    from dialogs.base import Turn
 
 PAIN = Item(id="pain", text="", kind="scale", minimum=0, maximum=10)
 OFFER = "offer"  # the action of the button that offers the flare steps

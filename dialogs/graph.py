@@ -5,7 +5,7 @@ import sys
 
 from transitions.extensions import GraphMachine
 
-from dialogs.base import dialog_class
+from dialogs.registry import dialog_class
 
 
 def mermaid(name: str) -> str:

@@ -67,6 +67,18 @@ class Media:
 Event = Text | Press | Command | Edited | Media
 
 
+def text_of(event: Event) -> str | None:
+    """The words an event carries, for the safety screen: a text, an edit, a caption, a command's
+    arguments (`/start I want to die`)."""
+    if isinstance(event, (Text, Edited)):
+        return event.text
+    if isinstance(event, Media):
+        return event.caption
+    if isinstance(event, Command):
+        return event.args
+    return None
+
+
 @dataclass(frozen=True)
 class Inbound:
     who: Who

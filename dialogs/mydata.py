@@ -12,7 +12,7 @@ from locales import _
 from storage import models
 
 if TYPE_CHECKING:
-    from dialogs.engine import Turn
+    from dialogs.base import Turn
 
 # (model, column holding the patient id); rows reached through another row are listed with it.
 OWN = [

@@ -23,7 +23,7 @@ from locales import _
 from storage.models import FlareEpisode, PacingActivity, PacingLog, Prompt
 
 if TYPE_CHECKING:
-    from dialogs.engine import Turn
+    from dialogs.base import Turn
 
 MINUTES = Item(id="minutes", text="", kind="number", minimum=0, maximum=24 * 60)
 HOURS_ITEM = Item(id="hours", text="", kind="number", minimum=0, maximum=24, decimals=True)

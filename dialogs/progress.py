@@ -23,7 +23,7 @@ from locales import _, ngettext
 from storage.models import Answer, Patient, Response
 
 if TYPE_CHECKING:
-    from dialogs.engine import Turn
+    from dialogs.base import Turn
 
 MIN_WEEKS, MAX_WEEKS = 4, 12
 COMPARE_DAYS, COMPARE_SLACK = 28, 7  # "four weeks ago" only if a PEG lies 21-35 days before the latest

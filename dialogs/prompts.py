@@ -20,7 +20,7 @@ from locales import _, ngettext
 from storage.models import PacingActivity, Prompt
 
 if TYPE_CHECKING:
-    from dialogs.engine import Turn
+    from dialogs.base import Turn
 
 ACTION = "prompt"
 # A prompt the patient can still answer: delivered at least once, not closed. ("claimed" covers

@@ -1,4 +1,10 @@
-"""Every dialog module, imported once so each dialog registers itself by name."""
+"""Every dialog module, imported once so each dialog registers itself by name; and the one way to
+find a dialog by its name."""
 from dialogs import (  # noqa: F401
     breathing, checkin, delete, flare, flarefollowup, flareplan, language, menu, onboarding, pacing, quickcheck, safetyplan, schedule, sprint, thoughtcheck, timezone, visit,
 )
+from dialogs.base import DIALOGS, Dialog  # noqa: E402
+
+
+def dialog_class(name: str) -> type[Dialog]:
+    return DIALOGS[name]

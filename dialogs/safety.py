@@ -17,6 +17,7 @@ from babel.core import get_global
 import content
 import locales
 from storage import alerts
+from dialogs.answers import polarity
 from dialogs.base import Choice
 from dialogs.io import Command, Text
 from locales import _
@@ -26,7 +27,7 @@ from screen.text import normalize
 from storage.models import SafetyEvent, SafetyPlan
 
 if TYPE_CHECKING:
-    from dialogs.engine import Turn
+    from dialogs.base import Turn
 
 log = logging.getLogger(__name__)
 RESUME = "resume"
@@ -37,9 +38,7 @@ UNSURE = {"not sure", "im not sure", "i am not sure", "unsure", "dont know", "i 
 
 
 def country_of(turn: "Turn") -> str | None:
-    from dialogs.engine import region_of
-
-    return region_of(turn.patient, turn.language_code)
+    return locales.region_of(turn.patient.country, turn.patient.timezone, turn.language_code)
 
 
 def resource_tables(clinic_settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -288,9 +287,8 @@ def typed_direct_answer(turn: "Turn", text: str) -> bool:
 
 def typed_answer_value(turn: "Turn", text: str) -> str | None:
     """"yes", "no" or "unsure" when the text answers the direct question that is open now."""
-    from dialogs.engine import _polarity
     typed = normalize(text)
-    value = "unsure" if typed in UNSURE or any(typed.startswith(u + " ") for u in UNSURE) else _polarity(typed)
+    value = "unsure" if typed in UNSURE or any(typed.startswith(u + " ") for u in UNSURE) else polarity(typed)
     if value is None:
         return None
     return value if direct_question_open(turn) else None

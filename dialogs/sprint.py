@@ -19,7 +19,7 @@ from storage.models import Answer as AnswerRow
 from storage.models import PacingActivity, PacingLog, Prompt, Response, Sprint
 
 if TYPE_CHECKING:
-    from dialogs.engine import Turn
+    from dialogs.base import Turn
 
 # metric: (label, lower is better)
 METRICS = {

@@ -15,7 +15,7 @@ from locales import N_, _
 from storage.models import ThoughtRecord
 
 if TYPE_CHECKING:
-    from dialogs.engine import Turn
+    from dialogs.base import Turn
 
 RATING = Item(id="rating", text="", kind="scale", minimum=0, maximum=100)
 NONE, EXPLAIN = "none", "explain"

@@ -12,7 +12,7 @@ from locales import _
 from storage.models import Answer, PacingLog, Response
 
 if TYPE_CHECKING:
-    from dialogs.engine import Turn
+    from dialogs.base import Turn
 
 SLEEP_GAIN = 0.5  # hours above the recent average that count as "more sleep"
 MIN_DAYS = 4

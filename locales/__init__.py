@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 from babel import Locale, UnknownLocaleError, negotiate_locale
+from babel.core import get_global
 from babel.support import NullTranslations, Translations
 
 DOMAIN = "messages"
@@ -111,6 +112,15 @@ def territory_of(language_code: str | None) -> str | None:
     except (ValueError, UnknownLocaleError):
         return None
     return territory if territory and len(territory) == 2 and territory.isalpha() else None  # not "419"
+
+
+def region_of(country: str | None, timezone: str | None, language_code: str | None = None) -> str | None:
+    """A patient's country: their own choice, their time zone's, or their language code's."""
+    if country:
+        return country
+    if timezone and (zone_country := get_global("zone_territories").get(timezone)):
+        return zone_country
+    return territory_of(language_code)
 
 
 def language_name(locale: str) -> str:

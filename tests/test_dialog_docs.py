@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from dialogs.base import DIALOGS, dialog_class
+from dialogs.base import DIALOGS
+from dialogs.registry import dialog_class
 from dialogs.graph import markdown
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "dialogs"

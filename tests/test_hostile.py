@@ -27,7 +27,8 @@ from hypothesis import HealthCheck, event as note, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
-from dialogs.base import Frame, dialog_class
+from dialogs.base import Frame
+from dialogs.registry import dialog_class
 from dialogs.engine import Engine
 from dialogs.io import Command, Edit, Edited, File, Inbound, Media, Message, Press, Text, Who
 from onboard import onboard

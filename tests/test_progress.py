@@ -11,7 +11,8 @@ from sqlalchemy import select
 import locales
 from conftest import NOW
 from dialogs.buttons import Signer
-from dialogs.engine import Turn, region_of
+from dialogs.engine import region_of
+from dialogs.turn import Turn
 from dialogs.io import File, Message
 from dialogs.progress import Entry, load, peg_change, prepare, progress, render_chart, streak, summary
 from onboard import onboard
