@@ -116,13 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"content error: {error}", file=sys.stderr)
         return 2
-    from storage import open_database
+    from storage import models, open_database
 
     database = open_database(settings.database_url)  # created and migrated on first run
     try:
-        crypto.check(database)  # a wrong or missing data key stops here, not at every patient's step
+        crypto.check(database, models.Base.metadata)  # a wrong or missing data key stops here, not at every patient's step
         if args.command == "db" and args.db_command == "rotate-key":
-            for table, rows in crypto.rotate(database).items():
+            for table, rows in crypto.rotate(database, models.Base.metadata).items():
                 print(f"{table}: {rows:,} rows re-encrypted")
             return 0
     except crypto.DataKeyError as error:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from content import ContentError, load, require
+from content.files import ContentError, load, require
 
 WHERE = "content/breathing.toml"
 MIN_PHASE = 1  # seconds: each phase is one edit of the guide message, at most one a second

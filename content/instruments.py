@@ -12,7 +12,7 @@ from importlib import resources
 from statistics import fmean
 from typing import Any
 
-from content import ContentError, require
+from content.files import ContentError, require
 
 SCORINGS = ("none", "mean", "phq4")
 MAIN_SCORE = {"mean": "score", "phq4": "total"}  # the key of the instrument's own score in score()

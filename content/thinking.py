@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from content import ContentError, load, require
+from content.files import ContentError, load, require
 
 WHERE = "content/thinking_traps.toml"
 

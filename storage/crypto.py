@@ -82,31 +82,28 @@ def encrypted_columns(metadata) -> dict:
     return found
 
 
-def check(db) -> None:
-    """At start-up: one encrypted value per column must open with the keys configured, so a
-    wrong or missing key stops the process with a clear message instead of failing every step."""
-    from storage.models import Base
-
+def check(db, metadata) -> None:
+    """At start-up: one encrypted value per column (of the tables in `metadata`) must open with the
+    keys configured, so a wrong or missing key stops the process with a clear message instead of
+    failing every step."""
     with db.transaction() as session:
-        for table, columns in encrypted_columns(Base.metadata).items():
+        for table, columns in encrypted_columns(metadata).items():
             for column in columns:
                 raw = type_coerce(column, Text)  # the stored text, not decrypted
                 value = session.scalar(select(raw).where(raw.startswith(PREFIX)).limit(1))
                 column.type.process_result_value(value, None)  # raises DataKeyError
 
 
-def rotate(db) -> dict[str, int]:
+def rotate(db, metadata) -> dict[str, int]:
     """Rewrite every encrypted column with the first key (plain values get encrypted too).
 
     One transaction per table: stopped half-way, every value still opens with the key list, and
     running it again finishes the job. Rows are locked while rewritten, so a patient's edit made
     meanwhile is not overwritten with the old text (PostgreSQL; SQLite has a single writer)."""
-    from storage.models import Base
-
     if _keys is None:
         raise DataKeyError("set PAINCOACH_DATA_KEY (the new key first) to rotate")
     counts: dict[str, int] = {}
-    for table, columns in encrypted_columns(Base.metadata).items():
+    for table, columns in encrypted_columns(metadata).items():
         keys = list(table.primary_key.columns)
         # Columns with an onupdate default are written back as they are: a re-encryption is no edit.
         kept = [column for column in table.columns if column.onupdate is not None]
