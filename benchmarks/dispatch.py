@@ -36,7 +36,8 @@ from sqlalchemy import func, insert, select, update  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
 from bot.sender import Sender  # noqa: E402
-from bot.telegram import build_application, prompt_deliverer  # noqa: E402
+from bot.delivery import prompt_deliverer  # noqa: E402
+from bot.telegram import build_application  # noqa: E402
 from botapi import BotAPIEmulator  # noqa: E402
 from dialogs.engine import Engine  # noqa: E402
 from scheduler import planner  # noqa: E402

@@ -14,13 +14,12 @@ import asyncio
 import logging
 import signal
 from collections.abc import Hashable
-from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy import update as sql_update
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.constants import ChatType, MessageLimit
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram import BotCommand, Update
+from telegram.constants import ChatType
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -34,22 +33,24 @@ from telegram.ext import (
 )
 
 import locales
-from bot import polling
+from bot import polling, recovery
 from bot.concurrency import KeyedLocks
 from bot.flood import FloodGuard
 from bot.guide import GuidePlayer
 from bot.config import Settings
-from bot.sender import REPLY, SCHEDULED, Sender, SharedBudget
+from bot.delivery import deliver, prompt_deliverer
+from bot.sender import Sender, SharedBudget
+from bot.updates import who_of, without_nul
 from clinic.alerts import AlertDispatcher
 from clinic.desk import Desk
 from dialogs import safety
 from dialogs.engine import Engine
 import screen
 from screen import policy as outcomes
-from dialogs.io import Command, Edit, Edited, File, Inbound, Media, Message, Output, Press, Text, Who
+from dialogs.io import Command, Edited, Inbound, Media, Message, Press, Text, Who
 from locales import N_, _
 from scheduler import runner
-from scheduler.dispatcher import Blocked, Dispatcher, NotDelivered
+from scheduler.dispatcher import Dispatcher
 from storage.models import Patient, Prompt
 
 log = logging.getLogger(__name__)
@@ -144,7 +145,7 @@ def build_application(
             MessageHandler(filters.ALL, _on_media),
         ]
     )
-    app.add_error_handler(_on_error)
+    app.add_error_handler(recovery.on_error)
     return app
 
 
@@ -202,22 +203,6 @@ async def _private_chats_only(update: Update, context: ContextTypes.DEFAULT_TYPE
     raise ApplicationHandlerStop
 
 
-def _screened_for_the_error_path(text: str, update_id) -> set[str]:
-    """What the screen finds, for a step that failed. If the screen itself is what failed, the
-    lists alone; if they fail too, the message is treated as a crisis: never left without the lines."""
-    try:
-        return set(screen.screen(text).outcomes())
-    except Exception:
-        log.exception("the safety screen failed on update %s; the lists alone decide", update_id)
-    try:
-        from screen import rules
-
-        return set(outcomes.decide(rules.screen_all(text), {}, {}).outcomes())
-    except Exception:
-        log.exception("the phrase lists failed on update %s too: answering with the crisis lines", update_id)
-        return {outcomes.CRISIS}
-
-
 async def _group_crisis(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> bool:
     """Group text that reaches the bot (a mention, a reply, a command: privacy mode hides the rest)
     is screened too. On crisis language: the lines in the thread and an invitation to a private
@@ -239,17 +224,12 @@ async def _group_crisis(update: Update, context: ContextTypes.DEFAULT_TYPE, text
 # -- handlers ------------------------------------------------------------------------------------
 
 
-def _who(update: Update) -> Who:
-    user = update.effective_user
-    return Who("telegram", str(user.id), user.language_code)
-
-
 async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, event) -> None:
     engine: Engine = context.bot_data["engine"]
     guides: GuidePlayer = context.bot_data["guides"]
     flood: FloodGuard = context.bot_data["flood"]
     chat_id = update.effective_chat.id
-    inbound = Inbound(_who(update), _without_nul(event), update.update_id)
+    inbound = Inbound(who_of(update), without_nul(event), update.update_id)
     outputs = await asyncio.to_thread(context.bot_data["desk"].handle, inbound)
     if outputs is None:  # not a clinician: a patient
         guides.stop(chat_id)  # whatever they sent, a guided exercise stops for it
@@ -267,13 +247,6 @@ async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, event) -> No
     except Forbidden:  # they blocked the bot: as the dispatcher does, no more messages until they write
         log.info("update %s: the patient blocked the bot; marked unreachable", update.update_id)
         await asyncio.to_thread(mark_unreachable, engine, inbound.who)
-
-
-def _without_nul(event):
-    """PostgreSQL text cannot hold a NUL character (the step would fail on every try), and no
-    patient means one: gone from what they typed and from (forgeable) callback data alike."""
-    changes = {name: value.replace("\x00", "") for name, value in vars(event).items() if isinstance(value, str) and "\x00" in value}
-    return replace(event, **changes) if changes else event
 
 
 def mark_unreachable(engine: Engine, who: Who) -> None:
@@ -331,167 +304,6 @@ async def _on_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         "other",
     )
     await _step(update, context, Media(kind, message.caption))
-
-
-async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log with the update id; the patient gets an apology and their question, never silence
-    (only the question when just the sending failed)."""
-    update_id = update.update_id if isinstance(update, Update) else None
-    log.error("update %s failed", update_id, exc_info=context.error)
-    if not isinstance(update, Update) or update.effective_chat is None or update.effective_user is None:
-        return
-    if update.effective_chat.type != ChatType.PRIVATE:
-        return
-    engine: Engine = context.bot_data["engine"]
-    who = _who(update)
-    message = update.effective_message
-    text = (message.text or message.caption) if message else None
-    language = locales.negotiate(who.language_code)
-    try:
-        language = await asyncio.to_thread(engine.language_of, who)
-    except Exception:
-        log.exception("could not read the language of update %s's patient", update_id)
-    found = _screened_for_the_error_path(text, update_id) if text else set()
-    country = locales.territory_of(who.language_code)
-    with locales.use(language):
-        if found & outcomes.DANGER:
-            # The step failed, but a crisis (or possibly crisis) message is never left without the lines.
-            outputs: list[Output] = [Message(safety.crisis_text(country, {}), urgent=True)]
-            if outcomes.OVERDOSE_TAKEN in found:
-                outputs.insert(0, Message(safety.overdose_taken_text(country, {}), urgent=True))
-        elif found & outcomes.RED_FLAGS:  # nor a red flag without the advice (it may be what failed to send)
-            number = safety.emergency_number(country, {})
-            outputs = [Message(safety.red_flag_text(number, emergency=outcomes.RED_FLAG_EMERGENCY in found), urgent=True)]
-        elif outcomes.ABUSE in found:
-            outputs = [Message(safety.abuse_text(country, {}, alerted=False), urgent=True)]
-        elif isinstance(context.error, TelegramError):
-            # Only Telegram failed, after the step was recorded (steps do not talk to Telegram):
-            # "send that again" would answer the next question with it. Ask that question again.
-            outputs = []
-        else:
-            outputs = [Message(_("Sorry, something went wrong on my side. Please send that again."))]
-    try:
-        if not await asyncio.to_thread(context.bot_data["desk"].is_clinician, who):  # a clinician has no patient question
-            outputs += await asyncio.to_thread(engine.current_question, who)
-    except Exception:
-        log.exception("could not recover the question after update %s", update_id)
-    # Separate sends: a question that cannot be sent must not take the apology down with it.
-    for output in outputs:
-        try:
-            await deliver(context.bot, engine, update.effective_chat.id, [output], who=who)
-        except TelegramError:
-            log.exception("could not send the apology for update %s", update_id)
-
-
-# -- output --------------------------------------------------------------------------------------
-
-
-async def deliver(
-    bot, engine: Engine, chat_id: int, outputs: list[Output], *, priority: int = REPLY,
-    guides: GuidePlayer | None = None, who: Who | None = None,
-) -> int | None:
-    """Send the outputs in order; returns the id of the last message sent."""
-    sent = None
-    for output in coalesce(outputs):
-        if isinstance(output, Message):
-            markup = _keyboard(output.buttons)
-            chunks = _split(output.text)
-            for i, chunk in enumerate(chunks):
-                last = i == len(chunks) - 1
-                sent = await bot.send_message(
-                    chat_id, chunk, reply_markup=markup if last else None, rate_limit_args=priority
-                )
-            if output.guide and guides is not None and who is not None:
-                _play_guide(bot, engine, guides, who, chat_id, sent.message_id, output, markup)
-        elif isinstance(output, Edit):
-            try:
-                await bot.edit_message_text(
-                    _split(output.text)[0],
-                    chat_id=chat_id,
-                    message_id=output.message_id,
-                    reply_markup=_keyboard(output.buttons),
-                    rate_limit_args=priority,
-                )
-            except BadRequest as error:  # already edited, or too old to edit: the chat still reads right
-                log.info("edit of message %s skipped: %s", output.message_id, error)
-        elif isinstance(output, File):
-            upload = InputFile(output.data, filename=output.filename)
-            send = bot.send_photo if output.mime_type.startswith("image/") else bot.send_document  # charts show inline
-            sent = await send(chat_id, upload, caption=output.caption or None, rate_limit_args=priority)
-    return sent.message_id if sent is not None else None
-
-
-def prompt_deliverer(bot, engine: Engine):
-    """How the scheduler's prompts reach Telegram: behind replies, Telegram's errors in the
-    scheduler's own words."""
-
-    async def deliver_prompt(external_id: str, outputs: list[Output]) -> int | None:
-        try:
-            return await deliver(bot, engine, int(external_id), outputs, priority=SCHEDULED)
-        except Forbidden as error:
-            raise Blocked(str(error)) from error
-        except TelegramError as error:
-            raise NotDelivered(str(error)) from error
-
-    return deliver_prompt
-
-
-def _play_guide(bot, engine: Engine, guides: GuidePlayer, who: Who, chat_id: int, message_id: int, message: Message, markup) -> None:
-    async def edit(text: str, last: bool) -> None:
-        # The closing frame loses its Stop button: there is nothing left to stop.
-        await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=None if last else markup)
-
-    async def finish() -> None:
-        # Played out: answered for the patient, as if they had pressed a button on that message.
-        done = Inbound(who, Press(message.guide_done, message_id))
-        outputs = await asyncio.to_thread(engine.handle, done)
-        await deliver(bot, engine, chat_id, outputs, guides=guides, who=who)
-
-    guides.start(chat_id, message.guide, edit, finish)
-
-
-def coalesce(outputs: list[Output]) -> list[Output]:
-    """Fewer sends within the per-chat limit: consecutive texts without buttons become one
-    message, and edits (marking an answered question) go after the next question, not before it."""
-    merged: list[Output] = []
-    for output in outputs:
-        previous = merged[-1] if merged else None
-        if (
-            isinstance(output, Message)
-            and isinstance(previous, Message)
-            and not previous.buttons
-            and not previous.standalone
-            and not output.standalone
-            and not output.guide  # a guided exercise edits its own message: it takes no text before it
-            and telegram_length(previous.text) + telegram_length(output.text) + 2 <= MessageLimit.MAX_TEXT_LENGTH
-        ):
-            merged[-1] = replace(output, text=f"{previous.text}\n\n{output.text}")  # keeps its flags
-        elif not isinstance(output, Edit):
-            merged.append(output)
-    return merged + [output for output in outputs if isinstance(output, Edit)]
-
-
-def telegram_length(text: str) -> int:
-    """Telegram measures text in UTF-16 code units (an emoji counts two)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _split(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
-    chunks, current, size = [], [], 0
-    for character in text:
-        units = telegram_length(character)
-        if size + units > limit:
-            chunks.append("".join(current))
-            current, size = [], 0
-        current.append(character)
-        size += units
-    return [*chunks, "".join(current)]
-
-
-def _keyboard(rows) -> InlineKeyboardMarkup | None:
-    if not rows:
-        return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.id) for b in row] for row in rows])
 
 
 async def _on_start(app: Application) -> None:

@@ -60,7 +60,7 @@ def copies(emulator, fragment: str, chat: int = ALICE) -> int:
 
 
 def failed_updates(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.getMessage().endswith(" failed") and r.name == "bot.telegram"]
+    return [r.getMessage() for r in caplog.records if r.getMessage().endswith(" failed") and r.name in ("bot.telegram", "bot.recovery")]
 
 
 async def test_a_reply_that_meets_a_5xx_is_sent_again_once(bot, emulator, database):

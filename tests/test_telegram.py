@@ -306,7 +306,7 @@ async def test_scheduled_prompts_meet_403_and_429_from_telegram(bot, emulator, d
     from datetime import datetime, timezone
 
     from factories import due_prompts
-    from bot.telegram import prompt_deliverer
+    from bot.delivery import prompt_deliverer
     from scheduler.dispatcher import Dispatcher
     from storage.models import Prompt
 

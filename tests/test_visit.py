@@ -37,7 +37,7 @@ def test_without_a_treatment_no_treatment_questions(chat, database):
 
 
 def test_the_summary_is_a_message_of_its_own():
-    from bot.telegram import coalesce
+    from bot.delivery import coalesce
     from dialogs.io import Message
 
     merged = coalesce([Message("Thanks."), Message("My notes for the visit", standalone=True), Message("What would you like to do?")])
