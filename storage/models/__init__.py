@@ -1,0 +1,47 @@
+"""The tables, one class per concept, grouped by what they serve; every later feature adds its
+own table to its group. Import them from here (`from storage.models import Patient`).
+
+Times are stored as timezone-aware UTC. Free text a patient wrote lives only in columns named for
+what it is (pain story, preferred name), encrypted when a data key is set, so a later deletion
+can find it.
+"""
+from storage.models.base import Base, UtcDateTime, utcnow
+from storage.models.people import Clinic, Patient, PainStory, Clinician, Invite
+from storage.models.machinery import DialogState, ButtonKey, ProcessedUpdate, Inbox, SendBudget
+from storage.models.checkins import Schedule, Prompt, Response, Answer
+from storage.models.coaching import ThoughtRecord, FlarePlan, FlareEpisode, BreathingSession, PacingActivity, PacingLog, VisitPrep, Sprint, NotedQuestion, SafetyPlan
+from storage.models.safety import SafetyEvent, Alert, AlertDelivery, AuditEntry
+
+__all__ = [
+    "Base",
+    "UtcDateTime",
+    "utcnow",
+    "Clinic",
+    "Patient",
+    "PainStory",
+    "Clinician",
+    "Invite",
+    "DialogState",
+    "ButtonKey",
+    "ProcessedUpdate",
+    "Inbox",
+    "SendBudget",
+    "Schedule",
+    "Prompt",
+    "Response",
+    "Answer",
+    "ThoughtRecord",
+    "FlarePlan",
+    "FlareEpisode",
+    "BreathingSession",
+    "PacingActivity",
+    "PacingLog",
+    "VisitPrep",
+    "Sprint",
+    "NotedQuestion",
+    "SafetyPlan",
+    "SafetyEvent",
+    "Alert",
+    "AlertDelivery",
+    "AuditEntry",
+]

@@ -1,0 +1,69 @@
+"""What keeps a conversation going: dialog state, button keys, updates received and applied, the shared send budget."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models.base import Base, utcnow
+
+
+class DialogState(Base):
+    """Where a patient is: the open dialog, its state and data, and the dialogs it interrupted.
+
+    Written in the same transaction as whatever the step recorded, so a crash between two
+    messages resumes at the same step.
+    """
+
+    __tablename__ = "dialog_states"
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True)
+    dialog: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Suspended dialogs to return to, innermost last: [{"dialog", "state", "data", "on_return"}].
+    stack: Mapped[list[Any]] = mapped_column(default=list)
+    # Counts the patient's moves from state to state; a button answers the step it was shown at.
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)  # set by the safety screen
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+class ButtonKey(Base):
+    """A key that signs the buttons we show (dialogs/buttons.py), shared by every bot process.
+    The newest signs; older ones still verify what is on screen, so a key can be rotated."""
+
+    __tablename__ = "button_keys"
+
+    version: Mapped[str] = mapped_column(String(1), primary_key=True)  # the first character of the callback data
+    key: Mapped[str] = mapped_column(String(64))  # 32 random bytes, base64
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+class ProcessedUpdate(Base):
+    """Telegram update ids already applied, so a redelivered update changes nothing."""
+
+    __tablename__ = "processed_updates"
+
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # pruned after a week
+
+class Inbox(Base):
+    """Telegram updates fetched but not yet handled. Kept until handled, so a killed process
+    handles them on restart instead of losing them (Telegram forgets what it delivered)."""
+
+    __tablename__ = "inbox"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+class SendBudget(Base):
+    """Telegram's overall limit is per bot, not per process: bot processes sharing a database
+    take their send slots from this one row (next_free is seconds since the epoch)."""
+
+    __tablename__ = "send_budget"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    next_free: Mapped[float] = mapped_column(Float, default=0.0)
