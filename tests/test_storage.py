@@ -26,3 +26,15 @@ def test_cli_db_upgrade_creates_the_embedded_database(tmp_path, monkeypatch, cap
     assert main(["db", "upgrade"]) == 0
     assert (tmp_path / "data" / "paincoach.db").exists()
     assert "newest revision" in capsys.readouterr().out
+
+
+def test_the_migrations_build_exactly_the_tables_the_models_declare(database):
+    """On SQLite and on PostgreSQL: a model changed without its migration (or the other way
+    round) shows up here, not in production."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.models import Base
+
+    with database.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
