@@ -51,18 +51,28 @@ WALK = [
 
 
 class Meter:
-    """Commits and inserted rows on one database engine."""
+    """Commits, by what they did, and inserted rows on one database engine."""
 
     def __init__(self, engine):
         self.commits = 0
+        self.kinds: Counter[str] = Counter()  # inbox (received), step (handled), sent (acknowledged after sending)
         self.inserts: Counter[str] = Counter()
+        self._statements: dict[int, list[str]] = {}
         event.listen(engine, "commit", self._commit)
         event.listen(engine, "before_cursor_execute", self._statement)
 
-    def _commit(self, _connection) -> None:
+    def _commit(self, connection) -> None:
         self.commits += 1
+        done = [s for s in self._statements.pop(id(connection), []) if not s.startswith("BEGIN")]
+        if any(s.startswith("INSERT INTO inbox") for s in done):
+            self.kinds["inbox"] += 1
+        elif done and all(s.startswith("DELETE FROM inbox") for s in done):
+            self.kinds["sent"] += 1
+        else:
+            self.kinds["step"] += 1
 
-    def _statement(self, _conn, _cursor, statement, parameters, _context, executemany) -> None:
+    def _statement(self, connection, _cursor, statement, parameters, _context, executemany) -> None:
+        self._statements.setdefault(id(connection), []).append(statement.strip())
         if match := INSERT.match(statement):
             self.inserts[match.group(1).lower()] += len(parameters) if executemany else 1
 
@@ -91,7 +101,7 @@ def _inbox_empty(watcher) -> bool:
         return session.scalar(select(func.count()).select_from(Inbox)) == 0
 
 
-async def run(url: str, patients: int) -> list[tuple[str, int, Counter[str]]]:
+async def run(url: str, patients: int) -> tuple[list[tuple[str, int, Counter[str]]], Meter]:
     db = open_database(url)
     watcher = open_database(url, migrate=False)  # our own looking, not counted
     meter = Meter(db.engine)
@@ -105,7 +115,7 @@ async def run(url: str, patients: int) -> list[tuple[str, int, Counter[str]]]:
         costs = []
         for n in range(patients):
             costs += await walk(emulator, watcher, meter, 8100 + n)
-        return costs
+        return costs, meter
     finally:
         stop.set()
         await serving
@@ -121,12 +131,15 @@ def main() -> int:
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="paincoach-bench-")
     url = args.database_url or f"sqlite:///{tmp.name}/bench.db"
-    costs = asyncio.run(run(url, args.patients))
+    costs, meter = asyncio.run(run(url, args.patients))
     print(f"{len(costs)} updates from {args.patients} patients ({len(WALK)} each)")
     print(f"{'update':<28} {'commits':>8}  rows inserted")
     for action, commits, inserts in costs[-len(WALK):]:  # the last patient's walk: no first-start costs
         rows = ", ".join(f"{table} {n}" for table, n in sorted(inserts.items())) or "-"
         print(f"{action[:28]:<28} {commits:>8}  {rows}")
+    kinds = ", ".join(f"{kind} {n / len(costs):.2f}" for kind, n in sorted(meter.kinds.items()))
+    print(f"commits per update by what they did: {kinds} "
+          "(inbox: the update received; step: handled, with all it recorded; sent: acknowledged once the replies went out)")
     commits = [c for _a, c, _i in costs]
     menus = [i for a, _c, i in costs if a == "/menu"]
     print(f"commits per update: mean {statistics.mean(commits):.2f}, max {max(commits)} "

@@ -4,9 +4,9 @@ Handlers, in order (rules-bot style: middleware as handler groups):
   group -1  only private chats (a group or channel gets one line saying so)
   group  0  button presses · commands · edited messages · text · anything else (media)
 Every handler turns the update into an `Inbound` and runs, in a worker thread (the database is
-synchronous), the clinician desk (which answers verified clinicians only) or else the patient's
-dialog engine; what comes back goes out through the one `Sender`. Alerts to clinicians are sent
-by the scheduler's alert job through the same sender.
+synchronous), one unit of work (`answer`): the clinician desk if it is a verified clinician's,
+else the patient's step, in one transaction. What comes back goes out through the one `Sender`
+(bot/delivery.py). Alerts to clinicians are sent by the scheduler's alert job the same way.
 """
 from __future__ import annotations
 
@@ -44,10 +44,10 @@ from bot.updates import who_of, without_nul
 from clinic.alerts import AlertDispatcher
 from clinic.desk import Desk
 from dialogs import safety
-from dialogs.engine import Engine
+from dialogs.engine import Engine, NotInvited
 import screen
 from screen import policy as outcomes
-from dialogs.io import Command, Edited, Inbound, Media, Message, Press, Text, Who
+from dialogs.io import Command, Edited, Inbound, Media, Message, Output, Press, Text, Who
 from locales import N_, _
 from scheduler import runner
 from scheduler.dispatcher import Dispatcher
@@ -230,10 +230,8 @@ async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, event) -> No
     flood: FloodGuard = context.bot_data["flood"]
     chat_id = update.effective_chat.id
     inbound = Inbound(who_of(update), without_nul(event), update.update_id)
-    outputs = await asyncio.to_thread(context.bot_data["desk"].handle, inbound)
-    if outputs is None:  # not a clinician: a patient
-        guides.stop(chat_id)  # whatever they sent, a guided exercise stops for it
-        outputs = await asyncio.to_thread(engine.handle, inbound)
+    guides.stop(chat_id)  # whatever they sent, a guided exercise stops for it
+    outputs = await asyncio.to_thread(answer, context.bot_data["desk"], engine, inbound)
     # The step is recorded. In a flood, a newer message's reply will say where we are: only what
     # must never be dropped goes out now (bot/flood.py).
     if flood.hold(chat_id):
@@ -247,6 +245,21 @@ async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, event) -> No
     except Forbidden:  # they blocked the bot: as the dispatcher does, no more messages until they write
         log.info("update %s: the patient blocked the bot; marked unreachable", update.update_id)
         await asyncio.to_thread(mark_unreachable, engine, inbound.who)
+
+
+def answer(desk: Desk, engine: Engine, inbound: Inbound) -> list[Output]:
+    """The update's unit of work: one transaction decides whether the desk answers it and, if
+    not, runs the patient's step and stores all it recorded. (A clinician's commands open their
+    own: a report renders on a read-only snapshot.)"""
+    signer = engine.signer  # loaded before the transaction: the first load may write the key
+    try:
+        with engine.db.transaction() as session:
+            if not desk.concerns(session, inbound):
+                return engine.step(session, inbound, signer)
+    except NotInvited:  # rolled back: nothing of theirs is stored
+        return engine.not_invited(inbound)
+    outputs = desk.handle(inbound)
+    return outputs if outputs is not None else engine.handle(inbound)  # the invitation went meanwhile
 
 
 def mark_unreachable(engine: Engine, who: Who) -> None:

@@ -44,13 +44,24 @@ class Desk:
         self.clock = clock
         self.bot_username = bot_username
 
+    def concerns(self, session, inbound: Inbound) -> bool:
+        """Whether the desk answers this update: it comes from a verified clinician, or opens a
+        clinician's invitation. Asked inside the caller's unit of work, before a patient's step."""
+        event, who = inbound.event, inbound.who
+        if who.channel != "telegram":
+            return False
+        if enrollment.verified_clinician(session, who.external_id) is not None:
+            return True
+        return isinstance(event, Command) and event.name == "start" and bool(event.args) \
+            and enrollment.usable(session, event.args, "clinician", self.clock())
+
     def handle(self, inbound: Inbound) -> list[Output] | None:
         event, who = inbound.event, inbound.who
         if who.channel != "telegram":
             return None
         now = self.clock()
         opens_invitation = isinstance(event, Command) and event.name == "start" and bool(event.args)
-        with self.db.reading() as session:  # every patient update passes here: no write lock for them
+        with self.db.reading() as session:
             clinician = enrollment.verified_clinician(session, who.external_id)
             opens_invitation = opens_invitation and enrollment.usable(session, event.args, "clinician", now)
         if opens_invitation:

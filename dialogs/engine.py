@@ -47,10 +47,18 @@ class Engine:
         return self._signer
 
     def handle(self, inbound: Inbound) -> list[Output]:
+        """One step in a transaction of its own (a transport may instead run `step` inside its
+        unit of work, as the Telegram transport does with the clinician check)."""
+        signer = self.signer  # (read before the step's transaction: the first read may write the key)
         try:
-            return self._handle(inbound)
+            with self.db.transaction() as session:
+                return self.step(session, inbound, signer)
         except NotInvited:  # nothing was stored: they are not a patient here
-            with locales.use(locales.negotiate(inbound.who.language_code)):
+            return self.not_invited(inbound)
+
+    def not_invited(self, inbound: Inbound) -> list[Output]:
+        """The reply to someone who is no patient here and brings no invitation."""
+        with locales.use(locales.negotiate(inbound.who.language_code)):
                 text = text_of(inbound.event)
                 if text and set(screen.screen(text).outcomes()) & DANGER:
                     # Not a patient of ours, but never left without the crisis lines.
@@ -58,23 +66,24 @@ class Engine:
                 return [Message(_("Hello! I work with patients of a clinic, who join through their clinic's invitation link. "
                                   "Please ask your clinic for your link."))]
 
-    def _handle(self, inbound: Inbound) -> list[Output]:
-        signer = self.signer  # (read before the step's transaction: the first read may write the key)
-        with self.db.transaction() as session:
-            patient, created = find_or_create_patient(session, self.db, inbound.who)
-            if created and not patient.clinic.setting("join_without_invite") and not _brings_invite(session, inbound.event, self.clock()):
-                raise NotInvited()
-            if not patient.reachable:  # they wrote to us: blocked no longer, check-ins resume
-                patient.reachable = True
-                if patient.onboarded_at is not None:
-                    planner.replan(session, patient, self.clock())
-            with locales.use(patient.language, region_of(patient, inbound.who.language_code)):
-                turn = Turn(session, patient, self.clock(), signer, inbound.who.language_code)
-                if inbound.update_id is not None and not self._first_delivery(session, patient, inbound.update_id):
-                    turn.ask()  # already applied: show where they are, change nothing
-                else:
-                    turn.handle(inbound.event)
-                return turn.outputs
+    def step(self, session: Session, inbound: Inbound, signer: Signer | None = None) -> list[Output]:
+        """The step, inside the caller's transaction; raises NotInvited (roll it back, then answer
+        with `not_invited`) for a new person without an invitation where one is needed."""
+        signer = signer or self.signer
+        patient, created = find_or_create_patient(session, self.db, inbound.who)
+        if created and not patient.clinic.setting("join_without_invite") and not _brings_invite(session, inbound.event, self.clock()):
+            raise NotInvited()
+        if not patient.reachable:  # they wrote to us: blocked no longer, check-ins resume
+            patient.reachable = True
+            if patient.onboarded_at is not None:
+                planner.replan(session, patient, self.clock())
+        with locales.use(patient.language, region_of(patient, inbound.who.language_code)):
+            turn = Turn(session, patient, self.clock(), signer, inbound.who.language_code)
+            if inbound.update_id is not None and not self._first_delivery(session, patient, inbound.update_id):
+                turn.ask()  # already applied: show where they are, change nothing
+            else:
+                turn.handle(inbound.event)
+            return turn.outputs
 
     def current_question(self, who: Who) -> list[Output]:
         """The question the patient is at, asked again (after an error, for example); nothing for
