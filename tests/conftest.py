@@ -123,6 +123,11 @@ class Chat:
         shown = None if message_id is None else self.shown.get(message_id, ())  # no message: the transport cannot tell
         return self._run(Press(button_id, message_id, "question", shown), **kw)
 
+    def receive(self, message_id: int, message: Message) -> None:
+        """A message that reached the patient another way (a scheduled prompt): its buttons can be pressed."""
+        self.last_buttons = {b.label: (b.id, message_id) for row in message.buttons for b in row}
+        self.shown[message_id] = tuple(message.button_ids)
+
     def event(self, event, **kw) -> list[str]:
         return self._run(event, **kw)
 

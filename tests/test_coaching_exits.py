@@ -99,6 +99,7 @@ def test_a_new_engine_continues_midway(chat, database, name):
     act(chat, *steps[0])
     restarted = Chat(Engine(database, clock=chat.engine.clock), chat.who.external_id)
     restarted.last_buttons, restarted.message_ids, restarted.outputs = chat.last_buttons, chat.message_ids, chat.outputs
+    restarted.shown = chat.shown
     for kind, value in steps[1:]:
         act(restarted, kind, value)
     assert position(database)[0] == "menu"

@@ -162,7 +162,7 @@ async def test_a_due_prompt_is_sent_then_started_and_answered(chat_at, database,
     assert (prompt.status, prompt.sent_at, prompt.message_id) == ("sent", clock(), phone.next_id)
     assert await dispatcher.tick() == 0  # never twice
 
-    chat_at.last_buttons = {b.label: (b.id, phone.next_id) for row in phone.sent[-1][1].buttons for b in row}
+    chat_at.receive(phone.next_id, phone.sent[-1][1])
     chat_at.press("Start now")
     assert "How strong is your pain right now?" in chat_at.text
     for step in ["3", "7", "30", "2000", "Yes"]:
@@ -179,7 +179,7 @@ async def test_snooze_then_the_prompt_comes_back(chat_at, database, clock, dispa
     onboard(chat_at)
     clock.at = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
     await dispatcher.tick()
-    chat_at.last_buttons = {b.label: (b.id, phone.next_id) for row in phone.sent[-1][1].buttons for b in row}
+    chat_at.receive(phone.next_id, phone.sent[-1][1])
     chat_at.press("In 30 minutes")
     assert "I'll ask again at 09:30." in chat_at.text  # London writes 24-hour time
     assert prompts(database)[0].status == "snoozed"
@@ -209,7 +209,7 @@ async def test_one_reminder_then_expiry(chat_at, database, clock, dispatcher, ph
     [prompt] = prompts(database)
     assert (prompt.status, prompt.reason) == ("expired", "missed: no answer before it expired")
 
-    chat_at.last_buttons = {b.label: (b.id, 1) for row in phone.sent[0][1].buttons for b in row}
+    chat_at.receive(1, phone.sent[0][1])
     chat_at.press("Start now")
     assert "This check-in has closed" in chat_at.text
 
