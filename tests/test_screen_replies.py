@@ -170,7 +170,7 @@ def thought_check_at_the_thought(patient) -> None:
 
 
 def test_a_dark_thought_only_the_model_reads_as_crisis_gets_the_question_in_a_thought_check(patient, database):
-    thought = "everybody would have an easier life if I just stopped existing tbh"
+    thought = "I keep wishing I could just fall asleep and stay asleep"  # (the model of this release; the last read another phrasing)
     assert screen_text(thought).get("crisis").source == "model"  # (what this test is about)
     thought_check_at_the_thought(patient)
     patient.say(thought)
@@ -268,13 +268,19 @@ def test_a_crisis_at_the_end_of_a_long_unpunctuated_message_is_not_diluted():
     assert not set(screen_text(filler).outcomes()) & policy.DANGER
 
 
+def test_the_model_reads_a_long_message_in_windows():
+    filler = "my back has been bad all week and the physio said to keep walking but the weather is awful and"
+    found = screen_text(f"{filler} I have written my letters and I am ready to go").get("crisis")
+    assert found is not None and found.source == "model"
+
+
 def test_a_fall_this_year_is_recent_and_one_years_ago_is_history():
     assert "red_flag_today" in screen_text("I had a bad fall on 2 December 2026 and my back is agony").outcomes()
     assert screen_text("since my fall in 2019 my knee aches").outcomes() == ()
 
 
 def test_if_the_screen_fails_on_the_error_path_the_lines_are_still_sent(monkeypatch):
-    from bot import telegram as transport
+    from bot import recovery as transport
     from screen import rules
 
     def broken(text):
