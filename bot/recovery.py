@@ -17,7 +17,7 @@ from telegram.ext import ContextTypes
 import locales
 import screen
 from bot.delivery import deliver
-from dialogs import safety
+from dialogs import helplines
 from dialogs.engine import Engine
 from bot.updates import who_of
 from dialogs.io import Message, Output
@@ -66,14 +66,14 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     with locales.use(language):
         if found & outcomes.DANGER:
             # The step failed, but a crisis (or possibly crisis) message is never left without the lines.
-            outputs: list[Output] = [Message(safety.crisis_text(country, {}), urgent=True)]
+            outputs: list[Output] = [Message(helplines.crisis_text(country, {}), urgent=True)]
             if outcomes.OVERDOSE_TAKEN in found:
-                outputs.insert(0, Message(safety.overdose_taken_text(country, {}), urgent=True))
+                outputs.insert(0, Message(helplines.overdose_taken_text(country, {}), urgent=True))
         elif found & outcomes.RED_FLAGS:  # nor a red flag without the advice (it may be what failed to send)
-            number = safety.emergency_number(country, {})
-            outputs = [Message(safety.red_flag_text(number, emergency=outcomes.RED_FLAG_EMERGENCY in found), urgent=True)]
+            number = helplines.emergency_number(country, {})
+            outputs = [Message(helplines.red_flag_text(number, emergency=outcomes.RED_FLAG_EMERGENCY in found), urgent=True)]
         elif outcomes.ABUSE in found:
-            outputs = [Message(safety.abuse_text(country, {}, alerted=False), urgent=True)]
+            outputs = [Message(helplines.abuse_text(country, {}, alerted=False), urgent=True)]
         elif isinstance(context.error, TelegramError):
             # Only Telegram failed, after the step was recorded (steps do not talk to Telegram):
             # "send that again" would answer the next question with it. Ask that question again.

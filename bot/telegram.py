@@ -43,7 +43,7 @@ from bot.sender import Sender, SharedBudget
 from bot.updates import who_of, without_nul
 from clinic.alerts import AlertDispatcher
 from clinic.desk import Desk
-from dialogs import safety
+from dialogs import helplines
 from dialogs.engine import Engine, NotInvited
 import screen
 from screen import policy as outcomes
@@ -212,7 +212,7 @@ async def _group_crisis(update: Update, context: ContextTypes.DEFAULT_TYPE, text
         return False
     user = update.effective_user
     with locales.use(locales.negotiate(user.language_code if user else None)):
-        reply = "\n\n".join([safety.crisis_text(locales.territory_of(user.language_code if user else None), {}),
+        reply = "\n\n".join([helplines.crisis_text(locales.territory_of(user.language_code if user else None), {}),
                               _("I only talk in private chats: message me directly if you'd like to talk.")])
     try:
         await update.effective_message.reply_text(reply)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 import locales
 import screen
-from dialogs import prompts, safety
+from dialogs import helplines, prompts
 from dialogs.buttons import Signer
 from dialogs.io import Command, Inbound, Message, Output, Who, text_of
 from dialogs.turn import Turn
@@ -62,7 +62,7 @@ class Engine:
                 text = text_of(inbound.event)
                 if text and set(screen.screen(text).outcomes()) & DANGER:
                     # Not a patient of ours, but never left without the crisis lines.
-                    return [Message(safety.crisis_text(locales.territory_of(inbound.who.language_code), {}), urgent=True)]
+                    return [Message(helplines.crisis_text(locales.territory_of(inbound.who.language_code), {}), urgent=True)]
                 return [Message(_("Hello! I work with patients of a clinic, who join through their clinic's invitation link. "
                                   "Please ask your clinic for your link."))]
 

@@ -1,4 +1,5 @@
-"""What the coach says when the safety screen flags a message, and the crisis resources to show.
+"""What the coach says and does when the safety screen flags a message (the words of help are in
+dialogs/helplines.py).
 
 Crisis language pauses the dialog: the patient gets a warm message and the crisis lines of their
 country before anything else, and the dialog waits until they choose to continue. Red flags get
@@ -9,14 +10,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Iterable
 
-from babel import Locale
-from babel.core import get_global
 
-import content
 import locales
 from storage import alerts
+from dialogs import helplines
 from dialogs.answers import polarity
 from dialogs.base import Choice
 from dialogs.io import Command, Text
@@ -41,94 +40,8 @@ def country_of(turn: "Turn") -> str | None:
     return locales.region_of(turn.patient.country, turn.patient.timezone, turn.language_code)
 
 
-def resource_tables(clinic_settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Shipped defaults by country, each overridden key by key by the clinic's own entry."""
-    tables = {code: dict(table) for code, table in content.load("crisis_resources").items()}
-    for code, entry in (clinic_settings.get("crisis_resources") or {}).items():
-        valid = isinstance(entry, dict) and all(
-            (key in ("emergency", "poison") and isinstance(value, str))
-            or (key in ("lines", "abuse_lines") and isinstance(value, list)
-                and all(isinstance(l, dict) and {"name", "phone"} <= l.keys() for l in value))
-            for key, value in entry.items()
-        )
-        if not valid:
-            log.error("clinic crisis resources for %r are malformed; using the defaults", code)
-            continue
-        tables[code] = {**tables.get(code, tables["default"]), **entry}
-    return tables
-
-
-def resource_lines(country: str | None, clinic_settings: dict[str, Any]) -> list[str]:
-    tables = resource_tables(clinic_settings)
-    if country in tables:
-        places = [(None, tables[country])]
-    else:  # country unknown: the lines of the countries that speak the patient's language, named
-        names = Locale.parse(locales.current()).territories
-        known = [(code, table) for code, table in tables.items() if code != "default" and table["lines"]]
-        speaking = [(code, table) for code, table in known if _speaks(code, locales.current())]
-        places = [(names.get(code, code), table) for code, table in (speaking or known)]
-    lines = []
-    for place, table in places:
-        for line in table["lines"]:
-            template = _("{name}: call or text {phone}") if line.get("text_ok") else _("{name}: call {phone}")
-            text = template.format(name=line["name"], phone=line["phone"])
-            lines.append(f"• {place}: {text}" if place else f"• {text}")
-    if places and places[0][0] is not None:
-        # Country unknown: each named country's own emergency number (112 is not the US's or Australia's).
-        by_number: dict[str, list[str]] = {}
-        for place, table in places:
-            by_number.setdefault(table["emergency"], []).append(place)
-        number = " · ".join(f"{n} ({', '.join(names)})" for n, names in by_number.items())
-    else:
-        number = emergency_number(country, clinic_settings)
-    lines.append("• " + _("Emergency: {number}").format(number=number))
-    return lines
-
-
-def _speaks(country: str, language: str) -> bool:
-    status = get_global("territory_languages").get(country, {}).get(language, {}).get("official_status")
-    return status in ("official", "de_facto_official")
-
-
-def emergency_number(country: str | None, clinic_settings: dict[str, Any]) -> str:
-    # 112 reaches emergency services from mobile phones in most countries, not only in Europe.
-    tables = resource_tables(clinic_settings)
-    return tables.get(country, tables["default"])["emergency"]
-
-
-def red_flag_text(number: str, emergency: bool = False) -> str:
-    """The advice for a red-flag symptom; needs no database, so the error path can send it too.
-    New saddle numbness, new loss of bladder or bowel control, or leg weakness getting quickly
-    worse can mean nerves are being squeezed: hours matter, so that tier says "now"."""
-    if emergency:
-        return _(
-            "What you describe can be a sign that nerves in your back are being squeezed, and that needs a doctor now, "
-            "not tomorrow. Please go to the nearest emergency department now, or call {number}. "
-            "I can't examine you, so please don't wait for me."
-        ).format(number=number)
-    return _(
-        "What you describe can be a sign of something that needs a doctor today. "
-        "Please contact your doctor or an urgent care service today, "
-        "or call {number} if it is severe or came on suddenly. I can't examine you, so please don't wait for me."
-    ).format(number=number)
-
-
-def crisis_text(country: str | None, clinic_settings: dict[str, Any]) -> str:
-    """The crisis message; needs no database, so the error path can send it too."""
-    return "\n".join(
-        [
-            _("Thank you for telling me. I'm really glad you did, and you don't have to carry this alone."),
-            "",
-            _("I'm a coaching bot and can't help in a crisis, but people can, right now:"),
-            *resource_lines(country, clinic_settings),
-            "",
-            _("If you might act on these thoughts, please call the emergency number now or go to the nearest emergency department."),
-        ]
-    )
-
-
 def not_an_emergency_line(turn: "Turn") -> str:
-    number = emergency_number(country_of(turn), turn.patient.clinic.settings)
+    number = helplines.emergency_number(country_of(turn), turn.patient.clinic.settings)
     return _("I'm not an emergency service. If you are in danger, call {number}.").format(number=number)
 
 
@@ -167,7 +80,7 @@ def crisis(turn: "Turn", finding: Finding) -> None:
 
     _record(turn, finding)
     turn.state.paused = True
-    text = crisis_text(country_of(turn), turn.patient.clinic.settings)
+    text = helplines.crisis_text(country_of(turn), turn.patient.clinic.settings)
     if plan := SafetyPlanDialog.text_of(turn.session.get(SafetyPlan, turn.patient.id)):
         text += "\n\n" + _("Your safety plan:") + "\n\n" + plan
     turn.say(text + "\n\n" + _("Our coaching is paused. When you feel ready, tap Continue."), [Choice(RESUME, _("Continue"))], action=RESUME)
@@ -178,7 +91,7 @@ def resources_once(turn: "Turn") -> None:
     """Crisis words where they are the answer (a safety plan's warning signs): the lines, once."""
     if not turn.state.data.get("resources_shown"):
         turn.state.data = {**turn.state.data, "resources_shown": True}
-        lines = [_("If any of this is happening now, please reach out:"), *resource_lines(country_of(turn), turn.patient.clinic.settings)]
+        lines = [_("If any of this is happening now, please reach out:"), *helplines.resource_lines(country_of(turn), turn.patient.clinic.settings)]
         turn.say("\n".join(lines))
         _urgent(turn)
 
@@ -192,7 +105,7 @@ def _urgent(turn: "Turn") -> None:
 def still_paused(turn: "Turn") -> None:
     lines = [
         _("I'm still here. If things feel too much, please reach out now:"),
-        *resource_lines(country_of(turn), turn.patient.clinic.settings),
+        *helplines.resource_lines(country_of(turn), turn.patient.clinic.settings),
         "",
         _("When you feel ready, tap Continue."),
     ]
@@ -219,8 +132,8 @@ def resume(turn: "Turn") -> None:
 
 def red_flag(turn: "Turn", finding: Finding) -> None:
     _record(turn, finding)
-    number = emergency_number(country_of(turn), turn.patient.clinic.settings)
-    turn.say(red_flag_text(number, emergency=finding.outcome == outcomes.RED_FLAG_EMERGENCY))
+    number = helplines.emergency_number(country_of(turn), turn.patient.clinic.settings)
+    turn.say(helplines.red_flag_text(number, emergency=finding.outcome == outcomes.RED_FLAG_EMERGENCY))
     _urgent(turn)
 
 
@@ -246,7 +159,7 @@ def ask_directly(turn: "Turn", finding: Finding, text: str | None = None) -> Non
           "Is that happening for you?"),
         "",
         _("Whatever the answer, people are there for you right now:"),
-        *resource_lines(country_of(turn), turn.patient.clinic.settings),
+        *helplines.resource_lines(country_of(turn), turn.patient.clinic.settings),
     ]
     turn.say(
         "\n".join(lines),
@@ -264,7 +177,7 @@ def direct_answer(turn: "Turn", value: str) -> None:
     if value in ("yes", "unsure"):
         crisis(turn, Finding(outcomes.CRISIS, "answer", f"direct question: {value}"))
         return
-    number = emergency_number(country_of(turn), turn.patient.clinic.settings)
+    number = helplines.emergency_number(country_of(turn), turn.patient.clinic.settings)
     turn.say(_("Thank you for telling me. Pain like this wears anyone down. If those thoughts ever do come, "
                "tell me or call {number}.").format(number=number))
     if held:
@@ -308,45 +221,20 @@ def eating_disorder(turn: "Turn", finding: Finding) -> None:
           "give advice about food or weight. Please tell your clinician about it."),
         "",
         _("If you feel unsafe right now, please reach out:"),
-        *resource_lines(country_of(turn), turn.patient.clinic.settings),
+        *helplines.resource_lines(country_of(turn), turn.patient.clinic.settings),
     ]
     turn.say("\n".join(lines))
     _urgent(turn)
 
 
-def overdose_taken_text(country: str | None, clinic_settings: dict[str, Any]) -> str:
-    """Someone has taken too much: the emergency first. Needs no database (the error path sends it too)."""
-    tables = resource_tables(clinic_settings)
-    table = tables.get(country, tables["default"])
-    lines = [_("If you have taken more than your prescribed dose, this is an emergency even if you feel fine now. "
-               "Call {number} or go to the emergency department now, and take the packets with you.").format(number=table["emergency"])]
-    if table.get("poison"):
-        lines.append(_("Poison information: {phone}").format(phone=table["poison"]))
-    return "\n".join(lines)
-
-
 def overdose_taken(turn: "Turn", finding: Finding) -> None:
-    turn.say(overdose_taken_text(country_of(turn), turn.patient.clinic.settings))
+    turn.say(helplines.overdose_taken_text(country_of(turn), turn.patient.clinic.settings))
     _urgent(turn)
-
-
-def abuse_text(country: str | None, clinic_settings: dict[str, Any], alerted: bool = False) -> str:
-    """Discreet: someone else may read this phone. Needs no database. Says the clinic knows only
-    when an alert was raised."""
-    tables = resource_tables(clinic_settings)
-    table = tables.get(country, tables["default"])
-    lines = [_("Thank you for telling me. What happens to you matters, and nobody has the right to hurt or frighten you."),
-             _("If you are in danger right now, call {number}.").format(number=table["emergency"])]
-    for line in table.get("abuse_lines") or []:
-        lines.append("• " + _("{name}: call {phone}").format(name=line["name"], phone=line["phone"]))
-    lines.append(_("Your clinician can help too; I've let your clinic know.") if alerted else _("Your clinician can help too."))
-    lines.append(_("If someone else might read this phone, you can delete this chat."))
-    return "\n".join(lines)
 
 
 def abuse(turn: "Turn", finding: Finding) -> None:
     _record(turn, finding)
-    turn.say(abuse_text(country_of(turn), turn.patient.clinic.settings, alerted=turn.patient.consent == "given"))
+    turn.say(helplines.abuse_text(country_of(turn), turn.patient.clinic.settings, alerted=turn.patient.consent == "given"))
     _urgent(turn)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 import locales
 import screen
-from dialogs import advice, commands, flare, prompts, safety
+from dialogs import advice, commands, flare, helplines, prompts, safety
 from dialogs.answers import polarity
 from dialogs.base import MENU, ONBOARDING, Answer, Call, Choice, Dialog, Frame, Invalid, Question
 from dialogs.registry import dialog_class
@@ -75,7 +75,7 @@ class Turn:
             if isinstance(event, Edited):
                 self.say(_("I keep answers as you first sent them. If you want to change one, just send it again."))
             else:
-                number = safety.emergency_number(safety.country_of(self), self.patient.clinic.settings)
+                number = helplines.emergency_number(safety.country_of(self), self.patient.clinic.settings)
                 self.say(_("I can only read text, so I can't open that. If you need help urgently, call {number}.").format(number=number))
             dialog = self.dialog()
             if not self.state.paused and (trigger := dialog.interrupted()):
