@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     import content
 
     import screen
-    from dialogs.flare import mentions_flare
+    from dialogs.flares import mentions_flare
 
     try:
         content.check()

@@ -5,66 +5,23 @@ left halfway is kept and resumed. Diagram: docs/dialogs/checkin.md.
 """
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from content.instruments import Instrument, Item, instrument, score
 from storage import alerts
-from dialogs import flare, wins
+from dialogs import flares, wins
 from dialogs.answers import fmt, read_value
-from dialogs.base import Answer, Call, Choice, Dialog, Invalid, Question
+from dialogs.base import Answer, Choice, Dialog, Invalid, Question
 from locales import _
 from storage.models import Answer as AnswerRow
 from storage.models import Prompt, Response
 
 if TYPE_CHECKING:
-    from dialogs.base import Turn
+    pass
 
 SKIP = "skip"
-
-
-def start(turn: "Turn", instruments: list[str], *, prompt_id: int | None = None, on_return: str | None = None) -> Call:
-    """The call that opens a sitting. What a prompt's sitting already completed is not asked
-    again, and a half-answered instrument is resumed where it was left."""
-    source = "scheduled" if prompt_id else "self"
-    resume_within = timedelta(minutes=turn.patient.clinic.setting("expire_after_minutes"))
-    responses: dict[str, int] = {}
-    queue: list[list[str]] = []
-    for instrument_id in instruments:
-        response = None
-        if prompt_id:
-            response = turn.session.scalars(
-                select(Response).where(Response.prompt_id == prompt_id, Response.instrument == instrument_id)
-            ).first()
-            if response is not None and response.completed_at is not None:
-                continue
-        if response is None:
-            response = turn.session.scalars(
-                select(Response)
-                .where(
-                    Response.patient_id == turn.patient.id,
-                    Response.instrument == instrument_id,
-                    Response.completed_at.is_(None),
-                    Response.started_at > turn.now - resume_within,
-                )
-                .order_by(Response.started_at.desc())
-            ).first()
-        if response is None:
-            response = Response(
-                patient_id=turn.patient.id, instrument=instrument_id, prompt_id=prompt_id, source=source,
-                language=turn.patient.language, started_at=turn.now,
-            )
-            turn.session.add(response)
-            turn.session.flush()
-        elif prompt_id and response.prompt_id is None:
-            response.prompt_id, response.source = prompt_id, source
-        answered = set(turn.session.scalars(select(AnswerRow.item_id).where(AnswerRow.response_id == response.id)))
-        responses[instrument_id] = response.id
-        queue += [[instrument_id, item.id] for item in instrument(instrument_id).items if item.id not in answered]
-    data = {"responses": responses, "queue": queue, "at": 0, "prompt_id": prompt_id}
-    return Call("checkin", on_return=on_return, data=data)
 
 
 class Checkin(Dialog):
@@ -158,7 +115,7 @@ class Checkin(Dialog):
             if instrument_id == "daily":
                 values = dict(session.execute(select(AnswerRow.item_id, AnswerRow.value).where(AnswerRow.response_id == response_id)).all())
                 pain, sleep = values.get("pain_now"), values.get("sleep_hours")
-                spike = pain is not None and flare.pain_spike(self.turn, pain, response_id)
+                spike = pain is not None and flares.pain_spike(self.turn, pain, response_id)
                 if sleep is not None and (win := wins.more_sleep(self.turn, sleep, response_id)):
                     lines.append(win)
             if instrument_id == "peg3" and response.score:
@@ -166,4 +123,4 @@ class Checkin(Dialog):
                 lines.append(_("Your PEG score this week: {score} (0 to 10; lower is better).").format(score=score))
         self.say("\n".join(lines))
         if spike:
-            flare.offer(self.turn)
+            flares.offer(self.turn)

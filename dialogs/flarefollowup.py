@@ -4,7 +4,7 @@ from __future__ import annotations
 from babel.dates import format_timedelta
 
 import locales
-from dialogs import flare
+from dialogs import flares
 from dialogs.answers import words
 from dialogs.base import Answer, Choice, Dialog, Invalid, Question
 from locales import _
@@ -35,7 +35,7 @@ class FlareFollowUp(Dialog):
         if answer.choice == "better":
             episode.ended_at = self.turn.now
         else:  # still going: ask again in another two days
-            flare.schedule_follow_up(self.turn, episode)
+            flares.schedule_follow_up(self.turn, episode)
         return "next"
 
     def ask_helped(self) -> Question:

@@ -6,9 +6,9 @@ from sqlalchemy import select
 
 import locales
 from content.thinking import traps as thinking_traps
-from dialogs import checkin, progress, prompts
+from dialogs import progress, prompts, sittings
 from dialogs.base import Answer, Call, Choice, Dialog, Question
-from dialogs.onboarding import STORY
+from dialogs.story import STORY
 from locales import _
 from storage.models import PainStory, ThoughtRecord
 
@@ -102,7 +102,7 @@ class Menu(Dialog):
         return None
 
     def ask_checkin(self) -> Call:
-        return checkin.start(self.turn, self.data["instruments"], prompt_id=self.data.get("prompt_id"), on_return="back")
+        return sittings.start(self.turn, self.data["instruments"], prompt_id=self.data.get("prompt_id"), on_return="back")
 
     def ask_story(self) -> Question:
         story = self.turn.session.get(PainStory, self.patient.id)

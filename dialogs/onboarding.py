@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 
 from dialogs.base import Answer, Call, Choice, Dialog, Invalid, Question
-from locales import N_, _
+from dialogs.story import STORY, STORY_STATES
+from locales import _
 from scheduler import planner
 from storage.models import PainStory
 
@@ -23,16 +24,6 @@ NAME_LEAD_IN = re.compile(
 )
 
 # The pain story the clinic asks for: (state, column, question).
-STORY = [
-    ("story_where", "where_it_hurts", N_("Where does it hurt?")),
-    ("story_since", "since_when", N_("Since when have you had this pain?")),
-    ("story_worse", "what_makes_it_worse", N_("What makes it worse?")),
-    ("story_tried", "what_has_been_tried", N_("What have you tried so far, and how did it go?")),
-    ("story_good_day", "good_day", N_("What does a good day look like for you?")),
-]
-STORY_STATES = [state for state, _column, _question in STORY]
-
-
 class Onboarding(Dialog):
     name = "onboarding"
     states = ["language", "about", "consent", "declined", "age", "underage", "timezone", "name", *STORY_STATES, "done"]

@@ -17,87 +17,19 @@ from sqlalchemy import select
 import content
 from content.instruments import Item
 from dialogs import wins
+from dialogs import quotas
 from dialogs.answers import fmt, read_value
 from dialogs.base import Answer, Call, Choice, Dialog, Invalid, Question
 from locales import _
-from storage.models import FlareEpisode, PacingActivity, PacingLog, Prompt
+from storage.models import PacingActivity, PacingLog, Prompt
 
 if TYPE_CHECKING:
-    from dialogs.base import Turn
+    pass
 
 MINUTES = Item(id="minutes", text="", kind="number", minimum=0, maximum=24 * 60)
 HOURS_ITEM = Item(id="hours", text="", kind="number", minimum=0, maximum=24, decimals=True)
 HOURS = re.compile(r"\b(hours?|hrs?|h|horas?|stunden?|std)\b", re.IGNORECASE)
 OWN, BACK = "own", "back"
-STEADY, OVER = (0.8, 1.2), 1.5  # within 20 % of the quota is steady; half again is well over
-
-
-def activities(turn: "Turn") -> list[PacingActivity]:
-    return list(turn.session.scalars(select(PacingActivity).where(PacingActivity.patient_id == turn.patient.id).order_by(PacingActivity.id)))
-
-
-def effective_quota(turn: "Turn", activity: PacingActivity) -> float | None:
-    """Today's quota: reduced during a flare, then restored step by step."""
-    if activity.quota_minutes is None:
-        return None
-    clinic = turn.patient.clinic
-    reduction = clinic.setting("flare_reduction_percent") / 100
-    hold = timedelta(hours=clinic.setting("flare_reduction_hours"))
-    restore = timedelta(days=clinic.setting("flare_restore_days"))
-    started = turn.session.scalars(
-        select(FlareEpisode.started_at).where(FlareEpisode.patient_id == turn.patient.id, FlareEpisode.started_at > turn.now - hold - restore)
-        .order_by(FlareEpisode.started_at.desc())
-    ).first()
-    if started is None:
-        return activity.quota_minutes
-    since = turn.now - started
-    if since <= hold:
-        return activity.quota_minutes * (1 - reduction)
-    return activity.quota_minutes * (1 - reduction * (1 - (since - hold) / restore))
-
-
-def raise_if_due(turn: "Turn", activity: PacingActivity) -> str | None:
-    """The weekly raise, when its day has come; none in a week with a flare."""
-    if activity.next_raise_on is None or turn.local_date() < activity.next_raise_on:
-        return None
-    clinic = turn.patient.clinic
-    every = timedelta(days=clinic.setting("pacing_raise_every_days"))
-    activity.next_raise_on = turn.local_date() + every  # one step at a time, even after weeks away
-    flare = turn.session.scalars(
-        select(FlareEpisode.id).where(FlareEpisode.patient_id == turn.patient.id, FlareEpisode.started_at > turn.now - every)
-    ).first()
-    if flare is not None:
-        return _("No raise for {activity} this week, because of the flare. That's part of the plan.").format(activity=activity.name)
-    activity.quota_minutes += activity.baseline_minutes * clinic.setting("pacing_raise_percent") / 100
-    return _("Your quota for {activity} goes up to {minutes} minutes: a step planned in advance, not by how today feels.").format(
-        activity=activity.name, minutes=fmt(round(activity.quota_minutes)))
-
-
-def feedback(minutes: int, quota: float) -> str:
-    ratio = minutes / quota if quota else 1
-    if STEADY[0] <= ratio <= STEADY[1]:
-        return _("Steady pacing: {minutes} of {quota} minutes. That's how capacity grows.")
-    if ratio >= OVER:
-        return _("That's well over your quota ({minutes} of {quota} minutes). On good days it's tempting to do more, "
-                 "and a flare often follows. Try stopping at the quota, even when you feel you could go on.")
-    if ratio > STEADY[1]:
-        return _("A bit over your quota today ({minutes} of {quota} minutes). Stopping at the quota keeps tomorrow possible.")
-    return _("Less than your quota today ({minutes} of {quota} minutes), and that's all right.")
-
-
-def boom_and_bust(turn: "Turn") -> str | None:
-    """A note when a flare comes within two days of doing well over a quota."""
-    rows = turn.session.execute(
-        select(PacingActivity.name, PacingLog.minutes, PacingLog.quota_minutes)
-        .join(PacingActivity, PacingActivity.id == PacingLog.activity_id)
-        .where(PacingActivity.patient_id == turn.patient.id, PacingLog.kind == "done",
-               PacingLog.logged_at > turn.now - timedelta(days=2), PacingLog.quota_minutes.is_not(None))
-    ).all()
-    for name, minutes, quota in rows:
-        if quota and minutes >= OVER * quota:
-            return _("I noticed you did well over your quota for {activity} recently. Doing a lot on a good day and then "
-                     "crashing is very common; it's called boom and bust. Steady quotas help break the cycle.").format(activity=name)
-    return None
 
 
 class Pacing(Dialog):
@@ -121,7 +53,7 @@ class Pacing(Dialog):
     ]
 
     def ask_overview(self) -> Question:
-        rows = activities(self.turn)
+        rows = quotas.activities(self.turn)
         if not rows:
             text = _("Pacing means doing a steady amount of an activity, with breaks, and building up on a schedule. "
                      "Which activities matter to you?")
@@ -130,7 +62,7 @@ class Pacing(Dialog):
         days = self.patient.clinic.setting("pacing_baseline_days")
         for row in rows:
             self._say_raise(row)
-            quota = effective_quota(self.turn, row)
+            quota = quotas.effective_quota(self.turn, row)
             if quota is None:
                 logged = len(self._logs(row, "baseline"))
                 lines.append("• " + _("{activity}: finding your baseline, day {n} of {total}").format(
@@ -216,11 +148,11 @@ class Pacing(Dialog):
             self.turn.session.flush()
             self._finish_baseline(row)
         else:
-            quota = effective_quota(self.turn, row)
+            quota = quotas.effective_quota(self.turn, row)
             win = wins.longest_yet(self.turn, row.id, row.name, minutes, quota)
             self.turn.session.add(PacingLog(activity_id=row.id, kind="done", minutes=minutes, quota_minutes=quota,
                                             local_date=self.turn.local_date(), logged_at=self.turn.now))
-            self.say(feedback(minutes, quota).format(minutes=minutes, quota=fmt(round(quota))))
+            self.say(quotas.feedback(minutes, quota).format(minutes=minutes, quota=fmt(round(quota))))
             if win:
                 self.say(win)
         return "logged"
@@ -262,7 +194,7 @@ class Pacing(Dialog):
     def _start_block(self) -> None:
         """Schedule the planned break at the end of today's quota (sent like a check-in)."""
         row = self.turn.session.get(PacingActivity, self.data["activity_id"])
-        quota = effective_quota(self.turn, row)
+        quota = quotas.effective_quota(self.turn, row)
         at = self.turn.now + timedelta(minutes=quota)
         self.turn.session.add(Prompt(
             patient_id=self.patient.id, kind="pacing_break", pacing_activity_id=row.id, instruments=[],
@@ -272,13 +204,13 @@ class Pacing(Dialog):
             activity=row.name, minutes=fmt(round(quota))))
 
     def _pick(self, text: str, with_quota: bool = False) -> Question:
-        rows = [row for row in activities(self.turn) if row.quota_minutes is not None or not with_quota]
+        rows = [row for row in quotas.activities(self.turn) if row.quota_minutes is not None or not with_quota]
         return Question(text, [Choice(str(row.id), row.name) for row in rows] + [Choice(BACK, _("Back"))])
 
     def _picked(self, answer: Answer, trigger: str) -> str | None:
         if answer.choice == BACK:
             return "back"
-        ids = {str(row.id) for row in activities(self.turn)}
+        ids = {str(row.id) for row in quotas.activities(self.turn)}
         if answer.choice in ids:
             self.data["activity_id"] = int(answer.choice)
             return trigger
@@ -288,17 +220,7 @@ class Pacing(Dialog):
         return list(self.turn.session.scalars(select(PacingLog).where(PacingLog.activity_id == row.id, PacingLog.kind == kind)))
 
     def _say_raise(self, row: PacingActivity) -> None:
-        if message := raise_if_due(self.turn, row):
+        if message := quotas.raise_if_due(self.turn, row):
             self.say(message)
 
 
-def take_break(turn: "Turn", prompt: Prompt) -> None:
-    """The patient took the planned break: the block is logged at today's quota, well paced."""
-    activity = turn.session.get(PacingActivity, prompt.pacing_activity_id)
-    quota = effective_quota(turn, activity)
-    minutes = round(quota)
-    turn.session.add(PacingLog(activity_id=activity.id, kind="done", minutes=minutes, quota_minutes=quota,
-                               local_date=turn.local_date(), logged_at=turn.now))
-    prompt.status, prompt.answered_at = "answered", turn.now
-    turn.say(_("Well paced: {minutes} minutes of {activity}, then a break. Enjoy the rest.").format(
-        minutes=fmt(minutes), activity=activity.name))

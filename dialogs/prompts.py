@@ -14,7 +14,7 @@ from babel.dates import format_time
 from sqlalchemy import select
 
 import locales
-from dialogs import checkin, pacing
+from dialogs import quotas, sittings
 from dialogs.base import Call, Choice
 from locales import _, ngettext
 from storage.models import PacingActivity, Prompt
@@ -115,15 +115,15 @@ def on_press(turn: "Turn", value: str) -> None:
         turn.call(Call("flarefollowup", data={"episode_id": prompt.flare_episode_id, "prompt_id": prompt.id}))
         return
     if prompt.kind == "pacing_break":
-        pacing.take_break(turn, prompt)
+        quotas.take_break(turn, prompt)
         turn.ask()
         return
     if prompt.kind == "sprint_review":
         prompt.status, prompt.answered_at = "answered", turn.now
         turn.call(Call("sprint"))
         return
-    sitting = checkin.start(turn, list(prompt.instruments), prompt_id=prompt.id)
-    if turn.state.dialog != checkin.Checkin.name:
+    sitting = sittings.start(turn, list(prompt.instruments), prompt_id=prompt.id)
+    if turn.state.dialog != "checkin":
         turn.call(sitting)
     elif turn.state.data.get("prompt_id") == prompt.id:
         turn.ask()  # already answering this one: carry on where they are

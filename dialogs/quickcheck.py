@@ -3,7 +3,7 @@ would tell a friend, one helpful next step. Diagram: docs/dialogs/quickcheck.md.
 from __future__ import annotations
 
 from dialogs.base import Answer, Invalid, Question, in_order
-from dialogs.thoughtcheck import WrittenRecord, rating_question, read_rating, record
+from dialogs.thoughts import WrittenRecord, rating_question, read_rating, record
 from locales import N_, _
 
 WORDS = {

@@ -17,9 +17,10 @@ import locales
 from storage import alerts
 from dialogs import helplines
 from dialogs.answers import polarity
+from dialogs.written_plan import plan_text
 from dialogs.base import Choice
 from dialogs.io import Command, Text
-from locales import _
+from locales import N_, _
 from screen import Finding, Screening
 from screen import policy as outcomes
 from screen.text import normalize
@@ -29,6 +30,16 @@ if TYPE_CHECKING:
     from dialogs.base import Turn
 
 log = logging.getLogger(__name__)
+
+# The safety plan's parts (state, column, question): written in the `safetyplan` dialog, shown here.
+PLAN = [
+    ("warning_signs", "warning_signs", N_("What are your warning signs that a crisis may be building (thoughts, feelings, situations)?")),
+    ("what_helps", "what_helps", N_("What can you do on your own that helps, even a little?")),
+    ("people", "people", N_("Who can you contact for support or distraction? Names and numbers.")),
+    ("safe_places", "safe_places", N_("Which places feel safe or calming to you?")),
+    ("professionals", "professionals", N_("Which professionals or services can you call (your clinic, your doctor, a crisis line)?")),
+    ("safer", "safer_surroundings", N_("How can you make your surroundings safer (for example, giving medicines to someone to keep)?")),
+]
 RESUME = "resume"
 DIRECT = "direct"  # the buttons of the direct question asked after an ambiguous message
 UNSURE = {"not sure", "im not sure", "i am not sure", "unsure", "dont know", "i dont know", "maybe",
@@ -76,12 +87,10 @@ def _record(turn: "Turn", finding: Finding, *, alert: bool = True) -> None:
 
 
 def crisis(turn: "Turn", finding: Finding) -> None:
-    from dialogs.safetyplan import SafetyPlanDialog
-
     _record(turn, finding)
     turn.state.paused = True
     text = helplines.crisis_text(country_of(turn), turn.patient.clinic.settings)
-    if plan := SafetyPlanDialog.text_of(turn.session.get(SafetyPlan, turn.patient.id)):
+    if plan := plan_text(PLAN, turn.session.get(SafetyPlan, turn.patient.id)):
         text += "\n\n" + _("Your safety plan:") + "\n\n" + plan
     turn.say(text + "\n\n" + _("Our coaching is paused. When you feel ready, tap Continue."), [Choice(RESUME, _("Continue"))], action=RESUME)
     _urgent(turn)

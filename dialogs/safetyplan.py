@@ -3,25 +3,16 @@ that feel safe, professionals, making the surroundings safer. Shown on the crisi
 Diagram: docs/dialogs/safetyplan.md."""
 from __future__ import annotations
 
+from dialogs.safety import PLAN
 from dialogs.written_plan import WrittenPlan
 from locales import N_
 from screen import policy as outcomes
 from storage.models import SafetyPlan
 
-PARTS = [
-    ("warning_signs", "warning_signs", N_("What are your warning signs that a crisis may be building (thoughts, feelings, situations)?")),
-    ("what_helps", "what_helps", N_("What can you do on your own that helps, even a little?")),
-    ("people", "people", N_("Who can you contact for support or distraction? Names and numbers.")),
-    ("safe_places", "safe_places", N_("Which places feel safe or calming to you?")),
-    ("professionals", "professionals", N_("Which professionals or services can you call (your clinic, your doctor, a crisis line)?")),
-    ("safer", "safer_surroundings", N_("How can you make your surroundings safer (for example, giving medicines to someone to keep)?")),
-]
-
-
 class SafetyPlanDialog(WrittenPlan):
     name = "safetyplan"
     model = SafetyPlan
-    parts = PARTS
+    parts = PLAN
     intro = N_("A safety plan, written on a calmer day, is there for you on a hard one. Six questions; answer in your own words.")
     saved = N_("Your safety plan is saved. I'll show it to you if you ever tell me you are in crisis.")
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 import locales
 import screen
-from dialogs import advice, commands, flare, helplines, prompts, safety
+from dialogs import advice, commands, flares, helplines, prompts, safety
 from dialogs.answers import polarity
 from dialogs.base import MENU, ONBOARDING, Answer, Call, Choice, Dialog, Frame, Invalid, Question
 from dialogs.registry import dialog_class
@@ -87,9 +87,9 @@ class Turn:
         elif safety.typed_direct_answer(self, event.text):
             pass
         else:
-            if flare.mentions_flare(event.text):
+            if flares.mentions_flare(event.text):
                 said = len(self.outputs)
-                flare.offer(self)  # first, and no "please choose a button" after it
+                flares.offer(self)  # first, and no "please choose a button" after it
                 self.replied = self.replied or len(self.outputs) > said
             self.answer(Answer(text=event.text))
 
@@ -122,7 +122,7 @@ class Turn:
     def action(self, pressed: Pressed) -> None:
         """A button that stands outside the steps."""
         live = {safety.RESUME: self.state.paused, safety.DIRECT: safety.direct_question_open(self)}.get(pressed.action, True)
-        if not live or pressed.action not in (safety.RESUME, safety.DIRECT, prompts.ACTION, flare.OFFER, advice.NOTE):
+        if not live or pressed.action not in (safety.RESUME, safety.DIRECT, prompts.ACTION, flares.OFFER, advice.NOTE):
             self.say(_("This button has expired."))
             self.ask()
         elif self.state.paused and pressed.action != safety.RESUME:
@@ -133,8 +133,8 @@ class Turn:
             safety.direct_answer(self, pressed.value)
         elif pressed.action == prompts.ACTION:
             prompts.on_press(self, pressed.value)
-        elif pressed.action == flare.OFFER:
-            flare.on_press(self)
+        elif pressed.action == flares.OFFER:
+            flares.on_press(self)
         else:
             advice.note(self, pressed.value)
 

@@ -11,6 +11,13 @@ from locales import _
 KEEP = "keep"
 
 
+def plan_text(parts: list[tuple[str, str, str]], plan: Any) -> str | None:
+    """A written plan as the patient wrote it, each part under its question (None if empty)."""
+    if plan is None or not any(getattr(plan, column) for _state, column, _question in parts):
+        return None
+    return "\n\n".join(f"{_(question)}\n{getattr(plan, column)}" for _state, column, question in parts if getattr(plan, column))
+
+
 class WrittenPlan(Dialog):
     model: ClassVar[type]
     parts: ClassVar[list[tuple[str, str, str]]]  # (state, column, question)
@@ -27,9 +34,7 @@ class WrittenPlan(Dialog):
 
     @classmethod
     def text_of(cls, plan: Any) -> str | None:
-        if plan is None or not any(getattr(plan, column) for _state, column, _question in cls.parts):
-            return None
-        return "\n\n".join(f"{_(question)}\n{getattr(plan, column)}" for _state, column, question in cls.parts if getattr(plan, column))
+        return plan_text(cls.parts, plan)
 
     def _plan(self):
         plan = self.turn.session.get(self.model, self.patient.id)

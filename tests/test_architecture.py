@@ -31,3 +31,15 @@ def test_every_top_level_package_is_in_the_layer_picture_and_the_contract():
     assert packages == set(config["root_packages"])
     for package in packages:
         assert f"{package}/" in DOC, package
+
+
+def test_every_dialog_is_in_the_independence_contract():
+    import tomllib
+
+    from dialogs.base import DIALOGS
+    from dialogs.registry import dialog_class
+
+    dialog_class("menu")  # (importing the registry registers every dialog)
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    [independence] = [c for c in contracts if c["type"] == "independence"]
+    assert set(independence["modules"]) == {cls.__module__ for cls in DIALOGS.values()}

@@ -70,7 +70,7 @@ def test_flare_words_in_free_text_bring_an_offer_not_a_detour(chat, database):
 
 
 def test_the_offer_comes_in_spanish_and_german_too():
-    from dialogs.flare import mentions_flare
+    from dialogs.flares import mentions_flare
 
     assert mentions_flare("Tengo un brote desde ayer") and mentions_flare("Seit gestern ein Schmerzschub")
     assert not mentions_flare("I had a good walk") and not mentions_flare("Hoy caminé bien")
@@ -93,7 +93,7 @@ def test_a_daily_pain_two_points_above_the_week_offers_the_flare_steps(chat, dat
 
 
 def test_negated_flare_words_are_not_a_flare():
-    from dialogs.flare import mentions_flare
+    from dialogs.flares import mentions_flare
 
     for text in ["No flare today, thankfully", "My pain is not worse than yesterday", "Hoy sin brote", "Heute kein Schub"]:
         assert not mentions_flare(text), text
