@@ -12,12 +12,12 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_skeleton
 from babel.numbers import format_decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import locales
+from dialogs.charts import Look, trend
 from dialogs.io import File
 from locales import _, ngettext
 from storage.models import Answer, Patient, Response
@@ -29,6 +29,12 @@ MIN_WEEKS, MAX_WEEKS = 4, 12
 COMPARE_DAYS, COMPARE_SLACK = 28, 7  # "four weeks ago" only if a PEG lies 21-35 days before the latest
 ADHERENCE_DAYS, STREAK_SHOWN = 28, 3
 SIZE, DPI = (5.4, 6.75), 200  # 1080x1350 px: a portrait image fills a phone screen's width
+PHONE = Look(  # daily pain light (a faint line, solid dots so a lone day still shows); PEG bold on top
+    pain=dict(color=(0.91, 0.58, 0.42, 0.45), linewidth=1.2, marker="o", markersize=5, markerfacecolor="#e8956b", markeredgecolor="none"),
+    peg=dict(color="#1d3f8f", linewidth=3.5, marker="o", markersize=9),
+    bars=dict(width=0.75, color="#5aa6a0"),
+    label_size=13, grid_width=0.8, sleep_step=lambda top: 4 if top > 12 else 2,
+)
 
 
 @dataclass(frozen=True)
@@ -172,43 +178,23 @@ def summary(series: Series, today: date) -> str:
 
 def render_chart(days, pain, sleep, peg_weeks, peg, labels: dict[str, str]) -> bytes:
     """A 1080x1350 PNG: pain (0-10) with PEG on top, hours slept as bars below."""
-    # The object API with its own Agg canvas, not pyplot: no display, no global state shared
-    # between patients served at the same time. Imported here so only /progress pays for it.
+    # Imported here so only /progress pays for matplotlib.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.dates import date2num, num2date
     from matplotlib.figure import Figure
-    from matplotlib.ticker import FixedLocator, FuncFormatter, MultipleLocator
 
     fig = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     fig.suptitle(labels["title"], fontsize=17, fontweight="bold")
-    nan = float("nan")  # matplotlib leaves a gap at NaN: a skip is never drawn as zero
-    # Daily pain light (a faint line, solid dots so a lone day still shows); PEG bold on top of it.
-    top.plot(days, [nan if v is None else v for v in pain], color=(0.91, 0.58, 0.42, 0.45), linewidth=1.2, marker="o",
-             markersize=5, markerfacecolor="#e8956b", markeredgecolor="none", label=labels["pain"] if pain.count(None) < len(pain) else None)
-    top.plot(peg_weeks, peg, color="#1d3f8f", linewidth=3.5, marker="o", markersize=9, label=labels["peg"] if peg else None)
-    top.set_ylim(-0.3, 10.3)
-    top.yaxis.set_major_locator(MultipleLocator(2))
+    # Ticks counted back from today so the last day is labelled; at most 4 dates fit a phone's width.
+    step = 7 * math.ceil(len(days) / 28)
+    trend(top, bottom, days, pain, sleep, peg_weeks, peg, first=days[0], last=days[-1],
+          ticks=[days[-1] - timedelta(days=n) for n in range(0, len(days), step)], look=PHONE,
+          pain_label=labels["pain"] if pain.count(None) < len(pain) else None, peg_label=labels["peg"] if peg else None)
     top.set_title(labels["pain_axis"], loc="left", fontsize=14)
     if top.get_legend_handles_labels()[1]:  # no legend entry for a series with nothing in it
         top.legend(loc="upper center", bbox_to_anchor=(0.5, -0.03), ncol=2, frameon=False, fontsize=13, handlelength=1.5)
-    shown = [(d, v) for d, v in zip(days, sleep) if v is not None]
-    bottom.bar([d for d, _v in shown], [v for _d, v in shown], width=0.75, color="#5aa6a0")
-    bottom.set_ylim(0, max([10.0] + [v + 1 for _d, v in shown]))
-    bottom.yaxis.set_major_locator(MultipleLocator(4 if bottom.get_ylim()[1] > 12 else 2))
     bottom.set_title(labels["sleep_axis"], loc="left", fontsize=14)
-    # Ticks counted back from today so the last day is labelled; at most 4 dates fit a phone's width.
-    step = 7 * math.ceil(len(days) / 28)
-    bottom.xaxis.set_major_locator(FixedLocator([date2num(days[-1] - timedelta(days=n)) for n in range(0, len(days), step)]))
-    bottom.xaxis.set_major_formatter(FuncFormatter(
-        lambda x, _pos: format_skeleton("MMMd", num2date(x).date(), locale=locales.formatting())))
-    bottom.set_xlim(date2num(days[0]) - 0.7, date2num(days[-1]) + 0.7)
-    for ax in (top, bottom):
-        ax.tick_params(labelsize=13)
-        ax.grid(axis="y", color="#dddddd", linewidth=0.8)
-        ax.spines[["top", "right"]].set_visible(False)
-        ax.set_axisbelow(True)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()

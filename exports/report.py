@@ -15,16 +15,15 @@ from statistics import fmean
 from babel.dates import format_date, format_interval, format_skeleton
 from babel.numbers import format_percent
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import date2num, num2date
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import FixedLocator, FuncFormatter, MultipleLocator
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 import locales
 from exports.overview import adherence
+from dialogs.charts import Look, trend
 from dialogs.progress import Series, load, number, prepare, zone_of
 from dialogs.sprint import METRICS
 from locales import _
@@ -36,6 +35,12 @@ VISIT = ("goals", "questions", "changes", "treatment")
 W, H, MARGIN, PNG_DPI = 8.27, 11.69, 0.55, 150  # A4 portrait, inches
 BODY, SMALL, LINE, LABEL = 10.5, 9.5, 1.4, 2.0  # points; line height = LINE x font size; label column, inches
 INK, MUTED, PAIN, PEG, SLEEP, ALERT = "#1a1a1a", "#5f6368", "#e8956b", "#1d3f8f", "#5aa6a0", "#b3261e"
+PAGE = Look(
+    pain=dict(color=PAIN, alpha=0.5, linewidth=1, marker="o", markersize=4, markerfacecolor=PAIN, markeredgecolor="none"),
+    peg=dict(color=PEG, linewidth=2.5, marker="o", markersize=6),
+    bars=dict(width=0.7, color=SLEEP),
+    label_size=SMALL, grid_width=0.7, sleep_step=lambda top: 5,
+)
 
 
 @dataclass(frozen=True)
@@ -233,31 +238,15 @@ def chart(page: Page, s: Series, first_day: date, today: date) -> None:
     """Pain (daily dots, weekly PEG line) above hours slept, as two small axes across the page."""
     fig, left = page.fig, MARGIN + 0.4
     box = lambda y, h: [left / W, 1 - (y + h) / H, (W - MARGIN - left) / W, h / H]
-    nan = float("nan")  # matplotlib leaves a gap at NaN: a skip is never drawn as zero
     page.text(MARGIN, _("Pain, 0 to 10 (lower is better)"), BODY, fontweight="bold")
     pain_ax = fig.add_axes(box(page.y + 0.5, 1.65))
-    pain_ax.plot(s.days, [nan if v is None else v for v in s.pain], color=PAIN, alpha=0.5, linewidth=1, marker="o",
-                 markersize=4, markerfacecolor=PAIN, markeredgecolor="none", label=_("Daily pain"))
-    pain_ax.plot(s.peg_weeks, s.peg, color=PEG, linewidth=2.5, marker="o", markersize=6, label=_("Weekly PEG (pain, enjoyment, activity)"))
-    pain_ax.set_ylim(-0.3, 10.3)
-    pain_ax.yaxis.set_major_locator(MultipleLocator(2))
-    pain_ax.legend(loc="lower left", bbox_to_anchor=(0, 1.02), ncol=2, frameon=False, fontsize=SMALL, borderaxespad=0, borderpad=0)
-    pain_ax.tick_params(labelbottom=False)
     page.text(MARGIN, _("Hours slept"), BODY, y=page.y + 2.35, fontweight="bold")
     sleep_ax = fig.add_axes(box(page.y + 2.65, 0.75), sharex=pain_ax)
-    shown = [(d, v) for d, v in zip(s.days, s.sleep) if v is not None]
-    sleep_ax.bar([d for d, _v in shown], [v for _d, v in shown], width=0.7, color=SLEEP)
-    sleep_ax.set_ylim(0, max([10.0] + [v + 1 for _d, v in shown]))
-    sleep_ax.yaxis.set_major_locator(MultipleLocator(5))
-    sleep_ax.xaxis.set_major_locator(FixedLocator([date2num(today - timedelta(days=n)) for n in range(0, WEEKS * 7, 14)]))
-    sleep_ax.xaxis.set_major_formatter(FuncFormatter(
-        lambda x, _pos: format_skeleton("MMMd", num2date(x).date(), locale=locales.formatting())))
-    sleep_ax.set_xlim(date2num(first_day) - 0.7, date2num(today) + 0.7)
-    for ax in (pain_ax, sleep_ax):
-        ax.tick_params(labelsize=SMALL)
-        ax.grid(axis="y", color="#dddddd", linewidth=0.7)
-        ax.spines[["top", "right"]].set_visible(False)
-        ax.set_axisbelow(True)
+    trend(pain_ax, sleep_ax, s.days, s.pain, s.sleep, s.peg_weeks, s.peg, first=first_day, last=today,
+          ticks=[today - timedelta(days=n) for n in range(0, WEEKS * 7, 14)], look=PAGE,
+          pain_label=_("Daily pain"), peg_label=_("Weekly PEG (pain, enjoyment, activity)"))
+    pain_ax.legend(loc="lower left", bbox_to_anchor=(0, 1.02), ncol=2, frameon=False, fontsize=SMALL, borderaxespad=0, borderpad=0)
+    pain_ax.tick_params(labelbottom=False)
     page.y += 3.75
 
 
