@@ -95,8 +95,17 @@ class InboxPoller:
         return [Update.de_json(payload, self.app.bot) for payload in payloads]
 
     def _done(self, update_id: int) -> None:
+        handled: set[int] = self.app.bot_data.get("handled", set())
+        if update_id in handled:  # its unit of work took it out already
+            handled.discard(update_id)
+            return
         with self.db.transaction() as session:
-            session.execute(delete(Inbox).where(Inbox.update_id == update_id))
+            acknowledge(session, update_id)
+
+
+def acknowledge(session, update_id: int) -> None:
+    """The update is handled: out of the inbox (in the transaction that handled it, if it can)."""
+    session.execute(delete(Inbox).where(Inbox.update_id == update_id))
 
 
 async def serve(app: Application, db: Database, stop: asyncio.Event, *, poll_timeout: int = 10) -> None:

@@ -41,13 +41,14 @@ from bot.config import Settings
 from bot.delivery import deliver, prompt_deliverer
 from bot.sender import Sender, SharedBudget
 from bot.updates import who_of, without_nul
+from storage import outbox
 from clinic.alerts import AlertDispatcher
 from clinic.desk import Desk
 from dialogs import helplines
 from dialogs.engine import Engine, NotInvited
 import screen
 from screen import policy as outcomes
-from dialogs.io import Command, Edited, Inbound, Media, Message, Output, Press, Text, Who
+from dialogs.io import Command, Edited, Inbound, Media, Message, Output, Press, Text, Who, decode, encode
 from locales import N_, _
 from scheduler import runner
 from scheduler.dispatcher import Dispatcher
@@ -132,6 +133,7 @@ def build_application(
     app.bot_data["engine"] = engine
     app.bot_data["settings"] = settings
     app.bot_data["told_not_private"] = set()
+    app.bot_data["handled"] = set()  # updates whose unit of work took them out of the inbox
     app.bot_data["flood"] = flood
     app.bot_data["guides"] = guides or GuidePlayer()
     app.bot_data["desk"] = Desk(engine.db, clock=engine.clock, bot_username=settings.bot_username)
@@ -231,7 +233,8 @@ async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, event) -> No
     chat_id = update.effective_chat.id
     inbound = Inbound(who_of(update), without_nul(event), update.update_id)
     guides.stop(chat_id)  # whatever they sent, a guided exercise stops for it
-    outputs = await asyncio.to_thread(answer, context.bot_data["desk"], engine, inbound)
+    outputs, kept = await asyncio.to_thread(answer, context.bot_data["desk"], engine, inbound, chat_id)
+    context.bot_data["handled"].add(update.update_id)  # out of the inbox already (bot/polling.py)
     # The step is recorded. In a flood, a newer message's reply will say where we are: only what
     # must never be dropped goes out now (bot/flood.py).
     if flood.hold(chat_id):
@@ -245,21 +248,54 @@ async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, event) -> No
     except Forbidden:  # they blocked the bot: as the dispatcher does, no more messages until they write
         log.info("update %s: the patient blocked the bot; marked unreachable", update.update_id)
         await asyncio.to_thread(mark_unreachable, engine, inbound.who)
+    except TelegramError:
+        await asyncio.to_thread(outbox.confirmed, engine.db, kept)  # the error path answers instead (bot/recovery.py)
+        raise
+    # Sent (or, in a flood, thinned): out of the outbox. A process killed before this line sends
+    # them on its next start (`resend`); one stopped mid-send (cancelled) too.
+    await asyncio.to_thread(outbox.confirmed, engine.db, kept)
 
 
-def answer(desk: Desk, engine: Engine, inbound: Inbound) -> list[Output]:
-    """The update's unit of work: one transaction decides whether the desk answers it and, if
-    not, runs the patient's step and stores all it recorded. (A clinician's commands open their
-    own: a report renders on a read-only snapshot.)"""
+def answer(desk: Desk, engine: Engine, inbound: Inbound, chat_id: int) -> tuple[list[Output], list[int]]:
+    """The update's unit of work, one transaction: whether the desk answers it; if not, the
+    patient's step with all it recorded, its replies kept in the outbox, and the update out of
+    the inbox. Returns the replies and their outbox ids. (A clinician's commands open their own
+    transactions: a report renders on a read-only snapshot, and nothing of theirs is kept.)"""
     signer = engine.signer  # loaded before the transaction: the first load may write the key
     try:
         with engine.db.transaction() as session:
             if not desk.concerns(session, inbound):
-                return engine.step(session, inbound, signer)
+                outputs = engine.step(session, inbound, signer)
+                kept = outbox.put(session, chat_id, [(encode(o), isinstance(o, Message) and o.urgent) for o in outputs], engine.clock())
+                if inbound.update_id is not None:
+                    polling.acknowledge(session, inbound.update_id)
+                return outputs, kept
     except NotInvited:  # rolled back: nothing of theirs is stored
-        return engine.not_invited(inbound)
+        return engine.not_invited(inbound), []
     outputs = desk.handle(inbound)
-    return outputs if outputs is not None else engine.handle(inbound)  # the invitation went meanwhile
+    return (outputs if outputs is not None else engine.handle(inbound)), []  # (the invitation went meanwhile)
+
+
+async def resend(app: Application, *, everything: bool) -> int:
+    """Send what a killed process kept in the outbox and never sent, in order, chat by chat;
+    returns how many outputs went out. `everything`: this is the only process (SQLite)."""
+    engine: Engine = app.bot_data["engine"]
+    orphans = await asyncio.to_thread(outbox.orphans, engine.db, engine.clock(), everything=everything)
+    sent = 0
+    for chat_id, rows in orphans.items():
+        ids = [row_id for row_id, _payload in rows]
+        try:
+            await deliver(app.bot, engine, chat_id, [decode(payload) for _row_id, payload in rows])
+            sent += len(rows)
+        except Forbidden:
+            pass  # blocked since: nothing to resend
+        except TelegramError:
+            log.warning("could not resend %d kept replies to chat %s; trying again later", len(rows), chat_id)
+            continue
+        await asyncio.to_thread(outbox.confirmed, engine.db, ids)
+    if sent:
+        log.info("resent %d replies a stopped process had not sent", sent)
+    return sent
 
 
 def mark_unreachable(engine: Engine, who: Who) -> None:
@@ -324,15 +360,19 @@ async def _on_start(app: Application) -> None:
     settings: Settings = app.bot_data["settings"]
     desk: Desk = app.bot_data["desk"]
     desk.bot_username = desk.bot_username or app.bot.username  # for invitation links
+    engine: Engine = app.bot_data["engine"]
+    await resend(app, everything=engine.db.is_sqlite)  # before any new update: replies keep their order
     if settings.dispatch_seconds > 0:
-        engine: Engine = app.bot_data["engine"]
 
         async def send_alert(chat_id: int, message: Message) -> int | None:
             return await deliver(app.bot, engine, chat_id, [message])  # as urgent as a reply
 
         dispatcher = Dispatcher(engine.db, engine, prompt_deliverer(app.bot, engine))
         alert_dispatcher = AlertDispatcher(engine.db, send_alert, clock=engine.clock)
-        app.bot_data["scheduler"] = runner.start(engine.db, dispatcher, ticks={"alerts": alert_dispatcher.tick},
+        async def sweep_outbox() -> int:  # several processes on PostgreSQL: one may die mid-send
+            return await resend(app, everything=False)
+
+        app.bot_data["scheduler"] = runner.start(engine.db, dispatcher, ticks={"alerts": alert_dispatcher.tick, "outbox": sweep_outbox},
                                                  dispatch_seconds=settings.dispatch_seconds)
 
 

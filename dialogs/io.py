@@ -5,6 +5,9 @@ outputs it gets back; everything between is the same for both.
 """
 from __future__ import annotations
 
+import base64
+import dataclasses
+import json
 from dataclasses import dataclass
 
 
@@ -128,3 +131,25 @@ class File:
 
 Output = Message | Edit | File
 
+
+
+def encode(output: Output) -> str:
+    """An output as JSON, to be kept until it is sent (the outbox)."""
+    if isinstance(output, File):
+        data = {"kind": "file", "filename": output.filename, "data": base64.b64encode(output.data).decode(),
+                "caption": output.caption, "mime_type": output.mime_type}
+    else:
+        data = {"kind": "edit" if isinstance(output, Edit) else "message", **dataclasses.asdict(output)}
+    return json.dumps(data, ensure_ascii=False)
+
+
+def decode(text: str) -> Output:
+    data = json.loads(text)
+    kind = data.pop("kind")
+    if kind == "file":
+        return File(data["filename"], base64.b64decode(data["data"]), data["caption"], data["mime_type"])
+    buttons = tuple(tuple(Button(**b) for b in row) for row in data.pop("buttons"))
+    if kind == "edit":
+        return Edit(data["message_id"], data["text"], buttons)
+    guide = tuple((float(at), text) for at, text in data.pop("guide"))
+    return Message(buttons=buttons, guide=guide, **data)

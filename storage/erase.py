@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from storage.crypto import EncryptedText
 from storage.db import CHECKPOINT_AFTER_COMMIT
-from storage.models import Base, Inbox, Invite, Patient
+from storage.models import Base, Inbox, Invite, Outbox, Patient
 
 
 def owned_rows(patient_id: int) -> list[tuple[Table, Any]]:
@@ -75,6 +75,10 @@ def erase_patient(session: Session, patient: Patient) -> dict[str, int]:
         if pending:
             session.execute(delete(Inbox).where(Inbox.update_id.in_(pending)))
             counts["inbox"] = len(pending)
+        if external_id.lstrip("-").isdigit():  # replies not yet sent to them (their private chat's id is theirs)
+            unsent = session.execute(delete(Outbox).where(Outbox.chat_id == int(external_id))).rowcount
+            if unsent:
+                counts["outbox"] = unsent
 
     if reference is not None and enrolled_at is not None:
         # The used invitation still holds the reference it gave them; the row itself stays (the

@@ -169,8 +169,11 @@ class _Handler(BaseHTTPRequestHandler):
         # PTB reads uploads into memory first, so bodies always carry a Content-Length.
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         url = urlsplit(self.path)
-        status, payload, delay = self.server.emulator._handle_http(
-            url.path, url.query, self.headers.get("Content-Type", ""), body)
+        emulator = self.server.emulator
+        if emulator._stall(url.path.rpartition("/")[2]):
+            status, payload, delay = 502, ApiError(502, "Bad Gateway").payload(), 0.0  # never applied
+        else:
+            status, payload, delay = emulator._handle_http(url.path, url.query, self.headers.get("Content-Type", ""), body)
         data = json.dumps(payload).encode()
         if delay:
             time.sleep(delay)  # outside the lock: only this connection hangs
@@ -234,6 +237,9 @@ class BotAPIEmulator:
         self._known_queries: set[str] = set()
         self._calls: list[dict] = []
         self._failures: dict[str, list[ApiError]] = {}
+        self._stalls: dict[str, int] = {}  # method -> how many of its next calls hang (stall_next)
+        self.stalled = 0  # calls hanging now or before
+        self._released = threading.Event()
         self._chats: dict[int, dict] = {}  # chat_id -> Chat object
         self._next_msg_id: dict[int, int] = {}  # one counter per chat, shared by both sides
         self._bot_msgs: dict[int, list[dict]] = {}
@@ -630,6 +636,28 @@ class BotAPIEmulator:
     def pending_updates(self) -> list[dict]:
         with self._lock:
             return copy.deepcopy(self._updates)
+
+    def stall_next(self, method: str, times: int = 1) -> None:
+        """The next `times` calls of `method` hang, neither applied nor answered, until
+        `release_stalled()`; then they are answered 502 (as a gateway would), still not applied.
+        For killing the bot while a call of its is in flight."""
+        with self._lock:
+            self._stalls[method.lower()] = self._stalls.get(method.lower(), 0) + times
+
+    def release_stalled(self) -> None:
+        self._released.set()
+
+    def _stall(self, method: str) -> bool:
+        with self._lock:
+            if not self._stalls.get(method.lower()):
+                return False
+            self._stalls[method.lower()] -= 1
+            self.stalled += 1
+        waited = 0.0
+        while not self._released.is_set() and waited < 120:  # short sleeps: a timed wait never wakes under faketime
+            time.sleep(0.05)
+            waited += 0.05
+        return True
 
     def fail_next(self, method: str, *, status: int | None = None, retry_after: int | None = None,
                   description: str | None = None, times: int = 1, applied: bool = False,

@@ -193,3 +193,42 @@ def test_sigkill_amid_crisis_messages_leaves_no_safety_event_without_its_alert(e
     for chat in chats:
         # The crisis reply, or (for a step recorded just before the kill) the pause it left, with the lines again.
         assert any("When you feel ready, tap Continue" in m["text"] for m in emulator.messages(chat))
+
+
+def test_sigkill_between_the_step_and_its_reply_sends_the_very_reply_on_restart(emulator, database, database_url, tmp_path):
+    """A crisis message is handled (its step, safety event, alert and reply committed together,
+    the reply in the outbox); the bot is SIGKILLed while Telegram has not yet taken the reply. The
+    next start sends that reply itself, once, not a question asked again."""
+    from datetime import timezone
+
+    from time_machine import escape_hatch
+
+    from factories import due_prompts
+    from storage.models import Alert, Outbox, SafetyEvent
+
+    chat = 7400
+    due_prompts(database, [chat], escape_hatch.datetime.datetime.now(timezone.utc), per_patient=0)
+    bot = BotProcess(emulator, database_url, tmp_path / "bot.log", {"PAINCOACH_DISPATCH_SECONDS": "0"}).start()
+    try:
+        emulator.wait_for(lambda: len(emulator.calls_to("getUpdates")) >= 1, timeout=30)
+        emulator.stall_next("sendMessage")
+        emulator.send_text(chat, "I can't take this pain anymore, I want to kill myself tonight")
+        emulator.wait_for(lambda: emulator.stalled >= 1, timeout=30)  # the reply is on its way
+        with database.transaction() as session:
+            kept = session.scalar(select(func.count()).select_from(Outbox))
+            events = session.scalar(select(func.count()).select_from(SafetyEvent))
+        bot.kill()
+        emulator.release_stalled()
+        assert emulator.messages(chat) == []  # Telegram never took it
+        bot.start()
+        emulator.wait_for(lambda: any("Our coaching is paused" in m["text"] for m in emulator.messages(chat)), timeout=30)
+        time.sleep(0.5)  # the resent reply leaves the outbox
+    finally:
+        bot.kill()
+    assert kept >= 1 and events == 1  # at the kill: the step was done and its reply kept
+    texts = [m["text"] for m in emulator.messages(chat)]
+    assert sum("Our coaching is paused" in t for t in texts) == 1 and not any("I'm still here" in t for t in texts)
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Outbox)) == 0
+        assert session.scalar(select(func.count()).select_from(SafetyEvent)) == 1  # applied once
+        assert session.scalar(select(func.count()).select_from(Alert)) == 1

@@ -169,26 +169,26 @@ async def test_a_failing_step_gets_an_apology_and_the_question(bot, emulator, da
     alice.send("/start")
     await alice.expect("Which language")
     engine: Engine = bot.bot_data["engine"]
-    real = engine.handle
+    real = engine.step  # (the step as the transport's unit of work runs it)
     calls = []
 
-    def broken_once(inbound):
-        calls.append(inbound)
+    def broken_once(*args):
+        calls.append(args)
         if len(calls) == 1:
             raise RuntimeError("the disk fell off")
-        return real(inbound)
+        return real(*args)
 
-    monkeypatch.setattr(engine, "handle", broken_once)
+    monkeypatch.setattr(engine, "step", broken_once)
     alice.send("hello")
     await alice.expect("Sorry, something went wrong on my side. Please send that again.")
     await alice.expect("Which language")
 
 
 async def test_a_red_flag_whose_step_fails_still_gets_the_advice(bot, emulator, monkeypatch):
-    def broken(inbound):
+    def broken(*args):
         raise RuntimeError("the database is down")
 
-    monkeypatch.setattr(bot.bot_data["engine"], "handle", broken)
+    monkeypatch.setattr(bot.bot_data["engine"], "step", broken)
     alice = Phone(emulator, ALICE, language_code="en-US")
     alice.send("since this morning I can't control my bladder")
     text = await alice.expect("needs a doctor")
@@ -199,10 +199,10 @@ async def test_a_red_flag_whose_step_fails_still_gets_the_advice(bot, emulator, 
 async def test_a_crisis_message_whose_step_fails_still_gets_the_crisis_lines(bot, emulator, monkeypatch, words):
     engine: Engine = bot.bot_data["engine"]
 
-    def broken(inbound):
+    def broken(*args):
         raise RuntimeError("the database is down")
 
-    monkeypatch.setattr(engine, "handle", broken)
+    monkeypatch.setattr(engine, "step", broken)
     alice = Phone(emulator, ALICE, language_code="en-US")
     alice.send(words)  # an ambiguous message too: the question cannot be asked, the lines can
     text = await alice.expect("you don't have to carry this alone")

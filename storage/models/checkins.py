@@ -24,6 +24,7 @@ class Schedule(Base):
     every_weeks: Mapped[int] = mapped_column(Integer, default=1)
     anchor: Mapped[date | None] = mapped_column(Date)  # a local date in a week it fires (for every 2 weeks)
 
+
 class Prompt(Base):
     """One scheduled sitting (one or more instruments due at the same time) and its delivery log.
 
@@ -61,6 +62,7 @@ class Prompt(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+
 class Response(Base):
     """One instrument answered (or being answered) in one sitting; scored when its last item arrives."""
 
@@ -75,6 +77,7 @@ class Response(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
     score: Mapped[dict[str, Any] | None] = mapped_column()
+
 
 class Answer(Base):
     __tablename__ = "answers"

@@ -35,6 +35,7 @@ class ThoughtRecord(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
 
+
 class FlarePlan(Base):
     """The plan for flare-ups, written while well; shown back during a flare. The patient's words."""
 
@@ -48,6 +49,7 @@ class FlarePlan(Base):
     when_to_seek_care: Mapped[str | None] = mapped_column(EncryptedText)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+
 class FlareEpisode(Base):
     __tablename__ = "flare_episodes"
 
@@ -57,6 +59,7 @@ class FlareEpisode(Base):
     ended_at: Mapped[datetime | None]
     peak_pain: Mapped[int | None] = mapped_column(Integer)
     what_helped: Mapped[str | None] = mapped_column(EncryptedText)
+
 
 class BreathingSession(Base):
     """A breathing drill: pattern, planned and actual length, completed or stopped, and the
@@ -75,6 +78,7 @@ class BreathingSession(Base):
     started_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+
 class PacingActivity(Base):
     """An activity the patient paces: its baseline, its quota, and when the quota next rises."""
 
@@ -88,6 +92,7 @@ class PacingActivity(Base):
     next_raise_on: Mapped[date | None] = mapped_column(Date)  # a local date
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+
 class PacingLog(Base):
     __tablename__ = "pacing_logs"
 
@@ -98,6 +103,7 @@ class PacingLog(Base):
     quota_minutes: Mapped[float | None] = mapped_column(Float)  # the quota that day (after any flare reduction)
     local_date: Mapped[date] = mapped_column(Date)
     logged_at: Mapped[datetime] = mapped_column(default=utcnow)
+
 
 class VisitPrep(Base):
     """What the patient prepared for a visit, in their own words; the visit report includes it."""
@@ -111,6 +117,7 @@ class VisitPrep(Base):
     questions: Mapped[str | None] = mapped_column(EncryptedText)
     treatment: Mapped[str | None] = mapped_column(EncryptedText)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
 
 class Sprint(Base):
     """A treatment sprint (the seed's 4-6 weeks): the metrics the patient chose, and the review
@@ -127,6 +134,7 @@ class Sprint(Base):
     review: Mapped[dict[str, Any] | None] = mapped_column()  # {metric: {"first": x, "last": y}}
     reviewed_at: Mapped[datetime | None]
 
+
 class NotedQuestion(Base):
     """A medication question the coach declined to answer; if the patient asks, it goes into the
     questions for the next visit. The patient's words."""
@@ -139,6 +147,7 @@ class NotedQuestion(Base):
     noted: Mapped[bool] = mapped_column(Boolean, default=False)  # the patient asked to keep it for the visit
     used_at: Mapped[datetime | None]  # put into a visit summary
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
 
 class SafetyPlan(Base):
     """The safety plan the patient writes in advance, shown on the crisis path. Their words."""

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from storage.crypto import EncryptedText
 from storage.models.base import Base, utcnow
 
 
@@ -30,6 +31,7 @@ class DialogState(Base):
     paused: Mapped[bool] = mapped_column(Boolean, default=False)  # set by the safety screen
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+
 class ButtonKey(Base):
     """A key that signs the buttons we show (dialogs/buttons.py), shared by every bot process.
     The newest signs; older ones still verify what is on screen, so a key can be rotated."""
@@ -40,6 +42,7 @@ class ButtonKey(Base):
     key: Mapped[str] = mapped_column(String(64))  # 32 random bytes, base64
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+
 class ProcessedUpdate(Base):
     """Telegram update ids already applied, so a redelivered update changes nothing."""
 
@@ -48,6 +51,7 @@ class ProcessedUpdate(Base):
     source: Mapped[str] = mapped_column(String(32), primary_key=True)
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # pruned after a week
+
 
 class Inbox(Base):
     """Telegram updates fetched but not yet handled. Kept until handled, so a killed process
@@ -58,6 +62,22 @@ class Inbox(Base):
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     payload: Mapped[dict[str, Any]] = mapped_column()
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Outbox(Base):
+    """What a step said, written in the step's transaction and deleted once Telegram confirmed
+    it: a process killed in between sends it on restart, so no reply is lost (crisis lines
+    above all). `lease_until`: until then the process that wrote it is sending it."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)  # the order they go out in
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    payload: Mapped[str] = mapped_column(EncryptedText)  # one output as JSON (dialogs.io.encode): may hold the patient's words
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    lease_until: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
 
 class SendBudget(Base):
     """Telegram's overall limit is per bot, not per process: bot processes sharing a database

@@ -32,6 +32,7 @@ class Clinic(Base):
 
         return self.settings[key] if key in self.settings else content.load("clinic_defaults")[key]
 
+
 class Patient(Base):
     __tablename__ = "patients"
     __table_args__ = (UniqueConstraint("channel", "external_id"),)
@@ -65,6 +66,7 @@ class Patient(Base):
 
     clinic: Mapped[Clinic] = relationship()
 
+
 class PainStory(Base):
     """The story the clinic asks for at the start; one row per patient, kept current."""
 
@@ -77,6 +79,7 @@ class PainStory(Base):
     what_has_been_tried: Mapped[str | None] = mapped_column(EncryptedText)
     good_day: Mapped[str | None] = mapped_column(EncryptedText)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
 
 class Clinician(Base):
     """A clinic's staff member. Invited from the command line; verified when they open their
@@ -93,6 +96,7 @@ class Clinician(Base):
     verified_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
 
 class Invite(Base):
     """A one-time code, for a patient (into a clinic) or a clinician (to verify). Only the

@@ -28,6 +28,7 @@ class SafetyEvent(Base):
     model_score: Mapped[float | None] = mapped_column(Float)  # its probability, when the model raised it
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+
 class Alert(Base):
     """Something a person at the clinic must see now: a crisis, a red flag, a severe PHQ-4."""
 
@@ -47,6 +48,7 @@ class Alert(Base):
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("clinicians.id"))
     escalated_at: Mapped[datetime | None]  # repeated, and sent to the fallback contact
 
+
 class AlertDelivery(Base):
     """One alert to one chat, retried until Telegram confirms it (at least once)."""
 
@@ -61,6 +63,7 @@ class AlertDelivery(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     message_id: Mapped[int | None] = mapped_column(BigInteger)
+
 
 class AuditEntry(Base):
     """Who saw or took what: every export, every clinician view, every deletion. Study codes and

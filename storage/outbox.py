@@ -1,0 +1,49 @@
+"""The outbox: what a step said, kept from the step's transaction until Telegram confirmed it.
+
+The process that wrote the rows sends them and deletes them; it holds a lease meanwhile. Rows
+whose lease ran out belong to a process that died: the next process to sweep sends them (SQLite
+has one process, so at its start it takes all). Payloads are encoded outputs, encrypted at rest
+like every text that may hold a patient's words.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from storage.db import Database
+from storage.models import Outbox
+
+LEASE = timedelta(seconds=60)  # a live process has sent its rows long before this
+
+
+def put(session: Session, chat_id: int, payloads: list[tuple[str, bool]], now: datetime) -> list[int]:
+    """Keep a step's outputs (encoded, and whether urgent), in order; returns their ids."""
+    rows = [Outbox(chat_id=chat_id, payload=payload, urgent=urgent, lease_until=now + LEASE, created_at=now)
+            for payload, urgent in payloads]
+    session.add_all(rows)
+    session.flush()
+    return [row.id for row in rows]
+
+
+def confirmed(db: Database, ids: list[int]) -> None:
+    """Sent (or never to be sent): gone."""
+    if ids:
+        with db.transaction() as session:
+            session.execute(delete(Outbox).where(Outbox.id.in_(ids)))
+
+
+def orphans(db: Database, now: datetime, *, everything: bool = False) -> dict[int, list[tuple[int, str]]]:
+    """Rows a dead process left (lease over; `everything` when this is the only process), by
+    chat, in order; leased to this process now."""
+    with db.transaction() as session:
+        query = select(Outbox).order_by(Outbox.id).with_for_update(skip_locked=True)
+        if not everything:
+            query = query.where(Outbox.lease_until <= now)
+        rows = session.scalars(query).all()
+        by_chat: dict[int, list[tuple[int, str]]] = {}
+        for row in rows:
+            row.lease_until = now + LEASE
+            by_chat.setdefault(row.chat_id, []).append((row.id, row.payload))
+        return by_chat
