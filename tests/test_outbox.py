@@ -1,0 +1,34 @@
+"""The outbox keeps a step's replies until Telegram took them (the kill test is in test_restart.py)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from conftest import NOW
+from dialogs.io import Button, Edit, File, Message, decode, encode
+from storage import outbox
+
+
+def test_every_kind_of_output_comes_back_as_it_went_in():
+    outputs = [
+        Message("Wie stark ist der Schmerz? 😣", ((Button("1s4.0sig", "0"), Button("1s4.1sig", "1")),), expects_number=True,
+                guide=((0.0, "Breathe in"), (4.5, "Breathe out")), guide_done="1s4.gsig", urgent=True),
+        Edit(41, "Do you agree?\n\n✓ Yes"),
+        File("progress.png", b"\x89PNG\r\n\x1a\n\x00\xff", "PEG 4.3", "image/png"),
+        Message("plain", standalone=True),
+    ]
+    assert [decode(encode(o)) for o in outputs] == outputs
+
+
+def test_a_live_process_keeps_its_rows_and_a_dead_ones_are_taken_after_the_lease(database):
+    with database.transaction() as session:
+        ids = outbox.put(session, 1001, [(encode(Message("a")), False), (encode(Message("b")), True)], NOW)
+        other = outbox.put(session, 1002, [(encode(Message("c")), False)], NOW)
+    assert ids[0] < ids[1] < other[0]  # the order they go out in
+    assert outbox.orphans(database, NOW + timedelta(seconds=5)) == {}  # leased: its writer is sending
+    later = NOW + outbox.LEASE + timedelta(seconds=1)
+    taken = outbox.orphans(database, later)
+    assert {chat: [row_id for row_id, _p in rows] for chat, rows in taken.items()} == {1001: ids, 1002: other}
+    assert decode(taken[1001][1][1]) == Message("b")
+    assert outbox.orphans(database, later) == {}  # leased again, to the taker
+    outbox.confirmed(database, ids)
+    assert list(outbox.orphans(database, later, everything=True)) == [1002]  # the only process takes all
