@@ -5,8 +5,8 @@ import json
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import inspect, select
 
+from dialogs import records
 from dialogs.io import File
 from locales import _
 from storage import models
@@ -24,12 +24,12 @@ OWN = [
 ]
 # Machinery, not about them; and the clinic's own records (its staff, invitations, audit, and to
 # which clinician's chat an alert went).
-LEFT_OUT = {"button_keys", "dialog_states", "processed_updates", "inbox", "send_budget", "clinics",
+LEFT_OUT = {"button_keys", "dialog_states", "processed_updates", "inbox", "outbox", "send_budget", "clinics",
             "clinicians", "invites", "audit", "alert_deliveries"}
 
 
 def _row(row: Any) -> dict[str, Any]:
-    return {c.key: _plain(getattr(row, c.key)) for c in inspect(row).mapper.column_attrs}
+    return {key: _plain(value) for key, value in records.columns(row).items()}
 
 
 def _plain(value: Any) -> Any:
@@ -40,11 +40,11 @@ def export(turn: "Turn") -> bytes:
     session, patient = turn.session, turn.patient
     data: dict[str, Any] = {"patient": _row(patient)}
     for model, column in OWN:
-        data[model.__tablename__] = [_row(r) for r in session.scalars(select(model).where(getattr(model, column) == patient.id))]
+        data[model.__tablename__] = [_row(r) for r in records.rows_where(session, model, column, [patient.id])]
     response_ids = [r["id"] for r in data["responses"]]
-    data["answers"] = [_row(r) for r in session.scalars(select(models.Answer).where(models.Answer.response_id.in_(response_ids)))]
+    data["answers"] = [_row(r) for r in records.rows_where(session, models.Answer, "response_id", response_ids)]
     activity_ids = [a["id"] for a in data["pacing_activities"]]
-    data["pacing_logs"] = [_row(r) for r in session.scalars(select(models.PacingLog).where(models.PacingLog.activity_id.in_(activity_ids)))]
+    data["pacing_logs"] = [_row(r) for r in records.rows_where(session, models.PacingLog, "activity_id", activity_ids)]
     return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
 
 
