@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Protocol
 from transitions import Machine
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from dialogs.io import Output
+    from dialogs.records import Session
     from storage.models import DialogState, Patient
 
 DIALOGS: dict[str, type["Dialog"]] = {}

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 
 from content.instruments import Instrument, Item, instrument, score
 from storage import alerts
+from dialogs import records
 from dialogs import flares, wins
 from dialogs.answers import fmt, read_value
 from dialogs.base import Answer, Choice, Dialog, Invalid, Question
@@ -88,7 +88,7 @@ class Checkin(Dialog):
     def _save(self, measure: Instrument, item: Item, value: float | None, skipped: bool) -> None:
         session = self.turn.session
         response_id = self.data["responses"][measure.id]
-        row = session.scalars(select(AnswerRow).where(AnswerRow.response_id == response_id, AnswerRow.item_id == item.id)).first()
+        row = records.answer(session, response_id, item.id)
         if row is None:
             row = AnswerRow(response_id=response_id, item_id=item.id)
             session.add(row)
@@ -96,7 +96,7 @@ class Checkin(Dialog):
         if item.id == measure.items[-1].id:  # the instrument's last item: score it now
             session.flush()
             response = session.get(Response, response_id)
-            answers = {a.item_id: a.value for a in session.scalars(select(AnswerRow).where(AnswerRow.response_id == response_id))}
+            answers = records.answer_values(session, response_id)
             response.score = score(measure, answers)
             response.completed_at = self.turn.now
             if (response.score or {}).get("band") == "severe":  # PHQ-4: the clinic hears at once
@@ -113,7 +113,7 @@ class Checkin(Dialog):
         for instrument_id, response_id in self.data["responses"].items():
             response = session.get(Response, response_id)
             if instrument_id == "daily":
-                values = dict(session.execute(select(AnswerRow.item_id, AnswerRow.value).where(AnswerRow.response_id == response_id)).all())
+                values = records.answer_values(session, response_id)
                 pain, sleep = values.get("pain_now"), values.get("sleep_hours")
                 spike = pain is not None and flares.pain_spike(self.turn, pain, response_id)
                 if sleep is not None and (win := wins.more_sleep(self.turn, sleep, response_id)):

@@ -10,14 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 import locales
 import screen
-from dialogs import helplines, prompts
+from dialogs import helplines, prompts, records
 from dialogs.buttons import Signer
+from dialogs.records import IntegrityError, Session
 from dialogs.io import Command, Inbound, Message, Output, Who, text_of
 from dialogs.turn import Turn
 from locales import _
@@ -90,7 +88,7 @@ class Engine:
         someone who is not a patient (uninvited, or just deleted)."""
         signer = self.signer
         with self.db.transaction() as session:
-            patient = session.scalars(_patient_query(who)).one_or_none()
+            patient = records.patient(session, who.channel, who.external_id)
             if patient is None:
                 return []
             with locales.use(patient.language, region_of(patient, who.language_code)):
@@ -111,7 +109,7 @@ class Engine:
 
     def language_of(self, who: Who) -> str:
         with self.db.transaction() as session:
-            patient = session.scalars(_patient_query(who)).one_or_none()
+            patient = records.patient(session, who.channel, who.external_id)
             return patient.language if patient else locales.negotiate(who.language_code)
 
     def _first_delivery(self, session: Session, patient: Patient, update_id: int) -> bool:
@@ -129,14 +127,9 @@ def _brings_invite(session: Session, event, now: datetime) -> bool:
     return isinstance(event, Command) and event.name == "start" and enrollment.usable(session, event.args, "patient", now)
 
 
-def _patient_query(who: Who):
-    return select(Patient).where(Patient.channel == who.channel, Patient.external_id == who.external_id)
-
-
 def find_or_create_patient(session: Session, db: Database, who: Who) -> tuple[Patient, bool]:
     # The row lock serialises one patient's steps across processes (PostgreSQL; SQLite has one writer).
-    query = _patient_query(who).with_for_update()
-    patient = session.scalars(query).one_or_none()
+    patient = records.patient(session, who.channel, who.external_id, lock=True)
     if patient is not None:
         return patient, False
     patient = Patient(
@@ -150,5 +143,5 @@ def find_or_create_patient(session: Session, db: Database, who: Who) -> tuple[Pa
         with session.begin_nested():
             session.add(patient)
     except IntegrityError:  # the same new patient arrived twice at once
-        return session.scalars(query).one(), False
+        return records.patient(session, who.channel, who.external_id, lock=True), False
     return patient, True

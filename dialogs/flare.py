@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from dialogs import records
 from dialogs.base import Answer, Call, Choice, Dialog, Question
 from dialogs import flares, quotas
 from dialogs.answers import read_value, scale_question
 from content.instruments import Item
 from locales import _
-from sqlalchemy import select
 
-from storage.models import FlareEpisode, FlarePlan, Prompt
+from storage.models import FlareEpisode, FlarePlan
 
 if TYPE_CHECKING:
     pass
@@ -51,10 +51,7 @@ class Flare(Dialog):
         self.data["episode_id"] = episode.id
         # Activity blocks under way: their planned breaks come now, not at the old quota
         # (a second apart: a patient has one prompt per instant).
-        pending = self.turn.session.scalars(
-            select(Prompt).where(Prompt.patient_id == self.patient.id, Prompt.kind == "pacing_break", Prompt.status == "scheduled",
-                                 Prompt.scheduled_for > self.turn.now).order_by(Prompt.scheduled_for)
-        ).all()
+        pending = records.planned_breaks(self.turn.session, self.patient.id, self.turn.now)
         for offset, prompt in enumerate(pending):
             prompt.scheduled_for = self.turn.now + timedelta(seconds=offset)
             prompt.expires_at = prompt.scheduled_for + timedelta(hours=1)

@@ -10,9 +10,9 @@ from functools import cache
 from statistics import fmean
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 
 import content
+from dialogs import records
 from dialogs import wins
 from dialogs.base import Call, Choice
 from dialogs.written_plan import plan_text as written
@@ -67,11 +67,7 @@ def pain_spike(turn: "Turn", pain: float, response_id: int) -> bool:
 
 def open_episode(turn: "Turn") -> FlareEpisode | None:
     """A flare still going on: not ended, started within the last two weeks."""
-    return turn.session.scalars(
-        select(FlareEpisode).where(FlareEpisode.patient_id == turn.patient.id, FlareEpisode.ended_at.is_(None),
-                                   FlareEpisode.started_at > turn.now - timedelta(days=14))
-        .order_by(FlareEpisode.started_at.desc())
-    ).first()
+    return records.open_flare(turn.session, turn.patient.id, turn.now - timedelta(days=14))
 
 
 def schedule_follow_up(turn: "Turn", episode: FlareEpisode) -> None:

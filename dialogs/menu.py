@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 from babel.dates import format_date
-from sqlalchemy import select
 
 import locales
 from content.thinking import traps as thinking_traps
+from dialogs import records
 from dialogs import progress, prompts, sittings
 from dialogs.base import Answer, Call, Choice, Dialog, Question
 from dialogs.story import STORY
 from locales import _
-from storage.models import PainStory, ThoughtRecord
+from storage.models import PainStory
 
 MAX_SHOWN = 600  # characters of each answer shown back; the whole text stays stored
 
@@ -173,12 +173,7 @@ class Menu(Dialog):
 
 def past_thought_checks(turn, limit: int = 5) -> str:
     """The last completed thought-checks, with the change in belief."""
-    rows = turn.session.scalars(
-        select(ThoughtRecord)
-        .where(ThoughtRecord.patient_id == turn.patient.id, ThoughtRecord.completed_at.is_not(None))
-        .order_by(ThoughtRecord.completed_at.desc())
-        .limit(limit)
-    ).all()
+    rows = records.completed_thought_records(turn.session, turn.patient.id, limit)
     if not rows:
         return _("You haven't finished a thought-check yet.")
     traps = {trap.id: _(trap.label) for trap in thinking_traps()}

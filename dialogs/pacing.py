@@ -12,10 +12,10 @@ from datetime import timedelta
 from statistics import fmean
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 
 import content
 from content.instruments import Item
+from dialogs import records
 from dialogs import wins
 from dialogs import quotas
 from dialogs.answers import fmt, read_value
@@ -217,7 +217,7 @@ class Pacing(Dialog):
         return None
 
     def _logs(self, row: PacingActivity, kind: str) -> list[PacingLog]:
-        return list(self.turn.session.scalars(select(PacingLog).where(PacingLog.activity_id == row.id, PacingLog.kind == kind)))
+        return records.logs(self.turn.session, row.id, kind)
 
     def _say_raise(self, row: PacingActivity) -> None:
         if message := quotas.raise_if_due(self.turn, row):

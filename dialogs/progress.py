@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import format_decimal
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 import locales
+from dialogs import records
 from dialogs.charts import Look, trend
+from dialogs.records import Session
 from dialogs.io import File
 from locales import _, ngettext
-from storage.models import Answer, Patient, Response
+from storage.models import Patient
 
 if TYPE_CHECKING:
     from dialogs.base import Turn
@@ -74,20 +74,10 @@ def zone_of(name: str | None) -> ZoneInfo:
 def load(session: Session, patient_id: int, now: datetime) -> list[Entry]:
     # Enough history for the longest window plus the four-weeks-ago comparison before it.
     since = now - timedelta(weeks=MAX_WEEKS, days=COMPARE_DAYS + COMPARE_SLACK)
-    responses = session.scalars(
-        select(Response).where(
-            Response.patient_id == patient_id, Response.completed_at.is_not(None), Response.completed_at >= since
-        )
-    ).all()
+    responses = records.completed_responses(session, patient_id, since)
     daily_ids = [r.id for r in responses if r.instrument == "daily"]
-    values: dict[tuple[int, str], float | None] = {}
-    if daily_ids:
-        rows = session.execute(
-            select(Answer.response_id, Answer.item_id, Answer.value, Answer.skipped).where(
-                Answer.response_id.in_(daily_ids), Answer.item_id.in_(("pain_now", "sleep_hours"))
-            )
-        )
-        values = {(rid, item): (None if skipped else value) for rid, item, value, skipped in rows}
+    rows = records.daily_answers(session, daily_ids, ("pain_now", "sleep_hours"))
+    values = {(rid, item): (None if skipped else value) for rid, item, value, skipped in rows}
     return [
         Entry(r.instrument, r.completed_at, (r.score or {}).get("score") if r.instrument == "peg3" else None,
               values.get((r.id, "pain_now")), values.get((r.id, "sleep_hours")))

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_time
-from sqlalchemy import select
 
 import locales
+from dialogs import records
 from dialogs import quotas, sittings
 from dialogs.base import Call, Choice
 from locales import _, ngettext
@@ -30,16 +30,7 @@ OPEN = ("sent", "snoozed", "claimed")
 
 def open_prompt(turn: "Turn") -> Prompt | None:
     """The newest prompt the patient can still answer."""
-    return turn.session.scalars(
-        select(Prompt)
-        .where(
-            Prompt.patient_id == turn.patient.id,
-            Prompt.status.in_(OPEN),
-            Prompt.sent_at.is_not(None),
-            Prompt.expires_at > turn.now,
-        )
-        .order_by(Prompt.scheduled_for.desc())
-    ).first()
+    return records.newest_open_prompt(turn.session, turn.patient.id, OPEN, turn.now)
 
 
 def invite(turn: "Turn", prompt: Prompt, *, reminder: bool = False) -> None:

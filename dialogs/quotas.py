@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 
+from dialogs import records
 from dialogs.answers import fmt
 from locales import _
-from storage.models import FlareEpisode, PacingActivity, PacingLog, Prompt
+from storage.models import PacingActivity, PacingLog, Prompt
 
 if TYPE_CHECKING:
     from dialogs.base import Turn
@@ -19,7 +19,7 @@ STEADY, OVER = (0.8, 1.2), 1.5  # within 20 % of the quota is steady; half again
 
 
 def activities(turn: "Turn") -> list[PacingActivity]:
-    return list(turn.session.scalars(select(PacingActivity).where(PacingActivity.patient_id == turn.patient.id).order_by(PacingActivity.id)))
+    return records.activities(turn.session, turn.patient.id)
 
 
 def effective_quota(turn: "Turn", activity: PacingActivity) -> float | None:
@@ -30,10 +30,7 @@ def effective_quota(turn: "Turn", activity: PacingActivity) -> float | None:
     reduction = clinic.setting("flare_reduction_percent") / 100
     hold = timedelta(hours=clinic.setting("flare_reduction_hours"))
     restore = timedelta(days=clinic.setting("flare_restore_days"))
-    started = turn.session.scalars(
-        select(FlareEpisode.started_at).where(FlareEpisode.patient_id == turn.patient.id, FlareEpisode.started_at > turn.now - hold - restore)
-        .order_by(FlareEpisode.started_at.desc())
-    ).first()
+    started = records.latest_flare_start(turn.session, turn.patient.id, turn.now - hold - restore)
     if started is None:
         return activity.quota_minutes
     since = turn.now - started
@@ -49,9 +46,7 @@ def raise_if_due(turn: "Turn", activity: PacingActivity) -> str | None:
     clinic = turn.patient.clinic
     every = timedelta(days=clinic.setting("pacing_raise_every_days"))
     activity.next_raise_on = turn.local_date() + every  # one step at a time, even after weeks away
-    flare = turn.session.scalars(
-        select(FlareEpisode.id).where(FlareEpisode.patient_id == turn.patient.id, FlareEpisode.started_at > turn.now - every)
-    ).first()
+    flare = records.latest_flare_start(turn.session, turn.patient.id, turn.now - every)
     if flare is not None:
         return _("No raise for {activity} this week, because of the flare. That's part of the plan.").format(activity=activity.name)
     activity.quota_minutes += activity.baseline_minutes * clinic.setting("pacing_raise_percent") / 100
@@ -73,12 +68,7 @@ def feedback(minutes: int, quota: float) -> str:
 
 def boom_and_bust(turn: "Turn") -> str | None:
     """A note when a flare comes within two days of doing well over a quota."""
-    rows = turn.session.execute(
-        select(PacingActivity.name, PacingLog.minutes, PacingLog.quota_minutes)
-        .join(PacingActivity, PacingActivity.id == PacingLog.activity_id)
-        .where(PacingActivity.patient_id == turn.patient.id, PacingLog.kind == "done",
-               PacingLog.logged_at > turn.now - timedelta(days=2), PacingLog.quota_minutes.is_not(None))
-    ).all()
+    rows = records.done_against_quota(turn.session, turn.patient.id, turn.now - timedelta(days=2))
     for name, minutes, quota in rows:
         if quota and minutes >= OVER * quota:
             return _("I noticed you did well over your quota for {activity} recently. Doing a lot on a good day and then "

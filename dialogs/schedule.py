@@ -9,9 +9,9 @@ import re
 from datetime import timedelta
 
 from babel.dates import format_time, get_day_names
-from sqlalchemy import select
 
 import locales
+from dialogs import records
 from dialogs.base import Answer, Choice, Dialog, Invalid, Question
 from locales import _
 from scheduler import planner
@@ -52,7 +52,7 @@ class ScheduleSettings(Dialog):
     ]
 
     def _schedules(self) -> dict[str, Schedule]:
-        rows = self.turn.session.scalars(select(Schedule).where(Schedule.patient_id == self.patient.id))
+        rows = records.schedules(self.turn.session, self.patient.id)
         return {row.instrument: row for row in rows}
 
     def _show(self, hhmm: str) -> str:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 
 from content.instruments import instrument
+from dialogs import records
 from dialogs.base import Call
-from storage.models import Answer as AnswerRow
 from storage.models import Response
 
 if TYPE_CHECKING:
@@ -26,22 +25,11 @@ def start(turn: "Turn", instruments: list[str], *, prompt_id: int | None = None,
     for instrument_id in instruments:
         response = None
         if prompt_id:
-            response = turn.session.scalars(
-                select(Response).where(Response.prompt_id == prompt_id, Response.instrument == instrument_id)
-            ).first()
+            response = records.response_to_prompt(turn.session, prompt_id, instrument_id)
             if response is not None and response.completed_at is not None:
                 continue
         if response is None:
-            response = turn.session.scalars(
-                select(Response)
-                .where(
-                    Response.patient_id == turn.patient.id,
-                    Response.instrument == instrument_id,
-                    Response.completed_at.is_(None),
-                    Response.started_at > turn.now - resume_within,
-                )
-                .order_by(Response.started_at.desc())
-            ).first()
+            response = records.unfinished_response(turn.session, turn.patient.id, instrument_id, turn.now - resume_within)
         if response is None:
             response = Response(
                 patient_id=turn.patient.id, instrument=instrument_id, prompt_id=prompt_id, source=source,
@@ -51,7 +39,7 @@ def start(turn: "Turn", instruments: list[str], *, prompt_id: int | None = None,
             turn.session.flush()
         elif prompt_id and response.prompt_id is None:
             response.prompt_id, response.source = prompt_id, source
-        answered = set(turn.session.scalars(select(AnswerRow.item_id).where(AnswerRow.response_id == response.id)))
+        answered = records.answered_items(turn.session, response.id)
         responses[instrument_id] = response.id
         queue += [[instrument_id, item.id] for item in instrument(instrument_id).items if item.id not in answered]
     data = {"responses": responses, "queue": queue, "at": 0, "prompt_id": prompt_id}

@@ -8,15 +8,14 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from sqlalchemy import select
 
 import locales
+from dialogs import records
 from dialogs.answers import fmt
 from dialogs.base import Answer, Choice, Dialog, Question
 from locales import N_, _, ngettext
 from scheduler.times import instant
-from storage.models import Answer as AnswerRow
-from storage.models import PacingActivity, PacingLog, Prompt, Response, Sprint
+from storage.models import Prompt, Sprint
 
 if TYPE_CHECKING:
     from dialogs.base import Turn
@@ -36,29 +35,19 @@ def week_value(turn: "Turn", metric: str, start: date) -> float | None:
     """The metric's mean over the seven local days from `start` (None without data)."""
     end = start + timedelta(days=7)
     if metric == "activity":
-        rows = turn.session.execute(
-            select(PacingLog.local_date, PacingLog.minutes).join(PacingActivity, PacingActivity.id == PacingLog.activity_id)
-            .where(PacingActivity.patient_id == turn.patient.id, PacingLog.kind == "done",
-                   PacingLog.local_date >= start, PacingLog.local_date < end)
-        ).all()
+        rows = records.done_minutes(turn.session, turn.patient.id, start, end)
         per_day: dict[date, int] = {}
         for day, minutes in rows:
             per_day[day] = per_day.get(day, 0) + minutes
         return fmean(per_day.values()) if per_day else None
     items = {"active": ["active_minutes"], "sleep": ["sleep_hours"], "pain": ["pain_now"], "interference": ["peg_enjoyment", "peg_activity"]}
-    rows = turn.session.execute(
-        select(Response.completed_at, AnswerRow.value).join(Response, Response.id == AnswerRow.response_id)
-        .where(Response.patient_id == turn.patient.id, Response.completed_at.is_not(None), AnswerRow.item_id.in_(items[metric]),
-               AnswerRow.value.is_not(None))
-    ).all()
+    rows = records.answered_values(turn.session, turn.patient.id, items[metric])
     values = [value for at, value in rows if start <= turn.local_date(at) < end]
     return fmean(values) if values else None
 
 
 def active_sprint(turn: "Turn") -> Sprint | None:
-    return turn.session.scalars(
-        select(Sprint).where(Sprint.patient_id == turn.patient.id, Sprint.reviewed_at.is_(None)).order_by(Sprint.id.desc())
-    ).first()
+    return records.open_sprint(turn.session, turn.patient.id)
 
 
 def review(turn: "Turn", sprint: Sprint) -> str:

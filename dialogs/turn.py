@@ -11,7 +11,6 @@ from datetime import date, datetime
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
 
 import locales
 import screen
@@ -20,6 +19,7 @@ from dialogs.answers import polarity
 from dialogs.base import MENU, ONBOARDING, Answer, Call, Choice, Dialog, Frame, Invalid, Question
 from dialogs.registry import dialog_class
 from dialogs.buttons import ACTION, GUIDE, STEP, Pressed, Signer
+from dialogs.records import Session
 from dialogs.io import Button, Command, Edit, Edited, Media, Message, Output, Press, Text, text_of
 from locales import _
 from screen.text import normalize

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 from babel.dates import format_date
-from sqlalchemy import select
 
 import locales
+from dialogs import records
 from dialogs.answers import words
 from dialogs.base import Answer, Choice, Dialog, Invalid, Question, in_order
 from locales import N_, _
-from storage.models import NotedQuestion, VisitPrep
+from storage.models import VisitPrep
 
 SKIP = "skip"
 # The seed's four questions for any treatment option.
@@ -53,10 +53,7 @@ class Visit(Dialog):
 
     def finished(self) -> None:
         # Medication questions the coach declined and the patient asked to keep go in too.
-        noted = self.turn.session.scalars(
-            select(NotedQuestion).where(NotedQuestion.patient_id == self.patient.id, NotedQuestion.noted,
-                                        NotedQuestion.used_at.is_(None)).order_by(NotedQuestion.id)
-        ).all()
+        noted = records.questions_for_the_visit(self.turn.session, self.patient.id)
         for question in noted:
             question.used_at = self.turn.now
         if noted:

@@ -5,11 +5,10 @@ from datetime import datetime, timedelta
 from statistics import fmean
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
 
+from dialogs import records
 from dialogs.answers import fmt
 from locales import _
-from storage.models import Answer, PacingLog, Response
 
 if TYPE_CHECKING:
     from dialogs.base import Turn
@@ -22,9 +21,7 @@ def longest_yet(turn: "Turn", activity_id: int, name: str, minutes: int, quota: 
     """A new best for an activity, done within the quota (overdoing is not a win)."""
     if minutes > quota * 1.2:
         return None
-    best = turn.session.scalar(
-        select(func.max(PacingLog.minutes)).where(PacingLog.activity_id == activity_id, PacingLog.kind == "done")
-    )
+    best = records.longest_done(turn.session, activity_id)
     if best is None or minutes <= best:
         return None
     return _("That's your longest {activity} yet, within your plan: {minutes} minutes.").format(activity=name, minutes=minutes)
@@ -33,15 +30,7 @@ def longest_yet(turn: "Turn", activity_id: int, name: str, minutes: int, quota: 
 def recent_daily(turn: "Turn", item_id: str, response_id: int) -> list[tuple[datetime, float]]:
     """(answered at, value) of a daily item over the last 7 days, oldest first, leaving out the
     check-in just answered and skips."""
-    return list(turn.session.execute(
-        select(Response.completed_at, Answer.value)
-        .join(Response, Response.id == Answer.response_id)
-        .where(
-            Response.patient_id == turn.patient.id, Response.id != response_id, Response.instrument == "daily",
-            Response.completed_at > turn.now - timedelta(days=7), Answer.item_id == item_id, Answer.value.is_not(None),
-        )
-        .order_by(Response.completed_at)
-    ).all())
+    return records.recent_daily_values(turn.session, turn.patient.id, item_id, response_id, turn.now - timedelta(days=7))
 
 
 def more_sleep(turn: "Turn", hours: float, response_id: int) -> str | None:
