@@ -71,3 +71,14 @@ def test_the_measure_itself():
     same = trigrams("I want to end it all tonight")
     assert jaccard(same, trigrams("i want to end it all tonight!")) == 1.0
     assert jaccard(same, trigrams("my knee hurts after the walk")) < NEAR
+
+
+def test_the_reserve_set_is_the_one_hashed_in_the_docs_and_complete():
+    """Frozen for the next release and read by nothing else until then."""
+    recorded = dict(re.findall(r"`tests/screen_sets/reserve/(\w\w)\.tsv` \| `([0-9a-f]{64})`", (ROOT / "docs/safety.md").read_text()))
+    assert set(recorded) == set(sets.LANGUAGES)
+    for language, digest in recorded.items():
+        assert hashlib.sha256((ROOT / f"tests/screen_sets/reserve/{language}.tsv").read_bytes()).hexdigest() == digest
+    lines = sets.read("reserve")
+    for language in sets.LANGUAGES:
+        assert sum(line.language == language for line in lines) >= 100
