@@ -115,6 +115,7 @@ async def serve(app: Application, db: Database, stop: asyncio.Event, *, poll_tim
         if app.post_init:
             await app.post_init(app)
         await app.start()
+        app.bot_data["handled"] = set()  # updates whose unit of work took them out of the inbox
         poller = InboxPoller(app, db, timeout=poll_timeout)
         polling = asyncio.create_task(poller.run())
         polling.add_done_callback(lambda _task: stop.set())  # never a bot that looks alive but reads nothing

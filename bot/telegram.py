@@ -15,8 +15,6 @@ import logging
 import signal
 from collections.abc import Hashable
 
-from sqlalchemy import select
-from sqlalchemy import update as sql_update
 from telegram import BotCommand, Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
@@ -40,19 +38,19 @@ from bot.guide import GuidePlayer
 from bot.config import Settings
 from bot.delivery import deliver, prompt_deliverer
 from bot.sender import Sender, SharedBudget
+from bot.steps import answer, mark_unreachable, resend, sweep
 from bot.updates import who_of, without_nul
 from storage import outbox
 from clinic.alerts import AlertDispatcher
 from clinic.desk import Desk
 from dialogs import helplines
-from dialogs.engine import Engine, NotInvited
+from dialogs.engine import Engine
 import screen
 from screen import policy as outcomes
-from dialogs.io import Command, Edited, Inbound, Media, Message, Output, Press, Text, Who, decode, encode
+from dialogs.io import Command, Edited, Inbound, Media, Message, Press, Text
 from locales import N_, _
 from scheduler import runner
 from scheduler.dispatcher import Dispatcher
-from storage.models import Patient, Prompt
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +131,6 @@ def build_application(
     app.bot_data["engine"] = engine
     app.bot_data["settings"] = settings
     app.bot_data["told_not_private"] = set()
-    app.bot_data["handled"] = set()  # updates whose unit of work took them out of the inbox
     app.bot_data["flood"] = flood
     app.bot_data["guides"] = guides or GuidePlayer()
     app.bot_data["desk"] = Desk(engine.db, clock=engine.clock, bot_username=settings.bot_username)
@@ -233,8 +230,10 @@ async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, event) -> No
     chat_id = update.effective_chat.id
     inbound = Inbound(who_of(update), without_nul(event), update.update_id)
     guides.stop(chat_id)  # whatever they sent, a guided exercise stops for it
-    outputs, kept = await asyncio.to_thread(answer, context.bot_data["desk"], engine, inbound, chat_id)
-    context.bot_data["handled"].add(update.update_id)  # out of the inbox already (bot/polling.py)
+    answered = await asyncio.to_thread(answer, context.bot_data["desk"], engine, inbound, chat_id)
+    outputs, kept = answered.outputs, answered.kept
+    if answered.acknowledged and (handled := context.bot_data.get("handled")) is not None:
+        handled.add(update.update_id)  # the inbox poller need not take it out (bot/polling.py)
     # The step is recorded. In a flood, a newer message's reply will say where we are: only what
     # must never be dropped goes out now (bot/flood.py).
     if flood.hold(chat_id):
@@ -256,64 +255,6 @@ async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, event) -> No
     await asyncio.to_thread(outbox.confirmed, engine.db, kept)
 
 
-def answer(desk: Desk, engine: Engine, inbound: Inbound, chat_id: int) -> tuple[list[Output], list[int]]:
-    """The update's unit of work, one transaction: whether the desk answers it; if not, the
-    patient's step with all it recorded, its replies kept in the outbox, and the update out of
-    the inbox. Returns the replies and their outbox ids. (A clinician's commands open their own
-    transactions: a report renders on a read-only snapshot, and nothing of theirs is kept.)"""
-    signer = engine.signer  # loaded before the transaction: the first load may write the key
-    try:
-        with engine.db.transaction() as session:
-            if not desk.concerns(session, inbound):
-                outputs = engine.step(session, inbound, signer)
-                kept = outbox.put(session, chat_id, [(encode(o), isinstance(o, Message) and o.urgent) for o in outputs], engine.clock())
-                if inbound.update_id is not None:
-                    polling.acknowledge(session, inbound.update_id)
-                return outputs, kept
-    except NotInvited:  # rolled back: nothing of theirs is stored
-        return engine.not_invited(inbound), []
-    outputs = desk.handle(inbound)
-    return (outputs if outputs is not None else engine.handle(inbound)), []  # (the invitation went meanwhile)
-
-
-async def resend(app: Application, *, everything: bool) -> int:
-    """Send what a killed process kept in the outbox and never sent, in order, chat by chat;
-    returns how many outputs went out. `everything`: this is the only process (SQLite)."""
-    engine: Engine = app.bot_data["engine"]
-    orphans = await asyncio.to_thread(outbox.orphans, engine.db, engine.clock(), everything=everything)
-    sent = 0
-    for chat_id, rows in orphans.items():
-        ids = [row_id for row_id, _payload in rows]
-        try:
-            await deliver(app.bot, engine, chat_id, [decode(payload) for _row_id, payload in rows])
-            sent += len(rows)
-        except Forbidden:
-            pass  # blocked since: nothing to resend
-        except TelegramError:
-            log.warning("could not resend %d kept replies to chat %s; trying again later", len(rows), chat_id)
-            continue
-        await asyncio.to_thread(outbox.confirmed, engine.db, ids)
-    if sent:
-        log.info("resent %d replies a stopped process had not sent", sent)
-    return sent
-
-
-def mark_unreachable(engine: Engine, who: Who) -> None:
-    """Telegram said the patient blocked the bot (403): as the dispatcher does, nothing is sent to
-    them until they write again (the engine makes them reachable then)."""
-    now = engine.clock()
-    with engine.db.transaction() as session:
-        patient = session.scalars(select(Patient).where(Patient.channel == who.channel, Patient.external_id == who.external_id)).one_or_none()
-        if patient is None:
-            return
-        patient.reachable = False
-        session.execute(
-            sql_update(Prompt)
-            .where(Prompt.patient_id == patient.id, Prompt.status == "scheduled")
-            .values(status="blocked", reason="the patient blocked the bot", updated_at=now)
-        )
-
-
 async def _on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     try:
@@ -323,8 +264,10 @@ async def _on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = query.message
     message_id = message.message_id if message else None
     message_text = getattr(message, "text", None)
-    markup = getattr(message, "reply_markup", None)
-    shown = tuple(b.callback_data for row in markup.inline_keyboard for b in row if b.callback_data) if markup else ()
+    shown = None  # an old message Telegram no longer shows us: the signature alone decides
+    if message is not None and message.is_accessible:
+        markup = message.reply_markup
+        shown = tuple(b.callback_data for row in markup.inline_keyboard for b in row if b.callback_data) if markup else ()
     await _step(update, context, Press(query.data or "", message_id, message_text, shown))
 
 
@@ -361,7 +304,9 @@ async def _on_start(app: Application) -> None:
     desk: Desk = app.bot_data["desk"]
     desk.bot_username = desk.bot_username or app.bot.username  # for invitation links
     engine: Engine = app.bot_data["engine"]
-    await resend(app, everything=engine.db.is_sqlite)  # before any new update: replies keep their order
+    await resend(app.bot, engine, everything=engine.db.is_sqlite)  # before any new update: replies keep their order
+    if not engine.db.is_sqlite:  # several processes: one may die mid-send
+        app.bot_data["sweep"] = asyncio.create_task(sweep(app.bot, engine))
     if settings.dispatch_seconds > 0:
 
         async def send_alert(chat_id: int, message: Message) -> int | None:
@@ -369,14 +314,13 @@ async def _on_start(app: Application) -> None:
 
         dispatcher = Dispatcher(engine.db, engine, prompt_deliverer(app.bot, engine))
         alert_dispatcher = AlertDispatcher(engine.db, send_alert, clock=engine.clock)
-        async def sweep_outbox() -> int:  # several processes on PostgreSQL: one may die mid-send
-            return await resend(app, everything=False)
-
-        app.bot_data["scheduler"] = runner.start(engine.db, dispatcher, ticks={"alerts": alert_dispatcher.tick, "outbox": sweep_outbox},
+        app.bot_data["scheduler"] = runner.start(engine.db, dispatcher, ticks={"alerts": alert_dispatcher.tick},
                                                  dispatch_seconds=settings.dispatch_seconds)
 
 
 async def _on_stop(app: Application) -> None:
+    if (sweeping := app.bot_data.pop("sweep", None)) is not None:
+        sweeping.cancel()
     scheduler = app.bot_data.pop("scheduler", None)
     if scheduler is not None:
         scheduler.shutdown(wait=False)

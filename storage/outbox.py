@@ -7,6 +7,7 @@ like every text that may hold a patient's words.
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -15,7 +16,9 @@ from sqlalchemy.orm import Session
 from storage.db import Database
 from storage.models import Outbox
 
-LEASE = timedelta(seconds=60)  # a live process has sent its rows long before this
+STALE = timedelta(days=1)  # a reply that never went out in a day would confuse more than help: dropped
+log = logging.getLogger(__name__)
+LEASE = timedelta(seconds=30)  # a live process has sent its replies long before this (they go before scheduled sends)
 
 
 def put(session: Session, chat_id: int, payloads: list[tuple[str, bool]], now: datetime) -> list[int]:
@@ -38,6 +41,9 @@ def orphans(db: Database, now: datetime, *, everything: bool = False) -> dict[in
     """Rows a dead process left (lease over; `everything` when this is the only process), by
     chat, in order; leased to this process now."""
     with db.transaction() as session:
+        stale = session.execute(delete(Outbox).where(Outbox.created_at < now - STALE)).rowcount
+        if stale:
+            log.warning("dropped %d replies that could not be sent for a day", stale)
         query = select(Outbox).order_by(Outbox.id).with_for_update(skip_locked=True)
         if not everything:
             query = query.where(Outbox.lease_until <= now)

@@ -181,7 +181,8 @@ def test_sigkill_amid_crisis_messages_leaves_no_safety_event_without_its_alert(e
         at_kill = counts()
         replied_at_kill = len({call["chat_id"] for call in emulator.calls_to("sendMessage")})
         bot.start()
-        emulator.wait_for(lambda: len({call["chat_id"] for call in emulator.calls_to("sendMessage")}) == len(chats), timeout=60)
+        # (On PostgreSQL, where several processes may run, replies a dead one kept wait out its lease: 30 s.)
+        emulator.wait_for(lambda: len({call["chat_id"] for call in emulator.calls_to("sendMessage")}) == len(chats), timeout=90)
         time.sleep(0.5)  # the last handled update leaves the inbox
     finally:
         bot.kill()
@@ -221,7 +222,8 @@ def test_sigkill_between_the_step_and_its_reply_sends_the_very_reply_on_restart(
         emulator.release_stalled()
         assert emulator.messages(chat) == []  # Telegram never took it
         bot.start()
-        emulator.wait_for(lambda: any("Our coaching is paused" in m["text"] for m in emulator.messages(chat)), timeout=30)
+        # On SQLite at once; on PostgreSQL once the dead process's 30 s lease on it has run out.
+        emulator.wait_for(lambda: any("Our coaching is paused" in m["text"] for m in emulator.messages(chat)), timeout=90)
         time.sleep(0.5)  # the resent reply leaves the outbox
     finally:
         bot.kill()

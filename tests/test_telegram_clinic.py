@@ -72,3 +72,22 @@ async def test_an_alert_reaches_the_verified_clinician_who_acknowledges_it(bot, 
 
     patient.send("/export")
     await patient.expect("I don't know that command")
+
+
+async def test_a_clinicians_updates_leave_the_inbox_once_answered(bot, emulator, database):
+    """The desk answers outside the patients' unit of work: its updates still leave the inbox,
+    so a restart does not answer them again (a second invitation link, a second export)."""
+    from storage.models import Inbox
+
+    doctor_code, _patient_code = invitations(database)
+    doctor = Phone(emulator, DOCTOR)
+    doctor.send(f"/start {doctor_code}")
+    await doctor.expect("You are verified as a clinician of Riverside")
+    doctor.send("/invite MRN 9")
+    await doctor.expect("invitation")
+
+    def inbox() -> int:
+        with database.transaction() as session:
+            return len(session.scalars(select(Inbox)).all())
+
+    await emulator.until(lambda: inbox() == 0, 10)

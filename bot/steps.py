@@ -1,0 +1,107 @@
+"""One update, one unit of work; and the replies a killed process left behind.
+
+`answer` runs in a worker thread: one transaction decides whether the clinicians' desk answers
+the update and, if not, runs the patient's step, keeps its replies in the outbox and takes the
+update out of the inbox. The handler then sends the replies and confirms them (bot/telegram.py).
+A process killed in between leaves them in the outbox: `resend` sends them at the next start
+(SQLite: one process, so all of them) and `sweep` every few seconds (PostgreSQL: rows whose
+writer's lease ran out, so a live process's rows are never sent twice).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy import update as sql_update
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from bot import polling
+from bot.delivery import deliver
+from clinic.desk import Desk
+from dialogs.engine import Engine, NotInvited
+from dialogs.io import Inbound, Message, Output, Who, decode, encode
+from storage import outbox
+from storage.models import Patient, Prompt
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Answered:
+    outputs: list[Output]
+    kept: list[int] = field(default_factory=list)  # their outbox rows, to confirm once sent
+    acknowledged: bool = False  # the update is out of the inbox already
+
+
+def answer(desk: Desk, engine: Engine, inbound: Inbound, chat_id: int) -> Answered:
+    """The update's unit of work, one transaction: whether the desk answers it; if not, the
+    patient's step with all it recorded, its replies kept in the outbox, and the update out of
+    the inbox. (A clinician's commands open their own transactions: a report renders on a
+    read-only snapshot, and nothing of theirs is kept; their update leaves the inbox after.)"""
+    signer = engine.signer  # loaded before the transaction: the first load may write the key
+    try:
+        with engine.db.transaction() as session:
+            if not desk.concerns(session, inbound):
+                outputs = engine.step(session, inbound, signer)
+                kept = outbox.put(session, chat_id, [(encode(o), isinstance(o, Message) and o.urgent) for o in outputs], engine.clock())
+                if inbound.update_id is not None:
+                    polling.acknowledge(session, inbound.update_id)
+                return Answered(outputs, kept, acknowledged=True)
+    except NotInvited:  # rolled back: nothing of theirs is stored
+        return Answered(engine.not_invited(inbound))
+    outputs = desk.handle(inbound)
+    return Answered(outputs if outputs is not None else engine.handle(inbound))  # (the invitation went meanwhile)
+
+
+async def resend(bot, engine: Engine, *, everything: bool) -> int:
+    """Send what a killed process kept in the outbox and never sent, in order, chat by chat;
+    returns how many outputs went out. `everything`: this is the only process (SQLite)."""
+    orphans = await asyncio.to_thread(outbox.orphans, engine.db, engine.clock(), everything=everything)
+    sent = 0
+    for chat_id, rows in orphans.items():
+        ids = [row_id for row_id, _payload in rows]
+        try:
+            await deliver(bot, engine, chat_id, [decode(payload) for _row_id, payload in rows])
+            sent += len(rows)
+        except Forbidden:
+            pass  # blocked since: nothing to resend
+        except BadRequest as error:  # it would fail the same way every time
+            log.warning("dropped %d kept replies to chat %s that Telegram refused: %s", len(rows), chat_id, error)
+        except TelegramError:
+            log.warning("could not resend %d kept replies to chat %s; trying again later", len(rows), chat_id)
+            continue
+        except Exception:  # one chat's trouble must not hold up the others'
+            log.exception("could not resend %d kept replies to chat %s", len(rows), chat_id)
+            continue
+        await asyncio.to_thread(outbox.confirmed, engine.db, ids)
+    if sent:
+        log.info("resent %d replies a stopped process had not sent", sent)
+    return sent
+
+
+def mark_unreachable(engine: Engine, who: Who) -> None:
+    """Telegram said the patient blocked the bot (403): as the dispatcher does, nothing is sent to
+    them until they write again (the engine makes them reachable then)."""
+    now = engine.clock()
+    with engine.db.transaction() as session:
+        patient = session.scalars(select(Patient).where(Patient.channel == who.channel, Patient.external_id == who.external_id)).one_or_none()
+        if patient is None:
+            return
+        patient.reachable = False
+        session.execute(
+            sql_update(Prompt)
+            .where(Prompt.patient_id == patient.id, Prompt.status == "scheduled")
+            .values(status="blocked", reason="the patient blocked the bot", updated_at=now)
+        )
+
+
+async def sweep(bot, engine: Engine, every: float = outbox.LEASE.total_seconds() / 3) -> None:
+    """Resend, for as long as the bot runs, what other processes died before sending."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await resend(bot, engine, everything=False)
+        except Exception:  # the database away for a moment: the next round tries again
+            log.exception("the outbox sweep failed")
