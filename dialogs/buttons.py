@@ -41,8 +41,15 @@ class Pressed:
 
 class Signer:
     def __init__(self, keys: dict[str, bytes]):
-        self.keys = keys
-        self.version = list(keys)[-1]  # the newest signs
+        self.learn(keys)
+
+    def learn(self, keys: dict[str, bytes]) -> None:
+        """These keys from now on (after a rotation: the newest signs, the older still verify)."""
+        self.keys = dict(keys)
+        self.version = list(keys)[-1]
+
+    def knows(self, data: str) -> bool:
+        return data[:1] in self.keys
 
     def step(self, patient_id: int, step: int, index: int | str, value: str) -> str:
         return self._signed(patient_id, STEP, f"{step}.{index}", value)
@@ -60,7 +67,7 @@ class Signer:
             return None
         if kind == ACTION and head:
             return Pressed(ACTION, action=head, value=tail, version=version, signature=signature)
-        if kind == STEP and head.isdigit() and (tail.isdigit() or tail == GUIDE):
+        if kind == STEP and head.isascii() and head.isdigit() and (tail.isascii() and tail.isdigit() or tail == GUIDE):
             index = GUIDE if tail == GUIDE else int(tail)
             return Pressed(STEP, step=int(head), index=index, version=version, signature=signature)
         return None

@@ -143,5 +143,8 @@ def find_or_create_patient(session: Session, db: Database, who: Who) -> tuple[Pa
         with session.begin_nested():
             session.add(patient)
     except IntegrityError:  # the same new patient arrived twice at once
-        return records.patient(session, who.channel, who.external_id, lock=True), False
+        other = records.patient(session, who.channel, who.external_id, lock=True)
+        if other is None:
+            raise RuntimeError("a new patient's row clashed with one that is not there")
+        return other, False
     return patient, True

@@ -150,9 +150,12 @@ HELD = "_held_answer"  # in the dialog's data: the message that prompted the dir
 ASKED_AT = "_direct_question_at"  # in the dialog's data: the step at which the direct question is open
 
 
-def direct_question_open(turn: "Turn") -> bool:
-    """Asked at this step and not answered: once the dialog moves on, it is closed like any other."""
-    return turn.state.data.get(ASKED_AT) == turn.state.step
+def direct_question_open(turn: "Turn", button: str | None = None) -> bool:
+    """Asked at this step and not answered: once the dialog moves on, it is closed like any other.
+    With a button's value ("<step>:<answer>"): and that button belongs to this asking of it."""
+    if turn.state.data.get(ASKED_AT) != turn.state.step:
+        return False
+    return button is None or button.partition(":")[0] == str(turn.state.step)
 
 
 def ask_directly(turn: "Turn", finding: Finding, text: str | None = None) -> None:
@@ -172,7 +175,9 @@ def ask_directly(turn: "Turn", finding: Finding, text: str | None = None) -> Non
     ]
     turn.say(
         "\n".join(lines),
-        [Choice("yes", _("Yes")), Choice("unsure", _("Not sure")), Choice("no", _("No"))], columns=3, action=DIRECT,
+        # Each answer names the step it was asked at: an old question's buttons answer no new one.
+        [Choice(f"{turn.state.step}:{value}", label) for value, label in (("yes", _("Yes")), ("unsure", _("Not sure")), ("no", _("No")))],
+        columns=3, action=DIRECT,
     )
     _urgent(turn)
 

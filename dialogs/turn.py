@@ -20,6 +20,7 @@ from dialogs.base import MENU, ONBOARDING, Answer, Call, Choice, Dialog, Frame, 
 from dialogs.registry import dialog_class
 from dialogs.buttons import ACTION, GUIDE, STEP, Pressed, Signer
 from dialogs.records import Session
+from storage import keys
 from dialogs.io import Button, Command, Edit, Edited, Media, Message, Output, Press, Text, text_of
 from locales import _
 from screen.text import normalize
@@ -102,6 +103,8 @@ class Turn:
         return self.state.paused or (isinstance(event, Text) and safety.typed_answer_value(self, event.text) is not None)
 
     def press(self, press: Press) -> None:
+        if press.button_id and not self.signer.knows(press.button_id):
+            self.signer.learn(keys.read(self.session))  # another process may have rotated the key in
         on_its_message = press.shown is None or press.button_id in press.shown
         if on_its_message and (pressed := self.pressed_action(press)) is not None:
             self.action(pressed)
@@ -121,7 +124,7 @@ class Turn:
 
     def action(self, pressed: Pressed) -> None:
         """A button that stands outside the steps."""
-        live = {safety.RESUME: self.state.paused, safety.DIRECT: safety.direct_question_open(self)}.get(pressed.action, True)
+        live = {safety.RESUME: self.state.paused, safety.DIRECT: safety.direct_question_open(self, pressed.value)}.get(pressed.action, True)
         if not live or pressed.action not in (safety.RESUME, safety.DIRECT, prompts.ACTION, flares.OFFER, advice.NOTE):
             self.say(_("This button has expired."))
             self.ask()
@@ -130,7 +133,7 @@ class Turn:
         elif pressed.action == safety.RESUME:
             safety.resume(self)
         elif pressed.action == safety.DIRECT:
-            safety.direct_answer(self, pressed.value)
+            safety.direct_answer(self, pressed.value.partition(":")[2])
         elif pressed.action == prompts.ACTION:
             prompts.on_press(self, pressed.value)
         elif pressed.action == flares.OFFER:

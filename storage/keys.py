@@ -6,6 +6,7 @@ import secrets
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from storage.db import Database
 from storage.models import ButtonKey
@@ -16,15 +17,21 @@ FIRST_VERSION = "1"
 def button_keys(db: Database) -> dict[str, bytes]:
     """Every key by version, the newest last; the first process to start makes the first key."""
     with db.transaction() as session:
-        keys = {row.version: base64.b64decode(row.key) for row in session.scalars(select(ButtonKey).order_by(ButtonKey.created_at, ButtonKey.version))}
-        if keys:
+        if keys := read(session):
             return keys
         try:
             with session.begin_nested():
                 session.add(ButtonKey(version=FIRST_VERSION, key=_new_key()))
         except IntegrityError:  # another process made it first: use theirs
             pass
-        return {row.version: base64.b64decode(row.key) for row in session.scalars(select(ButtonKey))}
+        return read(session)
+
+
+def read(session: Session) -> dict[str, bytes]:
+    """The keys as stored now, the newest last (a process that meets a version it has not
+    loaded, rotated in by another, reads them again)."""
+    rows = session.scalars(select(ButtonKey).order_by(ButtonKey.created_at, ButtonKey.version))
+    return {row.version: base64.b64decode(row.key) for row in rows}
 
 
 def rotate(db: Database, version: str) -> None:

@@ -595,8 +595,10 @@ class BotAPIEmulator:
         return self.send_media(user_id, "sticker", **kw)
 
     def press(self, user_id: int, message_id: int, data: str, *, chat_id: int | None = None,
-              check: bool = True) -> int:
-        """Press an inline button; with check=True the button must exist on that message."""
+              check: bool = True, old: bool = False) -> int:
+        """Press an inline button; with check=True the button must exist on that message. With
+        `old`, as on a message Telegram no longer shows the bot (days old): the query carries an
+        inaccessible message, its chat, id and date 0, without text or buttons."""
         with self._cond:
             cid = user_id if chat_id is None else chat_id
             rec = self._find({"chat_id": cid, "message_id": message_id})
@@ -605,8 +607,11 @@ class BotAPIEmulator:
             if check and data not in [d for _, d in self.buttons(rec)]:
                 raise AssertionError(f"no button with data {data!r}; have {self.buttons(rec)}")
             user = self._users.get(user_id) or self._user(user_id)
+            message = copy.deepcopy(rec["message"])
+            if old:
+                message = {"chat": message["chat"], "message_id": message["message_id"], "date": 0}
             query = {"id": str(next(self._callback_ids)), "from": user,
-                     "message": copy.deepcopy(rec["message"]),
+                     "message": message,
                      "chat_instance": str(abs(cid) * 7919 + 17), "data": data}
             return self.push_raw({"callback_query": query})
 

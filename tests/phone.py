@@ -16,12 +16,12 @@ class Phone:
         self._mark()
         return self.emu.send_text(self.user_id, text, language_code=self.language_code, **kw)
 
-    def press(self, label: str) -> int:
+    def press(self, label: str, **kw) -> int:
         self._mark()
         for message in reversed(self.emu.messages(self.user_id)):
             for text, data in self.emu.buttons(message):
                 if text == label:
-                    return self.emu.press(self.user_id, message["message_id"], data)
+                    return self.emu.press(self.user_id, message["message_id"], data, **kw)
         raise AssertionError(f"no button {label!r}; the chat reads:\n{self.transcript()}")
 
     # What the patient sees --------------------------------------------------------------------

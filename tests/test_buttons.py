@@ -52,3 +52,18 @@ def test_after_a_rotation_the_new_key_signs_and_the_old_still_verifies(database)
     after = Signer(keys.button_keys(database))
     assert after.version == "2" and after.action(5, "resume", "resume")[0] == "2"
     assert after.verify(5, after.read(shown))
+
+
+def test_a_process_that_missed_a_rotation_learns_the_new_key_on_its_first_button(chat, database):
+    from conftest import Chat
+    from dialogs.engine import Engine
+    from onboard import onboard
+
+    onboard(chat)
+    keys.rotate(database, "2")  # by another process, which then shows the menu
+    other = Chat(Engine(database, clock=chat.engine.clock), chat.who.external_id)
+    other.command("menu")
+    assert all(data.startswith("2") for data, _message in other.last_buttons.values())
+    chat.last_buttons, chat.shown = other.last_buttons, other.shown
+    chat.press("Breathing exercise")  # this process still signs with "1"
+    assert "This button has expired." not in chat.text and chat.engine.signer.version == "2"

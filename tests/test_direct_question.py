@@ -123,3 +123,20 @@ def test_after_a_crisis_continue_offers_a_safety_plan_to_someone_without_one(cha
     chat.say("I want to die")
     chat.press("Continue")
     assert "Let's carry on." in chat.text and "writing a safety plan can help" in chat.text
+
+
+def test_an_old_direct_questions_buttons_answer_no_newer_one(chat, database):
+    onboard(chat)
+    chat.say(AMBIGUOUS)
+    old_yes = chat.last_buttons["Yes"]
+    chat.press("No")
+    chat.command("menu")  # on to another step
+    chat.say(AMBIGUOUS)
+    assert QUESTION in chat.text
+    new_yes = chat.last_buttons["Yes"]
+    chat.last_buttons["old yes"] = old_yes
+    chat.press("old yes")
+    assert "This button has expired." in chat.text and not paused(database)
+    chat.last_buttons["new yes"] = new_yes
+    chat.press("new yes")  # the question on screen still takes its own answer
+    assert paused(database) and [a.category for a in rows(database, Alert)] == ["crisis"]

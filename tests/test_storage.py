@@ -38,3 +38,31 @@ def test_the_migrations_build_exactly_the_tables_the_models_declare(database):
 
     with database.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_a_direct_question_open_when_buttons_became_signed_stays_open(database_url):
+    """Migration 0017 drops the button rows; a direct question they held open moves into the
+    dialog's data, so the patient's typed answer still counts as its answer."""
+    import json
+
+    from storage.models import DialogState
+
+    db = open_database(database_url, migrate=False)
+    db.migrate("0016")
+    with db.engine.begin() as connection:
+        clinic = connection.execute(text("INSERT INTO clinics (name, settings, is_default, created_at) VALUES ('C', '{}', true, CURRENT_TIMESTAMP) RETURNING id")).scalar()
+        for patient, step_of_question in [(1, 7), (2, 6)]:  # open now; asked at an earlier step
+            connection.execute(text(
+                "INSERT INTO patients (id, clinic_id, channel, external_id, language, consent, reachable, checkins_paused, created_at) "
+                "VALUES (:id, :clinic, 'telegram', :ext, 'en', 'given', true, false, CURRENT_TIMESTAMP)"), {"id": patient, "clinic": clinic, "ext": str(patient)})
+            connection.execute(text(
+                "INSERT INTO dialog_states (patient_id, dialog, state, data, stack, step, paused, updated_at) "
+                "VALUES (:id, 'menu', 'main', :data, '[]', 7, false, CURRENT_TIMESTAMP)"), {"id": patient, "data": json.dumps({"kept": 1})})
+            connection.execute(text(
+                "INSERT INTO buttons (id, patient_id, step, action, value, label, created_at) "
+                "VALUES (:id, :patient, :step, 'direct', 'yes', 'Yes', CURRENT_TIMESTAMP)"), {"id": f"b{patient}", "patient": patient, "step": step_of_question})
+    db.migrate()
+    with db.transaction() as session:
+        assert session.get(DialogState, 1).data == {"kept": 1, "_direct_question_at": 7}
+        assert session.get(DialogState, 2).data == {"kept": 1}
+    db.dispose()

@@ -71,6 +71,31 @@ async def walk_onboarding_after_language(phone: Phone) -> None:
     await phone.expect("What would you like to do?")
 
 
+async def test_a_button_on_a_message_too_old_for_telegram_to_show_still_works(bot, emulator):
+    """Telegram sends a press on an old message without the message's text or buttons: the
+    signature alone decides, as where a transport cannot tell."""
+    alice = Phone(emulator, ALICE)
+    alice.send("/start")
+    await alice.expect("Which language")
+    alice.press("English", old=True)
+    await alice.expect("emergency service")
+    assert "This button has expired" not in alice.transcript()
+
+
+async def test_a_button_moved_onto_another_message_is_refused(bot, emulator):
+    """Signed for this patient and this step, but sent from a message that does not carry it
+    (a client that edits callback data): Telegram reports that message's buttons, and it is refused."""
+    alice = Phone(emulator, ALICE)
+    alice.send("/start")
+    await alice.expect("Which language")
+    first = emulator.messages(ALICE)[0]["message_id"]
+    alice.press("English")
+    await alice.expect("emergency service")
+    continue_data = dict(emulator.buttons(emulator.messages(ALICE)[-1]))["Continue"]
+    emulator.press(ALICE, first, continue_data, check=False)  # the answered language question: no buttons now
+    await alice.expect("This button has expired.")
+
+
 async def test_a_new_patient_walks_onboarding_by_pressing_buttons(bot, emulator, database):
     alice = Phone(emulator, ALICE)
     await walk_onboarding(alice)

@@ -21,8 +21,21 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('version', name=op.f('pk_button_keys'))
     )
-    # Buttons on screen when this runs carry row ids that no longer mean anything: pressed, they
-    # read "This button has expired" and the question is asked again.
+    # A direct question ("...thoughts of ending their life? Is that happening for you?") open now
+    # stays open: its state moves from its button rows into the dialog's data, so a typed "yes"
+    # still answers it. (Its buttons' old ids no longer mean anything; pressed, they read "This
+    # button has expired" and the question is shown again, as every other button on screen.)
+    buttons = sa.table('buttons', sa.column('patient_id', sa.Integer), sa.column('action', sa.String), sa.column('step', sa.Integer))
+    states = sa.table('dialog_states', sa.column('patient_id', sa.Integer), sa.column('step', sa.Integer), sa.column('data', sa.JSON))
+    connection = op.get_bind()
+    open_questions = connection.execute(
+        sa.select(states.c.patient_id, states.c.step, states.c.data)
+        .where(sa.exists().where(buttons.c.patient_id == states.c.patient_id, buttons.c.action == 'direct',
+                                 buttons.c.step == states.c.step))
+    ).all()
+    for patient_id, step, data in open_questions:
+        connection.execute(states.update().where(states.c.patient_id == patient_id)
+                           .values(data={**(data or {}), '_direct_question_at': step}))
     with op.batch_alter_table('buttons', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_buttons_patient_id'))
     op.drop_table('buttons')
