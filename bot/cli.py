@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply all migrations")
     db_commands.add_parser("rotate-key", help="re-encrypt patients' words with the first PAINCOACH_DATA_KEY (plain ones too)")
+    db_commands.add_parser("rotate-button-key", help="sign buttons with a new key from now on (buttons on screen keep working)")
 
     dialogs = commands.add_parser("dialogs", help="the dialogs")
     dialog_commands = dialogs.add_subparsers(dest="dialogs_command", required=True)
@@ -128,6 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     except crypto.DataKeyError as error:
         print(f"data key error: {error}", file=sys.stderr)
         return 2
+    if args.command == "db" and args.db_command == "rotate-button-key":
+        from storage import keys
+
+        version = keys.rotate_next(database)
+        print(f"buttons are signed with key {version} from now on (each running process takes it up at its next button)")
+        return 0
     if args.command == "db":
         print(f"database is at the newest revision: {database.url.render_as_string(hide_password=True)}")
         return 0

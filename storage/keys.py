@@ -35,10 +35,20 @@ def read(session: Session) -> dict[str, bytes]:
 
 
 def rotate(db: Database, version: str) -> None:
-    """A new key signs from now on (every process picks it up when it restarts); buttons signed
-    with older keys keep working until those keys are deleted."""
+    """A new key signs from now on: processes started later at once, running ones from the first
+    button signed with it they meet. Buttons signed with older keys keep working until those
+    keys are deleted (and each process restarted)."""
     with db.transaction() as session:
         session.add(ButtonKey(version=version, key=_new_key()))
+
+
+def rotate_next(db: Database) -> str:
+    """Rotate to the next version (1-9, then a-z); returns it."""
+    order = "123456789abcdefghijklmnopqrstuvwxyz"
+    current = list(button_keys(db))
+    version = next(v for v in order if v not in current)
+    rotate(db, version)
+    return version
 
 
 def _new_key() -> str:

@@ -67,3 +67,16 @@ def test_a_process_that_missed_a_rotation_learns_the_new_key_on_its_first_button
     chat.last_buttons, chat.shown = other.last_buttons, other.shown
     chat.press("Breathing exercise")  # this process still signs with "1"
     assert "This button has expired." not in chat.text and chat.engine.signer.version == "2"
+
+
+def test_the_command_line_rotates_to_the_next_key(tmp_path, monkeypatch, capsys):
+    from bot.cli import main
+    from storage import open_database
+
+    monkeypatch.setenv("PAINCOACH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("PAINCOACH_DATABASE_URL", raising=False)
+    assert main(["db", "rotate-button-key"]) == 0 and main(["db", "rotate-button-key"]) == 0
+    assert "signed with key 3" in capsys.readouterr().out
+    db = open_database(f"sqlite:///{tmp_path}/data/paincoach.db", migrate=False)
+    assert list(keys.button_keys(db)) == ["1", "2", "3"]
+    db.dispose()
