@@ -15,14 +15,13 @@ import locales
 import screen
 from dialogs import helplines, prompts, records
 from dialogs.buttons import Signer
-from dialogs.records import IntegrityError, Session
+from dialogs.records import Database, IntegrityError, Session
 from dialogs.io import Command, Inbound, Message, Output, Who, text_of
 from dialogs.turn import Turn
 from locales import _
 from scheduler import planner
 from screen.policy import DANGER
 from storage import enrollment, keys
-from storage.db import Database
 from storage.models import Patient, ProcessedUpdate, Prompt, utcnow
 
 

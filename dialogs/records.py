@@ -13,11 +13,12 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from storage.db import Database
 from storage.models import (
     Answer, FlareEpisode, NotedQuestion, PacingActivity, PacingLog, Patient, Prompt, Response, Schedule, Sprint, ThoughtRecord,
 )
 
-__all__ = ["IntegrityError", "Session"]  # for the engine's unit of work
+__all__ = ["Database", "IntegrityError", "Session"]  # for the engine's unit of work
 
 
 # -- patients -----------------------------------------------------------------------------------
