@@ -2,7 +2,9 @@
 steps"), and a plain yes or no in any of our languages."""
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 
 from babel.numbers import format_decimal
 
@@ -27,8 +29,9 @@ def read_value(item: Item, answer: Answer) -> float | None:
     if answer.choice is not None:
         raw = answer.choice
     else:
-        match = NUMBER.search(answer.text or "")
-        if not match:
+        text = answer.text or ""
+        match = NUMBER.search(text)
+        if not match or _more_than_it_shows(text[match.end():]):
             return None
         raw = match.group(0).rstrip(".,")
     if item.decimals:
@@ -41,6 +44,8 @@ def read_value(item: Item, answer: Answer) -> float | None:
         value = float(raw)
     except ValueError:
         return None
+    if not math.isfinite(value) or (value == 0 and raw.startswith("-")):  # "-0" is no answer anyone means
+        return None
     if not item.decimals and value != int(value):
         return None
     if not item.minimum <= value <= item.maximum:
@@ -48,6 +53,12 @@ def read_value(item: Item, answer: Answer) -> float | None:
     if item.kind == "choice" and int(value) not in {option.value for option in item.options}:
         return None
     return value
+
+
+def _more_than_it_shows(rest: str) -> bool:
+    """The number goes on in a way we do not read: an exponent ("1e309") or a superscript ("10⁹").
+    Read as its first digits, it would be stored as something the patient never meant."""
+    return bool(re.match(r"[eE][+-]?\d", rest)) or bool(rest[:1] and unicodedata.category(rest[0]) == "No")
 
 
 def fmt(number: float) -> str:

@@ -51,7 +51,9 @@ def test_daily_check_in_with_typed_answers_and_skips(chat, database):
     }
 
 
-@pytest.mark.parametrize("typed, expected", [("11", "from 0 to 10"), ("seven", "from 0 to 10"), ("-3", "from 0 to 10"), ("7.5", "from 0 to 10")])
+@pytest.mark.parametrize("typed, expected", [("11", "from 0 to 10"), ("seven", "from 0 to 10"), ("-3", "from 0 to 10"), ("7.5", "from 0 to 10"),
+                                             ("1e309", "from 0 to 10"), ("2E1", "from 0 to 10"), ("nan", "from 0 to 10"), ("inf", "from 0 to 10"),
+                                             ("-0", "from 0 to 10"), ("10⁹", "from 0 to 10"), ("1000000000", "from 0 to 10")])
 def test_out_of_range_or_unreadable_answers_are_asked_again_naming_the_range(chat, database, typed, expected):
     onboard(chat)
     open_checkin(chat, "Daily check-in")
@@ -67,6 +69,9 @@ def test_hours_out_of_range(chat, database):
     chat.press("3")
     chat.say("25")
     assert "Please send a number from 0 to 24." in chat.text
+    chat.say("1e309")  # once stored as 1 hour
+    assert "Please send a number from 0 to 24." in chat.text
+    assert answers(database, responses(database, "daily")[0].id) == {"pain_now": (3.0, False)}
 
 
 def test_peg_is_scored_on_its_last_item_and_cannot_be_skipped(chat, database):
