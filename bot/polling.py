@@ -14,7 +14,7 @@ import logging
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from telegram import Update
-from telegram.error import NetworkError, TimedOut
+from telegram.error import InvalidToken, NetworkError, TimedOut
 from telegram.ext import Application
 
 from storage.db import Database
@@ -111,7 +111,9 @@ def acknowledge(session, update_id: int) -> None:
 async def serve(app: Application, db: Database, stop: asyncio.Event, *, poll_timeout: int = 10) -> None:
     """Run the bot with inbox polling until `stop` is set (what `paincoach run` does);
     `poll_timeout` is how long one getUpdates call waits for news."""
-    async with app:
+    if not await _initialize(app, stop):
+        return
+    async with app:  # (initialized already: this only shuts it down at the end)
         if app.post_init:
             await app.post_init(app)
         await app.start()
@@ -128,3 +130,23 @@ async def serve(app: Application, db: Database, stop: asyncio.Event, *, poll_tim
             await app.stop()
             if app.post_shutdown:
                 await app.post_shutdown(app)
+
+
+async def _initialize(app: Application, stop: asyncio.Event, first_delay: float = 1.0) -> bool:
+    """Telegram, or the way to it, may be down when we start: one clear line, no traceback, and
+    again with backoff (up to a minute) until it answers; False if told to stop meanwhile. A
+    refused token is no outage: it stops the start (bot/cli.py says so in one line)."""
+    delay = first_delay
+    while True:
+        try:
+            await app.initialize()
+            return True
+        except InvalidToken:
+            raise
+        except NetworkError as error:  # also a timeout or a 5xx on the way
+            log.warning("Telegram cannot be reached (%s); trying again in %.0f s", error, delay)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+            return False
+        except asyncio.TimeoutError:
+            delay = min(delay * 2, 60.0)

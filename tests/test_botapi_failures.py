@@ -250,3 +250,23 @@ async def test_bad_requests_and_calls_without_a_chat_are_not_retried():
     with pytest.raises(NetworkError):  # the poller has its own backoff
         await sender.process_request(poll, (), {}, "getUpdates", {}, None)
     assert (bad.calls, poll.calls) == (1, 1)
+
+
+async def test_telegram_unreachable_at_start_is_one_line_and_tried_again(emulator, database, database_url, caplog):
+    """getMe fails twice on the way (502): the bot says so in a line each time, without a
+    traceback, waits, tries again, and then serves as usual."""
+    caplog.set_level(logging.INFO)
+    emulator.fail_next("getMe", status=502, times=2)
+    settings = Settings(database_url=database_url, token=emulator.token, bot_api_url=emulator.base_url, dispatch_seconds=0)
+    app = build_application(settings, Engine(database))
+    stop = asyncio.Event()
+    serving = asyncio.create_task(serve(app, database, stop, poll_timeout=1))
+    try:
+        alice = Phone(emulator, 5001)
+        alice.send("/start")
+        await alice.expect("Which language", timeout=30)
+    finally:
+        stop.set()
+        await serving
+    down = [r for r in caplog.records if r.getMessage().startswith("Telegram cannot be reached")]
+    assert len(down) == 2 and all(r.exc_info is None for r in down)
