@@ -5,7 +5,9 @@ so a conversation can be scripted (the input lines are echoed to keep the transc
 """
 from __future__ import annotations
 
+import itertools
 import os
+import string
 import sys
 import tempfile
 from pathlib import Path
@@ -63,6 +65,8 @@ class TerminalChat:
         self.choices = {}  # numbers refer to the newest buttons only
         self.labels = set()
         self.guide_done = None
+        # One list per screen: the buttons of every message shown now, numbered on (or lettered on).
+        numbers, letters = (str(n) for n in itertools.count(1)), iter(string.ascii_lowercase)
         for output in outputs:
             if isinstance(output, Message):
                 self.message_count += 1
@@ -81,8 +85,11 @@ class TerminalChat:
                     # Letters when a typed number is itself an answer ("1" step must not mean button 1),
                     # or when the buttons are numbers (on a 0-10 scale "11" must not be button 11: 10).
                     numbered = any(b.label.strip().lstrip("-").isdigit() for row in output.buttons for b in row)
-                    keys = "abcdefghijklmnopqrstuvwxyz" if output.expects_number or numbered else [str(n) for n in range(1, 100)]
-                    for key, button in zip(keys, (b for row in output.buttons for b in row)):
+                    keys = letters if output.expects_number or numbered else numbers
+                    for button in (b for row in output.buttons for b in row):
+                        key = next(keys, None)
+                        if key is None:  # (more than 26 lettered buttons on one screen: none has)
+                            break
                         self.choices[key] = (button.id, self.message_count)
                         self.labels.add(button.label.casefold())
                         self.stdout.write(f"  {key}) {button.label}\n")

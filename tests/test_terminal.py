@@ -78,3 +78,19 @@ def test_on_a_number_scale_a_typed_number_is_the_number_never_an_option(tmp_path
     assert "Please send a whole number from 0 to 10." in out.getvalue()  # "11" is not button 11 ("10")
     with database.transaction() as session:
         assert session.scalars(select(Answer.value).where(Answer.item_id == "pain_now")).all() == [7.0]
+
+
+def test_one_numbered_list_per_screen_and_every_button_reachable(tmp_path):
+    """A medication question at the menu gets the advice with its own button and the menu again:
+    one list, numbered on, so "note it for my visit" can be chosen too."""
+    script = "1\n1\n1\n1\nBerlin\n1\nLee\nskip\n" + "1\n" * 4 + "Can I take more ibuprofen with my tramadol?\n1\n"
+    env = {**os.environ, "PAINCOACH_DATA_DIR": str(tmp_path), "LANG": "C.UTF-8"}
+    env.pop("PAINCOACH_DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "chat"], input=script, capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    screen = result.stdout.split("> Can I take more ibuprofen with my tramadol?")[1].split("\n> ")[0]
+    assert "  1) Note it for my next visit" in screen and "  2) Check in now" in screen
+    assert screen.count("  1) ") == 1
+    assert "Noted. It will be in your visit notes" in result.stdout
