@@ -21,7 +21,7 @@ from bot import polling
 from bot.delivery import deliver
 from clinic.desk import Desk
 from dialogs.engine import Engine, NotInvited
-from dialogs.io import Inbound, Message, Output, Who, decode, encode
+from dialogs.io import Inbound, Output, Who, decode, encode
 from storage import outbox
 from storage.models import Patient, Prompt
 
@@ -45,7 +45,7 @@ def answer(desk: Desk, engine: Engine, inbound: Inbound, chat_id: int) -> Answer
         with engine.db.transaction() as session:
             if not desk.concerns(session, inbound):
                 outputs = engine.step(session, inbound, signer)
-                kept = outbox.put(session, chat_id, [(encode(o), isinstance(o, Message) and o.urgent) for o in outputs], engine.clock())
+                kept = outbox.put(session, chat_id, [encode(o) for o in outputs], engine.clock())
                 if inbound.update_id is not None:
                     polling.acknowledge(session, inbound.update_id)
                 return Answered(outputs, kept, acknowledged=True)

@@ -19,6 +19,7 @@ NAVIGATION = {"start", "menu", "language", "timezone", "cancel", "progress", "wi
 def command(turn: "Turn", command: Command) -> None:
     consented = turn.patient.consent == "given"
     onboarded = turn.patient.onboarded_at is not None
+    setting_up = _("Let's finish setting up first; it only takes a few minutes.")  # for what needs onboarding done
     name = command.name
     if name in NAVIGATION and turn.state.paused:
         safety.unpause(turn)  # the patient chose where to go
@@ -33,7 +34,7 @@ def command(turn: "Turn", command: Command) -> None:
         if onboarded:
             turn.restart_at(MENU)
         else:
-            turn.say(_("Let's finish setting up first; it only takes a few minutes."))
+            turn.say(setting_up)
             turn.ask()
     elif name == "language":
         turn.call(Call("language"))
@@ -47,7 +48,7 @@ def command(turn: "Turn", command: Command) -> None:
         if onboarded:
             progress.progress(turn)
         else:
-            turn.say(_("Let's finish setting up first; it only takes a few minutes."))
+            turn.say(setting_up)
         turn.ask()
     elif name == "cancel":
         cancel(turn)

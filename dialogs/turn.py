@@ -106,10 +106,11 @@ class Turn:
         if press.button_id and not self.signer.knows(press.button_id):
             self.signer.learn(keys.read(self.session))  # another process may have rotated the key in
         on_its_message = press.shown is None or press.button_id in press.shown
-        if on_its_message and (pressed := self.pressed_action(press)) is not None:
+        pressed = self.signer.read(press.button_id) if on_its_message else None
+        if pressed is not None and pressed.kind == ACTION and self.signer.verify(self.patient.id, pressed):
             self.action(pressed)
             return
-        choice = self._pressed_choice(press) if on_its_message else None
+        choice = self._pressed_choice(pressed) if pressed is not None and pressed.kind == STEP else None
         if choice is None:
             self.say(_("This button has expired."))
             self.ask()
@@ -148,11 +149,10 @@ class Turn:
             return None
         return pressed
 
-    def _pressed_choice(self, press: Press) -> Choice | None:
+    def _pressed_choice(self, pressed: Pressed) -> Choice | None:
         """The choice a step button answers: shown at this step, and signed for this patient and
         this very choice. Anything else has expired."""
-        pressed = self.signer.read(press.button_id)
-        if pressed is None or pressed.kind != STEP or pressed.step != self.state.step:
+        if pressed.step != self.state.step:
             return None
         question = self.dialog().ask()
         if not isinstance(question, Question):
@@ -168,7 +168,7 @@ class Turn:
     def answer(self, answer: Answer) -> None:
         dialog = self.dialog()
         if answer.text is not None:
-            answer = self._typed_choice(answer)
+            answer = self._typed_choice(answer, dialog)
         result = dialog.read(answer)
         if isinstance(result, str):
             self.fire(dialog, result)
@@ -180,14 +180,14 @@ class Turn:
             self.say(_("Please choose one of the buttons below."))
         self.ask()
 
-    def _typed_choice(self, answer: Answer) -> Answer:
+    def _typed_choice(self, answer: Answer, dialog: Dialog) -> Answer:
         """Typing a button counts as pressing it: its label, the start of its label ("yes" for
         "Yes, I agree"), or a plain yes or no in any of our languages; case, accents and
         punctuation aside."""
         typed = normalize(answer.text)
         if not typed:
             return answer
-        question = self.dialog().ask()
+        question = dialog.ask()
         buttons = [(choice.label, choice.value) for choice in question.choices] if isinstance(question, Question) else []
         # Number buttons match only exactly: normalising "-3" would drop the sign.
         exact = answer.text.strip()

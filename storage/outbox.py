@@ -21,10 +21,9 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=30)  # a live process has sent its replies long before this (they go before scheduled sends)
 
 
-def put(session: Session, chat_id: int, payloads: list[tuple[str, bool]], now: datetime) -> list[int]:
-    """Keep a step's outputs (encoded, and whether urgent), in order; returns their ids."""
-    rows = [Outbox(chat_id=chat_id, payload=payload, urgent=urgent, lease_until=now + LEASE, created_at=now)
-            for payload, urgent in payloads]
+def put(session: Session, chat_id: int, payloads: list[str], now: datetime) -> list[int]:
+    """Keep a step's outputs (encoded), in order; returns their ids."""
+    rows = [Outbox(chat_id=chat_id, payload=payload, lease_until=now + LEASE, created_at=now) for payload in payloads]
     session.add_all(rows)
     session.flush()
     return [row.id for row in rows]

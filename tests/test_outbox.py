@@ -21,14 +21,14 @@ def test_every_kind_of_output_comes_back_as_it_went_in():
 
 def test_a_live_process_keeps_its_rows_and_a_dead_ones_are_taken_after_the_lease(database):
     with database.transaction() as session:
-        ids = outbox.put(session, 1001, [(encode(Message("a")), False), (encode(Message("b")), True)], NOW)
-        other = outbox.put(session, 1002, [(encode(Message("c")), False)], NOW)
+        ids = outbox.put(session, 1001, [encode(Message("a")), encode(Message("b", urgent=True))], NOW)
+        other = outbox.put(session, 1002, [encode(Message("c"))], NOW)
     assert ids[0] < ids[1] < other[0]  # the order they go out in
     assert outbox.orphans(database, NOW + timedelta(seconds=5)) == {}  # leased: its writer is sending
     later = NOW + outbox.LEASE + timedelta(seconds=1)
     taken = outbox.orphans(database, later)
     assert {chat: [row_id for row_id, _p in rows] for chat, rows in taken.items()} == {1001: ids, 1002: other}
-    assert decode(taken[1001][1][1]) == Message("b")
+    assert decode(taken[1001][1][1]) == Message("b", urgent=True)
     assert outbox.orphans(database, later) == {}  # leased again, to the taker
     outbox.confirmed(database, ids)
     assert list(outbox.orphans(database, later, everything=True)) == [1002]  # the only process takes all

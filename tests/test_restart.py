@@ -46,6 +46,15 @@ class BotProcess:
         self.process.wait(timeout=10)
 
 
+def settled(database) -> bool:
+    """Every fetched update handled and every reply confirmed: nothing in the inbox or the outbox.
+    (Waited for, never slept for: a slow machine only takes longer.)"""
+    from storage.models import Outbox
+
+    with database.transaction() as session:
+        return not session.scalar(select(func.count()).select_from(Inbox)) and not session.scalar(select(func.count()).select_from(Outbox))
+
+
 STEPS = [("English", "emergency service"), ("Continue", "Do you agree"), ("Yes, I agree", "18 or older"),
          ("Yes, I'm 18 or older", "Which time zone"), (None, "local time"), ("Yes, that's right", "call you")]
 
@@ -73,12 +82,12 @@ def test_sigkill_between_two_messages_loses_nothing(emulator, database, database
         walk_to_story(phone, bot, zone="Sydney", name="Robin", kill_before=2)
         phone.send("Both knees")
         phone.wait("Since when")
-        time.sleep(0.5)  # the reply is out and the inbox row gone: a kill now must repeat nothing
+        emulator.wait_for(lambda: settled(database), timeout=30)  # the reply confirmed: a kill now must repeat nothing
         bot.kill()
         bot.start()
         phone.send("About five years")
         phone.wait("What makes it worse?", timeout=30)
-        time.sleep(0.5)  # let the handled update leave the inbox before the last kill
+        emulator.wait_for(lambda: settled(database), timeout=30)  # nothing left to handle or send before the last kill
     finally:
         bot.kill()
 
@@ -183,7 +192,7 @@ def test_sigkill_amid_crisis_messages_leaves_no_safety_event_without_its_alert(e
         bot.start()
         # (On PostgreSQL, where several processes may run, replies a dead one kept wait out its lease: 30 s.)
         emulator.wait_for(lambda: len({call["chat_id"] for call in emulator.calls_to("sendMessage")}) == len(chats), timeout=90)
-        time.sleep(0.5)  # the last handled update leaves the inbox
+        emulator.wait_for(lambda: settled(database), timeout=30)
     finally:
         bot.kill()
     events, alerts = at_kill
@@ -224,7 +233,7 @@ def test_sigkill_between_the_step_and_its_reply_sends_the_very_reply_on_restart(
         bot.start()
         # On SQLite at once; on PostgreSQL once the dead process's 30 s lease on it has run out.
         emulator.wait_for(lambda: any("Our coaching is paused" in m["text"] for m in emulator.messages(chat)), timeout=90)
-        time.sleep(0.5)  # the resent reply leaves the outbox
+        emulator.wait_for(lambda: settled(database), timeout=30)  # the resent reply confirmed
     finally:
         bot.kill()
     assert kept >= 1 and events == 1  # at the kill: the step was done and its reply kept

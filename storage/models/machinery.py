@@ -74,7 +74,6 @@ class Outbox(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)  # the order they go out in
     chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
     payload: Mapped[str] = mapped_column(EncryptedText)  # one output as JSON (dialogs.io.encode): may hold the patient's words
-    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     lease_until: Mapped[datetime] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

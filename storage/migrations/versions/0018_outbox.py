@@ -19,7 +19,6 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('chat_id', sa.BigInteger(), nullable=False),
     sa.Column('payload', sa.Text(), nullable=False),
-    sa.Column('urgent', sa.Boolean(), nullable=False),
     sa.Column('lease_until', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
