@@ -100,7 +100,9 @@ class Engine:
         signer = self.signer
         with self.db.transaction() as session:
             prompt = session.get(Prompt, prompt_id)
-            patient = session.get(Patient, prompt.patient_id)
+            patient = session.get(Patient, prompt.patient_id) if prompt is not None else None
+            if patient is None or patient.consent != "given" or patient.discharged_at is not None:
+                return "", []  # erased, withdrawn or discharged since the claim: nothing goes out
             with locales.use(patient.language, region_of(patient)):
                 turn = Turn(session, patient, self.clock(), signer)
                 prompts.invite(turn, prompt, reminder=reminder)

@@ -23,9 +23,14 @@ if TYPE_CHECKING:
     from dialogs.base import Turn
 
 ACTION = "prompt"
-# A prompt the patient can still answer: delivered at least once, not closed. ("claimed" covers
-# a snoozed prompt whose second invitation is on its way.)
-OPEN = ("sent", "snoozed", "claimed")
+# A prompt the patient can still answer: its invitation went out (or may have: "claimed" is on
+# its way, "unknown" was on its way when a process died), and it has not closed.
+OPEN = ("sent", "snoozed", "claimed", "unknown")
+
+
+def invited(prompt: Prompt) -> bool:
+    """Its invitation went out, or may have (a quiet-hours snooze is not one)."""
+    return prompt.sent_at is not None or prompt.status in ("claimed", "unknown")
 
 
 def open_prompt(turn: "Turn") -> Prompt | None:
@@ -82,7 +87,7 @@ def on_press(turn: "Turn", value: str) -> None:
         turn.say(_("This button has expired."))
         turn.ask()
         return
-    if prompt.status not in OPEN or prompt.sent_at is None or prompt.expires_at <= turn.now:
+    if prompt.status not in OPEN or not invited(prompt) or prompt.expires_at <= turn.now:
         if prompt.kind == "pacing_break":
             turn.say(_("That break is already noted."))
         elif prompt.status == "answered":

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -114,7 +114,8 @@ def newest_open_prompt(session: Session, patient_id: int, statuses: tuple[str, .
     """The newest prompt sent and not expired, in one of `statuses`."""
     return session.scalars(
         select(Prompt)
-        .where(Prompt.patient_id == patient_id, Prompt.status.in_(statuses), Prompt.sent_at.is_not(None), Prompt.expires_at > now)
+        .where(Prompt.patient_id == patient_id, Prompt.status.in_(statuses), Prompt.expires_at > now,
+               or_(Prompt.sent_at.is_not(None), Prompt.status.in_(("claimed", "unknown"))))  # a send began
         .order_by(Prompt.scheduled_for.desc())
     ).first()
 

@@ -1,9 +1,13 @@
-"""Sends due prompts: claim in the database, send through the transport, record what happened.
+"""Sends due prompts, one at a time: claim it, send it, record what Telegram said.
 
-A prompt is marked `claimed` (in its own committed transaction) before it is sent and `sent` only
-after Telegram confirms. Rows are claimed with SELECT … FOR UPDATE SKIP LOCKED, so several
-dispatchers on one PostgreSQL database never take the same prompt; SQLite has one process.
-A prompt left `claimed` by a process that died is recorded as `unknown` and never resent.
+A prompt is claimed just before it is sent, in its own committed transaction: that record is
+the send's record, written before the HTTP call. At most `in_flight` prompts per process are
+between claim and confirmation, so a process killed mid-burst leaves at most that many whose
+delivery is unknown; every other due prompt is still `scheduled`, and goes out after a restart.
+A claim whose process died is marked `unknown` after `lease`, and never sent again (the patient
+may have it: its buttons still work). Rows are claimed with SELECT … FOR UPDATE SKIP LOCKED, so
+several dispatchers on one PostgreSQL database never take the same prompt. What may go out at
+all is decided in the claiming transaction by the consent gate (scheduler/outbound.py).
 """
 from __future__ import annotations
 
@@ -14,17 +18,21 @@ from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, or_, select, true, update
+from sqlalchemy import and_, or_, select, true, update
 
+from scheduler.outbound import may_be_messaged
 from scheduler.times import instant, parse_hhmm
 from storage.db import Database
-from storage.models import DialogState, Patient, Prompt, utcnow
+from storage.models import Patient, Prompt, utcnow
+from storage.retry import retrying
 
 log = logging.getLogger(__name__)
 
 # deliver(external_id, outputs) -> the id of the message that carries the buttons. The scheduler
 # decides when and what; how it is worded (the dialogs) and sent (a transport) is handed in.
 Deliver = Callable[[str, list[Any]], Awaitable[int | None]]
+IN_FLIGHT = 5  # prompts between claim and Telegram's answer, per process: what a kill can leave unknown
+CLAIMED = ("claimed", "unknown")  # a send was started: the patient may have the invitation
 
 
 class Invitations(Protocol):
@@ -45,13 +53,6 @@ class NotDelivered(Exception):
 class Claim:
     prompt_id: int
     reminder: bool
-
-
-def may_be_messaged():
-    """Patients we may write to now: reachable, not in a crisis pause, and for check-ins, not
-    paused. (A planned break the patient asked for is not a check-in: it goes out regardless.)"""
-    in_crisis_pause = exists().where(DialogState.patient_id == Patient.id, DialogState.paused)
-    return [Patient.reachable, or_(Patient.checkins_paused.is_(False), Prompt.kind == "pacing_break"), ~in_crisis_pause]
 
 
 def quiet_hours_end(patient: Patient, now: datetime) -> datetime | None:
@@ -75,46 +76,58 @@ class Dispatcher:
         deliver: Deliver,
         *,
         clock: Callable[[], datetime] = utcnow,
-        batch: int = 500,
-        claim_timeout: timedelta = timedelta(minutes=10),
+        in_flight: int = IN_FLIGHT,
+        lease: timedelta = timedelta(minutes=1),
     ):
         self.db = db
         self.invitations = invitations
         self.deliver = deliver
         self.clock = clock
-        self.batch = batch
-        self.claim_timeout = claim_timeout
+        self.in_flight = in_flight
+        self.lease = lease
 
     async def tick(self) -> int:
-        """One round: close what is overdue, claim what is due, send it. Returns prompts sent."""
+        """One round: close what is overdue, then send what is due, `in_flight` at a time, until
+        nothing due is left. Returns prompts sent."""
         now = self.clock()
-        await asyncio.to_thread(self.close_overdue, now)
-        claims = await asyncio.to_thread(self.claim, now)
-        results = await asyncio.gather(*(self.send(claim) for claim in claims))
-        return sum(results)
+        await asyncio.to_thread(retrying, self.db, lambda session: self.close_overdue(session, now))
+        sent = 0
 
-    def close_overdue(self, now: datetime) -> None:
+        async def sender() -> None:
+            nonlocal sent
+            while (claim := await asyncio.to_thread(self.claim_one, now)) is not None:
+                delivered = await self.send(claim)  # (not `sent += await …`: that reads `sent` before the wait)
+                sent += delivered
+
+        await asyncio.gather(*(sender() for _ in range(self.in_flight)))
+        return sent
+
+    def close_overdue(self, session, now: datetime) -> None:
         started = Prompt.started_at.is_not(None)
-        with self.db.transaction() as session:
-            for statuses, condition, reason in [
-                (("scheduled",), true(), "missed: not delivered before it expired"),
-                (("sent", "snoozed"), started, "missed: partly answered before it expired"),
-                (("sent", "snoozed"), ~started, "missed: no answer before it expired"),
-            ]:
-                session.execute(
-                    update(Prompt)
-                    .where(Prompt.status.in_(statuses), Prompt.expires_at <= now, condition)
-                    .values(status="expired", reason=reason, updated_at=now)
-                    .execution_options(synchronize_session=False)
-                )
+        for statuses, condition, reason in [
+            (("scheduled",), true(), "missed: not delivered before it expired"),
+            (("sent", "snoozed"), started, "missed: partly answered before it expired"),
+            (("sent", "snoozed"), ~started, "missed: no answer before it expired"),
+        ]:
             session.execute(
                 update(Prompt)
-                .where(Prompt.status == "claimed", Prompt.claimed_at <= now - self.claim_timeout)
-                .values(status="unknown", reason="claimed, then the process stopped before Telegram confirmed; not resent", updated_at=now)
+                .where(Prompt.status.in_(statuses), Prompt.expires_at <= now, condition)
+                .values(status="expired", reason=reason, updated_at=now)
+                .execution_options(synchronize_session=False)
             )
+        session.execute(
+            update(Prompt)
+            .where(Prompt.status == "claimed", Prompt.claimed_at <= now - self.lease)
+            .values(status="unknown", reason="claimed, then the process stopped before Telegram answered; not resent", updated_at=now)
+        )
 
-    def claim(self, now: datetime) -> list[Claim]:
-        with self.db.transaction() as session:
+    def claim_one(self, now: datetime) -> Claim | None:
+        """The next prompt (or reminder) to send, claimed in its own transaction; None when
+        nothing is due. Due prompts inside a patient's quiet hours are snoozed to their end."""
+        return retrying(self.db, lambda session: self._claim_prompt(session, now) or self._claim_reminder(session, now))
+
+    def _claim_prompt(self, session, now: datetime) -> Claim | None:
+        while True:
             due = session.scalars(
                 select(Prompt)
                 .join(Patient, Patient.id == Prompt.patient_id)
@@ -126,20 +139,24 @@ class Dispatcher:
                     Prompt.expires_at > now,
                     *may_be_messaged(),
                 )
-                .order_by(Prompt.scheduled_for)
-                .limit(self.batch)
+                .order_by(Prompt.scheduled_for, Prompt.id)
+                .limit(1)
                 .with_for_update(skip_locked=True, of=Prompt)
-            ).all()
-            quiet = self._quiet_until(session, [p.patient_id for p in due if p.kind != "pacing_break"], now)
-            claimed = []
-            for prompt in due:
-                if prompt.patient_id in quiet:  # wait for the end of the patient's quiet hours
-                    prompt.status, prompt.snoozed_until, prompt.reason = "snoozed", quiet[prompt.patient_id], "quiet hours"
-                else:
-                    prompt.status, prompt.claimed_at = "claimed", now
-                    claimed.append(prompt)
-                prompt.updated_at = now
-            remind = session.scalars(
+            ).first()
+            if due is None:
+                return None
+            due.updated_at = now
+            quiet = self._quiet_until(session, [due.patient_id] if due.kind != "pacing_break" else [], now)
+            if due.patient_id in quiet:  # wait for the end of the patient's quiet hours
+                due.status, due.snoozed_until, due.reason = "snoozed", quiet[due.patient_id], "quiet hours"
+                session.flush()
+                continue
+            due.status, due.claimed_at = "claimed", now
+            return Claim(due.id, False)
+
+    def _claim_reminder(self, session, now: datetime) -> Claim | None:
+        while True:
+            prompt = session.scalars(
                 select(Prompt)
                 .join(Patient, Patient.id == Prompt.patient_id)
                 .where(
@@ -150,18 +167,19 @@ class Dispatcher:
                     Prompt.started_at.is_(None),  # started: no reminder wanted
                     *may_be_messaged(),
                 )
-                .limit(self.batch)
+                .order_by(Prompt.remind_at, Prompt.id)
+                .limit(1)
                 .with_for_update(skip_locked=True, of=Prompt)
-            ).all()
-            quiet = self._quiet_until(session, [p.patient_id for p in remind], now)
-            reminders = []
-            for prompt in remind:
-                if prompt.patient_id in quiet:
-                    prompt.remind_at = quiet[prompt.patient_id]
-                else:
-                    prompt.reminded_at = now  # claimed: one reminder at most, even if this send fails
-                    reminders.append(prompt)
-            return [Claim(p.id, False) for p in claimed] + [Claim(p.id, True) for p in reminders]
+            ).first()
+            if prompt is None:
+                return None
+            quiet = self._quiet_until(session, [prompt.patient_id], now)
+            if prompt.patient_id in quiet:
+                prompt.remind_at = quiet[prompt.patient_id]
+                session.flush()
+                continue
+            prompt.reminded_at = now  # claimed: one reminder at most, even if this send fails
+            return Claim(prompt.id, True)
 
     def _quiet_until(self, session, patient_ids: list[int], now: datetime) -> dict[int, datetime]:
         """The patients (of these) now inside their quiet hours, with the instant those end."""
@@ -176,7 +194,8 @@ class Dispatcher:
 
     async def send(self, claim: Claim) -> int:
         external_id, outputs = await asyncio.to_thread(self.invitations.prompt_invitation, claim.prompt_id, claim.reminder)
-        if not outputs:
+        if not outputs:  # consent ended (or the patient was erased) since the claim
+            await asyncio.to_thread(self._record, claim, "cancelled", "consent ended before it went out")
             return 0
         try:
             message_id = await self.deliver(external_id, outputs)
@@ -191,31 +210,35 @@ class Dispatcher:
         return 1
 
     def _record(self, claim: Claim, outcome: str, reason: str | None, message_id: int | None = None) -> None:
+        retrying(self.db, lambda session: self._record_in(session, claim, outcome, reason, message_id))
+
+    def _record_in(self, session, claim: Claim, outcome: str, reason: str | None, message_id: int | None) -> None:
         now = self.clock()
-        with self.db.transaction() as session:
-            prompt = session.get(Prompt, claim.prompt_id, with_for_update=True)
-            if outcome != "blocked" and not claim.reminder and prompt.status != "claimed":
-                # The patient started (or finished) it while the invitation was on its way.
-                prompt.message_id = message_id or prompt.message_id
-                return
-            if outcome == "blocked":
-                prompt.status, prompt.reason = "blocked", reason
-                patient = session.get(Patient, prompt.patient_id)
-                patient.reachable = False  # not messaged again until they write to us
-                session.execute(
-                    update(Prompt)
-                    .where(Prompt.patient_id == patient.id, Prompt.status == "scheduled")
-                    .values(status="blocked", reason="the patient blocked the bot", updated_at=now)
-                )
-            elif claim.reminder:
-                if outcome != "sent":
-                    prompt.reason = f"reminder {outcome}: {reason}"
-            elif outcome == "sent":
-                prompt.status, prompt.message_id = "sent", message_id
-                if prompt.sent_at is None:
-                    prompt.sent_at = now
-                    reminder_after = session.get(Patient, prompt.patient_id).clinic.setting("reminder_after_minutes")
-                    prompt.remind_at = now + timedelta(minutes=reminder_after)
-            else:
-                prompt.status, prompt.reason = outcome, reason
-            prompt.updated_at = now
+        prompt = session.get(Prompt, claim.prompt_id, with_for_update=True)
+        if prompt is None:  # erased with the patient meanwhile
+            return
+        if outcome != "blocked" and not claim.reminder and prompt.status not in CLAIMED:
+            # The patient started (or finished) it while the invitation was on its way.
+            prompt.message_id = message_id or prompt.message_id
+            return
+        if outcome == "blocked":
+            prompt.status, prompt.reason = "blocked", reason
+            patient = session.get(Patient, prompt.patient_id)
+            patient.reachable = False  # not messaged again until they write to us
+            session.execute(
+                update(Prompt)
+                .where(Prompt.patient_id == patient.id, Prompt.status == "scheduled")
+                .values(status="blocked", reason="the patient blocked the bot", updated_at=now)
+            )
+        elif claim.reminder:
+            if outcome != "sent":
+                prompt.reason = f"reminder {outcome}: {reason}"
+        elif outcome == "sent":
+            prompt.status, prompt.message_id = "sent", message_id
+            if prompt.sent_at is None:
+                prompt.sent_at = now
+                reminder_after = session.get(Patient, prompt.patient_id).clinic.setting("reminder_after_minutes")
+                prompt.remind_at = now + timedelta(minutes=reminder_after)
+        else:
+            prompt.status, prompt.reason = outcome, reason
+        prompt.updated_at = now

@@ -231,11 +231,11 @@ async def test_after_a_restart_due_prompts_are_sent_and_old_ones_recorded_as_mis
 async def test_a_prompt_claimed_by_a_process_that_died_is_never_resent(chat_at, database, clock, dispatcher, phone):
     onboard(chat_at)
     clock.at = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
-    dispatcher.claim(clock())  # claimed... and the process died before sending
-    clock.advance(minutes=5)
+    assert dispatcher.claim_one(clock()) is not None  # claimed... and the process died before sending
+    clock.advance(seconds=30)
     assert await dispatcher.tick() == 0
     assert prompts(database)[0].status == "claimed"
-    clock.advance(minutes=6)
+    clock.advance(seconds=31)
     await dispatcher.tick()
     assert prompts(database)[0].status == "unknown"
     clock.advance(minutes=30)
@@ -282,7 +282,7 @@ async def test_two_dispatchers_racing_over_1000_due_prompts_deliver_each_exactly
     databases = [open_database(database_url), open_database(database_url, migrate=False)]
     due_prompts(databases[0], [9000 + i for i in range(100)], clock(), per_patient=10)
     phone = Phone()
-    dispatchers = [Dispatcher(db, Engine(db, clock=clock), phone.deliver, clock=clock, batch=50) for db in databases]
+    dispatchers = [Dispatcher(db, Engine(db, clock=clock), phone.deliver, clock=clock) for db in databases]
 
     async def drain(dispatcher: Dispatcher) -> int:
         total = 0
