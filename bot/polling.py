@@ -18,7 +18,8 @@ from telegram.error import InvalidToken, NetworkError, TimedOut
 from telegram.ext import Application
 
 from storage.db import Database
-from storage.models import Inbox, ProcessedUpdate
+from storage.models import Inbox, utcnow
+from storage.updates import applied
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +77,7 @@ class InboxPoller:
         ids = [u.update_id for u in updates]
         with self.db.transaction() as session:
             known = set(session.scalars(select(Inbox.update_id).where(Inbox.update_id.in_(ids))))
-            known |= set(
-                session.scalars(
-                    select(ProcessedUpdate.update_id).where(ProcessedUpdate.source == self.source, ProcessedUpdate.update_id.in_(ids))
-                )
-            )
+            known |= applied(session, self.source, ids, utcnow())
             rows = [{"update_id": u.update_id, "payload": u.to_dict()} for u in updates if u.update_id not in known]
             if rows:
                 dialect = postgresql if self.db.engine.dialect.name == "postgresql" else sqlite

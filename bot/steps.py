@@ -45,7 +45,7 @@ def answer(desk: Desk, engine: Engine, inbound: Inbound, chat_id: int) -> Answer
         with engine.db.transaction() as session:
             if not desk.concerns(session, inbound):
                 outputs = engine.step(session, inbound, signer)
-                kept = outbox.put(session, chat_id, [encode(o) for o in outputs], engine.clock())
+                kept = outbox.put(session, chat_id, [(encode(o), is_urgent(o)) for o in outputs], engine.clock())
                 if inbound.update_id is not None:
                     polling.acknowledge(session, inbound.update_id)
                 return Answered(outputs, kept, acknowledged=True)
@@ -60,7 +60,7 @@ async def resend(bot, engine: Engine, *, everything: bool) -> int:
     returns how many outputs went out. `everything`: this is the only process (SQLite)."""
     orphans = await asyncio.to_thread(outbox.orphans, engine.db, engine.clock(), everything=everything)
     sent = 0
-    for chat_id, rows in orphans.items():
+    for chat_id, rows in orphans:
         ids = [row_id for row_id, _payload in rows]
         try:
             await deliver(bot, engine, chat_id, [decode(payload) for _row_id, payload in rows])
@@ -79,6 +79,10 @@ async def resend(bot, engine: Engine, *, everything: bool) -> int:
     if sent:
         log.info("resent %d replies a stopped process had not sent", sent)
     return sent
+
+
+def is_urgent(output: Output) -> bool:
+    return bool(getattr(output, "urgent", False))
 
 
 def mark_unreachable(engine: Engine, who: Who) -> None:

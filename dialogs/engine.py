@@ -22,7 +22,8 @@ from locales import _
 from scheduler import planner
 from screen.policy import DANGER
 from storage import enrollment, keys
-from storage.models import Patient, ProcessedUpdate, Prompt, utcnow
+from storage import updates
+from storage.models import Patient, Prompt, utcnow
 
 
 def region_of(patient: Patient, language_code: str | None = None) -> str | None:
@@ -67,6 +68,8 @@ class Engine:
         """The step, inside the caller's transaction; raises NotInvited (roll it back, then answer
         with `not_invited`) for a new person without an invitation where one is needed."""
         signer = signer or self.signer
+        if inbound.update_id is not None and not self._first_delivery(session, inbound):
+            return []  # applied already, and its replies kept in the outbox: nothing twice
         patient, created = find_or_create_patient(session, self.db, inbound.who)
         if created and not patient.clinic.setting("join_without_invite") and not _brings_invite(session, inbound.event, self.clock()):
             raise NotInvited()
@@ -76,10 +79,7 @@ class Engine:
                 planner.replan(session, patient, self.clock())
         with locales.use(patient.language, region_of(patient, inbound.who.language_code)):
             turn = Turn(session, patient, self.clock(), signer, inbound.who.language_code)
-            if inbound.update_id is not None and not self._first_delivery(session, patient, inbound.update_id):
-                turn.ask()  # already applied: show where they are, change nothing
-            else:
-                turn.handle(inbound.event)
+            turn.handle(inbound.event)
             return turn.outputs
 
     def current_question(self, who: Who) -> list[Output]:
@@ -113,11 +113,9 @@ class Engine:
             patient = records.patient(session, who.channel, who.external_id)
             return patient.language if patient else locales.negotiate(who.language_code)
 
-    def _first_delivery(self, session: Session, patient: Patient, update_id: int) -> bool:
-        if session.get(ProcessedUpdate, (self.source, update_id)) is not None:
-            return False
-        session.add(ProcessedUpdate(source=self.source, update_id=update_id))
-        return True
+    def _first_delivery(self, session: Session, inbound: Inbound) -> bool:
+        chat_id, message_id = inbound.message or (None, None)
+        return updates.first_time(session, self.source, inbound.update_id, self.clock(), chat_id=chat_id, message_id=message_id)
 
 
 class NotInvited(Exception):

@@ -87,6 +87,7 @@ class Inbound:
     who: Who
     event: Event
     update_id: int | None = None  # Telegram's, so a redelivered update is applied once
+    message: tuple[int, int] | None = None  # a new message's (chat id, message id): Telegram's own, per chat
 
 
 @dataclass(frozen=True)

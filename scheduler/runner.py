@@ -1,7 +1,7 @@
 """APScheduler drives the timing; the rows in the database are the schedule.
 
-Two jobs of its own: plan the next hours' prompts every few minutes, dispatch what is due every
-few seconds. The wiring adds its own ticks at the same pace (the clinic's alerts, in bot/). Nothing of the schedule lives in the job store, so a restart or a second process
+Three jobs of its own: plan the next hours' prompts every few minutes, dispatch what is due every
+few seconds, prune the delivery machinery's records hourly (storage/retention.py). The wiring adds its own ticks at the same pace (the clinic's alerts, in bot/). Nothing of the schedule lives in the job store, so a restart or a second process
 loses and duplicates nothing.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scheduler import planner
 from scheduler.dispatcher import Dispatcher
+from storage import retention
 from storage.db import Database
 from storage.models import utcnow
 
@@ -29,6 +30,13 @@ def start(db: Database, dispatcher: Dispatcher, *, ticks: Mapping[str, Callable[
 
         await asyncio.to_thread(run)
 
+    async def prune() -> None:
+        def run() -> None:
+            with db.transaction() as session:
+                retention.prune(session, dispatcher.clock())
+
+        await asyncio.to_thread(run)
+
     async def dispatch() -> None:
         sent = await dispatcher.tick()
         if sent:
@@ -39,6 +47,7 @@ def start(db: Database, dispatcher: Dispatcher, *, ticks: Mapping[str, Callable[
     now = utcnow()
     scheduler.add_job(plan, "interval", minutes=plan_minutes, next_run_time=now, id="plan")
     scheduler.add_job(dispatch, "interval", seconds=dispatch_seconds, next_run_time=now, id="dispatch")
+    scheduler.add_job(prune, "interval", hours=1, next_run_time=now, id="prune")
     for name, tick in (ticks or {}).items():
         scheduler.add_job(tick, "interval", seconds=dispatch_seconds, next_run_time=now, id=name)
     scheduler.start()

@@ -2,8 +2,11 @@
 
 The process that wrote the rows sends them and deletes them; it holds a lease meanwhile. Rows
 whose lease ran out belong to a process that died: the next process to sweep sends them (SQLite
-has one process, so at its start it takes all). Payloads are encoded outputs, encrypted at rest
-like every text that may hold a patient's words.
+has one process, so at its start it takes all), urgent ones (crisis lines) first. A chat's rows
+left from an earlier step are dropped when its next step is kept, urgent ones excepted: the
+patient wrote again, so they have moved on, and the new step's reply says where they are (a
+question they already answered is never asked again). Payloads are encoded outputs, encrypted at
+rest like every text that may hold a patient's words.
 """
 from __future__ import annotations
 
@@ -21,9 +24,11 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=30)  # a live process has sent its replies long before this (they go before scheduled sends)
 
 
-def put(session: Session, chat_id: int, payloads: list[str], now: datetime) -> list[int]:
-    """Keep a step's outputs (encoded), in order; returns their ids."""
-    rows = [Outbox(chat_id=chat_id, payload=payload, lease_until=now + LEASE, created_at=now) for payload in payloads]
+def put(session: Session, chat_id: int, payloads: list[tuple[str, bool]], now: datetime) -> list[int]:
+    """Keep a step's outputs (encoded, with whether each is urgent), in order; returns their ids.
+    What the chat's earlier steps left unsent is superseded by this one, but for urgent rows."""
+    session.execute(delete(Outbox).where(Outbox.chat_id == chat_id, Outbox.urgent.is_(False)))
+    rows = [Outbox(chat_id=chat_id, payload=payload, urgent=urgent, lease_until=now + LEASE, created_at=now) for payload, urgent in payloads]
     session.add_all(rows)
     session.flush()
     return [row.id for row in rows]
@@ -36,19 +41,22 @@ def confirmed(db: Database, ids: list[int]) -> None:
             session.execute(delete(Outbox).where(Outbox.id.in_(ids)))
 
 
-def orphans(db: Database, now: datetime, *, everything: bool = False) -> dict[int, list[tuple[int, str]]]:
-    """Rows a dead process left (lease over; `everything` when this is the only process), by
-    chat, in order; leased to this process now."""
+def drop_stale(session: Session, now: datetime) -> int:
+    return session.execute(delete(Outbox).where(Outbox.created_at < now - STALE)).rowcount
+
+
+def orphans(db: Database, now: datetime, *, everything: bool = False) -> list[tuple[int, list[tuple[int, str]]]]:
+    """Rows a dead process left (lease over; `everything` when this is the only process), as
+    (chat, rows in order): every chat's urgent rows first, then the rest. Leased to this process now."""
     with db.transaction() as session:
-        stale = session.execute(delete(Outbox).where(Outbox.created_at < now - STALE)).rowcount
-        if stale:
+        if stale := drop_stale(session, now):
             log.warning("dropped %d replies that could not be sent for a day", stale)
-        query = select(Outbox).order_by(Outbox.id).with_for_update(skip_locked=True)
+        query = select(Outbox).order_by(Outbox.urgent.desc(), Outbox.id).with_for_update(skip_locked=True)
         if not everything:
             query = query.where(Outbox.lease_until <= now)
         rows = session.scalars(query).all()
-        by_chat: dict[int, list[tuple[int, str]]] = {}
+        groups: dict[tuple[bool, int], list[tuple[int, str]]] = {}  # (urgent, chat) in the order met
         for row in rows:
             row.lease_until = now + LEASE
-            by_chat.setdefault(row.chat_id, []).append((row.id, row.payload))
-        return by_chat
+            groups.setdefault((row.urgent, row.chat_id), []).append((row.id, row.payload))
+        return [(chat_id, kept) for (_urgent, chat_id), kept in groups.items()]

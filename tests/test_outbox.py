@@ -21,14 +21,29 @@ def test_every_kind_of_output_comes_back_as_it_went_in():
 
 def test_a_live_process_keeps_its_rows_and_a_dead_ones_are_taken_after_the_lease(database):
     with database.transaction() as session:
-        ids = outbox.put(session, 1001, [encode(Message("a")), encode(Message("b", urgent=True))], NOW)
-        other = outbox.put(session, 1002, [encode(Message("c"))], NOW)
+        ids = outbox.put(session, 1001, [(encode(Message("a")), False), (encode(Message("b", urgent=True)), True)], NOW)
+        other = outbox.put(session, 1002, [(encode(Message("c")), False)], NOW)
     assert ids[0] < ids[1] < other[0]  # the order they go out in
-    assert outbox.orphans(database, NOW + timedelta(seconds=5)) == {}  # leased: its writer is sending
+    assert outbox.orphans(database, NOW + timedelta(seconds=5)) == []  # leased: its writer is sending
     later = NOW + outbox.LEASE + timedelta(seconds=1)
     taken = outbox.orphans(database, later)
-    assert {chat: [row_id for row_id, _p in rows] for chat, rows in taken.items()} == {1001: ids, 1002: other}
-    assert decode(taken[1001][1][1]) == Message("b", urgent=True)
-    assert outbox.orphans(database, later) == {}  # leased again, to the taker
+    # Urgent rows first, whichever chat they are for; then each chat's rest, in order.
+    assert [(chat, [row_id for row_id, _p in rows]) for chat, rows in taken] == [(1001, [ids[1]]), (1001, [ids[0]]), (1002, other)]
+    assert decode(taken[0][1][0][1]) == Message("b", urgent=True)
+    assert outbox.orphans(database, later) == []  # leased again, to the taker
     outbox.confirmed(database, ids)
-    assert list(outbox.orphans(database, later, everything=True)) == [1002]  # the only process takes all
+    assert [chat for chat, _rows in outbox.orphans(database, later, everything=True)] == [1002]  # the only process takes all
+
+
+def test_a_new_step_supersedes_what_the_chat_left_unsent_but_crisis_lines(database):
+    """The patient wrote again after a crash: the question they were shown (and answered) is not
+    sent again; the crisis lines still are."""
+    with database.transaction() as session:
+        first = outbox.put(session, 1001, [(encode(Message("Call 988")), True), (encode(Message("How is your sleep?")), False)], NOW)
+        outbox.put(session, 1002, [(encode(Message("another chat")), False)], NOW)
+    with database.transaction() as session:
+        second = outbox.put(session, 1001, [(encode(Message("Thanks. How is your mood?")), False)], NOW)
+    left = outbox.orphans(database, NOW, everything=True)
+    texts = [(chat, [decode(payload).text for _id, payload in rows]) for chat, rows in left]
+    assert texts == [(1001, ["Call 988"]), (1002, ["another chat"]), (1001, ["Thanks. How is your mood?"])]
+    assert first[0] in [row_id for _chat, rows in left for row_id, _p in rows] and second

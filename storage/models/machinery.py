@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.crypto import EncryptedText
@@ -44,13 +45,19 @@ class ButtonKey(Base):
 
 
 class ProcessedUpdate(Base):
-    """Telegram update ids already applied, so a redelivered update changes nothing."""
+    """Telegram updates applied in the last 48 hours (storage/updates.py), so a redelivered
+    update changes nothing. Only recent ones count: Telegram keeps an update at most 24 hours,
+    and its ids may start again after a week without updates. A new message also carries its
+    (chat, message id), which identifies it whatever its update id."""
 
     __tablename__ = "processed_updates"
+    __table_args__ = (Index("ix_processed_updates_message", "chat_id", "message_id"),)
 
     source: Mapped[str] = mapped_column(String(32), primary_key=True)
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # pruned after a week
+    processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Inbox(Base):
@@ -74,6 +81,7 @@ class Outbox(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)  # the order they go out in
     chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
     payload: Mapped[str] = mapped_column(EncryptedText)  # one output as JSON (dialogs.io.encode): may hold the patient's words
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())  # crisis lines: resent first, never superseded
     lease_until: Mapped[datetime] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -1,0 +1,25 @@
+"""What the delivery machinery keeps, and for how long (docs/operations.md has the table).
+
+Handled inbox rows and confirmed outbox rows are deleted at once, in the transaction that
+handled or confirmed them. What is pruned here, hourly: update ids older than the 48-hour
+window (storage/updates.py) and replies that could not be sent for a day (storage/outbox.py).
+The clinical record (answers, prompts, alerts) is the clinic's: its retention is a clinic
+setting, applied on discharge, not here.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from storage import outbox, updates
+
+log = logging.getLogger(__name__)
+
+
+def prune(session: Session, now: datetime) -> dict[str, int]:
+    pruned = {"processed_updates": updates.prune(session, now), "outbox": outbox.drop_stale(session, now)}
+    if pruned["outbox"]:
+        log.warning("dropped %d replies that could not be sent for a day", pruned["outbox"])
+    return pruned
