@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 from sqlalchemy import update as sql_update
@@ -20,9 +20,11 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot import polling
 from bot.delivery import deliver
 from clinic.desk import Desk
+from dialogs import charts
 from dialogs.engine import Engine, NotInvited
 from dialogs.io import Inbound, Output, Who, decode, encode
 from storage import outbox
+from storage.retry import retrying
 from storage.models import Patient, Prompt
 
 log = logging.getLogger(__name__)
@@ -41,16 +43,24 @@ def answer(desk: Desk, engine: Engine, inbound: Inbound, chat_id: int) -> Answer
     the inbox. (A clinician's commands open their own transactions: a report renders on a
     read-only snapshot, and nothing of theirs is kept; their update leaves the inbox after.)"""
     signer = engine.signer  # loaded before the transaction: the first load may write the key
+
+    def unit(session) -> Answered | None:
+        if desk.concerns(session, inbound):
+            return None
+        outputs = engine.step(session, inbound, signer)
+        kept = outbox.put(session, chat_id, [(encode(o), is_urgent(o)) for o in outputs], engine.clock())
+        if inbound.update_id is not None:
+            polling.acknowledge(session, inbound.update_id)
+        return Answered(outputs, kept, acknowledged=True)
+
     try:
-        with engine.db.transaction() as session:
-            if not desk.concerns(session, inbound):
-                outputs = engine.step(session, inbound, signer)
-                kept = outbox.put(session, chat_id, [(encode(o), is_urgent(o)) for o in outputs], engine.clock())
-                if inbound.update_id is not None:
-                    polling.acknowledge(session, inbound.update_id)
-                return Answered(outputs, kept, acknowledged=True)
+        # A busy or lost database: the whole unit again, after a pause. If a commit went through
+        # unseen, the retry finds the update applied and says nothing; its replies are in the outbox.
+        answered = retrying(engine.db, unit)
     except NotInvited:  # rolled back: nothing of theirs is stored
         return Answered(engine.not_invited(inbound))
+    if answered is not None:
+        return replace(answered, outputs=charts.drawn(answered.outputs))  # committed: now the slow drawing
     outputs = desk.handle(inbound)
     return Answered(outputs if outputs is not None else engine.handle(inbound))  # (the invitation went meanwhile)
 
@@ -63,7 +73,8 @@ async def resend(bot, engine: Engine, *, everything: bool) -> int:
     for chat_id, rows in orphans:
         ids = [row_id for row_id, _payload in rows]
         try:
-            await deliver(bot, engine, chat_id, [decode(payload) for _row_id, payload in rows])
+            outputs = await asyncio.to_thread(charts.drawn, [decode(payload) for _row_id, payload in rows])
+            await deliver(bot, engine, chat_id, outputs)
             sent += len(rows)
         except Forbidden:
             pass  # blocked since: nothing to resend

@@ -143,6 +143,7 @@ class Desk:
         return [Message("\n\n".join(overview_line(row, now) for row in rows))], {"action": "view_patients", "rows": len(rows)}
 
     def _patient(self, session, clinician, code, now) -> tuple[list[Output], dict | None]:
+        from dialogs.charts import drawn
         from dialogs.progress import chart
 
         found = overviews(session, clinician.clinic_id, now, (code.strip().upper(),))
@@ -151,8 +152,8 @@ class Desk:
         row = found[0]
         patient = enrollment.patient_coded(session, row.study_code, clinician.clinic_id)
         outputs: list[Output] = [Message(overview_line(row, now))]
-        if (file := chart(session, patient, now)) is not None:
-            outputs.append(File(filename=f"{row.study_code}.png", data=file.data, caption=row.study_code, mime_type="image/png"))
+        if (file := chart(session, patient, now)) is not None:  # (a read-only snapshot: drawing here holds no lock)
+            outputs.append(File(filename=f"{row.study_code}.png", data=drawn([file])[0].data, caption=row.study_code, mime_type="image/png"))
         return outputs, {"action": "view_patient", "subject": row.study_code}
 
     def _report(self, session, clinician, code, now) -> tuple[list[Output], dict | None]:

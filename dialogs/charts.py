@@ -8,8 +8,10 @@ state shared between patients drawn at the same time.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date
+import io
+import math
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from typing import Any, Callable
 
 from babel.dates import format_skeleton
@@ -17,6 +19,7 @@ from matplotlib.dates import date2num, num2date
 from matplotlib.ticker import FixedLocator, FuncFormatter, MultipleLocator
 
 import locales
+from dialogs.io import File, Output
 
 
 @dataclass(frozen=True)
@@ -50,3 +53,57 @@ def trend(pain_ax, sleep_ax, days: list[date], pain: list[float | None], sleep: 
         ax.grid(axis="y", color="#dddddd", linewidth=look.grid_width)
         ax.spines[["top", "right"]].set_visible(False)
         ax.set_axisbelow(True)
+
+
+# -- the patient's /progress chart, drawn after the step's transaction -------------------------------
+
+SIZE, DPI = (5.4, 6.75), 200  # 1080x1350 px: a portrait image fills a phone screen's width
+PHONE = Look(  # daily pain light (a faint line, solid dots so a lone day still shows); PEG bold on top
+    pain=dict(color=(0.91, 0.58, 0.42, 0.45), linewidth=1.2, marker="o", markersize=5, markerfacecolor="#e8956b", markeredgecolor="none"),
+    peg=dict(color="#1d3f8f", linewidth=3.5, marker="o", markersize=9),
+    bars=dict(width=0.75, color="#5aa6a0"),
+    label_size=13, grid_width=0.8, sleep_step=lambda top: 4 if top > 12 else 2,
+)
+
+
+def render_chart(days, pain, sleep, peg_weeks, peg, labels: dict[str, str]) -> bytes:
+    """A 1080x1350 PNG: pain (0-10) with PEG on top, hours slept as bars below."""
+    # Imported here so only /progress pays for matplotlib.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    fig.suptitle(labels["title"], fontsize=17, fontweight="bold")
+    # Ticks counted back from today so the last day is labelled; at most 4 dates fit a phone's width.
+    step = 7 * math.ceil(len(days) / 28)
+    trend(top, bottom, days, pain, sleep, peg_weeks, peg, first=days[0], last=days[-1],
+          ticks=[days[-1] - timedelta(days=n) for n in range(0, len(days), step)], look=PHONE,
+          pain_label=labels["pain"] if pain.count(None) < len(pain) else None, peg_label=labels["peg"] if peg else None)
+    top.set_title(labels["pain_axis"], loc="left", fontsize=14)
+    if top.get_legend_handles_labels()[1]:  # no legend entry for a series with nothing in it
+        top.legend(loc="upper center", bbox_to_anchor=(0.5, -0.03), ncol=2, frameon=False, fontsize=13, handlelength=1.5)
+    bottom.set_title(labels["sleep_axis"], loc="left", fontsize=14)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def progress_recipe(days: list[date], pain, sleep, peg_weeks: list[date], peg, labels: dict[str, str]) -> dict:
+    """What `render_chart` needs, as plain data (it waits in the outbox until drawn)."""
+    return {"chart": "progress", "days": [d.isoformat() for d in days], "pain": pain, "sleep": sleep,
+            "peg_weeks": [d.isoformat() for d in peg_weeks], "peg": peg, "labels": labels}
+
+
+def drawn(outputs: list[Output]) -> list[Output]:
+    """The outputs with every recipe drawn: called after the transaction, so a slow chart never
+    holds the database (on SQLite, every other patient's write) while matplotlib works."""
+    return [_draw(o) if isinstance(o, File) and o.recipe else o for o in outputs]
+
+
+def _draw(file: File) -> File:
+    recipe = file.recipe
+    days, peg_weeks = [date.fromisoformat(d) for d in recipe["days"]], [date.fromisoformat(d) for d in recipe["peg_weeks"]]
+    png = render_chart(days, recipe["pain"], recipe["sleep"], peg_weeks, recipe["peg"], recipe["labels"])
+    return replace(file, data=png, recipe=None)

@@ -13,7 +13,7 @@ from typing import Callable
 
 import locales
 import screen
-from dialogs import helplines, prompts, records
+from dialogs import charts, helplines, prompts, records
 from dialogs.buttons import Signer
 from dialogs.records import Database, IntegrityError, Session
 from dialogs.io import Command, Inbound, Message, Output, Who, text_of
@@ -50,7 +50,8 @@ class Engine:
         signer = self.signer  # (read before the step's transaction: the first read may write the key)
         try:
             with self.db.transaction() as session:
-                return self.step(session, inbound, signer)
+                outputs = self.step(session, inbound, signer)
+            return charts.drawn(outputs)  # after the commit: a chart never holds the database
         except NotInvited:  # nothing was stored: they are not a patient here
             return self.not_invited(inbound)
 

@@ -128,6 +128,10 @@ class File:
     data: bytes
     caption: str = ""
     mime_type: str = "application/octet-stream"
+    # What to draw, when drawing is slow (a chart): the step records the recipe, and the picture is
+    # drawn after its transaction has committed (dialogs/charts.py `drawn`), never while it holds
+    # the database. `data` is empty until then.
+    recipe: dict | None = None
 
 
 Output = Message | Edit | File
@@ -138,7 +142,7 @@ def encode(output: Output) -> str:
     """An output as JSON, to be kept until it is sent (the outbox)."""
     if isinstance(output, File):
         data = {"kind": "file", "filename": output.filename, "data": base64.b64encode(output.data).decode(),
-                "caption": output.caption, "mime_type": output.mime_type}
+                "caption": output.caption, "mime_type": output.mime_type, "recipe": output.recipe}
     else:
         data = {"kind": "edit" if isinstance(output, Edit) else "message", **dataclasses.asdict(output)}
     return json.dumps(data, ensure_ascii=False)
@@ -148,7 +152,7 @@ def decode(text: str) -> Output:
     data = json.loads(text)
     kind = data.pop("kind")
     if kind == "file":
-        return File(data["filename"], base64.b64decode(data["data"]), data["caption"], data["mime_type"])
+        return File(data["filename"], base64.b64decode(data["data"]), data["caption"], data["mime_type"], data.get("recipe"))
     buttons = tuple(tuple(Button(**b) for b in row) for row in data.pop("buttons"))
     if kind == "edit":
         return Edit(data["message_id"], data["text"], buttons)

@@ -5,7 +5,6 @@ Data prep, wording and drawing are separate small functions so each is tested on
 """
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -16,7 +15,7 @@ from babel.numbers import format_decimal
 
 import locales
 from dialogs import records
-from dialogs.charts import Look, trend
+from dialogs import charts
 from dialogs.records import Session
 from dialogs.io import File
 from locales import _, ngettext
@@ -28,15 +27,6 @@ if TYPE_CHECKING:
 MIN_WEEKS, MAX_WEEKS = 4, 12
 COMPARE_DAYS, COMPARE_SLACK = 28, 7  # "four weeks ago" only if a PEG lies 21-35 days before the latest
 ADHERENCE_DAYS, STREAK_SHOWN = 28, 3
-SIZE, DPI = (5.4, 6.75), 200  # 1080x1350 px: a portrait image fills a phone screen's width
-PHONE = Look(  # daily pain light (a faint line, solid dots so a lone day still shows); PEG bold on top
-    pain=dict(color=(0.91, 0.58, 0.42, 0.45), linewidth=1.2, marker="o", markersize=5, markerfacecolor="#e8956b", markeredgecolor="none"),
-    peg=dict(color="#1d3f8f", linewidth=3.5, marker="o", markersize=9),
-    bars=dict(width=0.75, color="#5aa6a0"),
-    label_size=13, grid_width=0.8, sleep_step=lambda top: 4 if top > 12 else 2,
-)
-
-
 @dataclass(frozen=True)
 class Entry:
     """One completed response, reduced to what the chart needs."""
@@ -166,30 +156,6 @@ def summary(series: Series, today: date) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def render_chart(days, pain, sleep, peg_weeks, peg, labels: dict[str, str]) -> bytes:
-    """A 1080x1350 PNG: pain (0-10) with PEG on top, hours slept as bars below."""
-    # Imported here so only /progress pays for matplotlib.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
-    fig.suptitle(labels["title"], fontsize=17, fontweight="bold")
-    # Ticks counted back from today so the last day is labelled; at most 4 dates fit a phone's width.
-    step = 7 * math.ceil(len(days) / 28)
-    trend(top, bottom, days, pain, sleep, peg_weeks, peg, first=days[0], last=days[-1],
-          ticks=[days[-1] - timedelta(days=n) for n in range(0, len(days), step)], look=PHONE,
-          pain_label=labels["pain"] if pain.count(None) < len(pain) else None, peg_label=labels["peg"] if peg else None)
-    top.set_title(labels["pain_axis"], loc="left", fontsize=14)
-    if top.get_legend_handles_labels()[1]:  # no legend entry for a series with nothing in it
-        top.legend(loc="upper center", bbox_to_anchor=(0.5, -0.03), ncol=2, frameon=False, fontsize=13, handlelength=1.5)
-    bottom.set_title(labels["sleep_axis"], loc="left", fontsize=14)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
-    return buffer.getvalue()
-
-
 def chart_labels(weeks: int) -> dict[str, str]:
     return {
         "title": ngettext("Your last {n} week", "Your last {n} weeks", weeks).format(n=weeks),
@@ -202,14 +168,15 @@ def chart_labels(weeks: int) -> dict[str, str]:
 
 def chart(session: Session, patient: Patient, now: datetime) -> File | None:
     """The patient's chart with its summary as the caption (in the current language), or None
-    before there is anything to draw. The clinician's view of a patient shows the same."""
+    before there is anything to draw. The clinician's view of a patient shows the same. Only its
+    recipe: it is drawn after the transaction (`charts.drawn`)."""
     zone = zone_of(patient.timezone)
     today = now.astimezone(zone).date()
     series = prepare(load(session, patient.id, now), zone, today)
     if series.empty:
         return None
-    png = render_chart(series.days, series.pain, series.sleep, series.peg_weeks, series.peg, chart_labels(len(series.days) // 7))
-    return File(filename="progress.png", data=png, caption=summary(series, today), mime_type="image/png")
+    recipe = charts.progress_recipe(series.days, series.pain, series.sleep, series.peg_weeks, series.peg, chart_labels(len(series.days) // 7))
+    return File(filename="progress.png", data=b"", caption=summary(series, today), mime_type="image/png", recipe=recipe)
 
 
 def progress(turn: "Turn") -> None:

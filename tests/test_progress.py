@@ -14,7 +14,8 @@ from dialogs.buttons import Signer
 from dialogs.engine import region_of
 from dialogs.turn import Turn
 from dialogs.io import File, Message
-from dialogs.progress import Entry, load, peg_change, prepare, progress, render_chart, streak, summary
+from dialogs.charts import drawn, render_chart
+from dialogs.progress import Entry, load, peg_change, prepare, progress, streak, summary
 from onboard import onboard
 from storage.models import Answer, Patient, Response
 
@@ -78,7 +79,10 @@ def run(database, language: str | None = None, country: str | None = None) -> li
         with locales.use(patient.language, region_of(patient)):
             turn = Turn(session, patient, NOW, Signer({"1": bytes(32)}))
             progress(turn)
-            return turn.outputs
+            step_outputs = turn.outputs
+    # Inside the step's transaction the chart is only a recipe; it is drawn after the commit.
+    assert all(o.data == b"" and o.recipe for o in step_outputs if isinstance(o, File))
+    return drawn(step_outputs)
 
 
 def series(database):
