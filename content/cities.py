@@ -1,10 +1,12 @@
 """Cities a patient may type to set their time zone: GeoNames' cities of 15,000+ people, by their
 own and alternate names (content/cities.tsv.gz, built by content/build_cities.py).
 
-Read once per process, when a city is first looked up, not at start-up: about 1 MB on disk.
+Read once per process when a city is first looked up, not at start-up: about 1 MB on disk, some
+20-25 MB in memory, a second or so to read (`python -m content.build_cities --measure` says).
 """
 from __future__ import annotations
 
+import difflib
 import gzip
 import sys
 from dataclasses import dataclass
@@ -14,12 +16,14 @@ from importlib import resources
 from content.text import normalize
 
 FILE = "cities.tsv.gz"
+NEARLY = 0.9  # a typed name this alike to a city's own (one letter off in six: Londn) shows the own one
 
 
 @dataclass(frozen=True)
 class City:
     geonameid: int
-    name: str  # the spelling typed, accents restored where we can (see _shown); else the city's own name
+    name: str  # the city's own name, or the patient's spelling if they wrote one with accents
+    matched: str  # the spelling that matched: the own name if it did, else one as the patient typed it
     country: str  # ISO 3166 code
     zone: str  # IANA time zone
     population: int
@@ -55,25 +59,33 @@ def _as_tuple(found: int | tuple[int, ...]) -> tuple[int, ...]:
 def _city(row: tuple[int, str, str, int, str], typed: str | None = None) -> City:
     geonameid, country, zone, population, names = row
     spellings = names.split("|")
-    return City(geonameid, spellings[0] if typed is None else _shown(spellings, typed), country, zone, population)
+    if typed is None:
+        return City(geonameid, spellings[0], spellings[0], country, zone, population)
+    return City(geonameid, _shown(spellings, typed), _matched(spellings, typed), country, zone, population)
 
 
 def _shown(spellings: list[str], typed: str) -> str:
-    """The spelling to show back: the patient's own if they wrote accents ("Múnich"); else the
-    city's own name if that is what they meant ("cordoba": Córdoba); else theirs ("Colonia", not
-    the Catalan "Colònia"); else the one with accents."""
-    key, typed = normalize(typed), typed.strip().casefold()
+    """The name to show back: the patient's spelling if they wrote it with accents ("Múnich"); the
+    city's own name if that is what they typed ("cordoba": Córdoba) or nearly ("Londn", an
+    alternate name but also a typo: London); else the spelling they typed ("Mailand", "Colonia")."""
+    own, key, folded = spellings[0], normalize(typed), typed.strip().casefold()
+    exact = next((spelling for spelling in spellings if spelling.casefold() == folded), None)
+    if exact and not folded.isascii():
+        return exact
+    if exact is None or difflib.SequenceMatcher(None, key, normalize(own)).ratio() >= NEARLY:
+        return own
+    return exact
+
+
+def _matched(spellings: list[str], typed: str) -> str:
+    """The spelling to ask about ("There is a Colonia in more than one country"): the patient's
+    own with accents, else the city's own name if it matched, else the one they typed."""
+    key = normalize(typed)
     same = [spelling for spelling in spellings if normalize(spelling) == key]
-    exact = [spelling for spelling in same if spelling.casefold() == typed]
-    if exact and not typed.isascii():
-        return exact[0]
-    if spellings[0] in same:
+    exact = [spelling for spelling in same if spelling.casefold() == typed.strip().casefold()]
+    if spellings[0] in same and not (exact and not typed.isascii()):
         return spellings[0]
-    return exact[0] if exact else max(same, key=_accents, default=spellings[0])
-
-
-def _accents(spelling: str) -> int:
-    return sum(not ch.isascii() for ch in spelling)
+    return (exact or same or [typed.strip()])[0]
 
 
 def named(text: str) -> list[City]:
