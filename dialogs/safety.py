@@ -64,11 +64,15 @@ EVENT_CATEGORY = {
 }
 
 
-def _record(turn: "Turn", finding: Finding, *, alert: bool = True) -> None:
-    # The matched content phrase and the model's score, never the patient's words; nothing before consent.
-    if turn.patient.consent != "given":
-        return
+def _record(turn: "Turn", finding: Finding, *, alert: bool = True) -> bool:
+    """The safety event (the matched content phrase and the model's score, never the patient's
+    words) and the clinic's alert; returns whether an alert was raised. Nothing before consent;
+    after consent is withdrawn, nothing is kept but the alert, without their words."""
     category = EVENT_CATEGORY.get(finding.outcome, finding.outcome)
+    if turn.patient.consent == "withdrawn":
+        return alert and alerts.raise_alert(turn.session, turn.patient, category, turn.now) is not None
+    if turn.patient.consent != "given":
+        return False
     turn.session.add(
         SafetyEvent(
             patient_id=turn.patient.id,
@@ -82,8 +86,7 @@ def _record(turn: "Turn", finding: Finding, *, alert: bool = True) -> None:
             model_score=round(finding.score, 4) if finding.score is not None else None,
         )
     )
-    if alert:
-        alerts.raise_alert(turn.session, turn.patient, category, turn.now, words=turn.text)
+    return alert and alerts.raise_alert(turn.session, turn.patient, category, turn.now, words=turn.text) is not None
 
 
 def crisis(turn: "Turn", finding: Finding) -> None:
@@ -247,8 +250,8 @@ def overdose_taken(turn: "Turn", finding: Finding) -> None:
 
 
 def abuse(turn: "Turn", finding: Finding) -> None:
-    _record(turn, finding)
-    turn.say(helplines.abuse_text(country_of(turn), turn.patient.clinic.settings, alerted=turn.patient.consent == "given"))
+    alerted = _record(turn, finding)
+    turn.say(helplines.abuse_text(country_of(turn), turn.patient.clinic.settings, alerted=alerted))
     _urgent(turn)
 
 

@@ -20,10 +20,14 @@ ALERT_CATEGORIES = frozenset({"crisis", "overdose_taken", "abuse", "red_flag", "
 
 
 def raise_alert(session: Session, patient: Patient, category: str, now: datetime, *, words: str | None = None) -> Alert | None:
-    """Record an alert and its first deliveries. Nothing for a patient who has not consented.
+    """Record an alert and its first deliveries. Nothing for a patient who never consented; for
+    one who withdrew consent or was discharged, the alert still goes, without their words (the
+    clinic must know of a crisis; what they wrote is no longer the clinic's to read).
     Never fails the patient's step: the crisis lines matter more than the alert (logged loudly)."""
-    if patient.consent != "given" or category not in ALERT_CATEGORIES:
+    if patient.consent not in ("given", "withdrawn") or category not in ALERT_CATEGORIES:
         return None
+    if patient.consent != "given" or patient.discharged_at is not None:
+        words = None
     try:
         with session.begin_nested():
             return _raise(session, patient, category, now, words)

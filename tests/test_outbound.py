@@ -166,3 +166,50 @@ async def test_start_works_on_a_prompt_whose_send_is_unknown(database, chat):
     assert "pain" in chat.text.lower()  # the first daily question
     with database.transaction() as session:
         assert session.get(Prompt, claim.prompt_id).started_at is not None
+
+
+CRISIS = "I want to kill myself tonight"
+
+
+def alerts_and_events(database) -> tuple[list, int]:
+    from sqlalchemy import func
+
+    from storage.models import Alert, SafetyEvent
+
+    with database.transaction() as session:
+        alerts = [(a.category, a.words) for a in session.scalars(select(Alert))]
+        return alerts, session.scalar(select(func.count()).select_from(SafetyEvent))
+
+
+def test_after_withdrawal_a_crisis_gets_the_lines_and_alerts_the_clinic_without_the_words(chat, database):
+    from onboard import onboard
+
+    onboard(chat)
+    chat.command("withdraw")
+    chat.say(CRISIS)
+    assert "116 123" in chat.text  # the UK's crisis line (the patient is in London)  # the crisis lines, first
+    alerts, events = alerts_and_events(database)
+    assert alerts == [("crisis", None)] and events == 0  # told, without their words; nothing else kept
+
+
+def test_a_discharged_patients_crisis_alerts_without_the_words(chat, database):
+    from onboard import onboard
+
+    onboard(chat)
+    end_consent(database, "discharged")
+    chat.say(CRISIS)
+    assert "116 123" in chat.text  # the UK's crisis line (the patient is in London)
+    alerts, _events = alerts_and_events(database)
+    assert alerts == [("crisis", None)]
+
+
+def test_after_delete_only_the_lines(chat, database):
+    from onboard import onboard
+
+    onboard(chat)
+    chat.command("delete")
+    chat.press(next(label for label in chat.buttons if "delete" in label.lower()))
+    chat.say(CRISIS)
+    assert "116 123" in chat.text  # the UK's crisis line (the patient is in London)
+    alerts, events = alerts_and_events(database)
+    assert alerts == [] and events == 0
