@@ -15,15 +15,14 @@ from zoneinfo import ZoneInfo
 import locales
 import screen
 from dialogs import advice, commands, flares, helplines, prompts, safety
-from dialogs.answers import polarity
 from dialogs.base import MENU, ONBOARDING, Answer, Call, Choice, Dialog, Frame, Invalid, Question
 from dialogs.registry import dialog_class
 from dialogs.buttons import ACTION, GUIDE, STEP, Pressed, Signer
 from dialogs.records import Session
+from dialogs.typed import typed_choice
 from storage import keys
 from dialogs.io import Button, Command, Edit, Edited, Media, Message, Output, Press, Text, text_of
 from locales import _
-from screen.text import normalize
 from storage.models import DialogState, Patient
 
 MAX_BUTTON_LABEL = 100
@@ -181,26 +180,9 @@ class Turn:
         self.ask()
 
     def _typed_choice(self, answer: Answer, dialog: Dialog) -> Answer:
-        """Typing a button counts as pressing it: its label, the start of its label ("yes" for
-        "Yes, I agree"), or a plain yes or no in any of our languages; case, accents and
-        punctuation aside."""
-        typed = normalize(answer.text)
-        if not typed:
-            return answer
-        question = dialog.ask()
-        buttons = [(choice.label, choice.value) for choice in question.choices] if isinstance(question, Question) else []
-        # Number buttons match only exactly: normalising "-3" would drop the sign.
-        exact = answer.text.strip()
-        labelled = [(normalize(label), value) for label, value in buttons if any(ch.isalpha() for ch in label)]
-        for matches in (
-            [value for label, value in buttons if label == exact]
-            + [value for label, value in labelled if label == typed or normalize(value) == typed],
-            [value for label, value in labelled if label.startswith(typed + " ")],
-            [value for label, value in labelled if polarity(label) and polarity(label) == polarity(typed)],
-        ):
-            if len(set(matches)) == 1:
-                return Answer(choice=matches[0])
-        return answer
+        """Typing a button counts as pressing it (dialogs/typed.py says when text is a button)."""
+        choice = typed_choice(dialog.ask(), answer.text)
+        return Answer(choice=choice.value) if choice is not None else answer
 
     # -- moving between states and dialogs --------------------------------------------------------
 
