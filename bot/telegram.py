@@ -228,8 +228,8 @@ async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, event) -> No
     guides: GuidePlayer = context.bot_data["guides"]
     flood: FloodGuard = context.bot_data["flood"]
     chat_id = update.effective_chat.id
-    inbound = Inbound(who_of(update), without_nul(event), update.update_id)
-    guides.stop(chat_id)  # whatever they sent, a guided exercise stops for it
+    stopped = guides.stop(chat_id)  # whatever they sent, a guided exercise stops for it
+    inbound = Inbound(who_of(update), without_nul(event), update.update_id, stopped_guide=stopped)
     answered = await asyncio.to_thread(answer, context.bot_data["desk"], engine, inbound, chat_id)
     outputs, kept = answered.outputs, answered.kept
     if answered.acknowledged and (handled := context.bot_data.get("handled")) is not None:

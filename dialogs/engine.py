@@ -79,7 +79,7 @@ class Engine:
             if inbound.update_id is not None and not self._first_delivery(session, patient, inbound.update_id):
                 turn.ask()  # already applied: show where they are, change nothing
             else:
-                turn.handle(inbound.event)
+                turn.handle(inbound.event, inbound.stopped_guide)
             return turn.outputs
 
     def current_question(self, who: Who) -> list[Output]:

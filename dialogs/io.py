@@ -87,6 +87,9 @@ class Inbound:
     who: Who
     event: Event
     update_id: int | None = None  # Telegram's, so a redelivered update is applied once
+    # The message of a guided exercise the transport was playing, and stopped for this event, while
+    # it still showed its buttons: the step says what becomes of it (dialogs/turn.py).
+    stopped_guide: int | None = None
 
 
 @dataclass(frozen=True)
