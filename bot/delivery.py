@@ -85,7 +85,7 @@ def _play_guide(bot, engine: Engine, guides: GuidePlayer, who: Who, chat_id: int
         outputs = await asyncio.to_thread(engine.handle, done)
         await deliver(bot, engine, chat_id, outputs, guides=guides, who=who)
 
-    guides.start(chat_id, message.guide, edit, finish)
+    guides.start(chat_id, message.guide, edit, finish, message=message_id)
 
 
 def coalesce(outputs: list[Output]) -> list[Output]:

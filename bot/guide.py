@@ -17,32 +17,46 @@ class GuidePlayer:
         self.clock = clock
         self.time_scale = time_scale  # tests play a minute in a moment
         self._playing: dict[Hashable, asyncio.Task] = {}
+        self._showing: dict[Hashable, Hashable] = {}  # chat -> its exercise's message, while that shows a Stop button
 
     def start(self, chat: Hashable, frames: Sequence[tuple[float, str]], edit: Callable[[str, bool], Awaitable[None]],
-              finish: Callable[[], Awaitable[None]]) -> None:
-        """The first frame is already on screen; edit to the others at their times (`edit(text, last)`),
-        then finish."""
+              finish: Callable[[], Awaitable[None]], message: Hashable | None = None) -> None:
+        """The first frame is already on screen (on `message`); edit to the others at their times
+        (`edit(text, last)`: the last one without buttons), then finish."""
         self.stop(chat)
-        task = asyncio.create_task(self._play(frames, edit, finish))
+        task = asyncio.create_task(self._play(chat, frames, edit, finish))
         self._playing[chat] = task
-        task.add_done_callback(lambda t: self._playing.pop(chat, None) if self._playing.get(chat) is t else None)
+        if message is not None:
+            self._showing[chat] = message
 
-    def stop(self, chat: Hashable) -> bool:
+        def done(finished: asyncio.Task) -> None:
+            if self._playing.get(chat) is finished:
+                self._playing.pop(chat, None)
+                self._showing.pop(chat, None)
+
+        task.add_done_callback(done)
+
+    def stop(self, chat: Hashable) -> Hashable | None:
+        """Stop the chat's exercise; returns its message if that still shows its buttons."""
         task = self._playing.pop(chat, None)
-        if task is None:
-            return False
-        task.cancel()
-        return True
+        message = self._showing.pop(chat, None)
+        if task is not None:
+            task.cancel()
+        return message
 
-    async def _play(self, frames, edit, finish) -> None:
+    async def _play(self, chat, frames, edit, finish) -> None:
         start = self.clock()
         for index, (at, text) in enumerate(frames[1:], start=1):
             # Sleep to the frame's time from the start, so a slow edit never makes the drill drift.
             await self.sleep(max(0.0, start + at * self.time_scale - self.clock()))
+            last = index == len(frames) - 1
             try:
-                await edit(text, index == len(frames) - 1)
+                await edit(text, last)
             except asyncio.CancelledError:
                 raise
             except Exception:  # one lost edit (a timeout, say) must not freeze the drill
                 log.warning("an edit of a guided exercise failed; going on", exc_info=True)
+            else:
+                if last:
+                    self._showing.pop(chat, None)  # the closing frame has no Stop button left
         await finish()

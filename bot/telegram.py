@@ -229,8 +229,8 @@ async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, event) -> No
     flood: FloodGuard = context.bot_data["flood"]
     chat_id = update.effective_chat.id
     message = (chat_id, update.message.message_id) if update.message else None  # a new message (not an edit, not a press)
-    inbound = Inbound(who_of(update), without_nul(event), update.update_id, message)
-    guides.stop(chat_id)  # whatever they sent, a guided exercise stops for it
+    stopped = guides.stop(chat_id)  # whatever they sent, a guided exercise stops for it
+    inbound = Inbound(who_of(update), without_nul(event), update.update_id, message, stopped_guide=stopped)
     answered = await asyncio.to_thread(answer, context.bot_data["desk"], engine, inbound, chat_id)
     outputs, kept = answered.outputs, answered.kept
     if answered.acknowledged and (handled := context.bot_data.get("handled")) is not None:

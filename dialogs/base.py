@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 DIALOGS: dict[str, type["Dialog"]] = {}
 ONBOARDING = "onboarding"  # where a new patient starts
 MENU = "menu"  # where an onboarded patient returns when a dialog ends
+STOP = "stop"  # the value of a guided exercise's Stop button: an old one is known by it
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,10 @@ class Dialog:
     def expects_crisis_words(self) -> bool:
         """True where describing a crisis is the answer asked for (a safety plan's warning signs):
         the crisis lines are shown once, inline, and the answer is kept."""
+        return False
+
+    def plays_guide(self) -> bool:
+        """True in a state whose question is a guided exercise (a breathing drill playing)."""
         return False
 
     def interrupted(self) -> str | None:

@@ -9,15 +9,17 @@ from functools import cache
 import content
 from content.breathing import Pattern, drills
 from content.instruments import Item
-from dialogs.base import Answer, Choice, Dialog, Invalid, Question, in_order
+from dialogs import helplines
+from dialogs.base import STOP, Answer, Choice, Dialog, Invalid, Question, in_order
 from dialogs.answers import read_value, scale_question
+from dialogs.safety import country_of
 from locales import _, ngettext
 from screen.phrases import any_of
 from screen.text import normalize
 from storage.models import BreathingSession
 
 TENSION = Item(id="tension", text="", kind="scale", minimum=0, maximum=10)
-STOP, DONE = "stop", "done"
+DONE = "done"
 
 
 def guide_frames(pattern: Pattern, minutes: int) -> tuple[tuple[float, str], ...]:
@@ -104,9 +106,7 @@ class Breathing(Dialog):
     def read_running(self, answer: Answer) -> str:
         # The guide finished (DONE), or the patient stopped it: Stop, or anything they sent.
         if answer.text and feels_dizzy(answer.text):
-            from dialogs.safety import country_of, emergency_number
-
-            number = emergency_number(country_of(self.turn), self.turn.patient.clinic.settings)
+            number = helplines.emergency_number(country_of(self.turn), self.turn.patient.clinic.settings)
             self.say(_("Let's stop here. Breathe normally, at your own pace, and sit or lie down until it passes. "
                        "If it doesn't pass or you feel unwell, call your doctor, or {number} if it is severe.").format(number=number))
         row = self.turn.session.get(BreathingSession, self.data["session_id"])
@@ -115,8 +115,11 @@ class Breathing(Dialog):
         row.actual_seconds = row.planned_seconds if row.completed else int(min(max(elapsed, 0), row.planned_seconds))
         return "next"
 
+    def plays_guide(self) -> bool:
+        return self.state == "running"
+
     def interrupted(self) -> str | None:
-        if self.state == "running":  # the drill stopped with whatever they sent
+        if self.plays_guide():  # the drill stopped with whatever they sent
             return self.read_running(Answer(choice=STOP))
         return None
 

@@ -80,7 +80,7 @@ class Engine:
                 planner.replan(session, patient, self.clock())
         with locales.use(patient.language, region_of(patient, inbound.who.language_code)):
             turn = Turn(session, patient, self.clock(), signer, inbound.who.language_code)
-            turn.handle(inbound.event)
+            turn.handle(inbound.event, inbound.stopped_guide)
             return turn.outputs
 
     def current_question(self, who: Who) -> list[Output]:

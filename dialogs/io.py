@@ -88,6 +88,9 @@ class Inbound:
     event: Event
     update_id: int | None = None  # Telegram's, so a redelivered update is applied once
     message: tuple[int, int] | None = None  # a new message's (chat id, message id): Telegram's own, per chat
+    # The message of a guided exercise the transport was playing, and stopped for this event, while
+    # it still showed its buttons: the step says what becomes of it (dialogs/turn.py).
+    stopped_guide: int | None = None
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,14 @@ from zoneinfo import ZoneInfo
 import locales
 import screen
 from dialogs import advice, commands, flares, helplines, prompts, safety
-from dialogs.answers import polarity
-from dialogs.base import MENU, ONBOARDING, Answer, Call, Choice, Dialog, Frame, Invalid, Question
+from dialogs.base import MENU, ONBOARDING, STOP, Answer, Call, Choice, Dialog, Frame, Invalid, Question
 from dialogs.registry import dialog_class
 from dialogs.buttons import ACTION, GUIDE, STEP, Pressed, Signer
 from dialogs.records import Session
+from dialogs.typed import typed_choice
 from storage import keys
 from dialogs.io import Button, Command, Edit, Edited, Media, Message, Output, Press, Text, text_of
 from locales import _
-from screen.text import normalize
 from storage.models import DialogState, Patient
 
 MAX_BUTTON_LABEL = 100
@@ -54,7 +53,12 @@ class Turn:
 
     # -- what came in -------------------------------------------------------------------------
 
-    def handle(self, event) -> None:
+    def handle(self, event, stopped_guide: int | None = None) -> None:
+        """One event; `stopped_guide`: the message of a guided exercise the transport stopped for it."""
+        if stopped_guide is not None and not (isinstance(event, Press) and event.message_id == stopped_guide):
+            # Its Stop button would go on reacting to nothing: the message loses it (a press on it
+            # is answered on that message itself).
+            self.outputs.append(Edit(stopped_guide, _("Exercise stopped.")))
         text = self.text = text_of(event)
         if text and safety.answer_screening(self, event, screen.screen(text)):
             return  # the crisis path or the direct question: the step waits
@@ -67,6 +71,7 @@ class Turn:
               and not self._answers_safety(event)):
             self.say(_("You have withdrawn your consent, so I keep nothing new. Send /start if you'd like to take part again."))
         elif isinstance(event, Command):
+            self._stop_guide()
             commands.command(self, event)
         elif isinstance(event, Press):
             self.press(event)
@@ -106,11 +111,18 @@ class Turn:
         if press.button_id and not self.signer.knows(press.button_id):
             self.signer.learn(keys.read(self.session))  # another process may have rotated the key in
         on_its_message = press.shown is None or press.button_id in press.shown
-        pressed = self.signer.read(press.button_id) if on_its_message else None
-        if pressed is not None and pressed.kind == ACTION and self.signer.verify(self.patient.id, pressed):
+        pressed = self.signer.read(press.button_id)
+        if on_its_message and pressed is not None and pressed.kind == ACTION and self.signer.verify(self.patient.id, pressed):
             self.action(pressed)
             return
-        choice = self._pressed_choice(pressed) if pressed is not None and pressed.kind == STEP else None
+        choice = self._pressed_choice(pressed) if on_its_message and pressed is not None and pressed.kind == STEP else None
+        if choice is None and pressed is not None and pressed.kind == STEP and self.signer.verify(self.patient.id, pressed, STOP):
+            # The Stop of an exercise that is over: nothing to stop, and no button to press again.
+            if on_its_message and press.message_id is not None and press.message_text:
+                self.outputs.append(Edit(press.message_id, press.message_text))
+            self.say(_("That exercise has already ended."))
+            self.ask()
+            return
         if choice is None:
             self.say(_("This button has expired."))
             self.ask()
@@ -181,26 +193,9 @@ class Turn:
         self.ask()
 
     def _typed_choice(self, answer: Answer, dialog: Dialog) -> Answer:
-        """Typing a button counts as pressing it: its label, the start of its label ("yes" for
-        "Yes, I agree"), or a plain yes or no in any of our languages; case, accents and
-        punctuation aside."""
-        typed = normalize(answer.text)
-        if not typed:
-            return answer
-        question = dialog.ask()
-        buttons = [(choice.label, choice.value) for choice in question.choices] if isinstance(question, Question) else []
-        # Number buttons match only exactly: normalising "-3" would drop the sign.
-        exact = answer.text.strip()
-        labelled = [(normalize(label), value) for label, value in buttons if any(ch.isalpha() for ch in label)]
-        for matches in (
-            [value for label, value in buttons if label == exact]
-            + [value for label, value in labelled if label == typed or normalize(value) == typed],
-            [value for label, value in labelled if label.startswith(typed + " ")],
-            [value for label, value in labelled if polarity(label) and polarity(label) == polarity(typed)],
-        ):
-            if len(set(matches)) == 1:
-                return Answer(choice=matches[0])
-        return answer
+        """Typing a button counts as pressing it (dialogs/typed.py says when text is a button)."""
+        choice = typed_choice(dialog.ask(), answer.text)
+        return Answer(choice=choice.value) if choice is not None else answer
 
     # -- moving between states and dialogs --------------------------------------------------------
 
@@ -210,6 +205,15 @@ class Turn:
         return dialog
 
     def fire(self, dialog: Dialog, trigger: str) -> None:
+        self._move(dialog, trigger)
+        if dialog.state in dialog.final:
+            dialog.finished()
+            self.finish()
+        else:
+            self.next_step()
+            self.ask()
+
+    def _move(self, dialog: Dialog, trigger: str) -> None:
         machine = type(dialog).machine
         machine.add_model(dialog, initial=self.state.state)
         try:
@@ -218,12 +222,22 @@ class Turn:
             machine.remove_model(dialog)
         self.state.state = dialog.state
         self.state.data = dict(dialog.data)
+
+    def _stop_guide(self) -> None:
+        """A command during a guided exercise: it stops first, as the transport stopped it (its
+        length recorded), and the command then goes where it goes, without the exercise's next
+        question in between."""
+        dialog = self.dialog()
+        if self.state.paused or not dialog.plays_guide():
+            return
+        if (trigger := dialog.interrupted()) is None:
+            return
+        self._move(dialog, trigger)
         if dialog.state in dialog.final:
             dialog.finished()
             self.finish()
         else:
             self.next_step()
-            self.ask()
 
     def call(self, call: Call) -> None:
         if call.dialog == self.state.dialog:  # /language inside the language dialog: start it afresh

@@ -80,15 +80,19 @@ class Chat:
         self.last_buttons: dict[str, tuple[str, int]] = {}  # label -> (button id, message id)
         self.shown: dict[int, tuple[str, ...]] = {}  # message id -> its buttons, as Telegram reports them
         self.message_ids = 0
+        self.playing: int | None = None  # a guided exercise's message, "played" until the next event stops it
 
     def _run(self, event, update_id: int | None = None) -> list[str]:
         if update_id is None:
             update_id = next(UPDATE_IDS)  # unique per bot, as Telegram's are
-        self.outputs = self.engine.handle(Inbound(self.who, event, update_id))
+        stopped, self.playing = self.playing, None  # as the Telegram transport stops it for anything sent
+        self.outputs = self.engine.handle(Inbound(self.who, event, update_id, stopped_guide=stopped))
         pressable: dict[str, tuple[str, int]] = {}  # every button this turn showed; the last message's win
         for output in self.outputs:
             if isinstance(output, Message):
                 self.message_ids += 1
+                if output.guide:
+                    self.playing = self.message_ids
                 if output.buttons:
                     pressable.update({b.label: (b.id, self.message_ids) for row in output.buttons for b in row})
                     self.shown[self.message_ids] = tuple(output.button_ids)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.guide import GuidePlayer
 from content.breathing import drills
 from dialogs.breathing import guide_frames
-from dialogs.io import Message, Press
+from dialogs.io import Edit, Message, Press
 from onboard import onboard
 from storage.models import BreathingSession
 
@@ -97,6 +97,39 @@ async def test_stop_is_honoured_within_one_phase():
     assert len(edits) == 3 and finishes == []
 
 
+async def test_stopping_names_the_message_only_while_it_shows_its_buttons():
+    time = FakeTime()
+    player = GuidePlayer(sleep=time.sleep, clock=time.clock)
+    frames = guide_frames(drills()[1]["paced"], 1)
+    stopped, finished = [], asyncio.Event()
+
+    async def edit(text, last):
+        if not last and len(stopped) == 0 and text == frames[2][1]:
+            stopped.append(player.stop(7))  # mid-drill: the Stop button is still up
+
+    async def finish():
+        finished.set()
+
+    player.start(7, frames, edit, finish, message=42)
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert stopped == [42] and player.stop(7) is None
+
+    closing = asyncio.Event()
+
+    async def last_edit(text, last):
+        if last:
+            closing.set()
+
+    async def wait_after_the_end():
+        await asyncio.sleep(3600)  # the finishing step, still under way when the patient writes
+
+    player.start(8, frames, last_edit, wait_after_the_end, message=43)
+    await asyncio.wait_for(closing.wait(), 1)
+    await asyncio.sleep(0)
+    assert player.stop(8) is None  # the closing frame took the button away already
+
+
 def test_a_drill_walked_through_the_engine(chat, database, engine):
     onboard(chat)
     chat.press("Breathing exercise")
@@ -144,3 +177,71 @@ def test_stopping_records_how_long_it_lasted(new_chat, database, engine):
     with database.transaction() as session:
         row = session.scalars(select(BreathingSession)).one()
         assert (row.completed, row.actual_seconds, row.planned_seconds) == (False, 37, 192)
+
+
+def start_a_drill(chat) -> tuple[int, str]:
+    """At the drill: its message id and its Stop button's callback data."""
+    onboard(chat)
+    chat.press("Breathing exercise")
+    chat.press("Box breathing (4-4-4-4)")
+    chat.press("5 minutes")
+    chat.press("6")
+    assert chat.buttons == ["Stop"] and chat.playing is not None
+    return chat.playing, chat.last_buttons["Stop"][0]
+
+
+def breathing_rows(database) -> list[tuple]:
+    with database.transaction() as session:
+        return [(r.completed, r.actual_seconds, r.tension_after) for r in session.scalars(select(BreathingSession))]
+
+
+def test_cancel_during_a_drill_takes_its_stop_button_away(chat, database):
+    drill, _stop = start_a_drill(chat)
+    chat.command("cancel")
+    assert Edit(drill, "Exercise stopped.") in chat.outputs  # the same message, no buttons left
+    assert chat.edits[0].buttons == ()
+    assert "Cancelled." in chat.text and "What would you like to do?" in chat.texts[-1]
+    assert "How tense" not in chat.text  # left, not on to the next question
+    assert breathing_rows(database) == [(False, 0, None)]  # stopped, its length recorded
+
+
+@pytest.mark.parametrize("command", ["menu", "start"])
+def test_any_command_that_leaves_the_drill_takes_its_stop_button_away(chat, database, command):
+    drill, _stop = start_a_drill(chat)
+    chat.command(command)
+    assert chat.edits == [Edit(drill, "Exercise stopped.")]
+    assert "What would you like to do?" in chat.texts[-1]
+    assert breathing_rows(database) == [(False, 0, None)]
+
+
+def test_help_during_a_drill_stops_it_and_goes_on_after_it(chat, database):
+    drill, _stop = start_a_drill(chat)
+    chat.command("help")
+    assert chat.edits == [Edit(drill, "Exercise stopped.")]
+    assert "/menu – the main menu" in chat.text and "How tense do you feel now" in chat.texts[-1]  # not the drill again
+    assert all(not (isinstance(o, Message) and o.guide) for o in chat.outputs)
+
+
+def test_a_press_on_the_stop_of_an_ended_drill_does_nothing_but_say_so(chat, database):
+    drill, stop = start_a_drill(chat)
+    chat.command("cancel")
+    before = breathing_rows(database)
+    chat.event(Press(stop, drill, "Box 4", shown=()))  # the button, pressed after it was taken away
+    assert chat.texts[0] == "That exercise has already ended."
+    assert "What would you like to do?" in chat.texts[-1] and "This button has expired." not in chat.text
+    assert breathing_rows(database) == before
+    chat.event(Press(stop, drill, "Box 4", shown=(stop,)))  # (an edit that never arrived: it goes now)
+    assert chat.edits == [Edit(drill, "Box 4")] and chat.texts[0] == "That exercise has already ended."
+    assert breathing_rows(database) == before
+
+
+def test_typing_during_a_drill_takes_its_stop_button_away_too(chat, database):
+    drill, _stop = start_a_drill(chat)
+    chat.say("I feel dizzy")
+    assert chat.edits == [Edit(drill, "Exercise stopped.")] and "Let's stop here." in chat.text
+
+
+def test_the_stop_button_itself_leaves_the_answer_on_its_message(chat, database):
+    drill, _stop = start_a_drill(chat)
+    chat.press("Stop")
+    assert chat.edits == [Edit(drill, "question\n\n✓ Stop")]  # (the test chat's message text), no second edit

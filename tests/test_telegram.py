@@ -385,3 +385,41 @@ async def test_a_guided_drill_edits_one_message_and_stop_works(emulator, databas
         edits_at_stop = len(emulator.calls_to("editMessageText"))
         await asyncio.sleep(0.5)
         assert len(emulator.calls_to("editMessageText")) <= edits_at_stop + 1  # the drill stopped
+
+
+async def test_cancel_during_a_drill_takes_its_stop_button_off_the_message(emulator, database, database_url):
+    from bot.guide import GuidePlayer
+    from storage.models import BreathingSession, DialogState
+
+    settings = Settings(database_url=database_url, token=emulator.token, bot_api_url=emulator.base_url, dispatch_seconds=0)
+    app = build_application(settings, Engine(database), sender=Sender(per_chat_interval=0.05), guides=GuidePlayer(time_scale=0.2))
+    async with running(app, database):
+        alice = Phone(emulator, ALICE)
+        await walk_onboarding(alice)
+        for label, expect in [("Breathing exercise", "Which breathing exercise"), ("Box breathing (4-4-4-4)", "For how long?"),
+                              ("5 minutes", "how tense do you feel right now"), ("6", "Breathe in… 4")]:
+            alice.press(label)
+            await alice.expect(expect)
+        drill = emulator.last_message(ALICE)
+        [(_label, stop)] = emulator.buttons(drill)
+
+        def on_screen() -> dict:
+            return next(m for m in emulator.messages(ALICE) if m["message_id"] == drill["message_id"])
+
+        alice.send("/cancel")
+        await alice.expect("What would you like to do?")
+        await emulator.until(lambda: on_screen()["text"] == "Exercise stopped.")
+        assert not on_screen()["reply_markup"] and emulator.buttons(on_screen()) == []  # no Stop left to press
+        edits = len(emulator.calls_to("editMessageText"))
+        await asyncio.sleep(1.0)  # a phase lasts 0.8 s here: the player would have edited again
+        assert len(emulator.calls_to("editMessageText")) == edits and on_screen()["text"] == "Exercise stopped."
+
+        emulator.press(ALICE, drill["message_id"], stop, check=False)  # a stale tap, from an app that had not redrawn yet
+        await alice.expect("That exercise has already ended.")
+        await asyncio.sleep(0.3)
+        assert on_screen()["text"] == "Exercise stopped." and not on_screen()["reply_markup"]
+        with database.transaction() as session:
+            row = session.scalars(select(BreathingSession)).one()
+            assert (row.completed, row.tension_after) == (False, None) and row.actual_seconds is not None
+            state = session.scalars(select(DialogState)).one()
+            assert (state.dialog, state.state) == ("menu", "main")

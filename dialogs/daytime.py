@@ -1,0 +1,153 @@
+"""Times of day as patients type them, for every question that asks one (check-in times, quiet
+hours): "19", "07:30", "7pm", "7 a.m.", "19h", "7 in the evening", "7 de la tarde", "7 Uhr
+abends" are times; a bare hour from 1 to 12 ("7", "7h", "7 Uhr") could be either half of the
+day, so it is asked as two buttons, morning or evening, rather than guessed.
+
+Written with minutes ("7:30") or a leading zero ("07") a time is read on the 24-hour clock.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import time
+
+from babel.dates import format_time
+
+import locales
+from dialogs.base import Choice, Question
+from locales import _
+
+NUMBER = re.compile(r"(\d{1,2})(?:\s*[:.h]\s*(\d{2}))?")
+# Between the two ends of a range: "22-7", "22:00 – 07:00", "10 pm to 7 am", "22 a 7", "22 bis 7".
+RANGE = re.compile(r"\s*(?:-|–|—|\bto\b|\buntil\b|\btill\b|\ba\b|\bhasta\b|\bbis\b)\s*")
+AM, PM, NIGHT, MIDNIGHT = "am", "pm", "night", "midnight"
+PERIODS = {
+    "am": AM, "morning": AM, "manana": AM, "madrugada": AM, "morgens": AM, "morgen": AM, "fruh": AM, "frueh": AM,
+    "vormittag": AM, "vormittags": AM,
+    "pm": PM, "afternoon": PM, "evening": PM, "noon": PM, "tarde": PM, "mediodia": PM, "abend": PM, "abends": PM,
+    "nachmittag": PM, "nachmittags": PM, "mittag": PM, "mittags": PM,
+    "night": NIGHT, "tonight": NIGHT, "noche": NIGHT, "nacht": NIGHT, "nachts": NIGHT,
+    "midnight": MIDNIGHT, "medianoche": MIDNIGHT, "mitternacht": MIDNIGHT,
+}
+# Words around a time that change nothing: "at 7", "um 7 Uhr", "a las 7 h", "7 o'clock in the evening".
+FILLERS = {"a", "at", "in", "the", "from", "o", "clock", "oclock", "um", "von", "ab", "gegen", "uhr", "de", "del", "desde",
+           "las", "la", "por", "en", "h", "hs", "hr", "hrs", "hora", "horas"}
+
+
+@dataclass(frozen=True)
+class BareHour:
+    """An hour from 1 to 12 with nothing to say which half of the day: to be asked."""
+
+    hour: int
+    minute: int = 0
+
+    def readings(self) -> tuple[str, str]:
+        """The two times it may be: ("07:00", "19:00"); for 12: midnight, noon."""
+        first = self.hour % 12
+        return f"{first:02d}:{self.minute:02d}", f"{first + 12:02d}:{self.minute:02d}"
+
+
+def read_time(text: str | None) -> str | BareHour | None:
+    """ "19", "07:30", "8 pm", "20 Uhr", "7 de la tarde" → "HH:MM"; "7", "7h" → BareHour(7);
+    None if it is not a time of day."""
+    if re.search(r"[-−+]\s*\d", text or ""):
+        return None  # "-0", "+7": no time of day
+    words = _words(text or "")
+    numbers = [i for i, word in enumerate(words) if any(ch.isdigit() for ch in word)]
+    if len(numbers) != 1 or not (match := NUMBER.fullmatch(words[numbers[0]])):
+        return None
+    digits, hour, minute = match.group(1), int(match.group(1)), int(match.group(2) or 0)
+    rest = [word for i, word in enumerate(words) if i != numbers[0] and word not in FILLERS]
+    if minute > 59 or any(word not in PERIODS for word in rest):
+        return None
+    named = {PERIODS[word] for word in rest if word not in ("am", "pm")}  # "am Abend": the evening
+    periods = named or {PERIODS[word] for word in rest}
+    if len(periods) > 1:
+        return None
+    if periods:
+        hour = _in_period(hour, periods.pop())
+    elif match.group(2) is None and 1 <= hour <= 12 and not digits.startswith("0"):
+        return BareHour(hour)
+    return f"{hour:02d}:{minute:02d}" if hour is not None and 0 <= hour < 24 else None
+
+
+def read_range(text: str | None) -> tuple[str | BareHour, str | BareHour] | None:
+    """Two times of day with a dash or a word between them ("22-7", "10 pm to 7 am")."""
+    text = _meridiem(text or "")
+    for separator in RANGE.finditer(text):
+        start, end = read_time(text[: separator.start()]), read_time(text[separator.end():])
+        if start is not None and end is not None:
+            return start, end
+    return None
+
+
+def half_day_question(bare: BareHour, context: str = "") -> Question:
+    """Morning or evening, as two buttons (the times in the patient's own way of writing them)."""
+    first, second = bare.readings()
+    shown = [show(first), show(second)]
+    text = _("Did you mean {first} or {second}?").format(first=shown[0], second=shown[1])
+    return Question(f"{context}\n\n{text}" if context else text,
+                    [Choice(first, _period_label(first, shown[0])), Choice(second, _period_label(second, shown[1]))],
+                    columns=2, expects_number=True)
+
+
+def read_half_day(bare: BareHour, choice: str | None, text: str | None) -> str | None:
+    """The answer to `half_day_question`: a button, a time typed in full, or "morning", "pm",
+    "abends" alone."""
+    readings = bare.readings()
+    if choice in readings:
+        return choice
+    typed = read_time(text)
+    if isinstance(typed, str):
+        return typed
+    periods = {PERIODS[word] for word in _words(text or "") if word in PERIODS}
+    if len(periods) == 1:
+        hour = _in_period(bare.hour, periods.pop())
+        return f"{hour:02d}:{bare.minute:02d}" if hour is not None else None
+    return None
+
+
+def show(hhmm: str) -> str:
+    """A stored time as the patient writes it (7:00 PM, 19:00)."""
+    hours, minutes = hhmm.split(":")
+    return format_time(time(int(hours), int(minutes)), format="short", locale=locales.formatting())
+
+
+def _period_label(hhmm: str, shown: str) -> str:
+    hour = int(hhmm.split(":")[0])
+    if hour == 0:
+        return _("Midnight ({time})").format(time=shown)
+    if hour < 5:
+        return _("At night ({time})").format(time=shown)
+    if hour < 12:
+        return _("Morning ({time})").format(time=shown)
+    if hour == 12:
+        return _("Noon ({time})").format(time=shown)
+    if hour < 18:
+        return _("Afternoon ({time})").format(time=shown)
+    return _("Evening ({time})").format(time=shown)
+
+
+def _in_period(hour: int, period: str) -> int | None:
+    """The hour on the 24-hour clock, given the part of the day it was said with."""
+    if period == MIDNIGHT:
+        return 0 if hour in (0, 12) else None
+    if period == NIGHT:  # "11 at night" is 23:00, "2 at night" is 02:00
+        return 0 if hour == 12 else hour + 12 if 6 <= hour <= 11 else hour if hour < 6 or hour >= 18 else None
+    if period == AM:
+        return hour % 12 if 1 <= hour <= 12 else hour if hour == 0 else None
+    return hour + 12 if 1 <= hour <= 11 else hour if 12 <= hour <= 23 else None
+
+
+def _meridiem(text: str) -> str:
+    """"a.m." and "p. m." as one word each, so the "a" in them is never a range's "a"."""
+    return re.sub(r"\b([ap])\.?\s?m\b\.?", r"\1m", text, flags=re.IGNORECASE)
+
+
+def _words(text: str) -> list[str]:
+    """Lower case without accents, split into words and numbers ("7pm" → "7", "pm"; "19h30" stays)."""
+    text = unicodedata.normalize("NFKD", _meridiem(text).casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).replace("'", "").replace("’", "")
+    text = re.sub(r"(\d)(?=[a-z])(?!h\d)", r"\1 ", text)  # "7pm", "7h", "7uhr": the number apart ("19h30" kept)
+    return re.sub(r"[^\w:.]+|(?<!\d)[:.]|[:.](?!\d)", " ", text).split()
