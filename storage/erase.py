@@ -3,9 +3,11 @@
 The tables to erase are found from the schema, not listed by hand, so a table added later cannot
 be forgotten: a table whose foreign key points at the patient, or at a row being erased (answers
 through responses, pacing logs through activities, alert deliveries through alerts), is erased
-too. Two places hold the patient without a foreign key, and are handled here by name: the inbox
-(raw Telegram updates not yet handled, found by their Telegram id) and the used invitation that
-carried the clinic's reference for them.
+too. Three places hold the patient without a foreign key, and are handled here by name: the inbox
+(raw Telegram updates not yet handled, found by their Telegram id), the used invitation that
+carried the clinic's reference for them, and their data key (storage/datakeys.py). Destroying the
+key in the same transaction leaves every copy of their words that the deletion cannot reach
+(dead rows, the WAL, PostgreSQL's files, backups) unreadable.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any
 from sqlalchemy import Table, Text, delete, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
+from storage import datakeys
 from storage.crypto import EncryptedText
 from storage.db import CHECKPOINT_AFTER_COMMIT
 from storage.models import Base, Inbox, Invite, Outbox, Patient
@@ -90,6 +93,10 @@ def erase_patient(session: Session, patient: Patient) -> dict[str, int]:
             invite.reference = None
         if used:
             counts["invites.reference"] = len(used)  # cleared, not deleted
+
+    # Last: the rows above were read with it. (Without PAINCOACH_DATA_KEY there is none.)
+    if datakeys.destroy(session, (channel, external_id)):
+        counts["data_keys"] = 1
 
     # The objects of erased rows leave the session: nothing may write them back at commit.
     for obj in list(session.identity_map.values()):
