@@ -16,6 +16,8 @@ from telegram import Update
 
 from bot.polling import InboxPoller
 from conftest import NOW, POSTGRES, Chat
+from phone import Phone
+from test_restart import BotProcess
 from dialogs.io import Message, encode
 from storage import crypto, datakeys, outbox
 from storage.models import DataKey, DialogState, Inbox, NotedQuestion, Outbox, Patient
@@ -206,6 +208,22 @@ def test_without_a_data_key_words_are_stored_as_before_and_delete_works(engine, 
     assert [words for words in WORDS for value in values if words in value] == []
     if database.is_sqlite:
         assert [words for words in WORDS if words.encode() in sqlite_bytes(Path(database.url.database))] == []
+
+
+def test_run_without_a_data_key_says_so_once_at_start(emulator, database, database_url, tmp_path):
+    log = tmp_path / "bot.log"
+    bot = BotProcess(emulator, database_url, log, {"PAINCOACH_DATA_KEY": ""}).start()
+    try:
+        phone = Phone(emulator, 6001)
+        phone.send("/start")  # it runs on: one warning at start, none per update
+        phone.wait("Which language", timeout=30)
+        phone.press("English")
+        phone.wait("emergency service", timeout=30)
+    finally:
+        bot.kill()
+    said = [line for line in log.read_text().splitlines() if "PAINCOACH_DATA_KEY" in line]
+    assert len(said) == 1 and "WARNING" in said[0] and "PAINCOACH_DATA_KEY is not set" in said[0], said
+    assert "Traceback" not in log.read_text()
 
 
 @pytest.mark.skipif(bool(POSTGRES), reason="the SQLite file's own mode")
