@@ -144,6 +144,12 @@ def _unseal(session: Session, _flush) -> None:
         set_committed_value(obj, name, value)
 
 
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_used(session: Session, _previous) -> None:
+    # A key made in a savepoint rolled back is gone: looked up (or made) again when next needed.
+    session.info.pop(_KEYS, None)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _seal_inserted(execution: ORMExecuteState):
     """An INSERT run through the session with its rows as parameters: each row sealed for its owner."""

@@ -244,3 +244,23 @@ def test_the_database_file_and_its_wal_are_for_their_owner_only(tmp_path):
     assert modes == {"p.db": 0o600, "p.db-wal": 0o600, "p.db-shm": 0o600}
     assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700
     assert (tmp_path / "old.db").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_key_made_in_a_savepoint_rolled_back_is_not_used_after_it(database, key):
+    """As when raising an alert fails inside a step: the step goes on, and what it writes next must
+    be encrypted with a key that exists."""
+    crypto.configure(key)
+    with database.transaction() as session:
+        session.add(Patient(clinic_id=database.default_clinic(session).id, channel="telegram", external_id=TELEGRAM_ID))
+    with database.transaction() as session:
+        patient = session.scalars(select(Patient)).one()
+        with pytest.raises(RuntimeError):
+            with session.begin_nested():
+                patient.preferred_name = "first"
+                session.flush()  # makes their key, in the savepoint
+                raise RuntimeError("the alert could not be raised")
+        patient.preferred_name = NAME
+    crypto.configure(key)  # as a process started later: no key opened yet
+    with database.transaction() as session:
+        assert session.scalars(select(Patient.preferred_name)).one() == NAME
+        assert len(session.scalars(select(DataKey)).all()) == 1
