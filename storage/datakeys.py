@@ -53,25 +53,27 @@ def sender(update: Any) -> Owner | None:
     return None
 
 
-def key_for(session: Session, owner: Owner) -> crypto.PersonalKey | None:
-    """The owner's data key, made if they have none yet; None without PAINCOACH_DATA_KEY."""
+def key_for(session: Session, owner: Owner, *, hold: bool = False) -> crypto.PersonalKey | None:
+    """The owner's data key, made if they have none yet; None without PAINCOACH_DATA_KEY.
+    `hold`: the key cannot be destroyed until this transaction ends (PostgreSQL's FOR SHARE), for
+    a writer that does not lock the patient (the inbox poller) and so may race their erasure."""
     if not crypto.enabled():
         return None
     used = session.info.setdefault(_KEYS, {})
     if owner not in used:
-        used[owner] = _find(session, owner) or _make(session, owner)
+        used[owner] = _find(session, owner, hold) or _make(session, owner, hold)
     return used[owner]
 
 
-def destroy(session: Session, owner: Owner) -> int:
+def destroy(session: Session, owner: Owner) -> list[str]:
     """Erase the owner's key, in the caller's transaction: whatever it encrypted, wherever a copy
-    is, cannot be read any more. Returns how many keys went (0 or 1)."""
+    is, cannot be read any more. Returns the ids of the keys gone (none, or one)."""
     gone = session.connection().execute(
         delete(DataKey).where(DataKey.channel == owner[0], DataKey.external_id == owner[1]).returning(DataKey.id)).scalars().all()
     for key_id in gone:
         crypto.forget(key_id)
     session.info.get(_KEYS, {}).pop(owner, None)
-    return len(gone)
+    return list(gone)
 
 
 @contextmanager
@@ -84,21 +86,21 @@ def readable(session: Session) -> Iterator[None]:
         yield
 
 
-def _find(session: Session, owner: Owner) -> crypto.PersonalKey | None:
+def _find(session: Session, owner: Owner, hold: bool = False) -> crypto.PersonalKey | None:
     # On the connection, not through the session: no autoflush, and this runs inside a flush.
-    row = session.connection().execute(
-        select(DataKey.id, DataKey.wrapped).where(DataKey.channel == owner[0], DataKey.external_id == owner[1])).first()
+    query = select(DataKey.id, DataKey.wrapped).where(DataKey.channel == owner[0], DataKey.external_id == owner[1])
+    row = session.connection().execute(query.with_for_update(read=True) if hold else query).first()
     return crypto.personal_key(*row) if row else None
 
 
-def _make(session: Session, owner: Owner) -> crypto.PersonalKey:
+def _make(session: Session, owner: Owner, hold: bool) -> crypto.PersonalKey:
     key, wrapped = crypto.new_key()
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     # Two transactions making the same owner's key (the inbox poller and a step): one key wins.
     session.connection().execute(dialect.insert(DataKey).values(id=key.id, channel=owner[0], external_id=owner[1], wrapped=wrapped)
                                  .on_conflict_do_nothing(index_elements=["channel", "external_id"]))
     crypto.remember(key)
-    return _find(session, owner)
+    return _find(session, owner, hold)
 
 
 def _patient(session: Session) -> Callable[[int], Owner | None]:
@@ -155,7 +157,7 @@ def _seal_inserted(execution: ORMExecuteState):
     """An INSERT run through the session with its rows as parameters: each row sealed for its owner."""
     if not (execution.is_insert and crypto.enabled() and execution.parameters):
         return None
-    table = execution.statement.table
+    table = Base.metadata.tables.get(execution.statement.table.name)  # (the statement's is an annotated copy)
     columns = _encrypted.get(table)
     if not columns:
         return None
@@ -166,7 +168,7 @@ def _seal_inserted(execution: ORMExecuteState):
 
 def _seal_row(session: Session, table: Table, columns: dict, row: dict) -> dict:
     owner = owner_of(table, row.get, _patient(session))
-    key = key_for(session, owner) if owner else None
+    key = key_for(session, owner, hold=True) if owner else None
     if key is None:
         return row
     return {**row, **{name: columns[name].type.seal(key, value) for name, value in row.items()
