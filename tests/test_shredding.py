@@ -6,6 +6,7 @@ opens. Without a key nothing breaks: words are stored as they are, as before."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import threading
 import time
@@ -28,13 +29,15 @@ from storage.models import DataKey, DialogState, Inbox, NotedQuestion, Outbox, P
 
 TELEGRAM_ID = "7364519283"
 OTHER_ID = "5550001234"
-NAME = "Zebrafinch-4471"
-STORY = ["Lower back, Zq-where-1188", "Since the winter of Zq-since-2231", "Sitting through Zq-worse-3307",
-         "Physio and Zq-tried-4419 helped a little", "A walk by the Zq-goodday-5521 sea"]
-MEDICATION = "Can I take more ibuprofen, Zq-medication-9902?"
-SITUATION = "My back seized while gardening Zq-situation-6601"
-FEELING = "scared Zq-emotion-6602"  # a thought-check left mid-question: the feeling is in the dialog's working data
-PENDING = "Zq-inbox-9906"  # an update fetched from Telegram, not handled yet
+# Words no other test writes: PostgreSQL's WAL files hold whatever else the server wrote meanwhile.
+RUN = secrets.token_hex(4)
+NAME = f"Zebrafinch-{RUN}"
+STORY = [f"Lower back, Zq-where-{RUN}", f"Since the winter of Zq-since-{RUN}", f"Sitting through Zq-worse-{RUN}",
+         f"Physio and Zq-tried-{RUN} helped a little", f"A walk by the Zq-goodday-{RUN} sea"]
+MEDICATION = f"Can I take more ibuprofen, Zq-medication-{RUN}?"
+SITUATION = f"My back seized while gardening Zq-situation-{RUN}"
+FEELING = f"scared Zq-emotion-{RUN}"  # a thought-check left mid-question: the feeling is in the dialog's working data
+PENDING = f"Zq-inbox-{RUN}"  # an update fetched from Telegram, not handled yet
 WORDS = [NAME, *STORY, MEDICATION, SITUATION, FEELING, PENDING]
 
 
