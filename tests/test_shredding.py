@@ -303,3 +303,17 @@ def test_an_update_stored_while_its_sender_is_erased_goes_with_them(engine, data
     with database.transaction() as session:
         assert session.scalars(select(Inbox.payload)).all() == []
         assert session.scalars(select(DataKey)).all() == []
+
+
+def test_each_row_is_sealed_with_its_own_patients_key_even_in_one_flush(database, key):
+    crypto.configure(key)
+    with database.transaction() as session:  # as an import or a test factory writes many patients at once
+        clinic = database.default_clinic(session).id
+        session.add_all([Patient(clinic_id=clinic, channel="telegram", external_id=TELEGRAM_ID, preferred_name=NAME),
+                         Patient(clinic_id=clinic, channel="telegram", external_id=OTHER_ID, preferred_name="Otherbird")])
+    with database.engine.connect() as connection:
+        stored = dict(connection.execute(text("SELECT external_id, preferred_name FROM patients")).all())
+        keys = {telegram_id: key_id_of(connection, telegram_id) for telegram_id in (TELEGRAM_ID, OTHER_ID)}
+    assert {telegram_id: value.split(":")[1] for telegram_id, value in stored.items()} == keys
+    with database.transaction() as session:
+        assert sorted(session.scalars(select(Patient.preferred_name))) == sorted([NAME, "Otherbird"])
