@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply all migrations")
-    db_commands.add_parser("rotate-key", help="re-encrypt patients' words with the first PAINCOACH_DATA_KEY (plain ones too)")
+    db_commands.add_parser("rotate-key", help="rewrap every data key with the first PAINCOACH_DATA_KEY (and encrypt older values with their owner's key)")
     db_commands.add_parser("rotate-button-key", help="sign buttons with a new key from now on (buttons on screen keep working)")
 
     dialogs = commands.add_parser("dialogs", help="the dialogs")
@@ -117,14 +117,16 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"content error: {error}", file=sys.stderr)
         return 2
-    from storage import models, open_database
+    from storage import datakeys, open_database
 
     database = open_database(settings.database_url)  # created and migrated on first run
     try:
-        crypto.check(database, models.Base.metadata)  # a wrong or missing data key stops here, not at every patient's step
+        datakeys.check(database)  # a wrong or missing data key stops here, not at every patient's step
         if args.command == "db" and args.db_command == "rotate-key":
-            for table, rows in crypto.rotate(database, models.Base.metadata).items():
-                print(f"{table}: {rows:,} rows re-encrypted")
+            counts = datakeys.rotate(database)
+            print(f"{counts.pop('data_keys'):,} data keys rewrapped")
+            for table, rows in counts.items():
+                print(f"{table}: {rows:,} older values re-encrypted")
             return 0
     except crypto.DataKeyError as error:
         print(f"data key error: {error}", file=sys.stderr)
@@ -159,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
         print("webhook mode needs PAINCOACH_WEBHOOK_SECRET (1-256 of A-Z a-z 0-9 _ -)", file=sys.stderr)
         return 2
     warn_unreachable_clinics(database)
+    if not crypto.enabled():
+        logging.getLogger("paincoach").warning(
+            "PAINCOACH_DATA_KEY is not set: patients' words are stored as plain text, and /delete cannot make the copies "
+            "it does not reach (backups, PostgreSQL's dead rows) unreadable (see README, Privacy)")
     from telegram.error import InvalidToken
 
     from bot.telegram import run as run_telegram

@@ -251,6 +251,7 @@ def _export(args, db: Database, _bot) -> int:
 
 
 def _report(args, db: Database, _bot) -> int:
+    from exports.files import write_private
     from exports.report import render
 
     now = utcnow()
@@ -258,7 +259,7 @@ def _report(args, db: Database, _bot) -> int:
         patient = enrollment.patient_coded(session, args.patient)
         data = render(session, patient, now, args.format, show_reference=args.with_reference)
     out = args.out or Path(f"{patient.study_code}-visit.{args.format}")
-    out.write_bytes(data)
+    write_private(out, data)  # owner-only (0600): it shows what the patient answered
     with db.transaction() as session:
         audit.record(session, audit.cli_actor(), "report", now, clinic_id=patient.clinic_id, subject=patient.study_code,
                      format=args.format, with_reference=args.with_reference)

@@ -12,6 +12,7 @@ from typing import Callable
 
 from storage import audit
 from exports import activity, dictionary, fhir, long, redcap, wide
+from exports.files import owner_only, private_dir
 from exports.source import Filters
 from storage.db import Database
 
@@ -23,12 +24,12 @@ BUFFER = 1 << 20
 def export(db: Database, filters: Filters, formats: tuple[str, ...], directory: Path, *, actor: str, now: datetime,
            progress: Callable[[int], None] | None = None) -> dict[str, int]:
     """Write the files; returns the rows (or resources) written per file."""
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     counts: dict[str, int] = {}
 
     def csv_file(name: str):
         # A large buffer: fewer writes for files of hundreds of megabytes (benchmarks/export.py).
-        return open(directory / name, "w", newline="", encoding="utf-8", buffering=BUFFER)
+        return open(directory / name, "w", newline="", encoding="utf-8", buffering=BUFFER, opener=owner_only)
 
     with db.reading() as session:
         if "long" in formats:
@@ -45,7 +46,7 @@ def export(db: Database, filters: Filters, formats: tuple[str, ...], directory: 
                 dictionary.write(out)
         if "fhir" in formats:
             fhir_dir = directory / "fhir"
-            fhir_dir.mkdir(exist_ok=True)
+            private_dir(fhir_dir)
             counts |= {f"fhir/{kind}.ndjson": n for kind, n in fhir.write(session, filters, fhir_dir).items()}
         if "redcap" in formats:
             with csv_file("redcap_data_dictionary.csv") as out:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from content.instruments import MAIN_SCORE, Instrument, Item, Option, instruments
 from content.instruments import instrument as instrument_named
+from exports.files import owner_only, private_dir
 from exports.source import Filters, Person, Sitting, people, sittings
 
 LOINC = "http://loinc.org"
@@ -170,13 +171,13 @@ def _line(fp: IO[str], resource: dict[str, Any]) -> None:
 def write(session: Session, filters: Filters, directory: Path) -> dict[str, int]:
     """Questionnaire.ndjson, QuestionnaireResponse.ndjson and Observation.ndjson (and Patient.ndjson
     when identified) into `directory`; returns how many resources of each type were written."""
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     types = TYPES + (("Patient",) if filters.identify else ())
     counts = dict.fromkeys(types, 0)
     people_by_id = people(session, filters)
     seen: set[int] = set()
     with ExitStack() as stack:
-        files = {t: stack.enter_context(open(directory / f"{t}.ndjson", "w", encoding="utf-8", newline="\n")) for t in types}
+        files = {t: stack.enter_context(open(directory / f"{t}.ndjson", "w", encoding="utf-8", newline="\n", opener=owner_only)) for t in types}
 
         def emit(resource: dict[str, Any]) -> None:
             _line(files[resource["resourceType"]], resource)

@@ -1,20 +1,40 @@
-"""Encryption at rest for the free text patients write (PAINCOACH_DATA_KEY).
+"""Encryption at rest for the free text patients write (PAINCOACH_DATA_KEY), by envelope.
 
-One column type, `EncryptedText`: with a key configured it stores "fernet:" + a Fernet token, and
-reads it back as the text; without a key it stores plain text. Values stored before a key was set
-(no marker) still read as they are, so a key can be introduced on a live database and
-`paincoach db rotate-key` encrypts them later. Several keys, comma-separated and newest first,
-make rotation possible: the first encrypts, all of them decrypt.
+Each person we talk to has a data key of their own (a row of `data_keys`, storage/datakeys.py),
+kept wrapped: Fernet-encrypted with PAINCOACH_DATA_KEY. Their words are stored as
+"pk1:<key id>:<token>", the token made with their key. Erasing them destroys the key, so every
+copy of their words left elsewhere (dead rows, the WAL, PostgreSQL's files, backups) cannot be
+opened any more. Rotating PAINCOACH_DATA_KEY only rewraps the data keys.
+
+Two older forms still read: "fernet:" + a token made with PAINCOACH_DATA_KEY itself (written
+before there were personal keys, and text no one person owns, such as an invitation's reference),
+and text with no marker (written before there was a key). `paincoach db rotate-key` moves both to
+the owner's key. Without PAINCOACH_DATA_KEY there are no personal keys: text is stored as it is.
+
+The column types never look a key up: a personal key reaches them inside the value (`Sealed`,
+made by storage/datakeys.py, which knows whose a row is), and a key named by a stored value is
+opened through the transaction reading it (`reading_keys`).
 """
 from __future__ import annotations
 
+import json
+import secrets
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import Text, bindparam, select, type_coerce, update
+from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
 
-PREFIX = "fernet:"  # marks ciphertext; anything else is plain text from before the key
+PERSONAL = "pk1:"  # "pk1:<key id>:<token>": opened with the owner's data key
+PREFIX = "fernet:"  # opened with PAINCOACH_DATA_KEY itself; anything unmarked is plain text
 
 _keys: MultiFernet | None = None
+_opened: dict[str, Fernet] = {}  # personal keys unwrapped in this process, by id
+# How the transaction running here reads a wrapped key by its id (None: no such key, it was erased).
+_wrapped_key: ContextVar[Callable[[str], str | None] | None] = ContextVar("wrapped_key", default=None)
 
 
 class DataKeyError(ValueError):
@@ -39,84 +59,153 @@ def configure(value: str | None) -> None:
     """Use these keys from now on in this process (None or "" for no encryption)."""
     global _keys
     _keys = parse_keys(value)
+    _opened.clear()  # opened with the keys before: they must open with these
 
 
 def enabled() -> bool:
     return _keys is not None
 
 
+# -- personal keys ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonalKey:
+    id: str
+    fernet: Fernet
+
+
+def new_key() -> tuple[PersonalKey, str]:
+    """A fresh personal key and its wrapped form, to store."""
+    raw = Fernet.generate_key()
+    key = PersonalKey(secrets.token_hex(8), Fernet(raw))  # random ids: an erased key's id never comes back
+    return key, _master().encrypt(raw).decode("ascii")
+
+
+def personal_key(key_id: str, wrapped: str) -> PersonalKey:
+    """The key of a stored row (unwrapped once per process)."""
+    fernet = _opened.get(key_id)
+    if fernet is None:
+        fernet = _opened[key_id] = Fernet(_open(_master(), wrapped.encode("ascii")))
+    return PersonalKey(key_id, fernet)
+
+
+def remember(key: PersonalKey) -> None:
+    _opened[key.id] = key.fernet
+
+
+def forget(key_id: str) -> None:
+    """The key was destroyed: not kept in this process either."""
+    _opened.pop(key_id, None)
+
+
+def rewrap(wrapped: str) -> str:
+    """A wrapped key wrapped again with the first PAINCOACH_DATA_KEY."""
+    return _master().rotate(wrapped.encode("ascii")).decode("ascii")
+
+
+@contextmanager
+def reading_keys(wrapped_key: Callable[[str], str | None]) -> Iterator[None]:
+    """Within this block, a value naming a key not yet opened here reads it with `wrapped_key`
+    (the transaction's own query, so it sees the keys its snapshot sees)."""
+    token = _wrapped_key.set(wrapped_key)
+    try:
+        yield
+    finally:
+        _wrapped_key.reset(token)
+
+
+def _master() -> MultiFernet:
+    if _keys is None:
+        raise DataKeyError("the database holds encrypted text, but PAINCOACH_DATA_KEY is not set")
+    return _keys
+
+
+def _open(fernet: Fernet | MultiFernet, token: bytes) -> bytes:
+    try:
+        return fernet.decrypt(token)
+    except InvalidToken:
+        # A clear stop rather than ciphertext shown to a patient or written to an export.
+        raise DataKeyError(
+            "encrypted text in the database does not open with PAINCOACH_DATA_KEY: the key is wrong, "
+            "or the older key it was written with is missing from the list"
+        ) from None
+
+
+def _open_personal(value: str) -> str:
+    key_id, _, token = value[len(PERSONAL):].partition(":")
+    fernet = _opened.get(key_id)
+    if fernet is None:
+        read = _wrapped_key.get()
+        wrapped = read(key_id) if read is not None else None
+        if read is None:
+            raise DataKeyError("a personal data key can only be read inside a transaction (Database.transaction or reading)")
+        if wrapped is None:
+            raise DataKeyError(f"encrypted text names data key {key_id}, which is no longer in the database: its owner was erased")
+        fernet = personal_key(key_id, wrapped).fernet
+    return _open(fernet, token.encode("ascii")).decode("utf-8")
+
+
+# -- the column types ---------------------------------------------------------------------------
+
+
+class Sealed(str):
+    """Text already encrypted with its owner's key: stored as it is."""
+
+
 class EncryptedText(TypeDecorator):
-    """Text a patient wrote: encrypted on the way in when a key is configured, decrypted on the
-    way out. Fernet tokens are random, so these columns can be read but never compared in SQL."""
+    """Text a patient wrote: encrypted on the way in (with the owner's key when the value comes
+    `Sealed`, else with PAINCOACH_DATA_KEY), decrypted on the way out. Tokens are random, so these
+    columns can be read but never compared in SQL."""
 
     impl = Text
     cache_ok = True
 
-    def process_bind_param(self, value: str | None, dialect) -> str | None:
-        if value is None or _keys is None:
-            return value
-        return PREFIX + _keys.encrypt(value.encode("utf-8")).decode("ascii")
+    def dump(self, value: Any) -> str:
+        return value
 
-    def process_result_value(self, value: str | None, dialect) -> str | None:
-        if value is None or not value.startswith(PREFIX):
-            return value
+    def load(self, text: str) -> Any:
+        return text
+
+    def seal(self, key: PersonalKey, value: Any) -> Sealed:
+        return Sealed(f"{PERSONAL}{key.id}:{key.fernet.encrypt(self.dump(value).encode('utf-8')).decode('ascii')}")
+
+    def process_bind_param(self, value: Any, dialect) -> str | None:
+        if value is None or isinstance(value, Sealed):
+            return None if value is None else str(value)
+        text = self.dump(value)
         if _keys is None:
-            raise DataKeyError("the database holds encrypted text, but PAINCOACH_DATA_KEY is not set")
-        try:
-            return _keys.decrypt(value[len(PREFIX):].encode("ascii")).decode("utf-8")
-        except InvalidToken:
-            # A clear stop rather than ciphertext shown to a patient or written to an export.
-            raise DataKeyError(
-                "encrypted text in the database does not open with PAINCOACH_DATA_KEY: the key is wrong, "
-                "or the older key it was written with is missing from the list"
-            ) from None
+            return text
+        return PREFIX + _keys.encrypt(text.encode("utf-8")).decode("ascii")
+
+    def process_result_value(self, value: str | None, dialect) -> Any:
+        if value is None:
+            return None
+        if value.startswith(PERSONAL):
+            return self.load(_open_personal(value))
+        if value.startswith(PREFIX):
+            return self.load(_open(_master(), value[len(PREFIX):].encode("ascii")).decode("utf-8"))
+        return self.load(value)
+
+
+class EncryptedJSON(EncryptedText):
+    """JSON (a dialog's working data, a raw Telegram update) that may hold a patient's words,
+    encrypted like text."""
+
+    cache_ok = True
+
+    def dump(self, value: Any) -> str:
+        return json.dumps(value)
+
+    def load(self, text: str) -> Any:
+        return json.loads(text)
 
 
 def encrypted_columns(metadata) -> dict:
-    """{table: [its EncryptedText columns]} for every table that has any."""
+    """{table: [its encrypted columns]} for every table that has any."""
     found = {}
     for table in metadata.sorted_tables:
         columns = [column for column in table.columns if isinstance(column.type, EncryptedText)]
         if columns:
             found[table] = columns
     return found
-
-
-def check(db, metadata) -> None:
-    """At start-up: one encrypted value per column (of the tables in `metadata`) must open with the
-    keys configured, so a wrong or missing key stops the process with a clear message instead of
-    failing every step."""
-    with db.transaction() as session:
-        for table, columns in encrypted_columns(metadata).items():
-            for column in columns:
-                raw = type_coerce(column, Text)  # the stored text, not decrypted
-                value = session.scalar(select(raw).where(raw.startswith(PREFIX)).limit(1))
-                column.type.process_result_value(value, None)  # raises DataKeyError
-
-
-def rotate(db, metadata) -> dict[str, int]:
-    """Rewrite every encrypted column with the first key (plain values get encrypted too).
-
-    One transaction per table: stopped half-way, every value still opens with the key list, and
-    running it again finishes the job. Rows are locked while rewritten, so a patient's edit made
-    meanwhile is not overwritten with the old text (PostgreSQL; SQLite has a single writer)."""
-    if _keys is None:
-        raise DataKeyError("set PAINCOACH_DATA_KEY (the new key first) to rotate")
-    counts: dict[str, int] = {}
-    for table, columns in encrypted_columns(metadata).items():
-        keys = list(table.primary_key.columns)
-        # Columns with an onupdate default are written back as they are: a re-encryption is no edit.
-        kept = [column for column in table.columns if column.onupdate is not None]
-        with db.transaction() as session:
-            rows = session.execute(select(*keys, *columns, *kept).with_for_update()).all()
-            if rows:
-                statement = (
-                    update(table)
-                    .where(*(key == bindparam(f"k_{key.key}") for key in keys))
-                    .values({column.key: bindparam(f"v_{column.key}") for column in [*columns, *kept]})
-                )
-                names = [f"k_{key.key}" for key in keys] + [f"v_{column.key}" for column in [*columns, *kept]]
-                session.execute(statement, [dict(zip(names, row)) for row in rows])
-        counts[table.name] = len(rows)
-    return counts
-

@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage import datakeys
 from storage.models import Clinic
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -49,13 +50,26 @@ def _begin_immediate(connection) -> None:
     connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get("reading") else "BEGIN IMMEDIATE")
 
 
+def _owner_only(path: Path) -> None:
+    """The database file is created readable by its owner only (0600); SQLite gives its -wal and
+    -shm files the database file's mode. A file made before this is narrowed to the owner too."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if file.exists() and file.stat().st_mode & 0o077 and file.stat().st_uid == os.getuid():
+            file.chmod(0o600)
+
+
 class Database:
     """One engine and its session factory. `migrate()` brings the schema to the newest revision."""
 
     def __init__(self, url: str):
         self.url = make_url(url)
         if self.is_sqlite and self.url.database and self.url.database != ":memory:":
-            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+            _owner_only(Path(self.url.database))
         # hide_parameters: a failed statement's error must not carry what a patient wrote into the logs.
         self.engine: Engine = create_engine(self.url, pool_pre_ping=not self.is_sqlite, hide_parameters=True)
         if self.is_sqlite:
@@ -70,7 +84,7 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session inside one transaction: committed on success, rolled back on any error."""
-        with self._sessions() as session:
+        with self._sessions() as session, datakeys.readable(session):
             with session.begin():
                 yield session
             if session.info.pop(CHECKPOINT_AFTER_COMMIT, False):
@@ -84,7 +98,7 @@ class Database:
             bind = self.engine.execution_options(reading=True)
         else:
             bind = self.engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-        with Session(bind, expire_on_commit=False) as session, session.begin():
+        with Session(bind, expire_on_commit=False) as session, datakeys.readable(session), session.begin():
             yield session
 
     def migrate(self, revision: str = "head") -> None:

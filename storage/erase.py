@@ -3,18 +3,21 @@
 The tables to erase are found from the schema, not listed by hand, so a table added later cannot
 be forgotten: a table whose foreign key points at the patient, or at a row being erased (answers
 through responses, pacing logs through activities, alert deliveries through alerts), is erased
-too. Two places hold the patient without a foreign key, and are handled here by name: the inbox
-(raw Telegram updates not yet handled, found by their Telegram id) and the used invitation that
-carried the clinic's reference for them.
+too. Three places hold the patient without a foreign key, and are handled here by name: the inbox
+(raw Telegram updates not yet handled, found by their Telegram id), the used invitation that
+carried the clinic's reference for them, and their data key (storage/datakeys.py). Destroying the
+key in the same transaction leaves every copy of their words that the deletion cannot reach
+(dead rows, the WAL, PostgreSQL's files, backups) unreadable.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, Text, delete, inspect, or_, select, update
+from sqlalchemy import Table, Text, delete, inspect, or_, select, type_coerce, update
 from sqlalchemy.orm import Session
 
-from storage.crypto import EncryptedText
+from storage import datakeys
+from storage.crypto import PERSONAL, EncryptedText
 from storage.db import CHECKPOINT_AFTER_COMMIT
 from storage.models import Base, Inbox, Invite, Outbox, Patient
 
@@ -70,7 +73,9 @@ def erase_patient(session: Session, patient: Patient) -> dict[str, int]:
             gone.update((table.name, tuple(key)) for key in keys)
 
     if channel == "telegram":
-        pending = [update_id for update_id, payload in session.execute(select(Inbox.update_id, Inbox.payload))
+        # Updates stored before there were data keys; those sealed with theirs go with the key, below.
+        older = ~type_coerce(Inbox.payload, Text).startswith(PERSONAL)
+        pending = [update_id for update_id, payload in session.execute(select(Inbox.update_id, Inbox.payload).where(older))
                    if _from_user(payload, external_id)]
         if pending:
             session.execute(delete(Inbox).where(Inbox.update_id.in_(pending)))
@@ -90,6 +95,14 @@ def erase_patient(session: Session, patient: Patient) -> dict[str, int]:
             invite.reference = None
         if used:
             counts["invites.reference"] = len(used)  # cleared, not deleted
+
+    # Their data key (none without PAINCOACH_DATA_KEY). Destroying it waits for an update of theirs
+    # being stored meanwhile (the inbox poller holds the key), so that update goes with the rest.
+    for key_id in datakeys.destroy(session, (channel, external_id)):
+        counts["data_keys"] = 1
+        sealed = session.execute(delete(Inbox).where(type_coerce(Inbox.payload, Text).startswith(f"{PERSONAL}{key_id}:"))).rowcount
+        if sealed:
+            counts["inbox"] = counts.get("inbox", 0) + sealed
 
     # The objects of erased rows leave the session: nothing may write them back at commit.
     for obj in list(session.identity_map.values()):

@@ -194,3 +194,22 @@ def test_local_times_are_the_zone_conversion_across_a_year_of_sittings(zone):
             exact = as_utc(stamp(moment))
             assert (utc, local) == (iso(exact), iso(exact.astimezone(where))), (zone, stamp(moment))
             assert float(delay) == round((exact - (began - timedelta(minutes=5))).total_seconds() / 60, 1)
+
+
+def test_every_file_an_export_or_a_report_writes_is_for_its_owner_only(answered, database_url, tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setenv("PAINCOACH_DATABASE_URL", database_url)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "long.csv").touch(mode=0o644)  # left by an earlier export: narrowed as it is overwritten
+    previous = os.umask(0)  # whatever the umask says
+    try:
+        assert main(["export", "--out", str(tmp_path / "out"), "--format", ",".join(bundle.FORMATS)]) == 0
+        assert main(["export", "--out", str(tmp_path / "new" / "export"), "--format", "long"]) == 0
+        assert main(["report", "--patient", answered, "--out", str(tmp_path / "visit.pdf")]) == 0
+    finally:
+        os.umask(previous)
+    files = [p for d in ("out", "new") for p in (tmp_path / d).rglob("*") if p.is_file()] + [tmp_path / "visit.pdf"]
+    assert len(files) >= 10 and {p.relative_to(tmp_path).as_posix(): p.stat().st_mode & 0o777 for p in files} == {
+        p.relative_to(tmp_path).as_posix(): 0o600 for p in files}
+    assert [(tmp_path / d).stat().st_mode & 0o777 for d in ("out/fhir", "new/export")] == [0o700, 0o700]

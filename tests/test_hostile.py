@@ -166,7 +166,9 @@ def snapshot(db: Database) -> dict[tuple[str, object], list[str]]:
     return {key: sorted(value) for key, value in rows.items()}
 
 
-APPEND_ONLY = {"processed_updates", "audit"}  # shared logs: a step may add to them, never change them
+# Shared logs: a step may add to them, never change them; and data keys, one per person who writes,
+# named by their Telegram id, not a patient id (made at a first message, with PAINCOACH_DATA_KEY).
+APPEND_ONLY = {"processed_updates", "audit", "data_keys"}
 
 
 def check_isolation(before, after, acting: int | None) -> None:

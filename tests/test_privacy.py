@@ -363,9 +363,14 @@ def test_patients_words_are_encrypted_at_rest_and_the_key_rotates(chat, database
     stored = raw_words(database)
     plain = read_words(database)
     assert plain[("patients.preferred_name", "1")] == NAME and plain[("patients.clinic_reference", "1")] == REFERENCE
-    assert len(stored) >= 9 and all(value.startswith("fernet:") for value in stored.values())
+    # The patient's words with their own key; the invitation's reference, the clinic's, with the master key.
+    assert len(stored) >= 9 and all(value.startswith("fernet:" if column == "invites.reference" else "pk1:")
+                                    for (column, _row), value in stored.items())
     assert not any(words in value for words in [NAME, REFERENCE, *SAFETY_PLAN] for value in stored.values())
     assert not any(NAME in value for _t, _c, value in every_value(database))
+    wrapped = "SELECT wrapped FROM data_keys"
+    with database.engine.connect() as connection:
+        [key_before] = connection.exec_driver_sql(wrapped).scalars().all()
 
     monkeypatch.setenv("PAINCOACH_DATABASE_URL", database_url)
     monkeypatch.setenv("PAINCOACH_DATA_KEY", f"{b},{a}")  # the new key first, the old one still opens
@@ -373,11 +378,15 @@ def test_patients_words_are_encrypted_at_rest_and_the_key_rotates(chat, database
     with database.engine.connect() as connection:
         plan_updated = connection.exec_driver_sql(updated).scalar()
     assert main(["db", "rotate-key"]) == 0
-    assert "safety_plans: 1 rows re-encrypted" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "1 data keys rewrapped" in out and "safety_plans: 0 older values re-encrypted" in out and "invites: 1 older" in out
     with database.engine.connect() as connection:
         assert connection.exec_driver_sql(updated).scalar() == plan_updated  # re-encrypting is not an edit
+        [key_after] = connection.exec_driver_sql(wrapped).scalars().all()
+    assert key_after != key_before  # rotating rewraps the patient's key; their words stay as they are
     rotated = raw_words(database)
-    assert rotated.keys() == stored.keys() and all(rotated[k] != stored[k] and rotated[k].startswith("fernet:") for k in stored)
+    assert rotated.keys() == stored.keys()
+    assert all((rotated[k] != stored[k]) == (k[0] == "invites.reference") for k in stored)
     assert read_words(database) == plain
 
     crypto.configure(b)  # the old key retired: everything still opens
@@ -413,19 +422,27 @@ def test_with_a_key_nothing_the_patient_wrote_is_stored_as_plain_text(engine, da
         assert session.scalars(select(Alert)).one().words == CRISIS
 
 
-def test_plain_words_from_before_the_key_still_read_and_rotation_encrypts_them(chat, database, database_url, keys, monkeypatch):
+def test_older_values_still_read_and_rotation_moves_them_to_the_patients_key(chat, database, database_url, keys, monkeypatch):
+    """Plain words from before the key, and words encrypted with the master key itself (before
+    personal keys): both read, and `rotate-key` encrypts them with the patient's own key."""
     a, _b = keys
     onboard(chat, name=NAME)  # no key yet: plain text
     assert raw_words(database)[("patients.preferred_name", "1")] == NAME
     crypto.configure(a)
+    with database.engine.begin() as connection:  # as the version before personal keys wrote it
+        connection.execute(text("UPDATE pain_stories SET where_it_hurts = :v"), {"v": "fernet:" + Fernet(a).encrypt(STORY[0].encode()).decode()})
     assert read_words(database)[("patients.preferred_name", "1")] == NAME
     chat.press("My pain story")  # the bot reads them as before
-    assert "Your pain story" in chat.text
+    assert "Your pain story" in chat.text and STORY[0] in chat.text
     monkeypatch.setenv("PAINCOACH_DATABASE_URL", database_url)
     monkeypatch.setenv("PAINCOACH_DATA_KEY", a)
     assert main(["db", "rotate-key"]) == 0
-    assert raw_words(database)[("patients.preferred_name", "1")].startswith("fernet:")
+    raw = raw_words(database)
+    assert raw[("patients.preferred_name", "1")].startswith("pk1:") and raw[("pain_stories.where_it_hurts", "1")].startswith("pk1:")
     assert read_words(database)[("patients.preferred_name", "1")] == NAME
+    assert read_words(database)[("pain_stories.where_it_hurts", "1")] == STORY[0]
+    with database.engine.connect() as connection:  # the dialog's working data too (it was JSON before)
+        assert connection.exec_driver_sql("SELECT data FROM dialog_states").scalar().startswith("pk1:")
 
 
 def test_a_malformed_key_is_refused(keys):

@@ -2,12 +2,12 @@
 own table to its group. Import them from here (`from storage.models import Patient`).
 
 Times are stored as timezone-aware UTC. Free text a patient wrote lives only in columns named for
-what it is (pain story, preferred name), encrypted when a data key is set, so a later deletion
-can find it.
+what it is (pain story, preferred name), encrypted with their own data key when
+PAINCOACH_DATA_KEY is set, so a later deletion can find it, and its copies cannot be read.
 """
 from storage.models.base import Base, UtcDateTime, utcnow
 from storage.models.people import Clinic, Patient, PainStory, Clinician, Invite
-from storage.models.machinery import DialogState, ButtonKey, ProcessedUpdate, Inbox, Outbox, SendBudget
+from storage.models.machinery import DialogState, ButtonKey, DataKey, ProcessedUpdate, Inbox, Outbox, SendBudget
 from storage.models.checkins import Schedule, Prompt, Response, Answer
 from storage.models.coaching import ThoughtRecord, FlarePlan, FlareEpisode, BreathingSession, PacingActivity, PacingLog, VisitPrep, Sprint, NotedQuestion, SafetyPlan
 from storage.models.safety import SafetyEvent, Alert, AlertDelivery, AuditEntry
@@ -23,6 +23,7 @@ __all__ = [
     "Invite",
     "DialogState",
     "ButtonKey",
+    "DataKey",
     "ProcessedUpdate",
     "Inbox",
     "Outbox",

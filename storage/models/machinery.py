@@ -1,14 +1,14 @@
-"""What keeps a conversation going: dialog state, button keys, updates received and applied, the shared send budget."""
+"""What keeps a conversation going: dialog state, button and data keys, updates received and applied, the shared send budget."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.crypto import EncryptedText
+from storage.crypto import EncryptedJSON, EncryptedText
 from storage.models.base import Base, utcnow
 
 
@@ -24,9 +24,10 @@ class DialogState(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True)
     dialog: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(32))
-    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The open dialog's working data (what was asked and answered so far: the patient's words).
+    data: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
     # Suspended dialogs to return to, innermost last: [{"dialog", "state", "data", "on_return"}].
-    stack: Mapped[list[Any]] = mapped_column(default=list)
+    stack: Mapped[list[Any]] = mapped_column(EncryptedJSON, default=list)
     # Counts the patient's moves from state to state; a button answers the step it was shown at.
     step: Mapped[int] = mapped_column(Integer, default=0)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)  # set by the safety screen
@@ -41,6 +42,22 @@ class ButtonKey(Base):
 
     version: Mapped[str] = mapped_column(String(1), primary_key=True)  # the first character of the callback data
     key: Mapped[str] = mapped_column(String(64))  # 32 random bytes, base64
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DataKey(Base):
+    """One person's own data key: what they write is encrypted with it (storage/crypto.py), and
+    erasing them destroys it, which leaves every other copy of their words unreadable. Known by
+    where they talk to us, not by patient row, so an update can be encrypted before its sender
+    is a patient. Stored wrapped (Fernet-encrypted) with PAINCOACH_DATA_KEY."""
+
+    __tablename__ = "data_keys"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # random, named in every value it encrypts
+    channel: Mapped[str] = mapped_column(String(16))  # as Patient.channel and Patient.external_id
+    external_id: Mapped[str] = mapped_column(String(64))
+    wrapped: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -67,7 +84,7 @@ class Inbox(Base):
     __tablename__ = "inbox"
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    payload: Mapped[dict[str, Any]] = mapped_column()
+    payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)  # the update as Telegram sent it: what they wrote
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
