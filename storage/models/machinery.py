@@ -1,4 +1,5 @@
-"""What keeps a conversation going: dialog state, button keys, updates received and applied, the shared send budget."""
+"""What keeps a conversation going: dialog state, button keys, updates received and applied, the shared send budget,
+how the bot gets its updates."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -86,3 +87,15 @@ class SendBudget(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     next_free: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class Deployment(Base):
+    """How this bot gets its updates from Telegram, "polling" or "webhook": one row (id 1), written
+    by `paincoach run`. A poller deletes a webhook only when this says polling (or it is told to
+    take over), so a stray poller cannot take a webhook deployment off the air."""
+
+    __tablename__ = "deployment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mode: Mapped[str] = mapped_column(String(8))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,27 @@
+"""the deployment mode: polling or webhook, recorded so a stray poller cannot take a webhook off the air
+
+Revision ID: 0020
+Revises: 0018
+Create Date: 2026-12-08
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0020'
+down_revision = '0018'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('deployment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('mode', sa.String(length=8), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deployment'))
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('deployment')
