@@ -29,7 +29,7 @@ class InboxPoller:
         self.intake = inbox.Intake(app, db)
 
     async def run(self) -> None:
-        await self.intake.handle_leftovers()
+        await self.intake.start(everything=True)  # one poller per bot: whatever is left, no one else holds
         offset = None
         failures = 0
         while True:
@@ -54,7 +54,7 @@ class InboxPoller:
 
     async def drain(self, timeout: float = 10) -> None:
         """Let the updates being handled finish (what does not finish stays in the inbox)."""
-        await self.intake.drain(timeout)
+        await self.intake.stop(timeout)
 
 
 async def serve(app: Application, db: Database, stop: asyncio.Event, *, poll_timeout: int = 10, take_over: bool = False,

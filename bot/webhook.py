@@ -131,7 +131,9 @@ async def serve(app: Application, db: Database, stop: asyncio.Event, settings: S
             await app.post_init(app)
         await app.start()
         intake = inbox.Intake(app, db)
-        await intake.handle_leftovers()  # before anything new: one chat's updates keep their order
+        # Before anything new, so one chat's updates keep their order. On PostgreSQL several processes
+        # may serve the webhook: only what no live one holds, and every few seconds what one left.
+        await intake.start(everything=db.is_sqlite, sweep=not db.is_sqlite)
         path = urlsplit(settings.webhook_url).path or "/"
         server = await start_http(web_app(db, receive=(path, intake, settings.webhook_secret)),
                                   settings.webhook_listen, settings.webhook_port)
@@ -145,7 +147,7 @@ async def serve(app: Application, db: Database, stop: asyncio.Event, settings: S
                 await stop.wait()
         finally:
             await server.stop()
-            await intake.drain()
+            await intake.stop()
             await app.stop()
             if app.post_shutdown:
                 await app.post_shutdown(app)

@@ -55,14 +55,17 @@ class ProcessedUpdate(Base):
 
 
 class Inbox(Base):
-    """Telegram updates fetched but not yet handled. Kept until handled, so a killed process
-    handles them on restart instead of losing them (Telegram forgets what it delivered)."""
+    """Telegram updates received but not yet handled. Kept until handled, so a killed process
+    handles them on restart instead of losing them (Telegram forgets what it delivered).
+    `lease_until`: until then the process that holds it is handling it (it renews the lease while
+    it does); past it, or without one, any process may take it (bot/inbox.py)."""
 
     __tablename__ = "inbox"
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     payload: Mapped[dict[str, Any]] = mapped_column()
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column()
 
 
 class Outbox(Base):

@@ -1,4 +1,5 @@
-"""the deployment mode: polling or webhook, recorded so a stray poller cannot take a webhook off the air
+"""the deployment mode: polling or webhook, recorded so a stray poller cannot take a webhook off the air;
+a lease on each inbox row, so several webhook processes never handle one update twice nor leave a dead one's
 
 Revision ID: 0020
 Revises: 0018
@@ -21,7 +22,11 @@ def upgrade() -> None:
     sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_deployment'))
     )
+    with op.batch_alter_table('inbox', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('inbox', schema=None) as batch_op:
+        batch_op.drop_column('lease_until')
     op.drop_table('deployment')
