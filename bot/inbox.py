@@ -119,8 +119,8 @@ class Intake:
         while True:
             await asyncio.sleep(LEASE.total_seconds() / 3)
             try:
-                if self._in_flight:
-                    await asyncio.to_thread(_renew, self.db, set(self._in_flight))
+                if held := self._in_flight - self.app.bot_data["handled"]:  # (those its step took out are gone)
+                    await asyncio.to_thread(_renew, self.db, held)
                 if sweep and (taken := await self._take(everything=False)):
                     log.info("took over %d update(s) a stopped process had stored", taken)
             except Exception as error:  # the database away for a moment: the next round tries again
