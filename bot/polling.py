@@ -71,14 +71,16 @@ async def serve(app: Application, db: Database, stop: asyncio.Event, *, poll_tim
             await app.post_init(app)
         await app.start()
         poller = InboxPoller(app, db, timeout=poll_timeout)
-        server = await webhook.start_http(webhook.web_app(db), *health) if health else None
-        polling = asyncio.create_task(poller.run())
-        polling.add_done_callback(lambda _task: stop.set())  # never a bot that looks alive but reads nothing
+        server = polling = None
         try:
+            server = await webhook.start_http(webhook.web_app(db), *health) if health else None
+            polling = asyncio.create_task(poller.run())
+            polling.add_done_callback(lambda _task: stop.set())  # never a bot that looks alive but reads nothing
             await stop.wait()
         finally:
-            polling.cancel()
-            await asyncio.gather(polling, return_exceptions=True)
+            if polling is not None:
+                polling.cancel()
+                await asyncio.gather(polling, return_exceptions=True)
             if server is not None:
                 await server.stop()
             await poller.drain()

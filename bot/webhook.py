@@ -135,9 +135,10 @@ async def serve(app: Application, db: Database, stop: asyncio.Event, settings: S
         # may serve the webhook: only what no live one holds, and every few seconds what one left.
         await intake.start(everything=db.is_sqlite, sweep=not db.is_sqlite)
         path = urlsplit(settings.webhook_url).path or "/"
-        server = await start_http(web_app(db, receive=(path, intake, settings.webhook_secret)),
-                                  settings.webhook_listen, settings.webhook_port)
+        server = None
         try:
+            server = await start_http(web_app(db, receive=(path, intake, settings.webhook_secret)),
+                                      settings.webhook_listen, settings.webhook_port)
             registered = await startup.patiently(lambda: app.bot.set_webhook(
                 settings.webhook_url, secret_token=settings.webhook_secret, allowed_updates=Update.ALL_TYPES,
                 drop_pending_updates=False,  # what Telegram holds for us is ours to handle
@@ -146,7 +147,8 @@ async def serve(app: Application, db: Database, stop: asyncio.Event, settings: S
                 log.info("webhook set: Telegram posts updates to %s", path)
                 await stop.wait()
         finally:
-            await server.stop()
+            if server is not None:
+                await server.stop()
             await intake.stop()
             await app.stop()
             if app.post_shutdown:

@@ -120,3 +120,17 @@ def test_a_database_that_cannot_be_reached_at_start_is_one_line_per_attempt_unti
     assert all("the database cannot be reached" in line and "trying again in" in line for line in lines), lines
     assert "trying again in 1 s" in lines[0] and "trying again in 2 s" in lines[1]
     assert not emulator.calls  # Telegram is not asked before there is a database
+
+
+def test_a_port_in_use_is_one_line_and_exit_code_2(emulator, database_url):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = {**os.environ, "TELEGRAM_BOT_TOKEN": emulator.token, "PAINCOACH_BOT_API_URL": emulator.base_url,
+               "PAINCOACH_DATABASE_URL": database_url, "PAINCOACH_DISPATCH_SECONDS": "0"}
+        done = subprocess.run([sys.executable, "-m", "bot.cli", "run", "--health-port", str(taken.getsockname()[1])],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert sum("cannot listen on 127.0.0.1 port" in line for line in done.stderr.splitlines()) == 1
