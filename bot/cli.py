@@ -58,8 +58,11 @@ def main(argv: list[str] | None = None) -> int:
 
     run = commands.add_parser("run", help="run the Telegram bot (TELEGRAM_BOT_TOKEN)")
     run.add_argument("--webhook-url", help="public HTTPS URL Telegram posts updates to (default: long polling)")
-    run.add_argument("--listen", help="address the webhook server binds (default 127.0.0.1)")
+    run.add_argument("--listen", help="address the webhook (or health) server binds (default 127.0.0.1)")
     run.add_argument("--port", type=int, help="port the webhook server binds (default 8443)")
+    run.add_argument("--health-port", type=int, help="long polling: answer GET /health on this port (default: off)")
+    run.add_argument("--take-over", action="store_true",
+                     help="long polling: take the updates from a webhook deployment (deletes its webhook, records polling)")
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
@@ -117,9 +120,16 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"content error: {error}", file=sys.stderr)
         return 2
-    from storage import datakeys, open_database
+    if args.command == "run":
+        settings, problem = _run_settings(args, settings)
+        if problem:
+            print(problem, file=sys.stderr)
+            return 2
+    from storage import datakeys
 
-    database = open_database(settings.database_url)  # created and migrated on first run
+    database = _open_database(settings.database_url, patiently=args.command == "run")  # created and migrated on first run
+    if database is None:
+        return 0 if args.command == "run" else 1  # (run: stopped while waiting for it)
     try:
         datakeys.check(database)  # a wrong or missing data key stops here, not at every patient's step
         if args.command == "db" and args.db_command == "rotate-key":
@@ -151,15 +161,6 @@ def main(argv: list[str] | None = None) -> int:
         TerminalChat(Engine(database, source="terminal")).run()
         return 0
 
-    if not settings.token:
-        print("paincoach run needs TELEGRAM_BOT_TOKEN (or try `paincoach chat`).", file=sys.stderr)
-        return 2
-    overrides = {k: v for k, v in {"webhook_url": args.webhook_url, "webhook_listen": args.listen, "webhook_port": args.port}.items() if v}
-    settings = replace(settings, **overrides)
-    if settings.webhook_url and not settings.webhook_secret:
-        # Every process behind the router must check the same secret, so it cannot be made up here.
-        print("webhook mode needs PAINCOACH_WEBHOOK_SECRET (1-256 of A-Z a-z 0-9 _ -)", file=sys.stderr)
-        return 2
     warn_unreachable_clinics(database)
     if not crypto.enabled():
         logging.getLogger("paincoach").warning(
@@ -167,14 +168,58 @@ def main(argv: list[str] | None = None) -> int:
             "it does not reach (backups, PostgreSQL's dead rows) unreadable (see README, Privacy)")
     from telegram.error import InvalidToken
 
+    from bot.startup import Refused
     from bot.telegram import run as run_telegram
 
     try:
-        run_telegram(settings, Engine(database))
+        run_telegram(settings, Engine(database), take_over=args.take_over)
     except InvalidToken:
         print("Telegram refused the bot token (TELEGRAM_BOT_TOKEN).", file=sys.stderr)  # never echo it
         return 2
+    except Refused as refusal:
+        print(f"paincoach run refused to start: {refusal}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _run_settings(args, settings: Settings) -> tuple[Settings, str | None]:
+    """The settings `run` uses, or what is wrong with them (checked before waiting for anything)."""
+    if not settings.token:
+        return settings, "paincoach run needs TELEGRAM_BOT_TOKEN (or try `paincoach chat`)."
+    overrides = {"webhook_url": args.webhook_url, "webhook_listen": args.listen, "webhook_port": args.port, "health_port": args.health_port}
+    settings = replace(settings, **{k: v for k, v in overrides.items() if v})
+    if settings.webhook_url and not settings.webhook_secret:
+        # Every process behind the router must check the same secret, so it cannot be made up here.
+        return settings, "webhook mode needs PAINCOACH_WEBHOOK_SECRET (1-256 of A-Z a-z 0-9 _ -)"
+    if settings.webhook_url and args.take_over:
+        return settings, "--take-over is for long polling: webhook mode takes the updates anyway"
+    return settings, None
+
+
+def _open_database(url: str, *, patiently: bool):
+    """The database, migrated. `run` waits for it (one line per attempt, with backoff) until
+    SIGTERM or Ctrl-C; any other command says in one line that it cannot reach it."""
+    import signal
+    import threading
+
+    from sqlalchemy.exc import OperationalError
+
+    from bot.startup import open_database_patiently
+    from storage import open_database
+
+    if not patiently:
+        try:
+            return open_database(url)
+        except OperationalError as error:
+            print(f"the database cannot be reached: {str(error.orig or error).strip().splitlines()[0]}", file=sys.stderr)
+            return None
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return open_database_patiently(url, stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def warn_unreachable_clinics(database) -> None:

@@ -29,6 +29,7 @@ class Settings:
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     webhook_secret: str | None = field(default=None, repr=False)
+    health_port: int | None = None  # polling mode: GET /health on this port (webhook mode: on the webhook's)
     log_level: str = "INFO"
     dispatch_seconds: float = 5  # how often due check-in prompts are sent; 0 turns sending off
     bot_username: str | None = None  # for invitation links (https://t.me/<bot>?start=<code>)
@@ -45,13 +46,23 @@ class Settings:
             bot_api_url=env.get("PAINCOACH_BOT_API_URL") or None,
             webhook_url=env.get("PAINCOACH_WEBHOOK_URL") or None,
             webhook_listen=env.get("PAINCOACH_WEBHOOK_LISTEN", "127.0.0.1"),
-            webhook_port=int(env.get("PAINCOACH_WEBHOOK_PORT", "8443")),
+            webhook_port=_port(env, "PAINCOACH_WEBHOOK_PORT") or 8443,
             webhook_secret=secret["PAINCOACH_WEBHOOK_SECRET"],
+            health_port=_port(env, "PAINCOACH_HEALTH_PORT"),
             log_level=env.get("PAINCOACH_LOG_LEVEL", "INFO").upper(),
             dispatch_seconds=float(env.get("PAINCOACH_DISPATCH_SECONDS", "5")),
             bot_username=(env.get("PAINCOACH_BOT_USERNAME") or "").lstrip("@") or None,
             data_key=secret["PAINCOACH_DATA_KEY"],
         )
+
+
+def _port(env, name: str) -> int | None:
+    value = env.get(name)
+    if not value:
+        return None
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ConfigError(f"{name} must be a port number (1-65535)")
+    return int(value)
 
 
 def _secret(env, name: str) -> str | None:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy import update as sql_update
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot import polling
+from bot import inbox
 from bot.delivery import deliver
 from clinic.desk import Desk
 from dialogs import charts
@@ -50,7 +50,7 @@ def answer(desk: Desk, engine: Engine, inbound: Inbound, chat_id: int) -> Answer
         outputs = engine.step(session, inbound, signer)
         kept = outbox.put(session, chat_id, [(encode(o), is_urgent(o)) for o in outputs], engine.clock())
         if inbound.update_id is not None:
-            polling.acknowledge(session, inbound.update_id)
+            inbox.acknowledge(session, inbound.update_id)
         return Answered(outputs, kept, acknowledged=True)
 
     try:

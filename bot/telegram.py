@@ -31,7 +31,7 @@ from telegram.ext import (
 )
 
 import locales
-from bot import polling, recovery
+from bot import polling, recovery, webhook
 from bot.concurrency import KeyedLocks
 from bot.flood import FloodGuard
 from bot.guide import GuidePlayer
@@ -148,25 +148,21 @@ def build_application(
     return app
 
 
-def run(settings: Settings, engine: Engine) -> None:
+def run(settings: Settings, engine: Engine, *, take_over: bool = False) -> None:
+    """Serve until SIGINT or SIGTERM: webhook mode with a webhook URL, else long polling (and
+    GET /health on `health_port`, if given). Raises startup.Refused when a poller must not start."""
     app = build_application(settings, engine)
-    if settings.webhook_url:
-        app.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path="telegram",
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret,  # Telegram sends it back with each update; PTB refuses others
-            allowed_updates=Update.ALL_TYPES,
-        )
-        return
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await polling.serve(app, engine.db, stop)
+        if settings.webhook_url:
+            await webhook.serve(app, engine.db, stop, settings)
+        else:
+            health = (settings.webhook_listen, settings.health_port) if settings.health_port else None
+            await polling.serve(app, engine.db, stop, take_over=take_over, health=health)
 
     asyncio.run(main())
 

@@ -24,7 +24,7 @@ OWN = [
 ]
 # Machinery, not about them; and the clinic's own records (its staff, invitations, audit, and to
 # which clinician's chat an alert went).
-LEFT_OUT = {"button_keys", "data_keys", "dialog_states", "processed_updates", "inbox", "outbox", "send_budget", "clinics",
+LEFT_OUT = {"button_keys", "data_keys", "dialog_states", "processed_updates", "inbox", "outbox", "send_budget", "deployment", "clinics",
             "clinicians", "invites", "audit", "alert_deliveries"}
 
 

@@ -19,6 +19,10 @@ delay=seconds the call takes effect and its answer comes that much later, longer
 waits (a timeout after the fact). A call's record says "injected" when a failure was taken for it,
 "error" for the status answered, and "applied" when it took effect all the same.
 
+Webhooks: while a webhook is set on a loopback URL, pending updates are POSTed to it with the
+secret header and sent again after a short backoff until it answers 2xx, as Telegram does
+(tests/botapi_webhook.py; every attempt in `webhook_deliveries`); getUpdates answers 409 meanwhile.
+
 Thread-safety: all state sits behind one RLock/Condition. Blocking helpers (wait_for,
 wait_for_message) must not be called from the event loop that runs the bot - the bot
 could never answer; use the async variants (until, next_message) there.
@@ -43,6 +47,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
+
+from botapi_webhook import WebhookPusher
 
 # Free-text parameters are sent raw by PTB; every other non-str value arrives JSON-encoded.
 # Never JSON-decode these, or a user's text "42" would turn into an int.
@@ -248,6 +254,7 @@ class BotAPIEmulator:
         self._commands: dict[str, list] = {}
         self._allowed_updates: list[str] = []
         self.webhook_url = ""
+        self.webhook = WebhookPusher(self)
         self.blocked: set[int] = set()  # chat ids whose sends fail with 403
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -390,14 +397,22 @@ class BotAPIEmulator:
         self.webhook_url = p.get("url") or ""
         if p.get("drop_pending_updates"):
             self._updates.clear()
+        if p.get("allowed_updates") is not None:  # as with getUpdates, Telegram keeps the last list given
+            self._allowed_updates = list(p["allowed_updates"])
+        self.webhook.configure(self.webhook_url, p.get("secret_token"), p.get("max_connections"))
         return True
 
     def _api_deletewebhook(self, p, f):
         return self._api_setwebhook({"drop_pending_updates": p.get("drop_pending_updates")}, f)
 
     def _api_getwebhookinfo(self, p, f):
-        return {"url": self.webhook_url, "has_custom_certificate": False,
+        info = {"url": self.webhook_url, "has_custom_certificate": False,
                 "pending_update_count": len(self._updates)}
+        if self.webhook_url and (error := self.webhook.last_error()) is not None:
+            info["last_error_date"] = int(time.time())
+            info["last_error_message"] = (f"Wrong response from the webhook: {error['status']}"
+                                          if error["status"] else "Connection refused")
+        return info
 
     def _api_sendmessage(self, p, f):
         _check_text(p.get("text"), p.get("parse_mode"), 4096, "text")
@@ -637,6 +652,16 @@ class BotAPIEmulator:
         markup = message.get("reply_markup") or {}
         return [(b.get("text"), b.get("callback_data")) for row in
                 markup.get("inline_keyboard", []) for b in row]
+
+    @property
+    def webhook_deliveries(self) -> list[dict]:
+        """Every webhook delivery attempt: update_id, status (None: no HTTP answer), error, t."""
+        with self._lock:
+            return list(self.webhook.deliveries)
+
+    def acknowledged_updates(self) -> set[int]:
+        """Update ids the webhook answered 2xx: Telegram forgot them, the bot owns them."""
+        return {d["update_id"] for d in self.webhook_deliveries if d["status"] and 200 <= d["status"] < 300}
 
     def pending_updates(self) -> list[dict]:
         with self._lock:

@@ -1,4 +1,5 @@
-"""Webhook mode: `paincoach run --webhook-url ...` registers itself and refuses updates without the secret."""
+"""Webhook mode: `paincoach run --webhook-url ...` registers itself, records the deployment mode and
+refuses updates without the secret."""
 from __future__ import annotations
 
 import json
@@ -12,6 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from storage.deployment import recorded_mode
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,6 +62,9 @@ def test_webhook_mode_checks_the_secret_token(emulator, database, database_url, 
         emulator.wait_for(lambda: emulator.calls_to("setWebhook"), timeout=30)
         registered = emulator.calls_to("setWebhook")[-1]["params"]
         assert registered["url"] == url and registered["secret_token"] == SECRET
+        assert registered["drop_pending_updates"] is False and "message" in registered["allowed_updates"]
+        with database.transaction() as session:  # a poller started now would refuse (tests/test_deployment_mode.py)
+            assert recorded_mode(session) == "webhook"
 
         deadline = time.monotonic() + 15
         while True:  # the server starts listening just after registering

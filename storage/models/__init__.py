@@ -7,7 +7,7 @@ PAINCOACH_DATA_KEY is set, so a later deletion can find it, and its copies canno
 """
 from storage.models.base import Base, UtcDateTime, utcnow
 from storage.models.people import Clinic, Patient, PainStory, Clinician, Invite
-from storage.models.machinery import DialogState, ButtonKey, DataKey, ProcessedUpdate, Inbox, Outbox, SendBudget
+from storage.models.machinery import DialogState, ButtonKey, DataKey, ProcessedUpdate, Inbox, Outbox, SendBudget, Deployment
 from storage.models.checkins import Schedule, Prompt, Response, Answer
 from storage.models.coaching import ThoughtRecord, FlarePlan, FlareEpisode, BreathingSession, PacingActivity, PacingLog, VisitPrep, Sprint, NotedQuestion, SafetyPlan
 from storage.models.safety import SafetyEvent, Alert, AlertDelivery, AuditEntry
@@ -28,6 +28,7 @@ __all__ = [
     "Inbox",
     "Outbox",
     "SendBudget",
+    "Deployment",
     "Schedule",
     "Prompt",
     "Response",

@@ -1,4 +1,5 @@
-"""What keeps a conversation going: dialog state, button and data keys, updates received and applied, the shared send budget."""
+"""What keeps a conversation going: dialog state, button and data keys, updates received and applied, the shared send
+budget, how the bot gets its updates."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -78,14 +79,17 @@ class ProcessedUpdate(Base):
 
 
 class Inbox(Base):
-    """Telegram updates fetched but not yet handled. Kept until handled, so a killed process
-    handles them on restart instead of losing them (Telegram forgets what it delivered)."""
+    """Telegram updates received but not yet handled. Kept until handled, so a killed process
+    handles them on restart instead of losing them (Telegram forgets what it delivered).
+    `lease_until`: until then the process that holds it is handling it (it renews the lease while
+    it does); past it, or without one, any process may take it (bot/inbox.py)."""
 
     __tablename__ = "inbox"
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)  # the update as Telegram sent it: what they wrote
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column()
 
 
 class Outbox(Base):
@@ -111,3 +115,15 @@ class SendBudget(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     next_free: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class Deployment(Base):
+    """How this bot gets its updates from Telegram, "polling" or "webhook": one row (id 1), written
+    by `paincoach run`. A poller deletes a webhook only when this says polling (or it is told to
+    take over), so a stray poller cannot take a webhook deployment off the air."""
+
+    __tablename__ = "deployment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mode: Mapped[str] = mapped_column(String(8))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
