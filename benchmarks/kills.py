@@ -1,9 +1,10 @@
 """Benchmark: a real `paincoach run` SIGKILLed again and again mid-burst; what was lost?
 
-    python benchmarks/kills.py [--patients 300] [--kills 5] [--database-url URL] [--seed 7]
+    python benchmarks/kills.py [--mode polling|webhook] [--patients 300] [--kills 5] [--database-url URL] [--seed 7]
 
-The bot runs as deployed (`paincoach run`, long polling) against the loopback Bot API emulator
-(tests/botapi.py). Every patient has a check-in due at once; each phone presses "Start now" and
+The bot runs as deployed (`paincoach run`, long polling or our own webhook server) against the
+loopback Bot API emulator (tests/botapi.py), which in webhook mode pushes updates and retries
+them on anything but a 2xx, as Telegram does. Every patient has a check-in due at once; each phone presses "Start now" and
 answers every question as it arrives; one patient in ten first writes a crisis message. While
 that burst is under way the process is SIGKILLed at random moments (seeded) and started again
 at once; after the last kill it is left to finish. Counted, against the delivery promises in
@@ -39,6 +40,7 @@ from scheduler.dispatcher import IN_FLIGHT  # noqa: E402
 from storage import open_database  # noqa: E402
 from storage.models import Inbox, Outbox, ProcessedUpdate, Prompt  # noqa: E402
 from test_restart import BotProcess  # noqa: E402
+from test_webhook_kill import WebhookBot  # noqa: E402
 
 CRISIS = "I can't go on, I want to kill myself"
 DONE = "that's your check-in done"
@@ -95,6 +97,7 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument("--database-url")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--mode", choices=("polling", "webhook"), default="polling")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     folder = Path(tempfile.mkdtemp())
@@ -102,14 +105,16 @@ def main() -> int:
     database = open_database(url)
     chats = [FIRST_CHAT + i for i in range(args.patients)]
     due_prompts(database, chats, datetime.now(timezone.utc))
-    with database.transaction() as session:  # US patients: the crisis reply names 988
-        from storage.models import Patient
+    with database.transaction() as session:  # onboarded US patients at the menu: the crisis reply names 988
+        from storage.models import DialogState, Patient
 
         for patient in session.scalars(select(Patient)):
             patient.timezone = "America/New_York"
+            session.add(DialogState(patient_id=patient.id, dialog="menu", state="main"))
     emulator = BotAPIEmulator().start()
     phones = Phones(emulator, chats)
-    bot = BotProcess(emulator, url, folder / "bot.log", {"PAINCOACH_DISPATCH_SECONDS": "0.2"}).start()
+    process = WebhookBot if args.mode == "webhook" else BotProcess
+    bot = process(emulator, url, folder / "bot.log", {"PAINCOACH_DISPATCH_SECONDS": "0.2"}).start()
     claimed_at_kill: list[int] = []
     started = time.monotonic()
     try:
@@ -131,7 +136,7 @@ def main() -> int:
         deadline = time.monotonic() + 60  # then the last presses are fetched and handled
         while (emulator.pending_updates() or not settled(database)) and time.monotonic() < deadline:
             time.sleep(0.1)
-        pending = {u["update_id"] for u in emulator.pending_updates()}  # never handed out and acknowledged
+        pending = {u["update_id"] for u in emulator.pending_updates()}  # never acknowledged (polling: fetched; webhook: a 2xx)
     finally:
         bot.kill()
         emulator.stop()
@@ -152,7 +157,7 @@ def main() -> int:
         if not any(CRISIS_REPLY in (m.get("text") or "") for m in emulator.messages(chat)[before:])
     )
     never_sure = statuses["claimed"] + statuses["unknown"]
-    print(f"\n{args.patients} patients, {args.kills} kills, {len(handed_out)} updates, database {database.engine.dialect.name}")
+    print(f"\n{args.mode}, {database.engine.dialect.name}: {args.patients} patients, {args.kills} kills, {len(handed_out)} updates")
     print(f"updates lost:          {len(lost)}  (target 0)")
     print(f"prompts left unknown:  {never_sure}  (at most {IN_FLIGHT} per kill: {claimed_at_kill})")
     print(f"prompts never sent:    {statuses['scheduled'] + statuses['snoozed']}  (target 0); sent {statuses['sent'] + statuses['answered']}")

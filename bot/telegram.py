@@ -31,6 +31,7 @@ from telegram.ext import (
 )
 
 import locales
+from content import cities
 from bot import polling, recovery, webhook
 from bot.concurrency import KeyedLocks
 from bot.flood import FloodGuard
@@ -301,6 +302,7 @@ async def _on_start(app: Application) -> None:
     desk: Desk = app.bot_data["desk"]
     desk.bot_username = desk.bot_username or app.bot.username  # for invitation links
     engine: Engine = app.bot_data["engine"]
+    app.bot_data["warm"] = asyncio.create_task(asyncio.to_thread(cities.warm))  # the city index, read off the patients' path
     await resend(app.bot, engine, everything=engine.db.is_sqlite)  # before any new update: replies keep their order
     if not engine.db.is_sqlite:  # several processes: one may die mid-send
         app.bot_data["sweep"] = asyncio.create_task(sweep(app.bot, engine))

@@ -52,6 +52,11 @@ def _index() -> _Index:
     return _Index(rows, by_key)
 
 
+def warm() -> None:
+    """Read the index now (about a second), so no patient's step waits for it later."""
+    _index()
+
+
 def _as_tuple(found: int | tuple[int, ...]) -> tuple[int, ...]:
     return (found,) if isinstance(found, int) else found
 

@@ -95,11 +95,17 @@ class Dispatcher:
 
         async def sender() -> None:
             nonlocal sent
-            while (claim := await asyncio.to_thread(self.claim_one, now)) is not None:
-                delivered = await self.send(claim)  # (not `sent += await …`: that reads `sent` before the wait)
+            while (claim := await asyncio.to_thread(self.claim_one, self.clock())) is not None:  # a burst takes minutes
+                try:
+                    delivered = await self.send(claim)  # (not `sent += await …`: that reads `sent` before the wait)
+                except Exception:  # wording or recording failed: this claim ends, the other senders stop with it
+                    log.exception("prompt %s: the send failed", claim.prompt_id)
+                    raise
                 sent += delivered
 
-        await asyncio.gather(*(sender() for _ in range(self.in_flight)))
+        async with asyncio.TaskGroup() as senders:  # one failing cancels the rest: never more than `in_flight`
+            for _ in range(self.in_flight):
+                senders.create_task(sender())
         return sent
 
     def close_overdue(self, session, now: datetime) -> None:

@@ -25,6 +25,7 @@ from storage.models import Base, DataKey, Inbox, Outbox, Patient
 Owner = tuple[str, str]  # (channel, external_id), as a patient is known
 
 _KEYS = "data_keys"  # session.info: the keys this transaction used, by owner
+_DESTROYED = "data_keys_destroyed"  # session.info: owners whose key this transaction destroyed
 _UNSEAL = "data_keys_unseal"  # session.info: (object, attribute, plain value) sealed for the flush running
 _encrypted = {table: {column.key: column for column in columns} for table, columns in crypto.encrypted_columns(Base.metadata).items()}
 
@@ -57,8 +58,8 @@ def key_for(session: Session, owner: Owner, *, hold: bool = False) -> crypto.Per
     """The owner's data key, made if they have none yet; None without PAINCOACH_DATA_KEY.
     `hold`: the key cannot be destroyed until this transaction ends (PostgreSQL's FOR SHARE), for
     a writer that does not lock the patient (the inbox poller) and so may race their erasure."""
-    if not crypto.enabled():
-        return None
+    if not crypto.enabled() or owner in session.info.get(_DESTROYED, ()):
+        return None  # (erased in this transaction: what is still written for them, a goodbye, needs no key of theirs)
     used = session.info.setdefault(_KEYS, {})
     if owner not in used:
         used[owner] = _find(session, owner, hold) or _make(session, owner, hold)
@@ -73,6 +74,7 @@ def destroy(session: Session, owner: Owner) -> list[str]:
     for key_id in gone:
         crypto.forget(key_id)
     session.info.get(_KEYS, {}).pop(owner, None)
+    session.info.setdefault(_DESTROYED, set()).add(owner)  # no new key for them in this transaction
     return list(gone)
 
 
@@ -237,3 +239,23 @@ def _rewrite_older(db, table: Table, columns: list, patient: Callable[[int], Own
                      .values({c.key: bindparam(f"v_{c.key}") for c in [*columns, *kept]}))
         session.execute(statement, params)
         return len(rows)
+
+
+def forget_strangers(session: Session, now, *, unused_for=None) -> int:
+    """Destroy the keys of people who are not patients (never invited, or a clinician, or erased
+    and written to once more) a week after they were made, once no waiting update or reply is
+    sealed with them: a key must not outlive what it protects. Returns how many went."""
+    from datetime import timedelta
+
+    unused_for = unused_for or timedelta(days=7)
+    no_patient = ~select(Patient.id).where(Patient.channel == DataKey.channel, Patient.external_id == DataKey.external_id).exists()
+    stale = session.execute(select(DataKey.id, DataKey.channel, DataKey.external_id)
+                            .where(no_patient, DataKey.created_at < now - unused_for)).all()
+    gone = 0
+    for key_id, channel, external_id in stale:
+        sealed = f"{crypto.PERSONAL}{key_id}:%"
+        if any(session.scalar(select(select(table).where(type_coerce(column, Text).like(sealed)).exists()))
+               for table, column in ((Inbox, Inbox.payload), (Outbox, Outbox.payload))):
+            continue
+        gone += len(destroy(session, (channel, external_id)))
+    return gone

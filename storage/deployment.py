@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import Deployment
@@ -19,8 +20,7 @@ def recorded_mode(session: Session) -> str | None:
 def record_mode(session: Session, mode: str, now: datetime) -> None:
     if mode not in (POLLING, WEBHOOK):
         raise ValueError(f"no such deployment mode: {mode!r}")
-    row = session.get(Deployment, 1, with_for_update=True)
-    if row is None:
-        session.add(Deployment(id=1, mode=mode, recorded_at=now))
-    elif row.mode != mode:
-        row.mode, row.recorded_at = mode, now
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    # One statement: two processes starting at once on a new database both record, neither fails.
+    session.execute(dialect.insert(Deployment).values(id=1, mode=mode, recorded_at=now).on_conflict_do_update(
+        index_elements=["id"], set_={"mode": mode, "recorded_at": now}, where=Deployment.mode != mode))

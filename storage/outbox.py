@@ -27,6 +27,8 @@ LEASE = timedelta(seconds=30)  # a live process has sent its replies long before
 def put(session: Session, chat_id: int, payloads: list[tuple[str, bool]], now: datetime) -> list[int]:
     """Keep a step's outputs (encoded, with whether each is urgent), in order; returns their ids.
     What the chat's earlier steps left unsent is superseded by this one, but for urgent rows."""
+    if not payloads:  # nothing new (a redelivered update): what is kept stays, to be sent
+        return []
     session.execute(delete(Outbox).where(Outbox.chat_id == chat_id, Outbox.urgent.is_(False)))
     rows = [Outbox(chat_id=chat_id, payload=payload, urgent=urgent, lease_until=now + LEASE, created_at=now) for payload, urgent in payloads]
     session.add_all(rows)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, exists, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import ProcessedUpdate
@@ -27,7 +28,8 @@ def applied(session: Session, source: str, ids: list[int], now: datetime) -> set
 def first_time(session: Session, source: str, update_id: int, now: datetime, *,
                chat_id: int | None = None, message_id: int | None = None) -> bool:
     """Record the update as applied now; False if it (or, for a new message, the same message)
-    was applied within the window."""
+    was applied within the window. Safe between processes: the insert itself decides (a unique
+    key on the update id, and on a message), so two processes never both apply one update."""
     recent = now - WINDOW
     row = session.get(ProcessedUpdate, (source, update_id), with_for_update=True)
     if row is not None and row.processed_at > recent:
@@ -36,11 +38,17 @@ def first_time(session: Session, source: str, update_id: int, now: datetime, *,
             ProcessedUpdate.source == source, ProcessedUpdate.chat_id == chat_id,
             ProcessedUpdate.message_id == message_id, ProcessedUpdate.processed_at > recent))):
         return False
-    if row is None:
-        session.add(ProcessedUpdate(source=source, update_id=update_id, processed_at=now, chat_id=chat_id, message_id=message_id))
-    else:  # the id came round again after Telegram started over: a new update
+    if row is not None:  # the id came round again after Telegram started over: a new update
         row.processed_at, row.chat_id, row.message_id = now, chat_id, message_id
-    return True
+        return True
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    inserted = session.execute(
+        dialect.insert(ProcessedUpdate)
+        .values(source=source, update_id=update_id, processed_at=now, chat_id=chat_id, message_id=message_id)
+        .on_conflict_do_nothing()  # another process applied it (or the message) a moment ago
+        .returning(ProcessedUpdate.update_id)
+    ).first()
+    return inserted is not None
 
 
 def prune(session: Session, now: datetime) -> int:

@@ -47,3 +47,12 @@ def test_a_new_step_supersedes_what_the_chat_left_unsent_but_crisis_lines(databa
     texts = [(chat, [decode(payload).text for _id, payload in rows]) for chat, rows in left]
     assert texts == [(1001, ["Call 988"]), (1002, ["another chat"]), (1001, ["Thanks. How is your mood?"])]
     assert first[0] in [row_id for _chat, rows in left for row_id, _p in rows] and second
+
+
+def test_a_step_with_nothing_to_say_keeps_what_the_chat_still_has_to_send(database):
+    """A redelivered update says nothing; the replies its first delivery kept must still go out."""
+    with database.transaction() as session:
+        kept = outbox.put(session, 1001, [(encode(Message("Where does it hurt?")), False)], NOW)
+    with database.transaction() as session:
+        assert outbox.put(session, 1001, [], NOW) == []
+    assert [[row_id for row_id, _p in rows] for _chat, rows in outbox.orphans(database, NOW, everything=True)] == [kept]

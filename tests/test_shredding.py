@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.dialects import postgresql
 from telegram import Update
 
-from bot.polling import InboxPoller
+from bot import inbox
 from conftest import NOW, POSTGRES, Chat
 from onboard import onboard
 from phone import Phone
@@ -80,7 +80,7 @@ def write_words(engine, database, telegram_id: str = TELEGRAM_ID, name: str = NA
     chat.press("New thought-check")
     chat.say(SITUATION)
     chat.say(FEELING)
-    InboxPoller(None, database)._keep([update_from(telegram_id, 900000 + int(telegram_id[-3:]), PENDING)])  # as polling stores one
+    inbox.keep(database, [update_from(telegram_id, 900000 + int(telegram_id[-3:]), PENDING)])  # as polling stores one
     with database.transaction() as session:  # all there, and readable through the models
         patient = session.scalars(select(Patient).where(Patient.external_id == telegram_id)).one()
         assert patient.preferred_name == name
@@ -317,3 +317,32 @@ def test_each_row_is_sealed_with_its_own_patients_key_even_in_one_flush(database
     assert {telegram_id: value.split(":")[1] for telegram_id, value in stored.items()} == keys
     with database.transaction() as session:
         assert sorted(session.scalars(select(Patient.preferred_name))) == sorted([NAME, "Otherbird"])
+
+
+def test_delete_through_the_unit_of_work_leaves_no_key_and_strangers_keys_go_in_a_week(engine, database, key):
+    """The goodbye after /delete goes into the outbox in the erasure's own transaction: it must
+    not make them a new key. A stranger who wrote once keeps no key beyond a week."""
+    from datetime import timedelta
+
+    from bot.steps import answer
+    from clinic.desk import Desk
+    from dialogs.io import Inbound, Press, Who
+    from storage import datakeys
+
+    crypto.configure(key)
+    chat = write_words(engine, database)
+    chat.command("delete")
+    button_id, message_id = chat.last_buttons[next(label for label in chat.buttons if "delete" in label.lower())]
+    press = Press(button_id, message_id, "question", chat.shown.get(message_id))
+    answered = answer(Desk(database, clock=lambda: NOW), engine, Inbound(Who("telegram", TELEGRAM_ID, "en"), press, 990_001),
+                      int(TELEGRAM_ID))
+    assert answered.kept  # the goodbye waits in the outbox...
+    with database.transaction() as session:
+        assert session.scalars(select(DataKey.external_id)).all() == []  # ...sealed with no key of theirs
+    stranger = Chat(engine, "5550001")
+    stranger.command("start")  # (this clinic takes people without an invitation: a stranger becomes a patient)
+    with database.transaction() as session:
+        session.execute(Patient.__table__.delete().where(Patient.external_id == "5550001"))  # as if never enrolled
+        assert datakeys.forget_strangers(session, NOW) == 0  # made today: kept
+        assert datakeys.forget_strangers(session, NOW + timedelta(days=8)) == 1
+        assert session.scalars(select(DataKey.external_id)).all() == []

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy import false as sa_false
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.crypto import EncryptedJSON, EncryptedText
@@ -69,7 +70,9 @@ class ProcessedUpdate(Base):
     (chat, message id), which identifies it whatever its update id."""
 
     __tablename__ = "processed_updates"
-    __table_args__ = (Index("ix_processed_updates_message", "chat_id", "message_id"),)
+    # A message is applied once whatever its update id: unique where it is known.
+    __table_args__ = (Index("ix_processed_updates_message", "source", "chat_id", "message_id", unique=True,
+                            sqlite_where=text("message_id IS NOT NULL"), postgresql_where=text("message_id IS NOT NULL")),)
 
     source: Mapped[str] = mapped_column(String(32), primary_key=True)
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

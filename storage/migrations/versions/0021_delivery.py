@@ -20,7 +20,8 @@ def upgrade() -> None:
     with op.batch_alter_table('processed_updates', schema=None) as batch_op:
         batch_op.add_column(sa.Column('chat_id', sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column('message_id', sa.BigInteger(), nullable=True))
-        batch_op.create_index('ix_processed_updates_message', ['chat_id', 'message_id'], unique=False)
+        batch_op.create_index('ix_processed_updates_message', ['source', 'chat_id', 'message_id'], unique=True,
+                              sqlite_where=sa.text('message_id IS NOT NULL'), postgresql_where=sa.text('message_id IS NOT NULL'))
 
 
 def downgrade() -> None:
