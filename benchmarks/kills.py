@@ -44,6 +44,7 @@ from test_webhook_kill import WebhookBot  # noqa: E402
 
 CRISIS = "I can't go on, I want to kill myself"
 DONE = "that's your check-in done"
+THINK = 0.5  # seconds a patient looks at a question before answering
 MESSAGES_EACH = 8  # invitation, 5 questions, thanks: about what a patient is sent
 CRISIS_REPLY = "988"  # the US line, in every crisis reply to these patients (UTC, English: US lines)
 FIRST_CHAT = 300_000
@@ -59,6 +60,7 @@ class Phones:
         self.crisis_sent: dict[int, int] = {}  # chat -> the message count when it wrote
         self.pushed: set[int] = set()  # update ids the phones made
         self.done: set[int] = set()  # chats whose check-in is complete: their phones are put away
+        self.first_seen: dict[tuple[int, int], float] = {}
 
     def step(self) -> int:
         """One look at every chat; returns how many presses were made."""
@@ -78,8 +80,15 @@ class Phones:
             buttons = self.emulator.buttons(last)
             if not buttons or (chat, last["message_id"]) in self.answered:
                 continue
+            seen = self.first_seen.setdefault((chat, last["message_id"]), time.monotonic())
+            if time.monotonic() - seen < THINK:  # a person reads before they tap
+                continue
             self.answered.add((chat, last["message_id"]))
             label, data = next(((t, d) for t, d in buttons if t in ("Start now", "Continue")), buttons[len(buttons) // 2])
+            if chat in self.crisis_sent:  # after a crisis: Continue once, then the phone is put away
+                if label != "Continue":
+                    continue
+                self.done.add(chat)
             self.pushed.add(self.emulator.press(chat, last["message_id"], data))
             presses += 1
         return presses
@@ -130,7 +139,7 @@ def main() -> int:
             claimed_at_kill.append(claimed - sum(claimed_at_kill))
             print(f"kill after {at:5d} messages ({time.monotonic() - started:5.1f} s): {claimed_at_kill[-1]} prompts in flight")
             bot.start()
-        while len(phones.done) + len(phones.crisis_sent) < len(chats) and time.monotonic() - started < 600:
+        while len(phones.done) < len(chats) and time.monotonic() - started < 600:
             phones.step()
             time.sleep(0.05)
         deadline = time.monotonic() + 60  # then the last presses are fetched and handled

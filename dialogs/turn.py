@@ -205,13 +205,18 @@ class Turn:
         return dialog
 
     def fire(self, dialog: Dialog, trigger: str) -> None:
+        if self._advance(dialog, trigger):
+            self.ask()
+
+    def _advance(self, dialog: Dialog, trigger: str) -> bool:
+        """Move; a dialog that reached its end finishes. True if it goes on, at its next step."""
         self._move(dialog, trigger)
         if dialog.state in dialog.final:
             dialog.finished()
             self.finish()
-        else:
-            self.next_step()
-            self.ask()
+            return False
+        self.next_step()
+        return True
 
     def _move(self, dialog: Dialog, trigger: str) -> None:
         machine = type(dialog).machine
@@ -230,14 +235,8 @@ class Turn:
         dialog = self.dialog()
         if self.state.paused or not dialog.plays_guide():
             return
-        if (trigger := dialog.interrupted()) is None:
-            return
-        self._move(dialog, trigger)
-        if dialog.state in dialog.final:
-            dialog.finished()
-            self.finish()
-        else:
-            self.next_step()
+        if (trigger := dialog.interrupted()) is not None:
+            self._advance(dialog, trigger)
 
     def call(self, call: Call) -> None:
         if call.dialog == self.state.dialog:  # /language inside the language dialog: start it afresh
