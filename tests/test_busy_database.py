@@ -18,25 +18,30 @@ from storage.models import ProcessedUpdate
 from storage.retry import retrying, transient
 
 
-def hold_write_lock(database, seconds: float) -> threading.Thread:
-    """Another process's write lock: SQLite's whole file, PostgreSQL's table the step writes to."""
+def hold_write_lock(database, until) -> threading.Thread:
+    """Another process's write lock, held until `until()` is true (SQLite's whole file,
+    PostgreSQL's table the step writes to): released by what happened, never by a clock."""
     locked = threading.Event()
+
+    def wait() -> None:
+        while not until():
+            time.sleep(0.05)
 
     def hold() -> None:
         if database.is_sqlite:
             connection = sqlite3.connect(database.url.database, isolation_level=None)
             connection.execute("BEGIN IMMEDIATE")
             locked.set()
-            time.sleep(seconds)
+            wait()
             connection.execute("COMMIT")
             connection.close()
         else:
             with database.engine.connect() as connection, connection.begin():
                 connection.execute(text("LOCK TABLE processed_updates IN ACCESS EXCLUSIVE MODE"))
                 locked.set()
-                time.sleep(seconds)
+                wait()
 
-    thread = threading.Thread(target=hold)
+    thread = threading.Thread(target=hold, daemon=True)  # (a step that never meets the lock fails; it does not hang)
     thread.start()
     locked.wait()
     return thread
@@ -44,7 +49,11 @@ def hold_write_lock(database, seconds: float) -> threading.Thread:
 
 def test_a_step_waits_out_a_lock_held_past_the_busy_timeout(database, chat, caplog):
     onboard(chat)
-    holder = hold_write_lock(database, 6.5)  # SQLite: longer than its 5 s busy timeout
+    if database.is_sqlite:  # held past the 5 s busy timeout: until the step has met the lock and is about to try again
+        holder = hold_write_lock(database, lambda: "database busy or away" in caplog.text)
+    else:  # PostgreSQL waits for a lock without a timeout: held until the step is surely waiting on it
+        waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted"
+        holder = hold_write_lock(database, lambda: _scalar(database, waiting) > 0)
     answered = answer(Desk(database, clock=lambda: NOW), chat.engine, Inbound(Who("telegram", "1001", "en"), Command("menu"), 424242), 1001)
     holder.join()
     assert any("What would you like to do" in o.text for o in answered.outputs if isinstance(o, Message))
@@ -67,3 +76,8 @@ def test_only_a_lock_or_a_lost_connection_is_tried_again(database):
         retrying(database, broken, sleep=lambda _s: None)
     assert len(attempts) == 1  # a bug is not retried
     assert transient(OperationalError("BEGIN", {}, sqlite3.OperationalError("database is locked")))
+
+
+def _scalar(database, sql: str) -> int:
+    with database.engine.connect() as connection:
+        return connection.execute(text(sql)).scalar()
