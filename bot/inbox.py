@@ -90,6 +90,11 @@ class Intake:
         self._handling.add(task)
         task.add_done_callback(self._handling.discard)
 
+    async def settled(self) -> None:
+        """Until what it was handed so far is handled (or failed)."""
+        while self._handling:
+            await asyncio.wait(set(self._handling))
+
     async def stop(self, timeout: float = 10) -> None:
         """Let the updates being handled finish (what does not finish stays in the inbox, its lease
         running out)."""

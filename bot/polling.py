@@ -3,7 +3,9 @@
 Telegram forgets an update once the next getUpdates call moves past it, and python-telegram-bot's
 Updater moves past a batch as soon as it has queued it, before it is handled. Here every fetched
 batch is first committed to the inbox (bot/inbox.py), then the offset moves past it, then each
-update is handled and removed; on start-up whatever is left in the inbox is handled first.
+update is handled and removed. On start-up whatever is left in the inbox is handled first, then
+what Telegram kept for us meanwhile, and only then the replies a stopped process never sent
+(bot/steps.py): an answer given while the bot was down supersedes the question it answered.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from telegram import Update
 from telegram.error import NetworkError, TimedOut
 from telegram.ext import Application
 
-from bot import inbox, startup, webhook
+from bot import inbox, startup, steps, webhook
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -32,9 +34,11 @@ class InboxPoller:
         await self.intake.start(everything=True)  # one poller per bot: whatever is left, no one else holds
         offset = None
         failures = 0
+        catching_up = True  # until what waited for this start is handled
         while True:
             try:
-                updates = await self.app.bot.get_updates(offset=offset, timeout=self.timeout, allowed_updates=Update.ALL_TYPES)
+                updates = await self.app.bot.get_updates(offset=offset, timeout=0 if catching_up else self.timeout,
+                                                         allowed_updates=Update.ALL_TYPES)
                 to_handle = await asyncio.to_thread(inbox.keep, self.db, updates, source=self.source) if updates else set()
             except asyncio.CancelledError:
                 raise
@@ -45,12 +49,15 @@ class InboxPoller:
                 await asyncio.sleep(wait)
                 continue
             failures = 0
-            if not updates:
-                continue
-            offset = updates[-1].update_id + 1  # Telegram may forget them now: they are in the inbox
-            for update in updates:
-                if update.update_id in to_handle:
-                    self.intake.handle(update)
+            if updates:
+                offset = updates[-1].update_id + 1  # Telegram may forget them now: they are in the inbox
+                for update in updates:
+                    if update.update_id in to_handle:
+                        self.intake.handle(update)
+            if catching_up and len(updates) < 100:  # (a full batch: more are waiting)
+                catching_up = False
+                await self.intake.settled()
+                await steps.caught_up(self.app)  # (never raises: what fails waits for the next start)
 
     async def drain(self, timeout: float = 10) -> None:
         """Let the updates being handled finish (what does not finish stays in the inbox)."""

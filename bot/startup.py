@@ -103,6 +103,19 @@ async def claim_polling(app: Application, db: Database, stop: asyncio.Event, *, 
     return True
 
 
+async def pushed(app: Application, stop: asyncio.Event, most: float = 10.0) -> None:
+    """Until Telegram has pushed to the webhook what it kept while we were down (its pending count
+    is 0), for `most` seconds at the longest: it may be retrying slowly, or never get through."""
+    deadline = time.monotonic() + most
+    while time.monotonic() < deadline and not stop.is_set():
+        try:
+            if not (await app.bot.get_webhook_info()).pending_update_count:
+                return
+        except NetworkError:
+            return  # Telegram away again: nothing would come meanwhile
+        await asyncio.sleep(0.2)
+
+
 def record_webhook(db: Database) -> None:
     _record(db, WEBHOOK)
 

@@ -3,9 +3,11 @@
 `answer` runs in a worker thread: one transaction decides whether the clinicians' desk answers
 the update and, if not, runs the patient's step, keeps its replies in the outbox and takes the
 update out of the inbox. The handler then sends the replies and confirms them (bot/telegram.py).
-A process killed in between leaves them in the outbox: `resend` sends them at the next start
-(SQLite: one process, so all of them) and `sweep` every few seconds (PostgreSQL: rows whose
-writer's lease ran out, so a live process's rows are never sent twice).
+A process killed in between leaves them in the outbox. The next start sends the urgent ones
+first (`resend_urgent`), the rest once the updates that waited for it are handled (`resend_held`),
+so what a patient answered meanwhile supersedes the question; SQLite has one process, so it takes
+all. On PostgreSQL `sweep` also sends, every few seconds, rows whose writer's lease ran out (a live
+process's rows are never sent twice).
 """
 from __future__ import annotations
 
@@ -65,10 +67,40 @@ def answer(desk: Desk, engine: Engine, inbound: Inbound, chat_id: int) -> Answer
     return Answered(outputs if outputs is not None else engine.handle(inbound))  # (the invitation went meanwhile)
 
 
+async def resend_urgent(bot, engine: Engine, *, everything: bool) -> list[int]:
+    """At start, before any update: send at once the urgent replies (crisis lines) a stopped
+    process kept and never sent; returns the other rows, held back for `resend_held`.
+    `everything`: this is the only process (SQLite)."""
+    now = engine.clock()
+    await _send(bot, engine, await asyncio.to_thread(outbox.orphans, engine.db, now, everything=everything, urgent=True))
+    held = await asyncio.to_thread(outbox.orphans, engine.db, now, everything=everything, urgent=False)
+    return [row_id for _chat, rows in held for row_id, _payload in rows]
+
+
+async def resend_held(bot, engine: Engine, held: list[int]) -> int:
+    """Once the updates waiting at start are handled: send what `resend_urgent` held back and no
+    step superseded meanwhile. A patient who answered while the bot was down gets their next
+    question, not the one they answered again."""
+    return await _send(bot, engine, await asyncio.to_thread(outbox.still_kept, engine.db, held, engine.clock()))
+
+
+async def caught_up(app) -> int:
+    """The transport has handled the updates that waited for this start: what was held back goes.
+    If the database fails now, it goes at the next start (or, on PostgreSQL, the next sweep)."""
+    try:
+        return await resend_held(app.bot, app.bot_data["engine"], app.bot_data.pop("held_back", []))
+    except Exception:
+        log.exception("could not send the replies a stopped process left")
+        return 0
+
+
 async def resend(bot, engine: Engine, *, everything: bool) -> int:
     """Send what a killed process kept in the outbox and never sent, in order, chat by chat;
     returns how many outputs went out. `everything`: this is the only process (SQLite)."""
-    orphans = await asyncio.to_thread(outbox.orphans, engine.db, engine.clock(), everything=everything)
+    return await _send(bot, engine, await asyncio.to_thread(outbox.orphans, engine.db, engine.clock(), everything=everything))
+
+
+async def _send(bot, engine: Engine, orphans: list[tuple[int, list[tuple[int, str]]]]) -> int:
     sent = 0
     for chat_id, rows in orphans:
         ids = [row_id for row_id, _payload in rows]

@@ -39,7 +39,7 @@ from bot.guide import GuidePlayer
 from bot.config import Settings
 from bot.delivery import deliver, prompt_deliverer
 from bot.sender import Sender, SharedBudget
-from bot.steps import answer, mark_unreachable, resend, sweep
+from bot.steps import answer, mark_unreachable, resend_urgent, sweep
 from bot.updates import who_of, without_nul
 from storage import outbox
 from clinic.alerts import AlertDispatcher
@@ -249,7 +249,7 @@ async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, event) -> No
         await asyncio.to_thread(outbox.confirmed, engine.db, kept)  # the error path answers instead (bot/recovery.py)
         raise
     # Sent (or, in a flood, thinned): out of the outbox. A process killed before this line sends
-    # them on its next start (`resend`); one stopped mid-send (cancelled) too.
+    # them on its next start (bot/steps.py); one stopped mid-send (cancelled) too.
     await asyncio.to_thread(outbox.confirmed, engine.db, kept)
 
 
@@ -303,7 +303,9 @@ async def _on_start(app: Application) -> None:
     desk.bot_username = desk.bot_username or app.bot.username  # for invitation links
     engine: Engine = app.bot_data["engine"]
     app.bot_data["warm"] = asyncio.create_task(asyncio.to_thread(cities.warm))  # the city index, read off the patients' path
-    await resend(app.bot, engine, everything=engine.db.is_sqlite)  # before any new update: replies keep their order
+    # Before any new update, what a stopped process never sent: crisis lines now, the rest once the
+    # transport has handled what waited for this start (`steps.caught_up`): replies keep their order.
+    app.bot_data["held_back"] = await resend_urgent(app.bot, engine, everything=engine.db.is_sqlite)
     if not engine.db.is_sqlite:  # several processes: one may die mid-send
         app.bot_data["sweep"] = asyncio.create_task(sweep(app.bot, engine))
     if settings.dispatch_seconds > 0:

@@ -5,7 +5,8 @@ Telegram counts an update delivered once it gets a 2xx, and forgets it then; so 
 only after the update is committed (bot/inbox.py), and 500 when it cannot be stored: Telegram sends
 it again later (for a while: after repeated failures it gives up). Then the update is handled as a
 polled one is, and taken out of the inbox when done; on start, what a stopped process left in the
-inbox is handled first. The same server answers GET /health; a poller can serve that alone.
+inbox is handled first, then what Telegram kept for us meanwhile, and only then the replies a
+stopped process never sent (bot/steps.py). The same server answers GET /health; a poller can serve that alone.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application
 
-from bot import inbox, startup
+from bot import inbox, startup, steps
 from bot.config import Settings
 from storage import health
 from storage.db import Database
@@ -145,6 +146,9 @@ async def serve(app: Application, db: Database, stop: asyncio.Event, settings: S
             ), stop)
             if registered:
                 log.info("webhook set: Telegram posts updates to %s", path)
+                await startup.pushed(app, stop)
+                await intake.settled()
+                await steps.caught_up(app)
                 await stop.wait()
         finally:
             if server is not None:

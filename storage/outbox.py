@@ -2,7 +2,8 @@
 
 The process that wrote the rows sends them and deletes them; it holds a lease meanwhile. Rows
 whose lease ran out belong to a process that died: the next process to sweep sends them (SQLite
-has one process, so at its start it takes all), urgent ones (crisis lines) first. A chat's rows
+has one process, so at its start it takes all), urgent ones (crisis lines) at once, the rest once
+the updates waiting at the start are handled (bot/steps.py). A chat's rows
 left from an earlier step are dropped when its next step is kept, urgent ones excepted: the
 patient wrote again, so they have moved on, and the new step's reply says where they are (a
 question they already answered is never asked again). Payloads are encoded outputs, encrypted at
@@ -47,18 +48,33 @@ def drop_stale(session: Session, now: datetime) -> int:
     return session.execute(delete(Outbox).where(Outbox.created_at < now - STALE)).rowcount
 
 
-def orphans(db: Database, now: datetime, *, everything: bool = False) -> list[tuple[int, list[tuple[int, str]]]]:
+def orphans(db: Database, now: datetime, *, everything: bool = False, urgent: bool | None = None) -> list[tuple[int, list[tuple[int, str]]]]:
     """Rows a dead process left (lease over; `everything` when this is the only process), as
-    (chat, rows in order): every chat's urgent rows first, then the rest. Leased to this process now."""
+    (chat, rows in order): every chat's urgent rows first, then the rest; only the urgent or only
+    the others when `urgent` says so. Leased to this process now."""
     with db.transaction() as session:
         if stale := drop_stale(session, now):
             log.warning("dropped %d replies that could not be sent for a day", stale)
         query = select(Outbox).order_by(Outbox.urgent.desc(), Outbox.id).with_for_update(skip_locked=True)
         if not everything:
             query = query.where(Outbox.lease_until <= now)
-        rows = session.scalars(query).all()
-        groups: dict[tuple[bool, int], list[tuple[int, str]]] = {}  # (urgent, chat) in the order met
-        for row in rows:
-            row.lease_until = now + LEASE
-            groups.setdefault((row.urgent, row.chat_id), []).append((row.id, row.payload))
-        return [(chat_id, kept) for (_urgent, chat_id), kept in groups.items()]
+        if urgent is not None:
+            query = query.where(Outbox.urgent.is_(urgent))
+        return _leased(session.scalars(query).all(), now)
+
+
+def still_kept(db: Database, ids: list[int], now: datetime) -> list[tuple[int, list[tuple[int, str]]]]:
+    """Of these rows, those no later step superseded, as `orphans` gives them; leased again."""
+    if not ids:
+        return []
+    with db.transaction() as session:
+        query = select(Outbox).where(Outbox.id.in_(ids)).order_by(Outbox.urgent.desc(), Outbox.id).with_for_update(skip_locked=True)
+        return _leased(session.scalars(query).all(), now)
+
+
+def _leased(rows: list[Outbox], now: datetime) -> list[tuple[int, list[tuple[int, str]]]]:
+    groups: dict[tuple[bool, int], list[tuple[int, str]]] = {}  # (urgent, chat) in the order met
+    for row in rows:
+        row.lease_until = now + LEASE
+        groups.setdefault((row.urgent, row.chat_id), []).append((row.id, row.payload))
+    return [(chat_id, kept) for (_urgent, chat_id), kept in groups.items()]

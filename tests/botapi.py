@@ -176,8 +176,12 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         url = urlsplit(self.path)
         emulator = self.server.emulator
-        if emulator._stall(url.path.rpartition("/")[2]):
-            status, payload, delay = 502, ApiError(502, "Bad Gateway").payload(), 0.0  # never applied
+        stall = emulator._stalling(url.path.rpartition("/")[2])
+        if stall is not None:
+            if stall:  # applied (the patient has it), the answer lost on the way back
+                emulator._handle_http(url.path, url.query, self.headers.get("Content-Type", ""), body)
+            emulator._hang()
+            status, payload, delay = 502, ApiError(502, "Bad Gateway").payload(), 0.0
         else:
             status, payload, delay = emulator._handle_http(url.path, url.query, self.headers.get("Content-Type", ""), body)
         data = json.dumps(payload).encode()
@@ -243,7 +247,7 @@ class BotAPIEmulator:
         self._known_queries: set[str] = set()
         self._calls: list[dict] = []
         self._failures: dict[str, list[ApiError]] = {}
-        self._stalls: dict[str, int] = {}  # method -> how many of its next calls hang (stall_next)
+        self._stalls: dict[str, list[bool]] = {}  # method -> its next calls that hang: applied first? (stall_next)
         self.stalled = 0  # calls hanging now or before
         self._released = threading.Event()
         self._chats: dict[int, dict] = {}  # chat_id -> Chat object
@@ -667,27 +671,30 @@ class BotAPIEmulator:
         with self._lock:
             return copy.deepcopy(self._updates)
 
-    def stall_next(self, method: str, times: int = 1) -> None:
-        """The next `times` calls of `method` hang, neither applied nor answered, until
-        `release_stalled()`; then they are answered 502 (as a gateway would), still not applied.
-        For killing the bot while a call of its is in flight."""
+    def stall_next(self, method: str, times: int = 1, *, applied: bool = False) -> None:
+        """The next `times` calls of `method` hang, unanswered, until `release_stalled()`; then
+        they are answered 502 (as a gateway would). Not applied, or with `applied` applied first
+        (Telegram delivered it; its answer never came back). For killing the bot while a call of
+        its is in flight."""
         with self._lock:
-            self._stalls[method.lower()] = self._stalls.get(method.lower(), 0) + times
+            self._stalls.setdefault(method.lower(), []).extend([applied] * times)
 
     def release_stalled(self) -> None:
         self._released.set()
 
-    def _stall(self, method: str) -> bool:
+    def _stalling(self, method: str) -> bool | None:
+        """None: not stalled; else whether the call is applied before it hangs."""
         with self._lock:
             if not self._stalls.get(method.lower()):
-                return False
-            self._stalls[method.lower()] -= 1
+                return None
             self.stalled += 1
+            return self._stalls[method.lower()].pop(0)
+
+    def _hang(self) -> None:
         waited = 0.0
         while not self._released.is_set() and waited < 120:  # short sleeps: a timed wait never wakes under faketime
             time.sleep(0.05)
             waited += 0.05
-        return True
 
     def fail_next(self, method: str, *, status: int | None = None, retry_after: int | None = None,
                   description: str | None = None, times: int = 1, applied: bool = False,

@@ -104,6 +104,40 @@ def test_sigkill_between_two_messages_loses_nothing(emulator, database, database
     assert emulator.token not in (tmp_path / "bot.log").read_text()
 
 
+def test_a_question_answered_while_the_bot_was_down_is_not_asked_again(emulator, database, database_url, tmp_path):
+    """Telegram delivered the next question, but the bot was SIGKILLed before it heard so: the
+    question is still in the outbox. The patient answers it while the bot is down. On restart
+    their answer is handled first and supersedes the kept question: they get the one after it,
+    and the one they answered only once."""
+    phone = Phone(emulator, USER)
+    bot = BotProcess(emulator, database_url, tmp_path / "bot.log").start()
+    try:
+        walk_to_story(phone, bot, zone="Denver", name="Jo")
+        emulator.wait_for(lambda: settled(database), timeout=30)
+        emulator.stall_next("sendMessage", applied=True)
+        phone.send("Both knees")
+        phone.wait("Since when")  # on the phone, while the bot still waits for Telegram's answer
+        with database.transaction() as session:
+            from storage.models import Outbox
+
+            kept = session.scalar(select(func.count()).select_from(Outbox))
+        bot.kill()
+        emulator.release_stalled()
+        phone.send("About five years")
+        bot.start()
+        phone.wait("What makes it worse?", timeout=30)
+        emulator.wait_for(lambda: settled(database), timeout=30)
+    finally:
+        bot.kill()
+    assert kept == 1  # at the kill, the question was kept unconfirmed
+    texts = [m["text"] for m in emulator.messages(USER)]
+    assert sum(t.startswith("Since when") for t in texts) == 1, texts
+    assert sum(t.startswith("What makes it worse?") for t in texts) == 1, texts
+    with database.transaction() as session:
+        story = session.scalars(select(PainStory)).one()
+        assert (story.where_it_hurts, story.since_when) == ("Both knees", "About five years")
+
+
 def test_updates_fetched_but_not_handled_survive_a_kill(emulator, database, database_url, tmp_path):
     """Four quick answers, SIGKILL right after the first reply: the other three are handled on restart."""
     phone = Phone(emulator, USER)
