@@ -213,3 +213,38 @@ def test_the_command_line_acknowledges_and_the_bot_edits_the_copies(database, de
     assert main(["alerts"]) == 0 and "no unacknowledged alerts" in capsys.readouterr().out
     with database.transaction() as session:
         assert all(d.acknowledged_shown_at is not None for d in session.scalars(select(AlertDelivery)))
+
+
+def test_alerts_from_before_episodes_keep_their_escalation_and_old_copies_are_not_edited(database_url):
+    """Migration 0022: an open alert not yet escalated gets its first round at the shipped time;
+    one escalated keeps the one round it had; copies of acknowledged alerts count as shown."""
+    from sqlalchemy import bindparam, text
+
+    from storage import open_database
+    from storage.models.base import UtcDateTime
+
+    db = open_database(database_url, migrate=False)
+    db.migrate("0021")
+    created = NOW.replace(hour=12, minute=0)
+    with db.engine.begin() as connection:
+        def run(sql: str, **values) -> None:
+            times = [bindparam(k, type_=UtcDateTime()) for k in values if k in ("at", "ack", "esc")]
+            connection.execute(text(sql).bindparams(*times), values)
+
+        clinic = connection.execute(text("SELECT id FROM clinics")).scalar()
+        run("INSERT INTO clinicians (id, clinic_id, language, is_admin, created_at) VALUES (1, :clinic, 'en', false, :at)", clinic=clinic, at=created)
+        for alert_id, acknowledged_by, escalated in [(1, None, None), (2, None, created), (3, 1, None)]:
+            run("INSERT INTO alerts (id, clinic_id, study_code, category, created_at, acknowledged_at, acknowledged_by, escalated_at) "
+                "VALUES (:id, :clinic, 'PC-AAAA', 'crisis', :at, :ack, :by, :esc)",
+                id=alert_id, clinic=clinic, at=created, ack=created if acknowledged_by else None, by=acknowledged_by, esc=escalated)
+            run("INSERT INTO alert_deliveries (alert_id, chat_id, round, attempts, next_attempt_at, sent_at, message_id) "
+                "VALUES (:id, 9001, 0, 1, :at, :at, 5)", id=alert_id, at=created)
+    db.migrate()
+    with db.transaction() as session:
+        first, second, third = session.scalars(select(Alert).order_by(Alert.id)).all()
+        assert first.escalation_due_at == NOW.replace(hour=12, minute=15) and first.escalations == 0
+        assert second.escalation_due_at is None and second.escalations == 1
+        assert third.acknowledged_actor == "clinician:1" and third.message_count == 1 and third.last_message_at == third.created_at
+        shown = {d.alert_id: d.acknowledged_shown_at for d in session.scalars(select(AlertDelivery))}
+        assert shown[1] is None and shown[2] is None and shown[3] is not None
+    db.dispose()
