@@ -98,6 +98,12 @@ def acknowledger(session: Session, alert: Alert) -> str:
     return _("a clinician")
 
 
+def acknowledged_line(session: Session, alert: Alert) -> str:
+    # Translators: {name} is a clinician's name, or the words "a clinician" (translated on their own).
+    return "✓ " + _("Acknowledged by {name} at {time} UTC").format(
+        name=acknowledger(session, alert), time=alert.acknowledged_at.strftime("%H:%M"))
+
+
 def copy_of(session: Session, alert: Alert, delivery: AlertDelivery, clinician: bool) -> Message:
     """What one copy of the alert reads now, in the current language: with its button while the
     alert is open (a clinician's copy), else who acknowledged it and when."""
@@ -105,9 +111,7 @@ def copy_of(session: Session, alert: Alert, delivery: AlertDelivery, clinician: 
     clinic = None if clinician else session.get(Clinic, alert.clinic_id).name
     body = text(alert, patient, repeat=delivery.round > 0, for_clinician=clinician, clinic=clinic)
     if alert.acknowledged_at is not None:
-        # Translators: {name} is a clinician's name, or the words "a clinician" (translated on their own).
-        body += "\n\n✓ " + _("Acknowledged by {name} at {time} UTC").format(
-            name=acknowledger(session, alert), time=alert.acknowledged_at.strftime("%H:%M"))
+        body += "\n\n" + acknowledged_line(session, alert)
         if clinician and alert.acknowledged_note:
             body += "\n" + _("Note: {note}").format(note=alert.acknowledged_note)
         return Message(body)
@@ -142,9 +146,7 @@ def answer_press(session: Session, clinician: Clinician, alert_id: int, message_
         delivery.acknowledged_shown_at = now
         outputs.append(Edit(message_id, copy_of(session, alert, delivery, clinician=True).text))
     elif message_text:  # a copy we hold no row for: marked as before
-        mark = "✓ " + _("Acknowledged by {name} at {time} UTC").format(
-            name=acknowledger(session, alert), time=alert.acknowledged_at.strftime("%H:%M"))
-        outputs.append(Edit(message_id, f"{message_text}\n\n{mark}"))
+        outputs.append(Edit(message_id, f"{message_text}\n\n{acknowledged_line(session, alert)}"))
     return outputs
 
 
