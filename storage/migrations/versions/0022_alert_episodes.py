@@ -49,7 +49,7 @@ def upgrade() -> None:
     connection = op.get_bind()
     for alert_id, created_at in connection.execute(
         sa.select(alerts.c.id, alerts.c.created_at).where(alerts.c.acknowledged_at.is_(None), alerts.c.escalated_at.is_(None))
-    ):
+    ).all():
         connection.execute(alerts.update().where(alerts.c.id == alert_id).values(escalation_due_at=created_at + FIRST_ESCALATION))
     # Copies of alerts acknowledged before keep their old button; a press on it says who acknowledged
     # it. They are not edited now, in a burst, long after the fact.
