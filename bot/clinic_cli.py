@@ -1,4 +1,4 @@
-"""The clinic's commands: `clinic`, `clinician`, `invite`, `discharge`, `export`, `report`, `audit`, `purge`."""
+"""The clinic's commands: `clinic`, `clinician`, `invite`, `discharge`, `export`, `report`, `audit`, `alerts`, `purge`."""
 from __future__ import annotations
 
 import argparse
@@ -67,8 +67,12 @@ def add_commands(commands) -> None:
     audit_ = commands.add_parser("audit", help="who exported or viewed what")
     audit_.add_argument("--limit", type=int, default=50, help="how many of the newest entries (default 50)")
 
-    alerts = commands.add_parser("alerts", help="alerts nobody has acknowledged yet")
+    alerts = commands.add_parser("alerts", help="alerts nobody has acknowledged yet; `alerts ack ID` acknowledges one")
     alerts.add_argument("--clinic")
+    ack = alerts.add_subparsers(dest="alerts_command").add_parser(
+        "ack", help="acknowledge an alert (audited); the running bot edits its copies in Telegram")
+    ack.add_argument("id", type=int)
+    ack.add_argument("--note", help="what was done, shown to the clinic's clinicians on the alert")
 
     purge = commands.add_parser("purge", help="erase patients discharged longer ago than their clinic's retention_days")
     purge.add_argument("--dry-run", action="store_true", help="list their study codes, erase nothing")
@@ -146,7 +150,7 @@ def set_setting(clinic: Clinic, key: str, raw: str) -> None:
 
 # What the scheduler, pacing and alerts can work with; anything else would break them later.
 RANGES = {"weekly_weekday": (0, 6), "phq4_every_weeks": (1, 12), "flare_reduction_percent": (0, 90),
-          "pacing_start_percent": (10, 100), "pacing_raise_percent": (1, 100)}
+          "pacing_start_percent": (10, 100), "pacing_raise_percent": (1, 100), "alert_escalate_times": (1, 20)}
 
 
 def _out_of_range(key: str, value) -> str | None:
@@ -304,16 +308,38 @@ def _purge(args, db: Database, _bot) -> int:
 def _alerts(args, db: Database, _bot) -> int:
     from storage.models import Alert
 
+    if args.alerts_command == "ack":
+        return _acknowledge(args, db)
     with db.reading() as session:
         query = select(Alert, Clinic.name).join(Clinic, Clinic.id == Alert.clinic_id).where(Alert.acknowledged_at.is_(None))
         if args.clinic:
             query = query.where(Clinic.id == enrollment.clinic_named(session, args.clinic).id)
         rows = session.execute(query.order_by(Alert.created_at)).all()
         for alert, clinic_name in rows:
-            escalated = f", escalated {alert.escalated_at:%H:%M}" if alert.escalated_at else ""
-            print(f"{alert.created_at:%Y-%m-%d %H:%M}Z  {clinic_name}  {alert.study_code}  {alert.category}{escalated}")
+            count = f", {alert.message_count} messages, latest {alert.last_message_at:%H:%M}" if alert.message_count > 1 else ""
+            escalated = f", escalated {alert.escalations}× (latest {alert.escalated_at:%H:%M})" if alert.escalated_at else ""
+            print(f"{alert.id}  {alert.created_at:%Y-%m-%d %H:%M}Z  {clinic_name}  {alert.study_code}  {alert.category}{count}{escalated}")
     if not rows:
         print("no unacknowledged alerts")
+    return 0
+
+
+def _acknowledge(args, db: Database) -> int:
+    from storage.alerts import acknowledge
+
+    now, actor = utcnow(), audit.cli_actor()
+    with db.transaction() as session:
+        alert, acknowledged = acknowledge(session, args.id, now, actor, note=(args.note or "").strip()[:2000] or None)
+        if alert is None:
+            raise ValueError(f"no alert {args.id}; `paincoach alerts` lists the open ones")
+        if acknowledged:
+            audit.record(session, actor, "acknowledge", now, clinic_id=alert.clinic_id, subject=alert.study_code,
+                         alert=alert.id, note=args.note is not None)
+        at, by = alert.acknowledged_at, alert.acknowledged_actor or f"clinician:{alert.acknowledged_by}"
+    if not acknowledged:
+        print(f"alert {args.id} was already acknowledged by {by} at {at:%Y-%m-%d %H:%M}Z")
+        return 0
+    print(f"alert {args.id} acknowledged; the running bot edits its copies in Telegram")
     return 0
 
 

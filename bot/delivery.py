@@ -17,6 +17,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.guide import GuidePlayer
 from bot.sender import REPLY, SCHEDULED
+from clinic.alerts import EditCopy, Send, Undeliverable
 from dialogs.engine import Engine
 from dialogs.io import Edit, File, Inbound, Message, Output, Press, Who
 from scheduler.dispatcher import Blocked, NotDelivered
@@ -72,6 +73,21 @@ def prompt_deliverer(bot, engine: Engine):
             raise NotDelivered(str(error)) from error
 
     return deliver_prompt
+
+
+def alert_transport(bot, engine: Engine) -> tuple[Send, EditCopy]:
+    """How the clinic's alerts reach Telegram: sent as urgently as a reply, copies edited in place."""
+
+    async def send(chat_id: int, message: Message) -> int | None:
+        return await deliver(bot, engine, chat_id, [message])
+
+    async def edit(chat_id: int, message_id: int, message: Message) -> None:
+        try:
+            await deliver(bot, engine, chat_id, [Edit(message_id, message.text, message.buttons)])  # a 400 is skipped there
+        except Forbidden as error:
+            raise Undeliverable(str(error)) from error
+
+    return send, edit
 
 
 def _play_guide(bot, engine: Engine, guides: GuidePlayer, who: Who, chat_id: int, message_id: int, message: Message, markup) -> None:

@@ -2,7 +2,8 @@
 
 Plugged into python-telegram-bot as its rate limiter, so every Bot API call passes through it:
 - at most `overall_per_second` (30) calls that target a chat, shared by all chats;
-- at most one call per second per chat (messages and edits alike);
+- at most one call per second per chat (messages and edits alike), and in a group (a clinic's
+  fallback chat) at most 20 a minute;
 - a 429 RetryAfter pauses everything for the time Telegram asks, then the call is retried;
 - a call to a chat that fails on the way (a 5xx, a timeout, a refused connection) is retried
   where that is safe (see `_may_retry`), in order, the chat's later sends waiting behind it;
@@ -18,6 +19,7 @@ import heapq
 import itertools
 import logging
 import time
+from collections import deque
 from typing import Any, Callable, Coroutine
 
 import httpx
@@ -117,6 +119,8 @@ class Sender(BaseRateLimiter[int]):
         max_retries: int = 5,
         retry_delay: float = 1.0,
         shared: SharedBudget | None = None,
+        group_per_window: int = 20,
+        group_window: float = 60.0,
     ):
         self.budget = Budget(overall_per_second, shared=shared)
         self.per_chat_interval = per_chat_interval
@@ -124,6 +128,9 @@ class Sender(BaseRateLimiter[int]):
         self.retry_delay = retry_delay  # before resending after a network failure; doubles each time
         self._chats = KeyedLocks()
         self._last: dict[Any, float] = {}
+        self.group_per_window = group_per_window  # Telegram: 20 messages a minute in a group
+        self.group_window = group_window
+        self._group_calls: dict[Any, deque[float]] = {}  # a group's calls in the last window
         self.retries = 0  # 429s seen, for tests and logs
         self.resent = 0  # calls sent again after a network failure, for tests and logs
 
@@ -150,11 +157,26 @@ class Sender(BaseRateLimiter[int]):
             wait = self._last.get(chat_id, -1e9) + self.per_chat_interval - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
+            if _is_group(chat_id):
+                await self._group_turn(chat_id)
             try:
                 return await self._call(callback, args, kwargs, priority)
             finally:
                 self._last[chat_id] = time.monotonic()
+                if _is_group(chat_id):
+                    self._group_calls.setdefault(chat_id, deque()).append(self._last[chat_id])
                 self._forget_idle_chats()
+
+    async def _group_turn(self, chat_id: Any) -> None:
+        """Wait until the group has had fewer than its limit of calls in the last window."""
+        calls = self._group_calls.setdefault(chat_id, deque())
+        while True:
+            horizon = time.monotonic() - self.group_window
+            while calls and calls[0] <= horizon:
+                calls.popleft()
+            if len(calls) < self.group_per_window:
+                return
+            await asyncio.sleep(calls[0] - horizon)
 
     async def _call(self, callback, args, kwargs, priority: int | None) -> Any:
         uncertain = 0  # failures after which the call may have taken effect
@@ -185,6 +207,14 @@ class Sender(BaseRateLimiter[int]):
         if len(self._last) > 10_000:
             horizon = time.monotonic() - self.per_chat_interval
             self._last = {key: at for key, at in self._last.items() if at > horizon}
+        if len(self._group_calls) > 1_000:
+            horizon = time.monotonic() - self.group_window
+            self._group_calls = {key: calls for key, calls in self._group_calls.items() if calls and calls[-1] > horizon}
+
+
+def _is_group(chat_id: Any) -> bool:
+    """Groups, supergroups and channels have negative ids (or an @username); people, positive ones."""
+    return str(chat_id).startswith(("-", "@"))
 
 
 def _never_sent(error: NetworkError) -> bool:

@@ -37,7 +37,7 @@ from bot.concurrency import KeyedLocks
 from bot.flood import FloodGuard
 from bot.guide import GuidePlayer
 from bot.config import Settings
-from bot.delivery import deliver, prompt_deliverer
+from bot.delivery import alert_transport, deliver, prompt_deliverer
 from bot.sender import Sender, SharedBudget
 from bot.steps import answer, mark_unreachable, resend_urgent, sweep
 from bot.updates import who_of, without_nul
@@ -309,12 +309,8 @@ async def _on_start(app: Application) -> None:
     if not engine.db.is_sqlite:  # several processes: one may die mid-send
         app.bot_data["sweep"] = asyncio.create_task(sweep(app.bot, engine))
     if settings.dispatch_seconds > 0:
-
-        async def send_alert(chat_id: int, message: Message) -> int | None:
-            return await deliver(app.bot, engine, chat_id, [message])  # as urgent as a reply
-
         dispatcher = Dispatcher(engine.db, engine, prompt_deliverer(app.bot, engine))
-        alert_dispatcher = AlertDispatcher(engine.db, send_alert, clock=engine.clock)
+        alert_dispatcher = AlertDispatcher(engine.db, *alert_transport(app.bot, engine), clock=engine.clock)
         app.bot_data["scheduler"] = runner.start(engine.db, dispatcher, ticks={"alerts": alert_dispatcher.tick},
                                                  dispatch_seconds=settings.dispatch_seconds)
 

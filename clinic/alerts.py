@@ -2,24 +2,35 @@
 verified clinicians at once, with an Acknowledge button.
 
 An alert is raised in the same transaction as what caused it, with one delivery row per
-recipient (`storage.alerts.raise_alert`, called by the step). Deliveries are retried until Telegram confirms them (at least once: a process that dies
-between sending and recording sends again). Unacknowledged after the clinic's time, the alert
-repeats to the clinicians and goes to the clinic's fallback contact.
+recipient (`storage.alerts.raise_alert`, called by the step); the patient's further messages
+join the open alert (one alert per episode). Deliveries are retried until Telegram confirms
+them (at least once: a process that dies between sending and recording sends again), and
+Telegram's message id of each copy is kept. Every tick:
+- an alert nobody acknowledged in the clinic's `alert_escalate_minutes` repeats to the
+  clinicians and goes to the clinic's fallback contact, again every as many minutes, at most
+  `alert_escalate_times` times; then it stays open (in /patients and `paincoach alerts`);
+- due copies are sent;
+- copies already sent are edited: to the episode's new count while it is open, and once it is
+  acknowledged (in Telegram or with `paincoach alerts ack`, maybe by another process) to say by
+  whom, without the button.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Awaitable, Callable
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 import locales
-from dialogs.io import Button, Message
-from locales import N_, _
+from dialogs.io import Button, Edit, Message, Output
+from locales import N_, _, ngettext
+from storage import audit
+from storage import alerts as raised
 from storage.alerts import clinician_chats, clinician_languages
 from storage.db import Database
 from storage.models import Alert, AlertDelivery, Clinic, Clinician, Patient, utcnow
@@ -40,32 +51,35 @@ MAX_BACKOFF = timedelta(minutes=5)
 
 # send(chat_id, message) -> the sent message's id; raises if Telegram did not take it.
 Send = Callable[[int, Message], Awaitable[int | None]]
+# edit(chat_id, message_id, message): the copy now reads `message`; raises if Telegram did not take it.
+EditCopy = Callable[[int, int, Message], Awaitable[None]]
 
 
-def acknowledge(session: Session, clinician: Clinician, alert_id: int, now: datetime) -> tuple[Alert | None, bool]:
-    """(The alert, whether this press acknowledged it): once; later presses change nothing. The
-    alert is None if it is not one of their clinic's."""
-    alert = session.get(Alert, alert_id, with_for_update=True)
-    if alert is None or alert.clinic_id != clinician.clinic_id:
-        return None, False
-    if alert.acknowledged_at is None:
-        alert.acknowledged_at, alert.acknowledged_by = now, clinician.id
-        return alert, True
-    return alert, False
+class Undeliverable(Exception):
+    """Telegram will never take this call (the chat blocked the bot, or is gone): not retried."""
 
 
-def text(alert: Alert, patient: Patient | None, *, repeat: bool, for_clinician: bool = True) -> str:
+def text(alert: Alert, patient: Patient | None, *, repeat: bool, for_clinician: bool = True, clinic: str | None = None) -> str:
     """The alert in the current language. `patient` is None once the patient has deleted their
     data: the study code is all that is left. Only a verified clinician reads the clinic's
-    reference and (if the clinic opted in) the patient's words; the fallback contact does not."""
+    reference and (if the clinic opted in) the patient's words; the fallback contact, who may serve
+    several clinics, reads the clinic's name instead."""
     reference = patient.clinic_reference if patient is not None and for_clinician else None
     lines = [
         ("⚠️ " + _("Not acknowledged yet: {category}") if repeat else "⚠️ " + _("Alert: {category}")).format(
             category=_(CATEGORIES[alert.category])
         ),
         _("Patient {code}").format(code=alert.study_code) + (f" ({reference})" if reference else ""),
-        _("At {time} UTC").format(time=alert.created_at.strftime("%Y-%m-%d %H:%M")),
     ]
+    if clinic:
+        lines.append(_("Clinic: {clinic}").format(clinic=clinic))
+    lines.append(_("At {time} UTC").format(time=alert.created_at.strftime("%Y-%m-%d %H:%M")))
+    if alert.message_count > 1:
+        latest = (alert.last_message_at or alert.created_at).strftime("%H:%M")
+        lines.append(ngettext("{n} message, the latest at {time} UTC", "{n} messages, the latest at {time} UTC",
+                              alert.message_count).format(n=alert.message_count, time=latest))
+    if alert.also:
+        lines.append(_("Also: {categories}").format(categories=", ".join(_(CATEGORIES[c]) for c in alert.also.split(",") if c in CATEGORIES)))
     if patient is None:
         lines.append(_("The patient has since deleted their data from the bot."))
     if alert.words and for_clinician:
@@ -73,59 +87,159 @@ def text(alert: Alert, patient: Patient | None, *, repeat: bool, for_clinician: 
     return "\n".join(lines)
 
 
+def acknowledger(session: Session, alert: Alert) -> str:
+    """Who acknowledged the alert, in the current language."""
+    if alert.acknowledged_by is not None:
+        clinician = session.get(Clinician, alert.acknowledged_by)
+        if clinician is not None and clinician.name:
+            return clinician.name
+    if (alert.acknowledged_actor or "").startswith("cli"):
+        return _("{user} (command line)").format(user=alert.acknowledged_actor.partition(":")[2] or "cli")
+    return _("a clinician")
+
+
+def acknowledged_line(session: Session, alert: Alert) -> str:
+    # Translators: {name} is a clinician's name, or the words "a clinician" (translated on their own).
+    return "✓ " + _("Acknowledged by {name} at {time} UTC").format(
+        name=acknowledger(session, alert), time=alert.acknowledged_at.strftime("%H:%M"))
+
+
+def copy_of(session: Session, alert: Alert, delivery: AlertDelivery, clinician: bool) -> Message:
+    """What one copy of the alert reads now, in the current language: with its button while the
+    alert is open (a clinician's copy), else who acknowledged it and when."""
+    patient = session.get(Patient, alert.patient_id) if alert.patient_id is not None else None
+    clinic = None if clinician else session.get(Clinic, alert.clinic_id).name
+    body = text(alert, patient, repeat=delivery.round > 0, for_clinician=clinician, clinic=clinic)
+    if alert.acknowledged_at is not None:
+        body += "\n\n" + acknowledged_line(session, alert)
+        if clinician and alert.acknowledged_note:
+            body += "\n" + _("Note: {note}").format(note=alert.acknowledged_note)
+        return Message(body)
+    if clinician:
+        return Message(body, ((Button(f"{ACK}{alert.id}", _("Acknowledge")),),))
+    # The fallback contact is not a verified clinician: nothing to press.
+    return Message(body + "\n" + _("A verified clinician of the clinic needs to acknowledge it."))
+
+
+def answer_press(session: Session, clinician: Clinician, alert_id: int, message_id: int | None, now: datetime,
+                 message_text: str | None = None) -> list[Output] | None:
+    """A clinician pressed Acknowledge: the first press acknowledges (audited) and its copy is
+    edited at once; the dispatcher edits every other copy. A later press (a stale button) says who
+    acknowledged it. None if the alert is not one of their clinic's."""
+    alert, acknowledged = raised.acknowledge(session, alert_id, now, f"clinician:{clinician.id}",
+                                             clinic_id=clinician.clinic_id, clinician_id=clinician.id)
+    if alert is None:
+        return None
+    if acknowledged:
+        audit.record(session, f"clinician:{clinician.id}", "acknowledge", now, clinic_id=clinician.clinic_id,
+                     subject=alert.study_code, alert=alert.id)
+        outputs: list[Output] = [Message(_("Acknowledged. Thank you."))]
+    else:
+        outputs = [Message(_("Already acknowledged by {name} at {time} UTC.").format(
+            name=acknowledger(session, alert), time=alert.acknowledged_at.strftime("%H:%M")))]
+    if message_id is None:  # a message Telegram no longer shows us: the dispatcher edits it
+        return outputs
+    delivery = session.scalars(select(AlertDelivery).where(
+        AlertDelivery.alert_id == alert.id, AlertDelivery.chat_id == int(clinician.telegram_id), AlertDelivery.message_id == message_id
+    )).first()
+    if delivery is not None:
+        delivery.acknowledged_shown_at = now
+        outputs.append(Edit(message_id, copy_of(session, alert, delivery, clinician=True).text))
+    elif message_text:  # a copy we hold no row for: marked as before
+        outputs.append(Edit(message_id, f"{message_text}\n\n{acknowledged_line(session, alert)}"))
+    return outputs
+
+
 @dataclass
 class Due:
     delivery_id: int
     chat_id: int
     message: Message
+    edit_of: int | None = None  # the copy's Telegram message id, for an edit; None: a send
+    shows: int = 1  # the episode's count the message shows
+    acknowledged: bool = False  # it shows the acknowledgement
 
 
 class AlertDispatcher:
-    """Sends due deliveries and escalates unacknowledged alerts; one `tick` every few seconds."""
+    """Escalates, sends and edits; one `tick` every few seconds. Without `edit`, copies are never
+    edited (a transport that cannot)."""
 
-    def __init__(self, db: Database, send: Send, *, clock: Callable[[], datetime] = utcnow):
+    def __init__(self, db: Database, send: Send, edit: EditCopy | None = None, *, clock: Callable[[], datetime] = utcnow):
         self.db = db
         self.send = send
+        self.edit = edit
         self.clock = clock
 
     async def tick(self) -> int:
+        """Returns how many copies were sent. Chats are served side by side, each in order (a
+        fallback group held to its per-minute limit must not hold up a clinician's alert)."""
         now = self.clock()
         await asyncio.to_thread(self.escalate, now)
+        due = await asyncio.to_thread(self.claim, now)
+        if self.edit is not None:
+            due += await asyncio.to_thread(self.claim_edits, now)
+        chats: dict[int, list[Due]] = defaultdict(list)
+        for item in due:
+            chats[item.chat_id].append(item)
+        return sum(await asyncio.gather(*(self._serve(items) for items in chats.values())))
+
+    async def _serve(self, items: list[Due]) -> int:
         sent = 0
-        for due in await asyncio.to_thread(self.claim, now):
+        for due in items:
             try:
-                message_id = await self.send(due.chat_id, due.message)
+                if due.edit_of is None:
+                    message_id = await self.send(due.chat_id, due.message)
+                    await asyncio.to_thread(self._sent, due, message_id, self.clock())
+                    sent += 1
+                else:
+                    await self.edit(due.chat_id, due.edit_of, due.message)
+                    await asyncio.to_thread(self._edited, due, self.clock())
+            except Undeliverable:
+                log.info("alert delivery %s: the chat cannot be reached; its copy stays as it was", due.delivery_id)
+                if due.edit_of is not None:
+                    await asyncio.to_thread(self._edited, due, self.clock())
+                else:
+                    await asyncio.to_thread(self._failed, due.delivery_id, self.clock())
             except Exception:  # retried after a back-off; the next tick goes on with the others
                 log.warning("alert delivery %s failed; will retry", due.delivery_id, exc_info=True)
-                await asyncio.to_thread(self._failed, due.delivery_id, now)
-                continue
-            await asyncio.to_thread(self._sent, due.delivery_id, message_id, self.clock())
-            sent += 1
+                await asyncio.to_thread(self._failed, due.delivery_id, self.clock())
         return sent
 
     def escalate(self, now: datetime) -> None:
         with self.db.transaction() as session:
             for alert in session.scalars(
-                select(Alert).where(Alert.acknowledged_at.is_(None), Alert.escalated_at.is_(None)).with_for_update(skip_locked=True)
+                select(Alert).where(Alert.escalation_due_at <= now, Alert.acknowledged_at.is_(None)).with_for_update(skip_locked=True)
             ):
                 clinic = session.get(Clinic, alert.clinic_id)
-                if alert.created_at > now - timedelta(minutes=clinic.setting("alert_escalate_minutes")):
-                    continue
+                alert.escalations += 1
                 alert.escalated_at = now
+                more = alert.escalations < clinic.setting("alert_escalate_times")
+                alert.escalation_due_at = now + timedelta(minutes=clinic.setting("alert_escalate_minutes")) if more else None
                 chats = set(clinician_chats(session, clinic.id))
                 if clinic.fallback_chat_id is not None:
                     chats.add(clinic.fallback_chat_id)
-                session.add_all(AlertDelivery(alert_id=alert.id, chat_id=chat, round=1, next_attempt_at=now) for chat in sorted(chats))
-                log.warning("alert %s not acknowledged after %s minutes: escalated", alert.id, clinic.setting("alert_escalate_minutes"))
+                session.add_all(AlertDelivery(alert_id=alert.id, chat_id=chat, round=alert.escalations, next_attempt_at=now)
+                                for chat in sorted(chats))
+                log.warning("alert %s not acknowledged: escalation %s of %s", alert.id, alert.escalations, clinic.setting("alert_escalate_times"))
 
     def claim(self, now: datetime) -> list[Due]:
         """Due deliveries, leased so another process (or the next tick) leaves them alone."""
+        return self._claim(now, (AlertDelivery.sent_at.is_(None), Alert.acknowledged_at.is_(None)))
+
+    def claim_edits(self, now: datetime) -> list[Due]:
+        """Copies sent that no longer read right: the episode grew, or it was acknowledged."""
+        return self._claim(now, (
+            AlertDelivery.sent_at.is_not(None), AlertDelivery.message_id.is_not(None), AlertDelivery.acknowledged_shown_at.is_(None),
+            or_(Alert.acknowledged_at.is_not(None), AlertDelivery.shown_count < Alert.message_count),
+        ))
+
+    def _claim(self, now: datetime, conditions) -> list[Due]:
         with self.db.transaction() as session:
             rows = session.execute(
                 select(AlertDelivery, Alert)
                 .join(Alert, Alert.id == AlertDelivery.alert_id)
-                .where(AlertDelivery.sent_at.is_(None), AlertDelivery.next_attempt_at <= now, Alert.acknowledged_at.is_(None))
-                .order_by(AlertDelivery.next_attempt_at)
+                .where(AlertDelivery.next_attempt_at <= now, *conditions)
+                .order_by(AlertDelivery.next_attempt_at, AlertDelivery.id)
                 .limit(100)
                 .with_for_update(of=AlertDelivery, skip_locked=True)
             ).all()
@@ -134,23 +248,28 @@ class AlertDispatcher:
             for delivery, alert in rows:
                 delivery.attempts += 1
                 delivery.next_attempt_at = now + LEASE
-                patient = session.get(Patient, alert.patient_id) if alert.patient_id is not None else None
                 if alert.clinic_id not in languages:
                     languages[alert.clinic_id] = clinician_languages(session, alert.clinic_id)
                 clinician = delivery.chat_id in languages[alert.clinic_id]
                 with locales.use(languages[alert.clinic_id].get(delivery.chat_id, locales.DEFAULT)):
-                    body = text(alert, patient, repeat=delivery.round > 0, for_clinician=clinician)
-                    if clinician:
-                        message = Message(body, ((Button(f"{ACK}{alert.id}", _("Acknowledge")),),))
-                    else:  # the fallback contact is not a verified clinician: the study code only, nothing to press
-                        message = Message(body + "\n" + _("A verified clinician of the clinic needs to acknowledge it."))
-                due.append(Due(delivery.id, delivery.chat_id, message))
+                    message = copy_of(session, alert, delivery, clinician)
+                edit_of = delivery.message_id if delivery.sent_at is not None else None
+                due.append(Due(delivery.id, delivery.chat_id, message, edit_of, alert.message_count, alert.acknowledged_at is not None))
             return due
 
-    def _sent(self, delivery_id: int, message_id: int | None, now: datetime) -> None:
+    def _sent(self, due: Due, message_id: int | None, now: datetime) -> None:
         with self.db.transaction() as session:
-            delivery = session.get(AlertDelivery, delivery_id)
-            delivery.sent_at, delivery.message_id = now, message_id
+            delivery = session.get(AlertDelivery, due.delivery_id)
+            delivery.sent_at, delivery.message_id, delivery.shown_count = now, message_id, due.shows
+            delivery.next_attempt_at = now  # an edit it may need is due at once
+
+    def _edited(self, due: Due, now: datetime) -> None:
+        with self.db.transaction() as session:
+            delivery = session.get(AlertDelivery, due.delivery_id)
+            delivery.shown_count = max(delivery.shown_count, due.shows)
+            delivery.next_attempt_at = now
+            if due.acknowledged:
+                delivery.acknowledged_shown_at = now
 
     def _failed(self, delivery_id: int, now: datetime) -> None:
         with self.db.transaction() as session:

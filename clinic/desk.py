@@ -120,19 +120,9 @@ class Desk:
     def _press(self, session, clinician: Clinician, press: Press, now) -> list[Output]:
         if not press.button_id.startswith(alerts.ACK) or not press.button_id[len(alerts.ACK):].isdigit():
             return [Message(_("This button has expired."))]
-        alert, acknowledged = alerts.acknowledge(session, clinician, int(press.button_id[len(alerts.ACK):]), now)
-        if alert is None:
-            return [Message(_("This button has expired."))]
-        if acknowledged:  # a second press by someone else acknowledges nothing
-            audit.record(session, f"clinician:{clinician.id}", "acknowledge", now, clinic_id=clinician.clinic_id, alert=alert.id)
-        by = session.get(Clinician, alert.acknowledged_by)
-        # Translators: {name} is a clinician's name, or the words "a clinician" (translated on their own).
-        mark = "✓ " + _("Acknowledged by {name} at {time} UTC").format(
-            name=by.name or _("a clinician"), time=alert.acknowledged_at.strftime("%H:%M"))
-        outputs: list[Output] = [Message(_("Acknowledged. Thank you."))]
-        if press.message_id is not None and press.message_text:
-            outputs.append(Edit(press.message_id, f"{press.message_text}\n\n{mark}"))
-        return outputs
+        outputs = alerts.answer_press(session, clinician, int(press.button_id[len(alerts.ACK):]), press.message_id, now,
+                                      press.message_text)
+        return outputs if outputs is not None else [Message(_("This button has expired."))]
 
     # Views: (what the clinician gets, what the audit records of it, or None when nothing was shown).
 

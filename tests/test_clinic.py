@@ -423,7 +423,8 @@ def test_an_uninvited_persons_crisis_message_still_gets_the_lines(engine, databa
 
 
 @pytest.mark.parametrize("key, value", [("weekly_weekday", "9"), ("phq4_every_weeks", "0"), ("retention_days", "-5"),
-                                        ("alert_escalate_minutes", "0"), ("daily_time", '"25:00"'), ("snooze_minutes", "[]")])
+                                        ("alert_escalate_minutes", "0"), ("alert_escalate_times", "0"), ("daily_time", '"25:00"'),
+                                        ("snooze_minutes", "[]")])
 def test_settings_that_would_break_the_scheduler_are_refused(database, key, value, capsys):
     assert main(["clinic", "create", "Riverside"]) == 0
     assert main(["clinic", "set", "Riverside", key, value]) == 2

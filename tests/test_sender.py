@@ -98,3 +98,23 @@ async def test_processes_sharing_a_database_share_one_budget(database_url, datab
     assert sent[-1] - sent[0] >= 1.95
     per_second = max(sum(1 for t in sent if start <= t < start + 1.0) for start in sent)
     assert per_second <= 32  # 30 a second, give or take a late wake-up
+
+
+async def test_a_group_gets_at_most_its_limit_of_calls_a_minute_and_other_chats_do_not_wait():
+    # Telegram: 20 messages a minute in a group (a clinic's fallback chat); here 3 per 0.3 s.
+    sender = Sender(overall_per_second=1000, per_chat_interval=0, group_per_window=3, group_window=0.3)
+    log: list[tuple[int, float]] = []
+
+    async def to(chat_id: int):
+        async def call():
+            log.append((chat_id, time.monotonic()))
+            return True
+
+        for endpoint in ["sendMessage", "editMessageText"] * 4:
+            await sender.process_request(call, (), {}, endpoint, {"chat_id": chat_id}, None)
+
+    await asyncio.gather(to(-100123), to(42))
+    group = [t for chat, t in log if chat == -100123]
+    assert len(group) == 8 and all(b - a >= 0.29 for a, b in zip(group, group[3:]))  # never 4 in one window
+    person = [t for chat, t in log if chat == 42]
+    assert person[-1] < group[3]  # the private chat's calls did not queue behind the group's

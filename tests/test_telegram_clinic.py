@@ -18,7 +18,7 @@ from phone import Phone
 from storage.models import Alert, Clinic
 from test_telegram import running, walk_onboarding_after_language
 
-PATIENT, DOCTOR = 6001, 6002
+PATIENT, DOCTOR, COLLEAGUE = 6001, 6002, 6003
 
 
 @pytest.fixture
@@ -91,3 +91,52 @@ async def test_a_clinicians_updates_leave_the_inbox_once_answered(bot, emulator,
             return len(session.scalars(select(Inbox)).all())
 
     await emulator.until(lambda: inbox() == 0, 10)
+
+
+async def test_an_acknowledgement_is_edited_into_every_clinicians_copy(bot, emulator, database, database_url, monkeypatch):
+    """One alert per episode, one copy per clinician; a press by one clinician (or the command
+    line) turns every copy into who acknowledged it, without its button."""
+    from bot.cli import main
+    from conftest import Chat
+    from onboard import onboard
+
+    monkeypatch.setenv("PAINCOACH_DATABASE_URL", database_url)
+    doctor_code, patient_code = invitations(database)
+    with database.transaction() as session:
+        clinic = session.scalars(select(Clinic).where(Clinic.name == "Riverside")).one()
+        _clinician, colleague_code = enrollment.invite_clinician(session, clinic, NOW, name="Dr Kim", created_by="test")
+    doctor, colleague, patient = Phone(emulator, DOCTOR), Phone(emulator, COLLEAGUE), Phone(emulator, PATIENT)
+    doctor.send(f"/start {doctor_code}")
+    colleague.send(f"/start {colleague_code}")
+    await doctor.expect("You are verified")
+    await colleague.expect("You are verified")
+    enrolled = Chat(Engine(database), str(PATIENT))  # onboarded straight through the engine: quicker
+    enrolled.command("start", patient_code)
+    onboard(enrolled)
+
+    def copies(chat: int) -> list[dict]:
+        return [m for m in emulator.messages(chat) if "crisis message" in (m["text"] or "")]
+
+    patient.send("I don't want to live anymore")
+    await emulator.until(lambda: len(copies(DOCTOR)) == len(copies(COLLEAGUE)) == 1, 15)
+    patient.send("I want to kill myself")  # the same episode: the copies are edited, nobody notified again
+    await emulator.until(lambda: all("2 messages" in copies(chat)[0]["text"] for chat in (DOCTOR, COLLEAGUE)), 15)
+    assert len(copies(DOCTOR)) == len(copies(COLLEAGUE)) == 1 and emulator.buttons(copies(COLLEAGUE)[0])
+
+    doctor.press("Acknowledge")
+    await doctor.expect("Acknowledged. Thank you.")
+    await emulator.until(lambda: all("Acknowledged by Dr Lee at" in copies(chat)[0]["text"] for chat in (DOCTOR, COLLEAGUE)), 15)
+    assert not any(emulator.buttons(copies(chat)[0]) for chat in (DOCTOR, COLLEAGUE))
+    with database.transaction() as session:
+        first = session.scalars(select(Alert)).one()
+    colleague._mark()
+    emulator.press(COLLEAGUE, copies(COLLEAGUE)[0]["message_id"], f"ack:{first.id}", check=False)  # a stale button
+    await colleague.expect("Already acknowledged by Dr Lee at")
+
+    patient.send("I want to kill myself")  # after the acknowledgement: a new alert
+    await emulator.until(lambda: len(copies(DOCTOR)) == len(copies(COLLEAGUE)) == 2, 15)
+    with database.transaction() as session:
+        second = session.scalars(select(Alert).where(Alert.acknowledged_at.is_(None))).one()
+    assert await asyncio.to_thread(main, ["alerts", "ack", str(second.id), "--note", "Called her"]) == 0
+    await emulator.until(lambda: all("(command line) at" in copies(chat)[1]["text"] for chat in (DOCTOR, COLLEAGUE)), 15)
+    assert "Note: Called her" in copies(DOCTOR)[1]["text"] and not emulator.buttons(copies(DOCTOR)[1])

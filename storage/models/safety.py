@@ -30,7 +30,9 @@ class SafetyEvent(Base):
 
 
 class Alert(Base):
-    """Something a person at the clinic must see now: a crisis, a red flag, a severe PHQ-4."""
+    """Something a person at the clinic must see now: a crisis, a red flag, a severe PHQ-4. One
+    alert per episode: the patient's further messages join it until it is acknowledged
+    (storage/alerts.py)."""
 
     __tablename__ = "alerts"
     __table_args__ = (Index("ix_alerts_open", "acknowledged_at", "escalated_at"),)
@@ -44,9 +46,16 @@ class Alert(Base):
     category: Mapped[str] = mapped_column(String(16))  # crisis | red_flag | phq4_severe | eating_disorder
     words: Mapped[str | None] = mapped_column(EncryptedText)  # the patient's message, only if the clinic opts in
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    message_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # messages in the episode
+    last_message_at: Mapped[datetime | None]  # the latest of them
+    also: Mapped[str | None] = mapped_column(String(100))  # other, lower categories that joined: "red_flag,abuse"
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("clinicians.id"))
-    escalated_at: Mapped[datetime | None]  # repeated, and sent to the fallback contact
+    acknowledged_actor: Mapped[str | None] = mapped_column(String(64))  # as in the audit: "clinician:<id>" or "cli:<user>"
+    acknowledged_note: Mapped[str | None] = mapped_column(EncryptedText)  # the command line's --note
+    escalated_at: Mapped[datetime | None]  # the latest round: repeated, and sent to the fallback contact
+    escalations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    escalation_due_at: Mapped[datetime | None] = mapped_column(index=True)  # the next round; None: no more
 
 
 class AlertDelivery(Base):
@@ -58,11 +67,13 @@ class AlertDelivery(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
-    round: Mapped[int] = mapped_column(Integer, default=0)  # 0 at once, 1 the escalation
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    round: Mapped[int] = mapped_column(Integer, default=0)  # 0 at once, then each escalation's number
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # calls to Telegram: the send, then edits
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)  # the send's, then the next edit's
     sent_at: Mapped[datetime | None]
-    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)  # Telegram's, to edit the copy
+    shown_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # the episode's count the copy shows
+    acknowledged_shown_at: Mapped[datetime | None]  # the copy edited to show who acknowledged it (button gone)
 
 
 class AuditEntry(Base):
