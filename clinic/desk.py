@@ -152,7 +152,7 @@ class Desk:
         row = found[0]
         patient = enrollment.patient_coded(session, row.study_code, clinician.clinic_id)
         outputs: list[Output] = [Message(overview_line(row, now))]
-        if (file := chart(session, patient, now)) is not None:  # (a read-only snapshot: drawing here holds no lock)
+        if (file := chart(session, patient, now, for_clinician=True)) is not None:  # (a read-only snapshot: drawing here holds no lock)
             outputs.append(File(filename=f"{row.study_code}.png", data=drawn([file])[0].data, caption=row.study_code, mime_type="image/png"))
         return outputs, {"action": "view_patient", "subject": row.study_code}
 

@@ -226,6 +226,32 @@ def test_an_export_of_an_unknown_or_another_clinics_patient_is_refused_and_audit
         assert entries[1].clinic_id == a and entries[1].detail["reason"] == "unknown_study_code" and entries[1].rows is None
 
 
+def test_a_discharged_patients_report_is_still_the_clinics_and_says_so(engine, database, desk, monkeypatch):
+    from datetime import timedelta
+
+    import dialogs.charts
+    from factories import daily_answers
+
+    a = make_clinic(database, "A")
+    verified(database, desk, a, DOCTOR_A)
+    patient = Chat(engine, "1001")
+    patient.command("start", patient_invite(database, a))
+    onboard(patient)
+    daily_answers(database, [(NOW - timedelta(days=n), {"pain_now": 5.0}) for n in range(3)])
+    code = patient_row(database).study_code
+    titles = []
+    real_drawn = dialogs.charts.drawn
+    monkeypatch.setattr(dialogs.charts, "drawn", lambda files: titles.extend(f.recipe["labels"]["title"] for f in files) or real_drawn(files))
+    say(desk, DOCTOR_A, Command("patient", code))
+    assert titles == [f"{code}: last 4 weeks"]  # the clinician's chart, not "Your last 4 weeks"
+    with database.transaction() as session:
+        session.scalars(select(Patient)).one().discharged_at = NOW - timedelta(days=1)
+    [report] = say(desk, DOCTOR_A, Command("report", code))
+    assert isinstance(report, File) and report.data.startswith(b"\x89PNG")
+    with database.transaction() as session:
+        assert session.scalars(select(AuditEntry).where(AuditEntry.action == "report")).one().subject == code
+
+
 # -- alerts ------------------------------------------------------------------------------------
 
 

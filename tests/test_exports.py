@@ -206,7 +206,7 @@ def test_every_file_an_export_or_a_report_writes_is_for_its_owner_only(answered,
     try:
         assert main(["export", "--out", str(tmp_path / "out"), "--format", ",".join(bundle.FORMATS)]) == 0
         assert main(["export", "--out", str(tmp_path / "new" / "export"), "--format", "long"]) == 0
-        assert main(["report", "--patient", answered, "--out", str(tmp_path / "visit.pdf")]) == 0
+        assert main(["report", "--patient", answered, "--out", str(tmp_path / "visit.pdf"), "--language", "de"]) == 0
     finally:
         os.umask(previous)
     files = [p for d in ("out", "new") for p in (tmp_path / d).rglob("*") if p.is_file()] + [tmp_path / "visit.pdf"]
