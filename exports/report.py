@@ -6,7 +6,7 @@ own reference shows only when asked for. Days are the patient's local dates; a m
 a gap in a chart, never a zero. Words, dates and numbers are in the reader's language.
 
 A discharged patient's report is still made (the record is the clinic's for its retention
-period) and says so under the title.
+period) and says so beside its title.
 """
 from __future__ import annotations
 
@@ -68,6 +68,7 @@ class Phq4:
 
 PHQ4_SHOWN = 4  # the latest, and the ones before it on one line
 POSITIVE = 3  # a subscale of 3 or more is a positive screen (Kroenke et al. 2009)
+PHQ4_KEYS = {"total", "band", "anxiety", "depression"}
 
 
 @dataclass
@@ -136,7 +137,7 @@ def gather(session: Session, patient: Patient, now: datetime) -> Facts:
         checkins_sent=received, checkins_answered=answered, safety=safety, open_alerts=open_alerts,
         self_started=sum(r.source == "self" and aware(r.completed_at) > month for r in completed),
         phq4=[Phq4(aware(r.completed_at).astimezone(zone).date(), r.score["total"], r.score["band"], r.score["anxiety"],
-                   r.score["depression"]) for r in completed if r.instrument == "phq4" and r.score and "total" in r.score],
+                   r.score["depression"]) for r in completed if r.instrument == "phq4" and PHQ4_KEYS <= set(r.score or ())],
         discharged=patient.discharged_at and aware(patient.discharged_at).astimezone(zone).date(),
         flares=len(flares), flare_open=any(f.ended_at is None for f in flares),
         flare_peaks=[f.peak_pain for f in sorted(flares, key=lambda f: f.started_at) if f.peak_pain is not None],
@@ -246,8 +247,7 @@ def band_name(band: str) -> str:
 
 
 def phq4_lines(f: Facts) -> list[tuple[str, str, float]]:
-    """The PHQ-4 strip as (text, colour, size) lines: the latest in full, the ones before in short,
-    and the published bands to read them by."""
+    """The PHQ-4 strip as (text, colour, size) lines: the latest in full, the ones before in short."""
     if not f.phq4:
         return [(_("No PHQ-4 answered in these {weeks} weeks").format(weeks=WEEKS), MUTED, BODY)]
     latest, *before = f.phq4[:PHQ4_SHOWN]
