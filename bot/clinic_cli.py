@@ -63,6 +63,7 @@ def add_commands(commands) -> None:
     report.add_argument("--format", choices=("pdf", "png"), default="pdf")
     report.add_argument("--out", type=Path)
     report.add_argument("--with-reference", action="store_true", help="show the clinic's reference on the page")
+    report.add_argument("--language", choices=("en", "es", "de"), default="en", help="the reader's: words, dates and numbers")
 
     audit_ = commands.add_parser("audit", help="who exported or viewed what")
     audit_.add_argument("--limit", type=int, default=50, help="how many of the newest entries (default 50)")
@@ -261,7 +262,7 @@ def _report(args, db: Database, _bot) -> int:
     now = utcnow()
     with db.reading() as session:
         patient = enrollment.patient_coded(session, args.patient)
-        data = render(session, patient, now, args.format, show_reference=args.with_reference)
+        data = render(session, patient, now, args.format, show_reference=args.with_reference, language=args.language)
     out = args.out or Path(f"{patient.study_code}-visit.{args.format}")
     write_private(out, data)  # owner-only (0600): it shows what the patient answered
     with db.transaction() as session:

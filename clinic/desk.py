@@ -142,7 +142,7 @@ class Desk:
         row = found[0]
         patient = enrollment.patient_coded(session, row.study_code, clinician.clinic_id)
         outputs: list[Output] = [Message(overview_line(row, now))]
-        if (file := chart(session, patient, now)) is not None:  # (a read-only snapshot: drawing here holds no lock)
+        if (file := chart(session, patient, now, for_clinician=True)) is not None:  # (a read-only snapshot: drawing here holds no lock)
             outputs.append(File(filename=f"{row.study_code}.png", data=drawn([file])[0].data, caption=row.study_code, mime_type="image/png"))
         return outputs, {"action": "view_patient", "subject": row.study_code}
 
@@ -159,13 +159,15 @@ class Desk:
 
     def _export(self, clinician: Clinician, actor: str, args: str, now: datetime) -> list[Output]:
         """Outside the command's transaction: the export reads its own snapshot and audits itself."""
-        from exports.bundle import FORMATS, export_zip
+        from exports.bundle import FORMATS, UnknownPatients, export_zip
 
         with locales.use(clinician.language):
             formats, codes, days, instruments, identify = [], [], [], [], False
             for word in args.split():
                 if word.lower() == "identify":  # names and ids: an admin's explicit choice, audited
                     if not clinician.is_admin:
+                        with self.db.transaction() as session:
+                            audit.record(session, actor, "export_refused", now, clinic_id=clinician.clinic_id, reason="identify_not_admin")
                         return [Message(_("Only a clinic admin can export identified data."))]
                     identify = True
                 elif word.lower() in FORMATS:
@@ -186,7 +188,10 @@ class Desk:
                 return [Message(_("I couldn't read those dates. Write them as YYYY-MM-DD."))]
             filters = Filters(clinic_id=clinician.clinic_id, study_codes=tuple(codes), since=since, until=until,
                               instruments=tuple(instruments), identify=identify)
-            data, counts = export_zip(self.db, filters, tuple(formats) or FORMATS, actor=actor, now=now)
+            try:
+                data, counts = export_zip(self.db, filters, tuple(formats) or FORMATS, actor=actor, now=now)
+            except UnknownPatients as refused:  # another clinic's patient is no patient here either
+                return [Message(_("No patient {code} in your clinic.").format(code=", ".join(refused.codes)))]
             if len(data) > TELEGRAM_UPLOAD_LIMIT:
                 return [Message(_("This export is larger than Telegram's 50 MB limit. Narrow it (a patient, dates, an instrument) "
                                   "or run `paincoach export` on the server."))]

@@ -156,9 +156,14 @@ def summary(series: Series, today: date) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def chart_labels(weeks: int) -> dict[str, str]:
+def chart_labels(weeks: int, study_code: str | None = None) -> dict[str, str]:
+    """The chart's words; with a study code, titled for the clinician who reads it."""
+    if study_code:
+        title = ngettext("{code}: last {n} week", "{code}: last {n} weeks", weeks).format(code=study_code, n=weeks)
+    else:
+        title = ngettext("Your last {n} week", "Your last {n} weeks", weeks).format(n=weeks)
     return {
-        "title": ngettext("Your last {n} week", "Your last {n} weeks", weeks).format(n=weeks),
+        "title": title,
         "pain_axis": _("Pain, 0 to 10 (lower is better)"),
         "pain": _("Daily pain"),
         "peg": _("Weekly PEG score"),
@@ -166,16 +171,18 @@ def chart_labels(weeks: int) -> dict[str, str]:
     }
 
 
-def chart(session: Session, patient: Patient, now: datetime) -> File | None:
+def chart(session: Session, patient: Patient, now: datetime, *, for_clinician: bool = False) -> File | None:
     """The patient's chart with its summary as the caption (in the current language), or None
-    before there is anything to draw. The clinician's view of a patient shows the same. Only its
-    recipe: it is drawn after the transaction (`charts.drawn`)."""
+    before there is anything to draw. The clinician's view of a patient shows the same, titled
+    with the study code (`for_clinician`). Only its recipe: it is drawn after the transaction
+    (`charts.drawn`)."""
     zone = zone_of(patient.timezone)
     today = now.astimezone(zone).date()
     series = prepare(load(session, patient.id, now), zone, today)
     if series.empty:
         return None
-    recipe = charts.progress_recipe(series.days, series.pain, series.sleep, series.peg_weeks, series.peg, chart_labels(len(series.days) // 7))
+    recipe = charts.progress_recipe(series.days, series.pain, series.sleep, series.peg_weeks, series.peg,
+                                    chart_labels(len(series.days) // 7, patient.study_code if for_clinician else None))
     return File(filename="progress.png", data=b"", caption=summary(series, today), mime_type="image/png", recipe=recipe)
 
 

@@ -3,13 +3,13 @@ pacing quota and log, flare episode and sprint review. Numbers and choices only:
 wrote in their own words stays out (it is not a measure, and it could name them)."""
 from __future__ import annotations
 
-import csv
 from datetime import datetime
 from typing import Iterator, TextIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from exports import cells
 from exports.long import IDENTIFYING, number
 from exports.source import STREAM, Filters, Person, iso, people
 from storage.models import BreathingSession, FlareEpisode, PacingActivity, PacingLog, Sprint, ThoughtRecord
@@ -71,7 +71,7 @@ def rows(session: Session, filters: Filters, persons: dict[int, Person]) -> Iter
 
 def write(session: Session, filters: Filters, out: TextIO) -> int:
     persons = people(session, filters)
-    writer = csv.writer(out)
+    writer = cells.writer(out)
     writer.writerow(COLUMNS + (IDENTIFYING if filters.identify else []))
     count = 0
     for person, row in rows(session, filters, persons):

@@ -13,17 +13,45 @@ from typing import Callable
 from storage import audit
 from exports import activity, dictionary, fhir, long, redcap, wide
 from exports.files import owner_only, private_dir
-from exports.source import Filters
+from exports.source import Filters, people
 from storage.db import Database
+from storage.enrollment import NotFound
 
 FORMATS = ("long", "wide", "activity", "fhir", "redcap")
 CSV_FORMATS = {"long", "wide", "activity"}
 BUFFER = 1 << 20
 
 
+class UnknownPatients(NotFound):
+    """Study codes asked for that are no patient of the clinic exported (or of none): nothing is
+    written, since an export without them would look like one of patients with no answers."""
+
+    def __init__(self, codes: list[str]):
+        self.codes = codes
+        super().__init__(f"no patient {', '.join(codes)}: nothing exported")
+
+
+def refuse_unknown(db: Database, filters: Filters, *, actor: str, now: datetime) -> None:
+    """Raise UnknownPatients, audited as a refused export, when a study code asked for is not one
+    of the patients the export may take. Another clinic's patient is unknown here: a clinic learns
+    nothing of another's study codes."""
+    if not filters.study_codes:
+        return
+    with db.reading() as session:
+        known = {person.study_code for person in people(session, filters).values()}
+    if unknown := sorted(set(filters.study_codes) - known):
+        with db.transaction() as session:
+            audit.record(session, actor, "export_refused", now, clinic_id=filters.clinic_id,
+                         subject=unknown[0] if len(unknown) == 1 else None, reason="unknown_study_code",
+                         study_codes=unknown, filters=filters.describe())
+        raise UnknownPatients(unknown)
+
+
 def export(db: Database, filters: Filters, formats: tuple[str, ...], directory: Path, *, actor: str, now: datetime,
            progress: Callable[[int], None] | None = None) -> dict[str, int]:
-    """Write the files; returns the rows (or resources) written per file."""
+    """Write the files; returns the rows (or resources) written per file. Raises UnknownPatients,
+    having written nothing, when a study code asked for is not one of them."""
+    refuse_unknown(db, filters, actor=actor, now=now)
     private_dir(directory)
     counts: dict[str, int] = {}
 

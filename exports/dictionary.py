@@ -1,11 +1,10 @@
 """The data dictionary shipped with every CSV export: every column, item, code and scale."""
 from __future__ import annotations
 
-import csv
 from typing import TextIO
 
 from content.instruments import MAIN_SCORE, Instrument, instruments
-from exports import activity, long, wide
+from exports import activity, cells, long, wide
 
 HEADER = ["file", "name", "kind", "description", "type", "values", "loinc"]
 
@@ -79,7 +78,7 @@ def _scale(measure: Instrument, item) -> tuple[str, str]:
 
 
 def write(out: TextIO) -> int:
-    writer = csv.writer(out)
+    writer = cells.writer(out)
     writer.writerow(HEADER)
     count = 0
     files = {"long.csv": long.COLUMNS + long.IDENTIFYING, "wide.csv": wide.FIRST, "activity.csv": activity.COLUMNS + long.IDENTIFYING}

@@ -6,11 +6,13 @@ time they answered in UTC and in their own time zone, and when the check-in was 
 from __future__ import annotations
 
 import csv
+from functools import cache
 from typing import Callable, TextIO
 
 from sqlalchemy.orm import Session
 
 from content.instruments import MAIN_SCORE, instruments
+from exports.cells import neutral
 from exports.source import Filters, SittingClock, iso, parse_score, people, responses
 
 COLUMNS = [
@@ -41,7 +43,7 @@ NO_ITEM = ("", "", {})
 def item_meta() -> dict[str, tuple[str, str, dict[int, str]]]:
     """item id (unique across instruments) → (English text, LOINC code, option labels by value)."""
     return {
-        item.id: (item.text, item.loinc or "", {o.value: o.label for o in item.options})
+        item.id: (neutral(item.text), neutral(item.loinc or ""), {o.value: neutral(o.label) for o in item.options})
         for m in instruments().values()
         for item in m.items
     }
@@ -68,6 +70,9 @@ def write(session: Session, filters: Filters, out: TextIO, *, progress: Callable
     validated = {m.id: m.validated for m in instruments().values()}
     main_keys = {m.id: MAIN_SCORE.get(m.scoring) for m in instruments().values()}  # the score every item row carries
     numbers: dict[float, str] = {}  # answers repeat a few values: format each once
+    # Text cells are made safe for a spreadsheet (exports.cells) where they come from, once per
+    # patient, response or item id, not cell by cell: this loop runs a million times.
+    text = cache(neutral)
     writer = csv.writer(out)
     writer.writerow(columns(filters))
     count = 0
@@ -75,29 +80,32 @@ def write(session: Session, filters: Filters, out: TextIO, *, progress: Callable
         session, filters, persons.keys()
     ):
         person = persons[patient_id]
-        code, zone, key = person.study_code, person.zone, person.zone.key
+        code, zone, key = text(person.study_code), person.zone, text(person.zone.key)
         score = parse_score(raw_score)
         main = number(score.get(main_keys.get(instrument))) if score else ""
         clock = SittingClock(zone, started, completed, scheduled)
         translation = "1" if validated.get(instrument, {}).get(language, False) else "0"
-        tail = [person.clinic_reference or "", person.telegram_id or "", person.name or ""] if filters.identify else []
+        scores = score_rows(instrument, score) if score else []
+        instrument, source, language = text(instrument), text(source), text(language)
+        tail = [text(person.clinic_reference or ""), text(person.telegram_id or ""), text(person.name or "")] if filters.identify else []
         rows = []
         for _response, item_id, value, skipped, answered in answers:
-            text, loinc, labels = meta.get(item_id, NO_ITEM)
+            item_text, loinc, labels = meta.get(item_id, NO_ITEM)
+            item_id = text(item_id)
             answered_utc, answered_local, delay = clock.times(answered)
             if value is None or skipped:
                 shown, label = "", ""
             else:
                 shown = numbers.get(value) or numbers.setdefault(value, number(value))
                 label = labels.get(value, "") if labels else ""
-            rows.append([code, "item", instrument, item_id, text, loinc, shown, label, main, answered_utc, answered_local, key,
+            rows.append([code, "item", instrument, item_id, item_text, loinc, shown, label, main, answered_utc, answered_local, key,
                          clock.scheduled_text, delay, source, "1" if skipped else "0", response_id, language, translation, *tail])
-        if score:
+        if scores:
             at_utc, at_local = iso(clock.completed), iso(clock.completed.astimezone(zone))
             rows += [
                 [code, "score", instrument, name, "", loinc, val, label, val, at_utc, at_local, key, clock.scheduled_text, "",
                  source, "0", response_id, language, translation, *tail]
-                for name, loinc, val, label in score_rows(instrument, score)
+                for name, loinc, val, label in scores
             ]
         writer.writerows(rows)
         count += len(answers)

@@ -8,12 +8,12 @@ datetime_seconds_ymd); a form's `<form>_complete` is 2 (Complete). A skipped ite
 """
 from __future__ import annotations
 
-import csv
 from typing import TextIO
 
 from sqlalchemy.orm import Session
 
 from content.instruments import Instrument
+from exports import cells
 from exports.long import number
 from exports.source import Filters, people, sittings
 from exports.wide import SCORES, selected
@@ -71,7 +71,7 @@ def fields(measures: list[Instrument]) -> list[dict]:
 
 
 def write_dictionary(filters: Filters, out: TextIO) -> int:
-    writer = csv.writer(out)
+    writer = cells.writer(out)
     writer.writerow(DICTIONARY_HEADER)
     rows = fields(selected(filters))
     for f in rows:
@@ -91,7 +91,7 @@ def write_records(session: Session, filters: Filters, out: TextIO) -> int:
     forms = [ENROLLMENT] + [m.id for m in measures]
     header = ["record_id", "redcap_repeat_instrument", "redcap_repeat_instance", *names[1:], *(f"{form}_complete" for form in forms)]
     position = {name: i for i, name in enumerate(header)}
-    writer = csv.writer(out)
+    writer = cells.writer(out)
     writer.writerow(header)
     persons = people(session, filters)
     for person_id in sorted(persons, key=lambda i: persons[i].study_code):

@@ -3,7 +3,10 @@
 `gather` is the only part that reads the database (into `Facts`, tested on its own); `figure`
 lays the facts out on one A4 page; `render` saves that as PDF or PNG. Pseudonymous: the clinic's
 own reference shows only when asked for. Days are the patient's local dates; a missing value is
-a gap in a chart, never a zero.
+a gap in a chart, never a zero. Words, dates and numbers are in the reader's language.
+
+A discharged patient's report is still made (the record is the clinic's for its retention
+period) and says so beside its title.
 """
 from __future__ import annotations
 
@@ -16,25 +19,25 @@ from babel.dates import format_date, format_interval, format_skeleton
 from babel.numbers import format_percent
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
-from matplotlib.patches import Rectangle
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 import locales
-from exports.overview import adherence
+from exports.overview import ADHERENCE_DAYS, adherence
+from exports.page import ALERT, BODY, H, INK, LINE, MARGIN, MUTED, SMALL, W, Page
 from dialogs.charts import Look, trend
 from dialogs.progress import Series, load, number, prepare, zone_of
+from content.instruments import PHQ4_BANDS
 from dialogs.sprint import METRICS
-from locales import _
-from storage.models import Alert, BreathingSession, FlareEpisode, PainStory, Patient, SafetyEvent, Sprint, ThoughtRecord, VisitPrep
+from locales import _, ngettext
+from storage.models import (Alert, BreathingSession, FlareEpisode, PainStory, Patient, Response, SafetyEvent, Sprint, ThoughtRecord,
+                            VisitPrep)
 
 WEEKS = 12
 STORY = ("where_it_hurts", "since_when", "what_makes_it_worse", "what_has_been_tried", "good_day")
 VISIT = ("goals", "questions", "changes", "treatment")
-W, H, MARGIN, PNG_DPI = 8.27, 11.69, 0.55, 150  # A4 portrait, inches
-BODY, SMALL, LINE, LABEL = 10.5, 9.5, 1.4, 2.0  # points; line height = LINE x font size; label column, inches
-INK, MUTED, PAIN, PEG, SLEEP, ALERT = "#1a1a1a", "#5f6368", "#e8956b", "#1d3f8f", "#5aa6a0", "#b3261e"
+PNG_DPI, LABEL = 150, 2.0  # label column, inches
+PAIN, PEG, SLEEP = "#e8956b", "#1d3f8f", "#5aa6a0"
 PAGE = Look(
     pain=dict(color=PAIN, alpha=0.5, linewidth=1, marker="o", markersize=4, markerfacecolor=PAIN, markeredgecolor="none"),
     peg=dict(color=PEG, linewidth=2.5, marker="o", markersize=6),
@@ -52,6 +55,22 @@ class SprintFacts:
     review: dict[str, dict[str, float | None]] | None
 
 
+@dataclass(frozen=True)
+class Phq4:
+    """One PHQ-4 answered: the total (0-12) in its band, and the two-item subscales (0-6 each)."""
+
+    day: date
+    total: int
+    band: str
+    anxiety: int
+    depression: int
+
+
+PHQ4_SHOWN = 4  # the latest, and the ones before it on one line
+POSITIVE = 3  # a subscale of 3 or more is a positive screen (Kroenke et al. 2009)
+PHQ4_KEYS = {"total", "band", "anxiety", "depression"}
+
+
 @dataclass
 class Facts:
     study_code: str
@@ -64,6 +83,9 @@ class Facts:
     visit_day: date | None = None
     checkins_sent: int = 0  # last 28 days
     checkins_answered: int = 0
+    self_started: int = 0  # check-ins the patient began from the menu, no invitation (last 28 days)
+    phq4: list[Phq4] = field(default_factory=list)  # the 12 weeks, latest first
+    discharged: date | None = None
     flares: int = 0
     flare_open: bool = False
     flare_peaks: list[int] = field(default_factory=list)
@@ -104,6 +126,8 @@ def gather(session: Session, patient: Patient, now: datetime) -> Facts:
     drills = rows(BreathingSession, BreathingSession.created_at >= since)
     thoughts = rows(ThoughtRecord, ThoughtRecord.created_at >= since)
     sprint = next(iter(rows(Sprint, order=Sprint.id.desc())), None)
+    completed = rows(Response, Response.completed_at >= since, order=Response.completed_at.desc())
+    month = now - timedelta(days=ADHERENCE_DAYS)
     return Facts(
         study_code=patient.study_code or "—", reference=patient.clinic_reference, first_day=first_day, today=today,
         series=prepare(load(session, patient.id, now), zone, today),
@@ -111,6 +135,10 @@ def gather(session: Session, patient: Patient, now: datetime) -> Facts:
         visit={f: v.strip() for f in VISIT if preps and (v := getattr(preps[0], f)) and v.strip()},
         visit_day=preps[0].created_at.astimezone(zone).date() if preps else None,
         checkins_sent=received, checkins_answered=answered, safety=safety, open_alerts=open_alerts,
+        self_started=sum(r.source == "self" and aware(r.completed_at) > month for r in completed),
+        phq4=[Phq4(aware(r.completed_at).astimezone(zone).date(), r.score["total"], r.score["band"], r.score["anxiety"],
+                   r.score["depression"]) for r in completed if r.instrument == "phq4" and PHQ4_KEYS <= set(r.score or ())],
+        discharged=patient.discharged_at and aware(patient.discharged_at).astimezone(zone).date(),
         flares=len(flares), flare_open=any(f.ended_at is None for f in flares),
         flare_peaks=[f.peak_pain for f in sorted(flares, key=lambda f: f.started_at) if f.peak_pain is not None],
         breathing=len(drills), breathing_completed=sum(bool(d.completed) for d in drills),
@@ -119,6 +147,10 @@ def gather(session: Session, patient: Patient, now: datetime) -> Facts:
         belief_change=mean_change((t.belief_before, t.belief_after) for t in thoughts),
         sprint=sprint and SprintFacts(list(sprint.metrics), sprint.weeks, sprint.started_on, sprint.ends_on, sprint.review),
     )
+
+
+def aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite gives naive UTC
 
 
 def day(d: date) -> str:
@@ -135,19 +167,25 @@ def signed(x: float) -> str:
 
 def glance(f: Facts) -> list[tuple[str, str, list[str]]]:
     """The four boxes across the page: (heading, the number, the details)."""
+    started = ngettext("{n} more started by the patient", "{n} more started by the patient", f.self_started).format(
+        n=f.self_started) if f.self_started else ""
     if f.checkins_sent:
         share = format_percent(f.checkins_answered / f.checkins_sent, locale=locales.formatting())
-        checkins = (share, [_("{n} of {m} answered").format(n=f.checkins_answered, m=f.checkins_sent)])
+        checkins = (share, [ngettext("{n} of {m} invitation answered", "{n} of {m} invitations answered", f.checkins_sent).format(
+            n=f.checkins_answered, m=f.checkins_sent), started])
+    elif f.self_started:  # answered from the menu: no invitation is not no check-in
+        checkins = (str(f.self_started), [_("No invitations sent"), ngettext(
+            "{n} started by the patient", "{n} started by the patient", f.self_started).format(n=f.self_started)])
     else:
         checkins = ("—", [_("No check-ins sent")])
     flares = ("0", [_("No flares recorded")]) if not f.flares else (str(f.flares), [
         _("one is ongoing") if f.flare_open else _("none ongoing"),
         _("peak pain {values}").format(values=", ".join(map(str, f.flare_peaks))) if f.flare_peaks else ""])
     breathing = ("0", [_("No breathing drills")]) if not f.breathing else (str(f.breathing), [
-        _("{n} drills completed").format(n=f.breathing_completed),
+        ngettext("{n} drill completed", "{n} drills completed", f.breathing_completed).format(n=f.breathing_completed),
         _("tension {change} on average (0–10)").format(change=signed(f.tension_change)) if f.tension_change is not None else ""])
     thoughts = ("0", [_("No thought-checks")]) if not f.thoughts else (str(f.thoughts), [
-        _("{n} thought-checks completed").format(n=f.thoughts_completed),
+        ngettext("{n} thought-check completed", "{n} thought-checks completed", f.thoughts_completed).format(n=f.thoughts_completed),
         _("belief {change} points on average (0–100)").format(change=signed(f.belief_change)) if f.belief_change is not None else ""])
     return [(_("Check-ins (28 days)"), *checkins), (_("Flares"), *flares),
             (_("Breathing drills"), *breathing), (_("Thought-checks"), *thoughts)]
@@ -174,7 +212,8 @@ def sections(f: Facts) -> list[tuple[str, list[tuple[str, str]], str]]:
     metric = lambda m: _(METRICS[m][0]) if m in METRICS else m
     sprint, sprint_heading = [], _("Sprint")
     if (s := f.sprint) is not None:
-        sprint_heading = _("Sprint, {dates} ({weeks} weeks)").format(dates=span(s.started_on, s.ends_on), weeks=s.weeks)
+        sprint_heading = ngettext("Sprint, {dates} ({weeks} week)", "Sprint, {dates} ({weeks} weeks)", s.weeks).format(
+            dates=span(s.started_on, s.ends_on), weeks=s.weeks)
         if s.review is None:
             sprint = [(_("Working on"), ", ".join(map(metric, s.metrics))), (_("Review"), _("not reviewed yet"))]
         for m, result in (s.review or {}).items():
@@ -187,67 +226,61 @@ def sections(f: Facts) -> list[tuple[str, list[tuple[str, str]], str]]:
             (_("Pain story"), [(story[k], v) for k, v in f.story.items()], _("No pain story given"))]
 
 
-class Page:
-    """Writes downwards from the top (`y`: inches from the top edge), wrapping text to measured widths.
-    While `dry`, it only moves `y`: that is how `draw` finds how many lines the patient's words can have."""
-
-    def __init__(self, fig: Figure):
-        self.fig, self.y, self.dry = fig, MARGIN, False
-        self.renderer, self.wrapped = fig.canvas.get_renderer(), {}
-
-    def width(self, s: str, size: float, bold: bool = False) -> float:
-        font = FontProperties(size=size, weight="bold" if bold else "normal")
-        return self.renderer.get_text_width_height_descent(s, font, ismath=False)[0] / self.fig.dpi
-
-    def wrap(self, text: str, inches: float, size: float, cap: int, bold: bool = False) -> list[str]:
-        if (key := (text, inches, size, bold)) not in self.wrapped:  # measured once, cut to each cap tried
-            self.wrapped[key] = lines = []
-            for part in text.splitlines():
-                line = ""
-                for word in part.split():
-                    if line and self.width(f"{line} {word}", size, bold) > inches:
-                        lines.append(line)
-                        line = word
-                    else:
-                        line = f"{line} {word}".strip()
-                lines.append(line)
-        lines = list(self.wrapped[key])
-        if len(lines) > cap:  # cut, and say so
-            lines, words = lines[:cap], lines[cap - 1].split()
-            while len(words) > 1 and self.width(" ".join(words) + " …", size, bold) > inches:
-                words.pop()
-            lines[-1] = " ".join(words).rstrip(".,;:") + " …"
-        return lines
-
-    def text(self, x: float, s: str, size: float = BODY, y: float | None = None, **kw) -> None:
-        if not self.dry:
-            self.fig.text(x / W, 1 - (self.y if y is None else y) / H, s, fontsize=size, va="top", color=kw.pop("color", INK), **kw)
-
-    def lines(self, x: float, lines: list[str], size: float = BODY, y: float | None = None, **kw) -> float:
-        for n, line in enumerate(lines):
-            self.text(x, line, size, y=(self.y if y is None else y) + n * size * LINE / 72, **kw)
-        return len(lines) * size * LINE / 72
-
-    def rule(self, y: float, x: float = MARGIN, width: float = W - 2 * MARGIN, height: float = 1 / 72, color="#c7ccd4") -> None:
-        if not self.dry:
-            self.fig.add_artist(Rectangle((x / W, 1 - (y + height) / H), width / W, height / H, transform=self.fig.transFigure,
-                                          color=color, linewidth=0))
-
-
 def chart(page: Page, s: Series, first_day: date, today: date) -> None:
     """Pain (daily dots, weekly PEG line) above hours slept, as two small axes across the page."""
     fig, left = page.fig, MARGIN + 0.4
     box = lambda y, h: [left / W, 1 - (y + h) / H, (W - MARGIN - left) / W, h / H]
     page.text(MARGIN, _("Pain, 0 to 10 (lower is better)"), BODY, fontweight="bold")
-    pain_ax = fig.add_axes(box(page.y + 0.5, 1.65))
-    page.text(MARGIN, _("Hours slept"), BODY, y=page.y + 2.35, fontweight="bold")
-    sleep_ax = fig.add_axes(box(page.y + 2.65, 0.75), sharex=pain_ax)
+    pain_ax = fig.add_axes(box(page.y + 0.5, 1.45))
+    page.text(MARGIN, _("Hours slept"), BODY, y=page.y + 2.1, fontweight="bold")
+    sleep_ax = fig.add_axes(box(page.y + 2.4, 0.65), sharex=pain_ax)
     trend(pain_ax, sleep_ax, s.days, s.pain, s.sleep, s.peg_weeks, s.peg, first=first_day, last=today,
           ticks=[today - timedelta(days=n) for n in range(0, WEEKS * 7, 14)], look=PAGE,
           pain_label=_("Daily pain"), peg_label=_("Weekly PEG (pain, enjoyment, activity)"))
     pain_ax.legend(loc="lower left", bbox_to_anchor=(0, 1.02), ncol=2, frameon=False, fontsize=SMALL, borderaxespad=0, borderpad=0)
     pain_ax.tick_params(labelbottom=False)
-    page.y += 3.75
+    page.y += 3.4
+
+
+def band_name(band: str) -> str:
+    return {"normal": _("normal"), "mild": _("mild"), "moderate": _("moderate"), "severe": _("severe")}.get(band, band)
+
+
+def phq4_lines(f: Facts) -> list[tuple[str, str, float]]:
+    """The PHQ-4 strip as (text, colour, size) lines: the latest in full, the ones before in short."""
+    if not f.phq4:
+        return [(_("No PHQ-4 answered in these {weeks} weeks").format(weeks=WEEKS), MUTED, BODY)]
+    latest, *before = f.phq4[:PHQ4_SHOWN]
+    screen = lambda n: _("positive screen") if n >= POSITIVE else _("negative screen")  # noqa: E731
+    lines = [(_("{day}: total {total} of 12, {band} · anxiety (GAD-2) {anxiety} of 6, {anxiety_screen} · "
+                "depression (PHQ-2) {depression} of 6, {depression_screen}").format(
+        day=day(latest.day), total=latest.total, band=band_name(latest.band), anxiety=latest.anxiety,
+        anxiety_screen=screen(latest.anxiety), depression=latest.depression, depression_screen=screen(latest.depression)),
+        ALERT if latest.band == "severe" else INK, BODY)]
+    if before:
+        earlier = " · ".join(_("{day}: {total}, {band}").format(day=day(p.day), total=p.total, band=band_name(p.band)) for p in before)
+        lines.append((_("Before: {earlier}").format(earlier=earlier), INK, SMALL))
+    return lines
+
+
+def phq4_bands() -> str:
+    """The published bands (Kroenke et al. 2009), to read the numbers by."""
+    bands = ", ".join(f"{band_name(band)} {low}–{top}" for (top, band), low in zip(PHQ4_BANDS, [0] + [t + 1 for t, _b in PHQ4_BANDS]))
+    return _("{bands}; a subscale of {n} or more screens positive").format(bands=bands, n=POSITIVE)
+
+
+def phq4(page: Page, f: Facts) -> None:
+    """A heading with the bands beside it (below it when they do not fit), then the answers."""
+    heading, bands = _("PHQ-4 (anxiety and depression)"), phq4_bands()
+    page.text(MARGIN, heading, BODY, fontweight="bold")
+    if f.phq4 and page.width(heading, BODY, bold=True) + 0.3 + page.width(bands, SMALL) <= W - 2 * MARGIN:
+        page.text(W - MARGIN, bands, SMALL, y=page.y + (BODY - SMALL) / 72, color=MUTED, ha="right")
+    elif f.phq4:
+        page.y += page.lines(MARGIN, page.wrap(bands, W - 2 * MARGIN, SMALL, 2), SMALL, y=page.y + BODY * LINE / 72, color=MUTED)
+    page.y += BODY * LINE / 72 + 0.02
+    for text, colour, size in phq4_lines(f):
+        page.y += page.lines(MARGIN, page.wrap(text, W - 2 * MARGIN, size, 2), size, color=colour)
+    page.y += 0.25
 
 
 def boxes(page: Page, f: Facts) -> None:
@@ -291,9 +324,17 @@ def draw(f: Facts, *, show_reference: bool) -> Figure:
     fig = Figure(figsize=(W, H))
     FigureCanvasAgg(fig)
     page = Page(fig)
-    page.text(MARGIN, _("Visit report"), 20, fontweight="bold")
+    title = _("Visit report")
+    page.text(MARGIN, title, 20, fontweight="bold")
     page.text(W - MARGIN, f.study_code, 20, fontweight="bold", ha="right")
     page.y += 0.42
+    if f.discharged:  # still the clinic's record: shown, and marked, beside the title when there is room
+        mark, x = _("discharged {day}").format(day=day(f.discharged)), MARGIN + page.width(title, 20, bold=True) + 0.25
+        if x + page.width(mark, 12, bold=True) + 0.3 + page.width(f.study_code, 20, bold=True) <= W - MARGIN:
+            page.text(x, mark, 12, y=page.y - 0.32, color=ALERT, fontweight="bold")
+        else:
+            page.text(MARGIN, mark, 12, color=ALERT, fontweight="bold")
+            page.y += 0.3
     dates = _("{dates} ({weeks} weeks) · produced {today}").format(dates=span(f.first_day, f.today), weeks=WEEKS, today=day(f.today))
     page.text(MARGIN, dates, BODY, color=MUTED)
     if show_reference and f.reference:
@@ -303,6 +344,7 @@ def draw(f: Facts, *, show_reference: bool) -> Figure:
     if line := safety_line(f):  # first thing the clinician reads, when there is anything
         page.y += page.lines(MARGIN, page.wrap(line, W - 2 * MARGIN, BODY, 3, bold=True), BODY, fontweight="bold", color=ALERT) + 0.2
     boxes(page, f)
+    phq4(page, f)
     if f.series.empty:
         page.y += page.lines(MARGIN, [_("No check-ins in these {weeks} weeks").format(weeks=WEEKS)], BODY, color=MUTED) + 0.3
     else:
@@ -318,10 +360,13 @@ def draw(f: Facts, *, show_reference: bool) -> Figure:
     return fig
 
 
-def render(session: Session, patient: Patient, now: datetime, fmt: str, *, show_reference: bool = False) -> bytes:
-    """The report as PDF or PNG bytes (one A4 page)."""
+def render(session: Session, patient: Patient, now: datetime, fmt: str, *, show_reference: bool = False,
+           language: str | None = None) -> bytes:
+    """The report as PDF or PNG bytes (one A4 page), in `language` (else the current one): its
+    words, dates and numbers alike, so an English page never shows a German decimal comma."""
     if fmt not in ("pdf", "png"):
         raise ValueError(f"unknown format: {fmt}")
     buffer = io.BytesIO()
-    figure(session, patient, now, show_reference=show_reference).savefig(buffer, format=fmt, dpi=PNG_DPI)
+    with locales.use(language or locales.current()):
+        figure(session, patient, now, show_reference=show_reference).savefig(buffer, format=fmt, dpi=PNG_DPI)
     return buffer.getvalue()

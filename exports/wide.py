@@ -2,12 +2,12 @@
 column per item and per score. A skipped item is an empty cell, named in `skipped_items`."""
 from __future__ import annotations
 
-import csv
 from typing import TextIO
 
 from sqlalchemy.orm import Session
 
 from content.instruments import Instrument, instruments
+from exports import cells
 from exports.long import IDENTIFYING, number
 from exports.source import Filters, iso, people, sittings
 
@@ -38,7 +38,7 @@ def write(session: Session, filters: Filters, out: TextIO) -> int:
     persons = people(session, filters)
     header = columns(filters)
     position = {name: i for i, name in enumerate(header)}
-    writer = csv.writer(out)
+    writer = cells.writer(out)
     writer.writerow(header)
     count = 0
     for sitting in sittings(session, filters, persons.keys()):

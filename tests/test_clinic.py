@@ -198,6 +198,60 @@ def test_clinician_export_from_telegram_is_a_zip_of_their_clinic_only(engine, da
     assert patient_row(database, "1002").study_code not in long_csv
 
 
+def test_an_export_of_an_unknown_or_another_clinics_patient_is_refused_and_audited(engine, database, desk, tmp_path, capsys):
+    a, b = make_clinic(database, "A"), make_clinic(database, "B")
+    make_clinic(database, "C")
+    verified(database, desk, a, DOCTOR_A)
+    theirs = Chat(engine, "1002")
+    theirs.command("start", patient_invite(database, b))
+    onboard(theirs)
+    other_clinics = patient_row(database, "1002").study_code
+    for code in ("PC-ZZZZ", other_clinics):
+        outputs = say(desk, DOCTOR_A, Command("export", f"long {code.lower()}"))
+        assert not any(isinstance(o, File) for o in outputs)
+        assert texts(outputs) == f"No patient {code} in your clinic."
+    # The command line: an error, exit code 2, and no folder made.
+    out = tmp_path / "export"
+    assert main(["export", "--out", str(out), "--clinic", "C", "--patient", other_clinics]) == 2
+    assert main(["export", "--out", str(out), "--patient", "PC-ZZZZ", "--patient", other_clinics]) == 2
+    assert capsys.readouterr().err.splitlines() == [f"no patient {other_clinics}: nothing exported", "no patient PC-ZZZZ: nothing exported"]
+    assert not out.exists()
+    assert main(["export", "--out", str(out), "--patient", other_clinics.lower(), "--format", "long"]) == 0  # no clinic named: any
+    assert (out / "long.csv").read_text().startswith("study_code,")
+    with database.transaction() as session:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.action.like("export%")).order_by(AuditEntry.id)).all()
+        assert [(e.action, e.subject, e.actor.split(":")[0]) for e in entries] == [
+            ("export_refused", "PC-ZZZZ", "clinician"), ("export_refused", other_clinics, "clinician"),
+            ("export_refused", other_clinics, "cli"), ("export_refused", "PC-ZZZZ", "cli"), ("export", other_clinics, "cli")]
+        assert entries[1].clinic_id == a and entries[1].detail["reason"] == "unknown_study_code" and entries[1].rows is None
+
+
+def test_a_discharged_patients_report_is_still_the_clinics_and_says_so(engine, database, desk, monkeypatch):
+    from datetime import timedelta
+
+    import dialogs.charts
+    from factories import daily_answers
+
+    a = make_clinic(database, "A")
+    verified(database, desk, a, DOCTOR_A)
+    patient = Chat(engine, "1001")
+    patient.command("start", patient_invite(database, a))
+    onboard(patient)
+    daily_answers(database, [(NOW - timedelta(days=n), {"pain_now": 5.0}) for n in range(3)])
+    code = patient_row(database).study_code
+    titles = []
+    real_drawn = dialogs.charts.drawn
+    monkeypatch.setattr(dialogs.charts, "drawn", lambda files: titles.extend(f.recipe["labels"]["title"] for f in files) or real_drawn(files))
+    say(desk, DOCTOR_A, Command("patient", code))
+    assert titles == [f"{code}: last 4 weeks"]  # the clinician's chart, not "Your last 4 weeks"
+    with database.transaction() as session:
+        session.scalars(select(Patient)).one().discharged_at = NOW - timedelta(days=1)
+    [report] = say(desk, DOCTOR_A, Command("report", code))
+    assert isinstance(report, File) and report.data.startswith(b"\x89PNG")
+    with database.transaction() as session:
+        assert session.scalars(select(AuditEntry).where(AuditEntry.action == "report")).one().subject == code
+
+
 # -- alerts ------------------------------------------------------------------------------------
 
 
@@ -343,6 +397,9 @@ def test_identified_and_oversized_exports_from_telegram(engine, database, desk, 
     a = make_clinic(database, "A")
     verified(database, desk, a, DOCTOR_A)
     assert "Only a clinic admin" in texts(say(desk, DOCTOR_A, Command("export", "long identify")))
+    with database.transaction() as session:
+        refused = session.scalars(select(AuditEntry).where(AuditEntry.action == "export_refused")).one()
+        assert (refused.clinic_id, refused.detail["reason"]) == (a, "identify_not_admin")
     with database.transaction() as session:
         session.scalars(select(Clinician)).one().is_admin = True
     [file] = say(desk, DOCTOR_A, Command("export", "long identify"))

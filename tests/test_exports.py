@@ -206,10 +206,39 @@ def test_every_file_an_export_or_a_report_writes_is_for_its_owner_only(answered,
     try:
         assert main(["export", "--out", str(tmp_path / "out"), "--format", ",".join(bundle.FORMATS)]) == 0
         assert main(["export", "--out", str(tmp_path / "new" / "export"), "--format", "long"]) == 0
-        assert main(["report", "--patient", answered, "--out", str(tmp_path / "visit.pdf")]) == 0
+        assert main(["report", "--patient", answered, "--out", str(tmp_path / "visit.pdf"), "--language", "de"]) == 0
     finally:
         os.umask(previous)
     files = [p for d in ("out", "new") for p in (tmp_path / d).rglob("*") if p.is_file()] + [tmp_path / "visit.pdf"]
     assert len(files) >= 10 and {p.relative_to(tmp_path).as_posix(): p.stat().st_mode & 0o777 for p in files} == {
         p.relative_to(tmp_path).as_posix(): 0o600 for p in files}
     assert [(tmp_path / d).stat().st_mode & 0o777 for d in ("out/fhir", "new/export")] == [0o700, 0o700]
+
+
+def test_text_a_spreadsheet_would_run_as_a_formula_is_neutralised_and_numbers_stay_numbers(answered, database, tmp_path):
+    from exports.cells import neutral
+
+    assert [neutral(v) for v in ("=1+1", "+1", "-2+3", "@SUM(1)", "\tx", "\rx", "-1.5", "-3", "1e-05", "-2E+03", "PC-7K3Q", 7)] == \
+        ["'=1+1", "'+1", "'-2+3", "'@SUM(1)", "'\tx", "'\rx", "-1.5", "-3", "1e-05", "-2E+03", "PC-7K3Q", 7]
+    formula, at_sign = '=HYPERLINK("http://x","y")', "@SUM(1)"
+    with database.transaction() as session:
+        patient = session.scalars(select(Patient)).one()
+        patient.preferred_name, patient.clinic_reference = formula, at_sign
+        pain = session.scalars(select(Answer).where(Answer.item_id == "pain_now")).one()
+        pain.value = -1.5  # a negative number, as a change score would be
+        session.add(BreathingSession(patient_id=patient.id, pattern="box", planned_seconds=-60, created_at=NOW))
+    bundle.export(database, Filters(identify=True), bundle.FORMATS, tmp_path, actor="cli:admin", now=NOW)
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.glob("*.csv"))
+    assert files == ["activity.csv", "data_dictionary.csv", "long.csv", "redcap_data_dictionary.csv", "redcap_records.csv", "wide.csv"]
+    for name in files:
+        for row in csv.reader(open(tmp_path / name, newline="")):
+            for cell in row:
+                assert not cell.startswith(("=", "+", "@", "\t", "\r")) and not re.match(r"-(?![\d.]+$)", cell), (name, cell)
+    for name in ("long.csv", "wide.csv", "activity.csv"):
+        rows = list(csv.DictReader(open(tmp_path / name, newline="")))
+        assert {(r["name"], r["clinic_reference"]) for r in rows} == {("'" + formula, "'" + at_sign)}, name
+    long_rows = {r["item_id"]: r for r in csv.DictReader(open(tmp_path / "long.csv", newline=""))}
+    assert long_rows["pain_now"]["value"] == "-1.5"
+    assert next(csv.DictReader(open(tmp_path / "wide.csv", newline="")))["pain_now"] == "-1.5"
+    assert "-1.5" in next(r for r in csv.reader(open(tmp_path / "redcap_records.csv", newline="")) if r[1] == "daily")
+    assert any(r["measure"] == "planned_seconds" and r["value"] == "-60" for r in csv.DictReader(open(tmp_path / "activity.csv")))

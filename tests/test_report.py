@@ -17,6 +17,8 @@ from onboard import onboard
 from storage.models import (Answer, BreathingSession, FlareEpisode, PainStory, Patient, Prompt, Response, Sprint,
                             ThoughtRecord, VisitPrep)
 
+import locales
+
 UTC = timezone.utc
 TODAY = date(2026, 11, 28)  # NOW in London (UTC in November)
 DAYS = 8 * 7
@@ -166,7 +168,7 @@ def test_the_page_shows_the_study_code_and_the_reference_only_when_asked(chat, d
         assert "Visit report" in texts(fig) and code in texts(fig) and "75%" in texts(fig)
         words = reads(fig)
         assert "A plan for the mornings" in words and "Lower back, down the left leg" in words
-        assert "15 of 20 answered" in words and "peak pain 7, 8" in words
+        assert "15 of 20 invitations answered" in words and "peak pain 7, 8" in words
         assert "tension −2.0 on average (0–10)" in words and "belief −25.0 points on average (0–100)" in words
         assert "first week 5.0 → last week 6.5" in words and "not enough answers to compare" in words
         assert "No flares recorded" not in words
@@ -252,3 +254,69 @@ def test_safety_events_lead_the_report(chat, database):
     line = safety_line(facts)
     # The red flag joined the open crisis alert (one alert per episode): two events, one alert.
     assert "crisis messages: 1" in line and "red-flag symptoms: 1" in line and "alerts not acknowledged: 1" in line
+
+
+def phq4(session, pid: int, at: datetime, anxiety: tuple[int, int], depression: tuple[int, int], source: str = "scheduled") -> None:
+    from content.instruments import instrument, score
+
+    values = dict(zip(("phq4_nervous", "phq4_worry", "phq4_interest", "phq4_down"), (*anxiety, *depression)))
+    response = Response(patient_id=pid, instrument="phq4", source=source, language="en", started_at=at, completed_at=at,
+                        score=score(instrument("phq4"), values))
+    session.add(response)
+    session.flush()
+    session.add_all(Answer(response_id=response.id, item_id=item, value=value) for item, value in values.items())
+
+
+def a_month_of_it_all(chat, database, *, discharged: bool = False) -> None:
+    """Eight weeks, two PHQ-4s, a single drill and thought-check this time, words a page can't draw
+    as they are, and check-ins the patient started from the menu."""
+    onboard(chat)
+    eight_weeks(database)
+    with database.transaction() as session:
+        patient = the_patient(session)
+        pid = patient.id
+        for model in (BreathingSession, ThoughtRecord, Sprint):
+            for row in session.scalars(select(model).where(model.patient_id == pid)):
+                session.delete(row)
+        session.add(drill(pid, ago(10), completed=True, tension_before=6, tension_after=4.5))
+        session.add(ThoughtRecord(patient_id=pid, kind="full", belief_before=80, belief_after=55, created_at=ago(12), completed_at=ago(12)))
+        session.add(Sprint(patient_id=pid, metrics=["pain"], weeks=1, started_on=TODAY - timedelta(days=7), ends_on=TODAY, review=None))
+        phq4(session, pid, ago(30), (1, 1), (0, 1))
+        phq4(session, pid, ago(3), (2, 2), (1, 2), source="self")
+        session.add(VisitPrep(patient_id=pid, goals="🙏🙏 walks 💪🏽 😊", questions="Is $\\foo$ or $x^2$ a problem?",
+                              created_at=ago(1)))
+        if discharged:
+            patient.discharged_at = ago(2)
+
+
+def test_the_page_reads_right_for_a_clinician_in_their_language(chat, database):
+    a_month_of_it_all(chat, database, discharged=True)
+    f = facts(database)  # started from the menu in 28 days: 26 daily check-ins and a PHQ-4
+    assert f.self_started == 27 and [(p.total, p.band, p.anxiety, p.depression) for p in f.phq4] == [(7, "moderate", 4, 3), (3, "mild", 2, 1)]
+    assert f.discharged == TODAY - timedelta(days=2)
+    with database.transaction() as session:
+        patient = the_patient(session)
+        with locales.use("en"):
+            en = reads(figure(session, patient, NOW, show_reference=False))
+        with locales.use("de"):
+            de = reads(figure(session, patient, NOW, show_reference=False))
+        assert render(session, patient, NOW, "png", language="de").startswith(b"\x89PNG")  # mathtext would raise here
+    assert "discharged Nov 26, 2026" in en and "entlassen am 26.11.2026" in de
+    assert "1 drill completed" in en and "1 thought-check completed" in en and "(1 week)" in en
+    assert "tension −1.5 on average" in en and "Anspannung im Mittel −1,5" in de and not re.search(r"\d,\d", en)
+    assert "15 of 20 invitations answered" in en and "27 more started by the patient" in en
+    assert "Nov 25, 2026: total 7 of 12, moderate · anxiety (GAD-2) 4 of 6, positive screen · depression (PHQ-2) 3 of 6, " \
+           "positive screen" in en and "Before: Oct 29, 2026: 3, mild" in en
+    assert "normal 0–2, mild 3–5, moderate 6–8, severe 9–12; a subscale of 3 or more screens positive" in en
+    assert "Is $\\foo$ or $x^2$ a problem?" in en  # as written, not as mathtext
+    assert "[person with folded hands ×2] walks [flexed biceps] 😊" in en  # named, not empty boxes
+
+
+def test_check_ins_the_patient_started_are_not_reported_as_none(chat, database):
+    onboard(chat)
+    daily_answers(database, [(ago(n), {"pain_now": 4.0}) for n in range(3)])  # from the menu: no invitation
+    f = facts(database)
+    assert (f.checkins_sent, f.self_started) == (0, 3)
+    words = reads(draw(f, show_reference=False))
+    assert "No check-ins sent" not in words and "No invitations sent" in words and "3 started by the patient" in words
+    assert "No PHQ-4 answered in these 12 weeks" in words
