@@ -223,14 +223,21 @@ def _open_database(url: str, *, patiently: bool):
 
 
 def warn_unreachable_clinics(database) -> None:
-    """Alerts that would reach nobody are named at every start, until someone fixes it."""
-    from storage.enrollment import clinics_without_recipients
+    """Alerts that would reach nobody are named at every start, until someone fixes it: loudly
+    where patients are waiting (a severe PHQ-4 or a crisis there is otherwise silent)."""
+    from storage.enrollment import clinics_nobody_hears, clinics_without_recipients
 
+    log = logging.getLogger("paincoach")
     with database.transaction() as session:
+        unheard = dict((clinic.id, count) for clinic, count in clinics_nobody_hears(session))
         for clinic in clinics_without_recipients(session):
-            logging.getLogger("paincoach").warning(
-                "clinic %r has no verified clinician and no fallback contact: its alerts reach nobody "
-                "(paincoach clinician invite --clinic …, or paincoach clinic set … fallback_chat_id …)", clinic.name)
+            if clinic.id in unheard:
+                log.warning(
+                    "clinic %r has no verified clinician and no fallback contact: the alerts of its %d patient(s) reach nobody "
+                    "(paincoach clinic set %r fallback_chat_id CHAT_ID, or paincoach clinician invite --clinic %r)",
+                    clinic.name, unheard[clinic.id], clinic.name, clinic.name)
+            else:
+                log.info("clinic %r has no verified clinician and no fallback contact yet (and no patients)", clinic.name)
 
 
 def _dialogs(args) -> int:

@@ -164,9 +164,20 @@ def _out_of_range(key: str, value) -> str | None:
         return f"must be from {RANGES[key][0]} to {RANGES[key][1]}" + (" (0 = Monday)" if key == "weekly_weekday" else "")
     elif isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0 and key not in RANGES:
         return "must be more than 0"
+    elif key == "timezone" and not _is_zone(value):
+        return 'must be an IANA time zone, like "Europe/Berlin"'
     elif key == "snooze_minutes" and not (value and all(isinstance(m, int) and m > 0 for m in value)):
         return "must be a list of minutes, like [30, 120]"
     return None
+
+
+def _is_zone(name) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return isinstance(name, str) and ZoneInfo(name) is not None
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
 
 
 def _toml(value) -> str:

@@ -4,7 +4,8 @@
 for everyone else it returns None and the patient's dialog engine takes the update. Every view
 and export is recorded in the audit; a clinician sees only their own clinic's patients.
 
-  /patients           the list, with last check-in, PEG and its change, adherence, flares, alerts
+  /patients           the list, with last check-in, PEG and its change, PHQ-4 and its change since
+                      baseline, adherence, flares, alerts; a banner while a clinic's alerts reach nobody
   /patient PC-XXXX    one patient's summary and trend chart
   /report PC-XXXX     the one-page visit report (PNG)
   /export [format] [PC-XXXX] [YYYY-MM-DD [YYYY-MM-DD]] [instrument] [identify]   a zip of the
@@ -16,9 +17,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Callable
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 
 import locales
 from clinic import alerts
@@ -28,8 +29,8 @@ from exports.overview import overviews
 from dialogs.io import Command, Edit, File, Inbound, Message, Output, Press, Who
 from content.instruments import instruments as all_instruments
 from dialogs.progress import number
-from exports.source import Filters, parse_day
-from locales import _, ngettext
+from exports.source import Filters, parse_day, zone_named
+from locales import N_, _, ngettext
 from storage.db import Database
 from storage.models import Clinician, utcnow
 
@@ -64,6 +65,11 @@ class Desk:
         with self.db.reading() as session:
             clinician = enrollment.verified_clinician(session, who.external_id)
             opens_invitation = opens_invitation and enrollment.usable(session, event.args, "clinician", now)
+            patient = enrollment.enrolled_patient(session, who.external_id) if opens_invitation else None
+            language = patient.language if patient is not None else None
+        if patient is not None:  # refused before the link is used: it stays valid for the clinician's own account
+            with locales.use(language):
+                return [Message(patient_not_clinician())]
         if opens_invitation:
             with self.db.transaction() as session:
                 invite = enrollment.redeem(session, event.args, "clinician", now)
@@ -128,9 +134,12 @@ class Desk:
 
     def _patients(self, session, clinician, _args, now) -> tuple[list[Output], dict | None]:
         rows = overviews(session, clinician.clinic_id, now)
+        banner = [nobody_hears(clinic, count) for clinic, count in enrollment.clinics_nobody_hears(session)]
         if not rows:
-            return [Message(_("No patients yet. Send /invite to get an invitation link for one."))], None
-        return [Message("\n\n".join(overview_line(row, now) for row in rows))], {"action": "view_patients", "rows": len(rows)}
+            return [Message("\n\n".join([*banner, _("No patients yet. Send /invite to get an invitation link for one.")]))], None
+        zone = clinic_zone(session, clinician)
+        lines = [overview_line(row, zone) for row in rows]
+        return [Message("\n\n".join([*banner, *lines]))], {"action": "view_patients", "rows": len(rows)}
 
     def _patient(self, session, clinician, code, now) -> tuple[list[Output], dict | None]:
         from dialogs.charts import drawn
@@ -141,7 +150,8 @@ class Desk:
             return [Message(_("No patient {code} in your clinic.").format(code=code.strip()[:12]))], None
         row = found[0]
         patient = enrollment.patient_coded(session, row.study_code, clinician.clinic_id)
-        outputs: list[Output] = [Message(overview_line(row, now))]
+        zone = clinic_zone(session, clinician)
+        outputs: list[Output] = [Message("\n".join([overview_line(row, zone), *phq4_details(row, zone)]))]
         if (file := chart(session, patient, now, for_clinician=True)) is not None:  # (a read-only snapshot: drawing here holds no lock)
             outputs.append(File(filename=f"{row.study_code}.png", data=drawn([file])[0].data, caption=row.study_code, mime_type="image/png"))
         return outputs, {"action": "view_patient", "subject": row.study_code}
@@ -215,22 +225,92 @@ def clinician_clinic(session, clinician: Clinician):
     return session.get(Clinic, clinician.clinic_id)
 
 
-def overview_line(row, now: datetime) -> str:
+def clinic_zone(session, clinician: Clinician) -> ZoneInfo:
+    """The zone the desk shows times in: the clinic's `timezone` setting (UTC until one is set)."""
+    return zone_named(clinician_clinic(session, clinician).setting("timezone"))
+
+
+def signed(change: float | int, whole: bool = False) -> str:
+    """A change with its sign, as the reader writes numbers: +1.3, -2, 0."""
+    value = format_decimal(change, format="+#,##0;-#,##0" if whole else "+#,##0.0;-#,##0.0", locale=locales.formatting())
+    return value if change else value.lstrip("+")
+
+
+def overview_line(row, zone: ZoneInfo) -> str:
     parts = [row.study_code + (f" ({row.reference})" if row.reference else "")]
     if row.last_checkin:
-        parts.append(_("last check-in {date}").format(date=format_date(row.last_checkin.date(), "medium", locale=locales.formatting())))
+        parts.append(_("last check-in {time}").format(time=locales.moment(row.last_checkin, zone)))
     else:
         parts.append(_("no check-in yet"))
     if row.peg is not None:
-        change = f" ({'+' if row.peg_change > 0 else ''}{number(row.peg_change)})" if row.peg_change is not None else ""
+        change = f" ({signed(row.peg_change)})" if row.peg_change is not None else ""
         parts.append(_("PEG {score}").format(score=number(row.peg)) + change)
+    if row.phq4 is not None:
+        parts.append(phq4_text(row))
     if row.adherence is not None:
-        parts.append(_("check-ins answered {percent} %").format(percent=row.adherence))
+        parts.append(ngettext("{answered} of {sent} check-in answered ({percent})", "{answered} of {sent} check-ins answered ({percent})",
+                              row.sent).format(answered=integer(row.answered), sent=integer(row.sent),
+                                               percent=format_percent(row.answered / row.sent, locale=locales.formatting())))
     if row.open_flares:
-        parts.append(_("flare open"))
+        parts.append(ngettext("{n} open flare", "{n} open flares", row.open_flares).format(n=integer(row.open_flares)))
     if row.open_alerts:
-        parts.append("⚠️ " + ngettext("{n} unacknowledged alert", "{n} unacknowledged alerts", row.open_alerts).format(n=row.open_alerts))
+        parts.append("⚠️ " + ngettext("{n} unacknowledged alert", "{n} unacknowledged alerts", row.open_alerts).format(n=integer(row.open_alerts)))
     return " · ".join(parts)
+
+
+def integer(n: int) -> str:
+    return format_decimal(n, locale=locales.formatting())
+
+
+# PHQ-4 bands (content.instruments.PHQ4_BANDS), as a clinician reads them.
+BANDS = {"normal": N_("normal"), "mild": N_("mild"), "moderate": N_("moderate"), "severe": N_("severe")}
+
+
+def phq4_text(row) -> str:
+    """PHQ-4 total with its band and change since baseline, then GAD-2 and PHQ-2, each marked
+    when it screens positive (3 or more)."""
+    score = row.phq4
+    # Translators: {band} is one of the words normal, mild, moderate, severe.
+    text = _("PHQ-4 {score} {band}").format(score=integer(score["total"]), band=_(BANDS[score["band"]]))
+    if row.phq4_change is not None:
+        # Translators: {change} is a signed number such as +3 or -2.
+        text += " (" + _("{change} since baseline").format(change=signed(row.phq4_change, whole=True)) + ")"
+    subscales = []
+    for name, key in (("GAD-2", "anxiety"), ("PHQ-2", "depression")):
+        if key in score:
+            value = f"{name} {integer(score[key])}"
+            # Translators: {scale} is "GAD-2 6" or "PHQ-2 4" (anxiety, depression): 3 or more screens positive.
+            subscales.append(_("{scale} positive").format(scale=value) if score.get(f"{key}_positive") else value)
+    return text + (": " + ", ".join(subscales) if subscales else "")
+
+
+def phq4_details(row, zone: ZoneInfo) -> list[str]:
+    """What /patient adds: when the latest PHQ-4 was answered, and the baseline it is compared with."""
+    if row.phq4 is None:
+        return []
+    lines = [_("Latest PHQ-4: {time}").format(time=locales.moment(row.phq4_at, zone))]
+    if row.phq4_change is not None:
+        base = row.phq4_baseline
+        lines.append(_("PHQ-4 baseline: {score} {band} ({time})").format(
+            score=integer(base["total"]), band=_(BANDS[base["band"]]), time=locales.moment(row.phq4_baseline_at, zone)))
+    return lines
+
+
+def nobody_hears(clinic, patients: int) -> str:
+    """The banner while a clinic's alerts would reach nobody: a severe PHQ-4 or a crisis there is
+    otherwise silent."""
+    return "⚠️ " + ngettext(
+        "Alerts for {n} patient of {clinic} reach nobody: it has no verified clinician and no fallback chat. "
+        "Please ask whoever runs paincoach to set one (paincoach clinic set \"{clinic}\" fallback_chat_id …).",
+        "Alerts for {n} patients of {clinic} reach nobody: it has no verified clinician and no fallback chat. "
+        "Please ask whoever runs paincoach to set one (paincoach clinic set \"{clinic}\" fallback_chat_id …).",
+        patients).format(n=integer(patients), clinic=clinic.name)
+
+
+def patient_not_clinician() -> str:
+    return _("This Telegram account is enrolled as a patient, so it cannot also be a clinician's account: a clinician's "
+             "account receives alerts and other patients' data. Nothing has changed, and your own coaching goes on as "
+             "before. If you work at the clinic, please open this link from another Telegram account; it still works.")
 
 
 def help_text() -> str:

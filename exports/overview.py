@@ -1,6 +1,7 @@
 """What a clinician sees of their patients at a glance: last check-in, the latest PEG and its
-change, check-in adherence, open flares and unacknowledged alerts. A few grouped queries per
-clinic, not one set per patient."""
+change, the latest PHQ-4 (total, band, GAD-2 and PHQ-2) and its change since baseline, check-in
+adherence, open flares and unacknowledged alerts. A few grouped queries per clinic, not one set
+per patient."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,6 +24,10 @@ class Overview:
     last_checkin: datetime | None = None
     peg: float | None = None
     peg_change: float | None = None  # against the PEG before it
+    phq4: dict | None = None  # the latest PHQ-4's scores: total, band, anxiety, depression, *_positive
+    phq4_at: datetime | None = None
+    phq4_baseline: dict | None = None  # the first PHQ-4 scored after enrolment
+    phq4_baseline_at: datetime | None = None
     answered: int = 0  # check-in prompts answered of those sent, last 28 days
     sent: int = 0
     open_flares: int = 0
@@ -31,6 +36,13 @@ class Overview:
     @property
     def adherence(self) -> int | None:
         return round(100 * self.answered / self.sent) if self.sent else None
+
+    @property
+    def phq4_change(self) -> int | None:
+        """The total's change since baseline; None until there are two PHQ-4s to compare."""
+        if self.phq4 is None or self.phq4_baseline is None or self.phq4_at == self.phq4_baseline_at:
+            return None
+        return self.phq4["total"] - self.phq4_baseline["total"]
 
 
 SENT = ("sent", "answered", "expired", "snoozed")  # a check-in invitation the patient received
@@ -73,6 +85,7 @@ def overviews(session: Session, clinic_id: int, now: datetime, study_codes: tupl
     for pid, values in pegs.items():
         found[pid].peg = values[-1]
         found[pid].peg_change = round(values[-1] - values[-2], 2) if len(values) > 1 else None
+    phq4s(session, found)
     for pid, (done, sent) in adherence(session, ids, now).items():
         found[pid].answered, found[pid].sent = done, sent
     for pid, count in session.execute(
@@ -84,3 +97,20 @@ def overviews(session: Session, clinic_id: int, now: datetime, study_codes: tupl
     ):
         found[pid].open_alerts = count
     return list(found.values())
+
+
+def phq4s(session: Session, found: dict[int, Overview]) -> None:
+    """Each patient's latest PHQ-4 and their baseline: the first one scored after enrolment (a
+    patient who joined without an invitation: their first). Scored in Python, as a sitting with a
+    skipped item has no score; a PHQ-4 comes every other week, so the rows stay few."""
+    query = select(Response.patient_id, Response.completed_at, Response.score).join(Patient, Patient.id == Response.patient_id).where(
+        Response.patient_id.in_(list(found)), Response.instrument == "phq4", Response.completed_at.is_not(None),
+        or_(Patient.enrolled_at.is_(None), Response.completed_at >= Patient.enrolled_at),
+    ).order_by(Response.patient_id, Response.completed_at)
+    for pid, at, score in session.execute(query):
+        if not ((parsed := parse_score(score)) and "total" in parsed):
+            continue
+        row = found[pid]
+        if row.phq4_baseline is None:
+            row.phq4_baseline, row.phq4_baseline_at = parsed, at
+        row.phq4, row.phq4_at = parsed, at

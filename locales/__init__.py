@@ -10,12 +10,14 @@ from __future__ import annotations
 import io
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Iterator
 
 from babel import Locale, UnknownLocaleError, negotiate_locale
 from babel.core import get_global
+from babel.dates import format_date, format_time, get_timezone_name
 from babel.support import NullTranslations, Translations
 
 DOMAIN = "messages"
@@ -77,6 +79,19 @@ def formatting(region: str | None = None) -> str:
         except (ValueError, UnknownLocaleError):
             pass
     return language
+
+
+def moment(at: datetime, zone) -> str:
+    """A moment as the reader reads it, in `zone` (a ZoneInfo) and naming it: "7 Dec 2026, 09:30 MEZ".
+    The zone's abbreviation is the language's own where it has one (MEZ, CET), else the zone
+    database's (EST, IST), else the offset from UTC ("UTC-03"): never a time without its zone."""
+    local, locale = at.astimezone(zone), Locale.parse(formatting())
+    name = get_timezone_name(local, "short", locale=locale)
+    if not (name.isalpha() and len(name) <= 5):  # Babel's fallbacks: "+0530", or a long name
+        tzname = local.tzname() or ""
+        name = tzname if tzname.isalpha() else "UTC" + (tzname if tzname[:1] in "+-" else "")
+    clock = format_time(local, locale.time_formats["short"].pattern, locale=locale)
+    return locale.datetime_formats["medium"].format(clock, format_date(local.date(), "medium", locale=locale)) + " " + name
 
 
 def current() -> str:

@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Alert, AuditEntry, Clinic, Clinician, Invite, Patient
@@ -18,6 +18,8 @@ from storage.models import Alert, AuditEntry, Clinic, Clinician, Invite, Patient
 # No 0/O, 1/I/L: a code read aloud or copied from paper cannot be misread.
 STUDY_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 INVITE_HOURS = {"patient": 14 * 24, "clinician": 72}
+# A patient whose alerts reach the clinic (storage.alerts.raise_alert): consented, or withdrawn since.
+ALERTING = ("given", "withdrawn")
 
 
 class NotFound(LookupError):
@@ -116,6 +118,21 @@ def verified_clinician(session: Session, telegram_id: str) -> Clinician | None:
             Clinician.telegram_id == telegram_id, Clinician.verified_at.is_not(None), Clinician.revoked_at.is_(None)
         )
     ).first()
+
+
+def enrolled_patient(session: Session, telegram_id: str) -> Patient | None:
+    """The patient this Telegram account belongs to, if they consented (or withdrew since): their
+    account cannot also speak for a clinic, whose alerts and patients' data it would receive."""
+    return session.scalars(select(Patient).where(
+        Patient.channel == "telegram", Patient.external_id == telegram_id, Patient.consent.in_(ALERTING))).first()
+
+
+def clinics_nobody_hears(session: Session) -> list[tuple[Clinic, int]]:
+    """Clinics with patients whose alerts would reach nobody, each with how many such patients."""
+    unheard = {clinic.id: clinic for clinic in clinics_without_recipients(session)}
+    counts = dict(session.execute(select(Patient.clinic_id, func.count()).where(
+        Patient.clinic_id.in_(list(unheard)), Patient.consent.in_(ALERTING)).group_by(Patient.clinic_id)).all())
+    return [(clinic, counts[clinic_id]) for clinic_id, clinic in unheard.items() if clinic_id in counts]
 
 
 def clinics_without_recipients(session: Session) -> list[Clinic]:

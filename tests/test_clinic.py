@@ -165,6 +165,29 @@ def test_a_revoked_clinician_loses_access_at_once(database, desk):
     assert say(desk, DOCTOR_A, Command("patients")) is None
 
 
+def test_a_patient_who_opens_a_clinician_link_is_refused_kindly_and_nothing_changes(chat, database, desk):
+    a = make_clinic(database, "A")
+    chat.command("start", patient_invite(database, a, reference="MRN 3"))
+    onboard(chat)
+    with database.transaction() as session:
+        clinician, code = enrollment.invite_clinician(session, session.get(Clinic, a), NOW, name="Dr Lee", created_by="test")
+        audited = session.scalar(select(func.count()).select_from(AuditEntry))
+    reply = texts(say(desk, "1001", Command("start", code)))
+    assert "enrolled as a patient, so it cannot also be a clinician's account" in reply
+    assert "your own coaching goes on as before" in reply and "verified" not in reply
+    with database.transaction() as session:
+        assert session.get(Invite, enrollment.hash_code(code)).used_at is None
+        doctor = session.get(Clinician, clinician.id)
+        assert doctor.telegram_id is None and doctor.verified_at is None
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == audited
+        patient = session.scalars(select(Patient)).one()
+        assert (patient.clinic_id, patient.clinic_reference, patient.consent) == (a, "MRN 3", "given")
+    assert say(desk, "1001", Command("patients")) is None  # still a patient: the desk leaves them be
+    chat.command("help")
+    assert "/mydata" in chat.text
+    assert "verified as a clinician of A" in texts(say(desk, DOCTOR_A, Command("start", code)))  # the link still works
+
+
 def test_a_clinician_invitation_works_once(database, desk):
     a = make_clinic(database, "A")
     with database.transaction() as session:
@@ -367,9 +390,10 @@ def test_clinic_settings_are_checked_when_set(database, capsys):
     assert main(["clinic", "set", "Riverside", "alert_escalate_minutes", "10"]) == 0
     assert main(["clinic", "set", "Riverside", "alert_escalate_minutes", "soon"]) == 2
     assert main(["clinic", "set", "Riverside", "no_such_thing", "1"]) == 2
+    assert main(["clinic", "set", "Riverside", "timezone", "Europe/Berlin"]) == 0
     with database.transaction() as session:
         clinic = enrollment.clinic_named(session, "Riverside")
-        assert clinic.setting("alert_escalate_minutes") == 10
+        assert clinic.setting("alert_escalate_minutes") == 10 and clinic.setting("timezone") == "Europe/Berlin"
     assert "must be a whole number" in capsys.readouterr().err
 
 
@@ -415,10 +439,16 @@ def test_every_start_names_the_clinics_nobody_would_hear(database, desk, caplog)
 
     make_clinic(database, "Lonely")
     verified(database, desk, make_clinic(database, "Staffed"), DOCTOR_A)
-    with caplog.at_level("WARNING"):
+    with database.transaction() as session:  # someone who joined without an invitation
+        session.add(Patient(clinic_id=database.default_clinic(session).id, channel="telegram", external_id="1001",
+                            study_code="PC-2222", consent="given"))
+    with caplog.at_level("INFO"):
         warn_unreachable_clinics(database)
-    named = " ".join(record.getMessage() for record in caplog.records)
-    assert "'Lonely'" in named and "'Staffed'" not in named
+    warnings = " ".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert "'Default clinic'" in warnings and "its 1 patient(s) reach nobody" in warnings
+    assert "paincoach clinic set 'Default clinic' fallback_chat_id" in warnings
+    assert "'Lonely'" not in warnings and "'Staffed'" not in warnings  # no patients there to fail
+    assert any("'Lonely'" in r.getMessage() for r in caplog.records if r.levelname == "INFO")
 
 
 def test_an_alert_outlives_the_patients_deletion_and_still_reaches_the_clinic(engine, database, desk):
@@ -481,7 +511,7 @@ def test_an_uninvited_persons_crisis_message_still_gets_the_lines(engine, databa
 
 @pytest.mark.parametrize("key, value", [("weekly_weekday", "9"), ("phq4_every_weeks", "0"), ("retention_days", "-5"),
                                         ("alert_escalate_minutes", "0"), ("alert_escalate_times", "0"), ("daily_time", '"25:00"'),
-                                        ("snooze_minutes", "[]")])
+                                        ("snooze_minutes", "[]"), ("timezone", "Mars/Olympus"), ("timezone", "+01:00")])
 def test_settings_that_would_break_the_scheduler_are_refused(database, key, value, capsys):
     assert main(["clinic", "create", "Riverside"]) == 0
     assert main(["clinic", "set", "Riverside", key, value]) == 2
@@ -510,3 +540,87 @@ def test_every_alert_category_has_its_words_for_a_clinician():
     from storage.alerts import ALERT_CATEGORIES
 
     assert set(CATEGORIES) == ALERT_CATEGORIES
+
+
+# -- what a clinician reads: PHQ-4, times in the clinic's zone, their language ---------------------
+
+
+def phq4_history(database, clinic_id: int, study_code: str = "PC-7K3Q") -> None:
+    """A patient enrolled 30 days ago: one PHQ-4 before enrolment, a mild baseline, a severe latest."""
+    from content.instruments import instrument, score
+    from storage.models import Response
+
+    items = [item.id for item in instrument("phq4").items]  # nervous, worry, interest, down
+    with database.transaction() as session:
+        patient = Patient(clinic_id=clinic_id, channel="telegram", external_id="1001", study_code=study_code, consent="given",
+                          clinic_reference="MRN 8", enrolled_at=NOW - timedelta(days=30))
+        session.add(patient)
+        session.flush()
+        for days, values in ((40, (3, 3, 3, 3)), (28, (2, 1, 1, 0)), (14, (1, 1, 1, 1)), (1, (3, 3, 2, 2))):
+            at = NOW - timedelta(days=days)
+            session.add(Response(patient_id=patient.id, instrument="phq4", source="scheduled", language="en", started_at=at,
+                                 completed_at=at, score=score(instrument("phq4"), dict(zip(items, values)))))
+
+
+def clinician_in(database, desk: Desk, clinic_id: int, language: str) -> str:
+    with database.transaction() as session:
+        _clinician, code = enrollment.invite_clinician(session, session.get(Clinic, clinic_id), NOW, name="Dr Lee", created_by="test")
+    desk.handle(Inbound(Who("telegram", DOCTOR_A, language), Command("start", code)))
+    return DOCTOR_A
+
+
+@pytest.mark.parametrize("language, listing, detail", [
+    ("en", ["last check-in Nov 27, 2026, 2:05\u202fPM CET", "PHQ-4 10 severe (+6 since baseline): GAD-2 6 positive, PHQ-2 4 positive"],
+     ["Latest PHQ-4: Nov 27, 2026, 2:05\u202fPM CET", "PHQ-4 baseline: 4 mild (Oct 31, 2026, 2:05\u202fPM CET)"]),
+    ("es", ["última respuesta: 27 nov 2026, 14:05 CET", "PHQ-4 10 grave (+6 desde el inicio): GAD-2 6 positivo, PHQ-2 4 positivo"],
+     ["Último PHQ-4: 27 nov 2026, 14:05 CET", "PHQ-4 inicial: 4 leve (31 oct 2026, 14:05 CET)"]),
+    ("de", ["letzte Antwort: 27.11.2026, 14:05 MEZ", "PHQ-4 10 schwer (+6 seit Beginn): GAD-2 6 positiv, PHQ-2 4 positiv"],
+     ["Letzter PHQ-4: 27.11.2026, 14:05 MEZ", "PHQ-4 zu Beginn: 4 leicht (31.10.2026, 14:05 MEZ)"]),
+])
+def test_a_clinician_reads_phq4_with_its_change_since_baseline_in_the_clinics_zone_and_language(database, desk, language, listing, detail):
+    a = make_clinic(database, "A", timezone="Europe/Berlin")
+    phq4_history(database, a)
+    doctor = clinician_in(database, desk, a, language)
+    shown = texts(say(desk, doctor, Command("patients")))
+    assert shown.startswith("PC-7K3Q (MRN 8) · ")
+    for part in listing:
+        assert part in shown
+    one = texts(say(desk, doctor, Command("patient", "PC-7K3Q")))
+    for part in listing + detail:
+        assert part in one
+    with database.transaction() as session:
+        assert [e.action for e in session.scalars(select(AuditEntry).where(AuditEntry.actor == "clinician:1"))][-2:] == [
+            "view_patients", "view_patient"]
+
+
+def test_counts_are_plural_and_numbers_are_the_readers_and_a_clinic_without_a_zone_says_utc(engine, database, desk):
+    from storage.models import FlareEpisode, Prompt
+
+    a = make_clinic(database, "A")
+    phq4_history(database, a)
+    with database.transaction() as session:
+        patient = session.scalars(select(Patient)).one()
+        session.add_all(FlareEpisode(patient_id=patient.id, started_at=NOW - timedelta(hours=h)) for h in (3, 30))
+        session.add_all(Prompt(patient_id=patient.id, kind="checkin", instruments=["daily"], local_date=(NOW - timedelta(days=d)).date(),
+                               scheduled_for=NOW - timedelta(days=d), expires_at=NOW - timedelta(days=d) + timedelta(hours=12),
+                               status="answered" if d == 1 else "expired") for d in (1, 2, 3))
+    doctor = clinician_in(database, desk, a, "de")
+    shown = texts(say(desk, doctor, Command("patients")))
+    assert "letzte Antwort: 27.11.2026, 13:05 UTC" in shown
+    assert "1 von 3 Check-ins beantwortet (33\u00a0%)" in shown and "2 laufende Schmerzschübe" in shown
+
+
+def test_patients_shows_a_banner_while_a_clinic_with_patients_would_alert_nobody(database, desk, capsys):
+    verified(database, desk, make_clinic(database, "A"), DOCTOR_A)
+    assert "reach nobody" not in texts(say(desk, DOCTOR_A, Command("patients")))  # no patients anywhere yet
+    with database.transaction() as session:
+        default = database.default_clinic(session).id
+    phq4_history(database, default)
+    shown = texts(say(desk, DOCTOR_A, Command("patients")))
+    assert shown.startswith("⚠️ Alerts for 1 patient of Default clinic reach nobody: it has no verified clinician and no "
+                            "fallback chat.")
+    assert 'paincoach clinic set "Default clinic" fallback_chat_id' in shown and "No patients yet" in shown
+    assert main(["clinic", "set", "Default clinic", "fallback_chat_id", "4242"]) == 0
+    assert "reach nobody" not in texts(say(desk, DOCTOR_A, Command("patients")))
+    with database.transaction() as session:
+        assert database.default_clinic(session).fallback_chat_id == 4242

@@ -140,3 +140,31 @@ async def test_an_acknowledgement_is_edited_into_every_clinicians_copy(bot, emul
     assert await asyncio.to_thread(main, ["alerts", "ack", str(second.id), "--note", "Called her"]) == 0
     await emulator.until(lambda: all("(command line) at" in copies(chat)[1]["text"] for chat in (DOCTOR, COLLEAGUE)), 15)
     assert "Note: Called her" in copies(DOCTOR)[1]["text"] and not emulator.buttons(copies(DOCTOR)[1])
+
+
+async def test_a_patient_who_opens_a_clinician_link_is_refused_and_stays_a_patient(bot, emulator, database):
+    from storage.models import AuditEntry, Clinician, Inbox, Invite, Patient
+
+    doctor_code, _patient_code = invitations(database)
+    with database.transaction() as session:
+        clinic = enrollment.clinic_named(session, "Riverside")
+        session.add(Patient(clinic_id=clinic.id, channel="telegram", external_id=str(PATIENT), study_code="PC-4444", consent="given",
+                            language="de", timezone="Europe/Berlin", onboarded_at=NOW))
+    patient = Phone(emulator, PATIENT)
+    patient.send(f"/start {doctor_code}")
+    text = await patient.expect("als Patientenkonto angemeldet")
+    assert "Ihr eigenes Coaching geht weiter" in text
+
+    def settled() -> bool:
+        with database.transaction() as session:
+            return not session.scalars(select(Inbox)).all()
+
+    await emulator.until(settled, 10)
+    with database.transaction() as session:
+        assert session.scalars(select(Clinician.telegram_id)).all() == [None]
+        assert session.get(Invite, enrollment.hash_code(doctor_code)).used_at is None
+        assert session.scalars(select(AuditEntry)).all() == []
+        assert session.scalars(select(Patient.consent)).all() == ["given"]
+    doctor = Phone(emulator, DOCTOR)
+    doctor.send(f"/start {doctor_code}")
+    await doctor.expect("You are verified as a clinician of Riverside")
