@@ -13,7 +13,12 @@ docs/operations.md:
 - updates lost: updates Telegram handed out (and saw acknowledged) never applied (target 0);
 - prompts never sent: left `claimed`/`unknown` by a kill (target at most 5 per kill), and
   still `scheduled` at the end (target 0);
-- questions resent: a question a patient was shown twice in the same chat (target 0);
+- questions asked again after an answer: a question shown again after the patient had answered
+  an earlier copy of it (their answer was recorded: that copy shows "✓") (target 0);
+- replies shown twice, unanswered: a message with buttons shown again before any answer to it.
+  Replies are delivered at least once (docs/operations.md): one Telegram took just before a kill,
+  before the bot heard so, is sent again; so is the question after a stale button's "expired".
+  Counted, no target;
 - crisis replies lost: a crisis message without the crisis lines after it (target 0).
 
 Exits 1 if a target is missed.
@@ -46,6 +51,7 @@ CRISIS = "I can't go on, I want to kill myself"
 DONE = "that's your check-in done"
 THINK = 0.5  # seconds a patient looks at a question before answering
 MESSAGES_EACH = 8  # invitation, 5 questions, thanks: about what a patient is sent
+EXPIRED = "This button has expired.\n\n"
 CRISIS_REPLY = "988"  # the US line, in every crisis reply to these patients (UTC, English: US lines)
 FIRST_CHAT = 300_000
 
@@ -61,6 +67,7 @@ class Phones:
         self.pushed: set[int] = set()  # update ids the phones made
         self.done: set[int] = set()  # chats whose check-in is complete: their phones are put away
         self.first_seen: dict[tuple[int, int], float] = {}
+        self.pressed_at: dict[tuple[int, int], int] = {}  # (chat, bot message id) -> messages in the chat then
 
     def step(self) -> int:
         """One look at every chat; returns how many presses were made."""
@@ -84,6 +91,7 @@ class Phones:
             if time.monotonic() - seen < THINK:  # a person reads before they tap
                 continue
             self.answered.add((chat, last["message_id"]))
+            self.pressed_at[(chat, last["message_id"])] = len(messages)
             label, data = next(((t, d) for t, d in buttons if t in ("Start now", "Continue")), buttons[len(buttons) // 2])
             if chat in self.crisis_sent:  # after a crisis: Continue once, then the phone is put away
                 if label != "Continue":
@@ -92,6 +100,27 @@ class Phones:
             self.pushed.add(self.emulator.press(chat, last["message_id"], data))
             presses += 1
         return presses
+
+
+def question(text: str) -> str:
+    """A question's own words: without the answer its edit shows, or the note before a re-ask."""
+    return text.split("\n\n✓")[0].removeprefix(EXPIRED)
+
+
+def repeats(messages: list[dict], emulator: BotAPIEmulator, pressed_at: dict, chat: int) -> tuple[int, int]:
+    """(shown again after the patient answered an earlier copy, shown again unanswered)."""
+    after = twice = 0
+    for i, message in enumerate(messages):
+        if not (emulator.buttons(message) or "\n\n✓" in (message.get("text") or "")):  # (a question, answered or not)
+            continue
+        earlier = [(j, m) for j, m in enumerate(messages[:i]) if question(m.get("text") or "") == question(message.get("text") or "")]
+        if not earlier:
+            continue
+        if any("\n\n✓" in (m.get("text") or "") and pressed_at.get((chat, m["message_id"]), len(messages)) <= i for _j, m in earlier):
+            after += 1
+        else:
+            twice += 1
+    return after, twice
 
 
 def settled(database) -> bool:
@@ -155,12 +184,12 @@ def main() -> int:
         applied = set(session.scalars(select(ProcessedUpdate.update_id)))
         statuses = Counter(session.scalars(select(Prompt.status)))
     lost = handed_out - applied
-    resent, worst = 0, (0, None)
+    again_after_answer, shown_twice, worst = 0, 0, (0, None)
     for chat in chats:
-        questions = Counter(m.get("text") for m in emulator.messages(chat) if emulator.buttons(m))
-        repeats = sum(n - 1 for n in questions.values() if n > 1)
-        resent += repeats
-        worst = max(worst, (repeats, chat), key=lambda w: w[0])
+        after, twice = repeats(emulator.messages(chat), emulator, phones.pressed_at, chat)
+        again_after_answer += after
+        shown_twice += twice
+        worst = max(worst, (after * 1000 + twice, chat), key=lambda w: w[0])
     crisis_lost = sum(
         1 for chat, before in phones.crisis_sent.items()
         if not any(CRISIS_REPLY in (m.get("text") or "") for m in emulator.messages(chat)[before:])
@@ -170,13 +199,14 @@ def main() -> int:
     print(f"updates lost:          {len(lost)}  (target 0)")
     print(f"prompts left unknown:  {never_sure}  (at most {IN_FLIGHT} per kill: {claimed_at_kill})")
     print(f"prompts never sent:    {statuses['scheduled'] + statuses['snoozed']}  (target 0); sent {statuses['sent'] + statuses['answered']}")
-    print(f"questions resent:      {resent}  (target 0)")
+    print(f"questions asked again after an answer: {again_after_answer}  (target 0)")
+    print(f"replies shown twice, unanswered:       {shown_twice}  (at least once: sent just before a kill, or after a stale press)")
     print(f"crisis replies lost:   {crisis_lost} of {len(phones.crisis_sent)}  (target 0)")
     print(f"prompt statuses: {dict(statuses)}")
-    met = not lost and not resent and not crisis_lost and all(n <= IN_FLIGHT for n in claimed_at_kill) and not statuses["scheduled"]
+    met = not lost and not again_after_answer and not crisis_lost and all(n <= IN_FLIGHT for n in claimed_at_kill) and not statuses["scheduled"]
     print("targets met" if met else "TARGETS MISSED")
     if worst[0]:
-        print(f"\nchat {worst[1]}, {worst[0]} questions shown again:")
+        print(f"\nchat {worst[1]}, the most shown again:")
         for m in emulator.messages(worst[1])[:40]:
             print("  bot:", (m.get("text") or "").replace("\n", " / ")[:150], [t for t, _d in emulator.buttons(m)][:6])
     return 0 if met else 1

@@ -22,18 +22,22 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Awaitable, Callable
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 import locales
 from dialogs.io import Button, Edit, Message, Output
+from exports.source import zone_named
 from locales import N_, _, ngettext
 from storage import audit
 from storage import alerts as raised
 from storage.alerts import clinician_chats, clinician_languages
 from storage.db import Database
 from storage.models import Alert, AlertDelivery, Clinic, Clinician, Patient, utcnow
+
+UTC = ZoneInfo("UTC")
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +63,13 @@ class Undeliverable(Exception):
     """Telegram will never take this call (the chat blocked the bot, or is gone): not retried."""
 
 
-def text(alert: Alert, patient: Patient | None, *, repeat: bool, for_clinician: bool = True, clinic: str | None = None) -> str:
+def zone_of(session: Session, alert: Alert) -> ZoneInfo:
+    """Where the clinic reads its alerts' times: its `timezone` setting (UTC until one is set)."""
+    return zone_named(session.get(Clinic, alert.clinic_id).setting("timezone"))
+
+
+def text(alert: Alert, patient: Patient | None, *, repeat: bool, for_clinician: bool = True, clinic: str | None = None,
+         zone: ZoneInfo = UTC) -> str:
     """The alert in the current language. `patient` is None once the patient has deleted their
     data: the study code is all that is left. Only a verified clinician reads the clinic's
     reference and (if the clinic opted in) the patient's words; the fallback contact, who may serve
@@ -73,10 +83,10 @@ def text(alert: Alert, patient: Patient | None, *, repeat: bool, for_clinician: 
     ]
     if clinic:
         lines.append(_("Clinic: {clinic}").format(clinic=clinic))
-    lines.append(_("At {time} UTC").format(time=alert.created_at.strftime("%Y-%m-%d %H:%M")))
+    lines.append(_("At {time}").format(time=locales.moment(alert.created_at, zone)))
     if alert.message_count > 1:
-        latest = (alert.last_message_at or alert.created_at).strftime("%H:%M")
-        lines.append(ngettext("{n} message, the latest at {time} UTC", "{n} messages, the latest at {time} UTC",
+        latest = locales.moment(alert.last_message_at or alert.created_at, zone)
+        lines.append(ngettext("{n} message, the latest at {time}", "{n} messages, the latest at {time}",
                               alert.message_count).format(n=alert.message_count, time=latest))
     if alert.also:
         lines.append(_("Also: {categories}").format(categories=", ".join(_(CATEGORIES[c]) for c in alert.also.split(",") if c in CATEGORIES)))
@@ -100,8 +110,8 @@ def acknowledger(session: Session, alert: Alert) -> str:
 
 def acknowledged_line(session: Session, alert: Alert) -> str:
     # Translators: {name} is a clinician's name, or the words "a clinician" (translated on their own).
-    return "✓ " + _("Acknowledged by {name} at {time} UTC").format(
-        name=acknowledger(session, alert), time=alert.acknowledged_at.strftime("%H:%M"))
+    return "✓ " + _("Acknowledged by {name} at {time}").format(
+        name=acknowledger(session, alert), time=locales.moment(alert.acknowledged_at, zone_of(session, alert)))
 
 
 def copy_of(session: Session, alert: Alert, delivery: AlertDelivery, clinician: bool) -> Message:
@@ -109,7 +119,7 @@ def copy_of(session: Session, alert: Alert, delivery: AlertDelivery, clinician: 
     alert is open (a clinician's copy), else who acknowledged it and when."""
     patient = session.get(Patient, alert.patient_id) if alert.patient_id is not None else None
     clinic = None if clinician else session.get(Clinic, alert.clinic_id).name
-    body = text(alert, patient, repeat=delivery.round > 0, for_clinician=clinician, clinic=clinic)
+    body = text(alert, patient, repeat=delivery.round > 0, for_clinician=clinician, clinic=clinic, zone=zone_of(session, alert))
     if alert.acknowledged_at is not None:
         body += "\n\n" + acknowledged_line(session, alert)
         if clinician and alert.acknowledged_note:
@@ -135,8 +145,8 @@ def answer_press(session: Session, clinician: Clinician, alert_id: int, message_
                      subject=alert.study_code, alert=alert.id)
         outputs: list[Output] = [Message(_("Acknowledged. Thank you."))]
     else:
-        outputs = [Message(_("Already acknowledged by {name} at {time} UTC.").format(
-            name=acknowledger(session, alert), time=alert.acknowledged_at.strftime("%H:%M")))]
+        outputs = [Message(_("Already acknowledged by {name} at {time}.").format(
+            name=acknowledger(session, alert), time=locales.moment(alert.acknowledged_at, zone_of(session, alert))))]
     if message_id is None:  # a message Telegram no longer shows us: the dispatcher edits it
         return outputs
     delivery = session.scalars(select(AlertDelivery).where(

@@ -26,7 +26,7 @@ from clinic import alerts
 from storage import enrollment
 from storage import audit
 from exports.overview import overviews
-from dialogs.io import Command, Edit, File, Inbound, Message, Output, Press, Who
+from dialogs.io import Command, File, Inbound, Message, Output, Press, Who
 from content.instruments import instruments as all_instruments
 from dialogs.progress import number
 from exports.source import Filters, parse_day, zone_named

@@ -100,7 +100,7 @@ def test_further_messages_join_the_open_alert_and_its_copies_show_the_count(data
     assert tick() == 0  # nobody is notified again
     assert sorted(chat for chat, _id, _m in telegram.edits) == [int(DOCTOR_A), int(DOCTOR_B)]
     for _chat, _id, message in telegram.edits:
-        assert "Alert: crisis message" in message.text and "3 messages, the latest at 13:10 UTC" in message.text
+        assert "Alert: crisis message" in message.text and "3 messages, the latest at Nov 28, 2026, 1:10\u202fPM UTC" in message.text
         assert message.buttons[0][0].id == f"{ACK}{alert.id}"  # still to be acknowledged
     tick()
     assert len(telegram.edits) == 2  # each copy edited once, to the latest count
@@ -142,7 +142,7 @@ def test_a_withdrawn_patients_crisis_still_alerts_without_their_words(database, 
 
 
 def test_an_acknowledgement_is_shown_on_every_copy_and_a_stale_button_says_by_whom(database, desk, clock, telegram, tick):
-    alice = patient(database, desk, clock, alert_escalate_minutes=10)
+    alice = patient(database, desk, clock, alert_escalate_minutes=10, timezone="Europe/Berlin")  # times in the clinic's zone
     alice.say(CRISIS)
     tick()
     clock[0] = NOW + timedelta(minutes=10)
@@ -154,15 +154,15 @@ def test_an_acknowledgement_is_shown_on_every_copy_and_a_stale_button_says_by_wh
     reply = say(desk, DOCTOR_A, Press(f"{ACK}{alert.id}", first, telegram.sent[first - 1][1].text))
     assert texts(reply) == "Acknowledged. Thank you."
     [edit] = [o for o in reply if isinstance(o, Edit)]  # the pressed copy at once
-    assert edit.message_id == first and "✓ Acknowledged by Dr A at 13:17 UTC" in edit.text and not edit.buttons
+    assert edit.message_id == first and "✓ Acknowledged by Dr A at Nov 28, 2026, 2:17\u202fPM CET" in edit.text and not edit.buttons
     tick()
     assert sorted((chat, i) for chat, i, _m in telegram.edits) == sorted(
         (chat, i) for i, (chat, _m) in enumerate(telegram.sent, 1) if i != first)  # every other copy, once
-    assert all("Acknowledged by Dr A at 13:17 UTC" in m.text and not m.buttons for _c, _i, m in telegram.edits)
+    assert all("Acknowledged by Dr A at Nov 28, 2026, 2:17\u202fPM CET" in m.text and not m.buttons for _c, _i, m in telegram.edits)
     tick()
     assert len(telegram.edits) == 3
     stale = say(desk, DOCTOR_B, Press(f"{ACK}{alert.id}", None, None))
-    assert texts(stale) == "Already acknowledged by Dr A at 13:17 UTC."
+    assert texts(stale) == "Already acknowledged by Dr A at Nov 28, 2026, 2:17\u202fPM CET."
     with database.transaction() as session:
         assert len(session.scalars(select(AuditEntry).where(AuditEntry.action == "acknowledge")).all()) == 1
     clock[0] = NOW + timedelta(hours=2)
