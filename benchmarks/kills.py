@@ -17,8 +17,9 @@ docs/operations.md:
   an earlier copy of it (their answer was recorded: that copy shows "✓") (target 0);
 - replies shown twice, unanswered: a message with buttons shown again before any answer to it.
   Replies are delivered at least once (docs/operations.md): one Telegram took just before a kill,
-  before the bot heard so, is sent again; so is the question after a stale button's "expired".
-  Counted, no target;
+  before the bot heard so, is sent again. Counted, no target;
+- re-asked after a stale press: a press on an older copy answered "This button has expired." with
+  the current question. Counted, no target;
 - crisis replies lost: a crisis message without the crisis lines after it (target 0).
 
 Exits 1 if a target is missed.
@@ -107,20 +108,25 @@ def question(text: str) -> str:
     return text.split("\n\n✓")[0].removeprefix(EXPIRED)
 
 
-def repeats(messages: list[dict], emulator: BotAPIEmulator, pressed_at: dict, chat: int) -> tuple[int, int]:
-    """(shown again after the patient answered an earlier copy, shown again unanswered)."""
-    after = twice = 0
+def repeats(messages: list[dict], emulator: BotAPIEmulator, pressed_at: dict, chat: int) -> tuple[int, int, int]:
+    """(questions shown again after the patient answered an earlier copy, shown again unanswered,
+    re-shown as the answer to a press on a stale copy)."""
+    after = twice = stale = 0
     for i, message in enumerate(messages):
-        if not (emulator.buttons(message) or "\n\n✓" in (message.get("text") or "")):  # (a question, answered or not)
+        text = message.get("text") or ""
+        if not (emulator.buttons(message) or "\n\n✓" in text):  # (a question, answered or not)
             continue
-        earlier = [(j, m) for j, m in enumerate(messages[:i]) if question(m.get("text") or "") == question(message.get("text") or "")]
+        if text.startswith(EXPIRED):
+            stale += 1
+            continue
+        earlier = [m for m in messages[:i] if question(m.get("text") or "") == question(text)]
         if not earlier:
             continue
-        if any("\n\n✓" in (m.get("text") or "") and pressed_at.get((chat, m["message_id"]), len(messages)) <= i for _j, m in earlier):
+        if any("\n\n✓" in (m.get("text") or "") and pressed_at.get((chat, m["message_id"]), len(messages)) <= i for m in earlier):
             after += 1
         else:
             twice += 1
-    return after, twice
+    return after, twice, stale
 
 
 def settled(database) -> bool:
@@ -168,8 +174,10 @@ def main() -> int:
             claimed_at_kill.append(claimed - sum(claimed_at_kill))
             print(f"kill after {at:5d} messages ({time.monotonic() - started:5.1f} s): {claimed_at_kill[-1]} prompts in flight")
             bot.start()
-        while len(phones.done) < len(chats) and time.monotonic() - started < 600:
-            phones.step()
+        quiet_since = time.monotonic()  # a phone whose invitation a kill left `unknown` waits for nothing
+        while len(phones.done) < len(chats) and time.monotonic() - started < 600 and time.monotonic() - quiet_since < 10:
+            if phones.step() or not settled(database):
+                quiet_since = time.monotonic()
             time.sleep(0.05)
         deadline = time.monotonic() + 60  # then the last presses are fetched and handled
         while (emulator.pending_updates() or not settled(database)) and time.monotonic() < deadline:
@@ -184,12 +192,12 @@ def main() -> int:
         applied = set(session.scalars(select(ProcessedUpdate.update_id)))
         statuses = Counter(session.scalars(select(Prompt.status)))
     lost = handed_out - applied
-    again_after_answer, shown_twice, worst = 0, 0, (0, None)
+    again_after_answer = shown_twice = after_stale = 0
+    worst = (0, None)
     for chat in chats:
-        after, twice = repeats(emulator.messages(chat), emulator, phones.pressed_at, chat)
-        again_after_answer += after
-        shown_twice += twice
-        worst = max(worst, (after * 1000 + twice, chat), key=lambda w: w[0])
+        after, twice, stale = repeats(emulator.messages(chat), emulator, phones.pressed_at, chat)
+        again_after_answer, shown_twice, after_stale = again_after_answer + after, shown_twice + twice, after_stale + stale
+        worst = max(worst, (after * 10_000 + twice * 100 + stale, chat), key=lambda w: w[0])
     crisis_lost = sum(
         1 for chat, before in phones.crisis_sent.items()
         if not any(CRISIS_REPLY in (m.get("text") or "") for m in emulator.messages(chat)[before:])
@@ -200,7 +208,8 @@ def main() -> int:
     print(f"prompts left unknown:  {never_sure}  (at most {IN_FLIGHT} per kill: {claimed_at_kill})")
     print(f"prompts never sent:    {statuses['scheduled'] + statuses['snoozed']}  (target 0); sent {statuses['sent'] + statuses['answered']}")
     print(f"questions asked again after an answer: {again_after_answer}  (target 0)")
-    print(f"replies shown twice, unanswered:       {shown_twice}  (at least once: sent just before a kill, or after a stale press)")
+    print(f"replies shown twice, unanswered:       {shown_twice}  (at least once: Telegram took them just before a kill)")
+    print(f"re-asked after a press on a stale copy: {after_stale}  (\"This button has expired.\" and the question)")
     print(f"crisis replies lost:   {crisis_lost} of {len(phones.crisis_sent)}  (target 0)")
     print(f"prompt statuses: {dict(statuses)}")
     met = not lost and not again_after_answer and not crisis_lost and all(n <= IN_FLIGHT for n in claimed_at_kill) and not statuses["scheduled"]

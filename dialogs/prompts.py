@@ -25,12 +25,12 @@ if TYPE_CHECKING:
 ACTION = "prompt"
 # A prompt the patient can still answer: its invitation went out (or may have: "claimed" is on
 # its way, "unknown" was on its way when a process died), and it has not closed.
-OPEN = ("sent", "snoozed", "claimed", "unknown")
+OPEN = ("sent", "snoozed", *Prompt.SEND_BEGUN)
 
 
 def invited(prompt: Prompt) -> bool:
     """Its invitation went out, or may have (a quiet-hours snooze is not one)."""
-    return prompt.sent_at is not None or prompt.status in ("claimed", "unknown")
+    return prompt.sent_at is not None or prompt.status in Prompt.SEND_BEGUN
 
 
 def open_prompt(turn: "Turn") -> Prompt | None:

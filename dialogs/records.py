@@ -115,7 +115,7 @@ def newest_open_prompt(session: Session, patient_id: int, statuses: tuple[str, .
     return session.scalars(
         select(Prompt)
         .where(Prompt.patient_id == patient_id, Prompt.status.in_(statuses), Prompt.expires_at > now,
-               or_(Prompt.sent_at.is_not(None), Prompt.status.in_(("claimed", "unknown"))))  # a send began
+               or_(Prompt.sent_at.is_not(None), Prompt.status.in_(Prompt.SEND_BEGUN)))  # a send began
         .order_by(Prompt.scheduled_for.desc())
     ).first()
 

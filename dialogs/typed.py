@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dialogs.answers import NO, YES, polarity
 from dialogs.base import Choice, Question
-from screen.text import normalize
+from content.text import normalize
 
 
 def typed_choice(question: object, text: str) -> Choice | None:

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 # decides when and what; how it is worded (the dialogs) and sent (a transport) is handed in.
 Deliver = Callable[[str, list[Any]], Awaitable[int | None]]
 IN_FLIGHT = 5  # prompts between claim and Telegram's answer, per process: what a kill can leave unknown
-CLAIMED = ("claimed", "unknown")  # a send was started: the patient may have the invitation
+CLAIMED = Prompt.SEND_BEGUN  # a send was started: the patient may have the invitation
 
 
 class Invitations(Protocol):

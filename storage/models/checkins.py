@@ -32,6 +32,8 @@ class Prompt(Base):
     blocked, unknown (claimed by a process that died before Telegram confirmed: never resent).
     """
 
+    SEND_BEGUN = ("claimed", "unknown")  # the patient may have the invitation: its buttons work
+
     __tablename__ = "prompts"
     __table_args__ = (
         UniqueConstraint("patient_id", "scheduled_for"),
