@@ -241,3 +241,25 @@ def test_pages_speak_the_clinicians_language_and_the_sign_in_page_the_browsers(d
     sign_in(client, token)
     page = client.get("/patients")
     assert f'lang="{language}"' in page.text and f"<h1>{heading}</h1>" in page.text
+
+
+def test_a_sign_in_link_goes_out_without_a_link_preview():
+    import asyncio
+
+    from bot.delivery import deliver
+    from dialogs.io import decode, encode
+
+    class Bot:
+        def __init__(self):
+            self.calls = []
+
+        async def send_message(self, chat_id, text, **kw):
+            self.calls.append((text, kw))
+            return type("Sent", (), {"message_id": len(self.calls)})()
+
+    bot = Bot()
+    link = Message("Your sign-in link: http://testserver/signin/x", no_preview=True)
+    assert decode(encode(link)) == link  # kept so while it waits in the outbox
+    asyncio.run(deliver(bot, None, 1, [Message("Hello"), link]))
+    [(hello, plain), (text, kw)] = bot.calls  # not merged into the text before it
+    assert plain["link_preview_options"] is None and kw["link_preview_options"].is_disabled and "signin" in text
