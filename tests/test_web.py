@@ -129,7 +129,7 @@ def test_the_patients_page_shows_the_clinics_patients_with_phq4_and_not_another_
     assert "PHQ-4 10 severe (+6 since baseline): GAD-2 6 positive, PHQ-2 4 positive" in page.text
     assert "Nov 27, 2026, 2:05\u202fPM CET" in page.text  # the clinic's zone
     one = client.get("/patients/PC-7K3Q")
-    assert "Latest PHQ-4: Nov 27, 2026" in one.text and 'src="/patients/PC-7K3Q/chart.png"' in one.text
+    assert "Latest PHQ-4: Nov 27, 2026" in one.text and "chart.png" not in one.text  # no check-ins: nothing to draw
     assert client.get("/patients/PC-BBBB").status_code == 404
     assert client.get("/patients/PC-BBBB/chart.png").status_code == 404
     with database.transaction() as session:
@@ -144,6 +144,7 @@ def test_the_chart_is_a_same_origin_png(database, desk, client, clinic_a):
         session.add(Patient(clinic_id=clinic_a, channel="telegram", external_id="1001", study_code="PC-CHRT", consent="given"))
     six_weeks(database)
     sign_in(client, web_link(desk))
+    assert '<img class="chart" src="/patients/PC-CHRT/chart.png"' in client.get("/patients/PC-CHRT").text
     png = client.get("/patients/PC-CHRT/chart.png")
     assert png.status_code == 200 and png.headers["content-type"] == "image/png" and png.content.startswith(b"\x89PNG")
     assert "default-src 'self'" in png.headers["content-security-policy"]

@@ -43,6 +43,8 @@ class Pages:
                                        title=_("Patients"))
 
     def patient(self, request: Request) -> Response:
+        from dialogs.progress import chart
+
         code = request.path_params["code"].strip().upper()
         with self.dashboard.clinician(request) as (clinician, csrf, now):
             with self.db.reading() as session:
@@ -54,9 +56,11 @@ class Pages:
                 facts = row_cells(row, zone)
                 details = phq4_details(row, zone)
                 open_alerts = open_alert_views(session, clinician.clinic_id, row.study_code)
+                patient = enrollment.patient_coded(session, row.study_code, clinician.clinic_id)
+                has_chart = chart(session, patient, now, for_clinician=True) is not None  # its recipe only: cheap
             self._audit(clinician, "view_patient", now, subject=row.study_code)
             return self.dashboard.page(request, "patient.html", who=clinician, csrf=csrf, row=facts, details=details,
-                                       alerts=open_alerts, title=row.study_code)
+                                       alerts=open_alerts, has_chart=has_chart, title=row.study_code)
 
     def chart(self, request: Request) -> Response:
         from dialogs.charts import drawn
