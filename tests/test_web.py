@@ -177,7 +177,7 @@ def test_acknowledging_an_alert_on_the_web_is_recorded_once_and_needs_the_forms_
     page = client.get("/alerts")
     assert "Alert: crisis message" in page.text and "Acknowledge" in page.text and "Their message: help" in page.text
     assert client.post(f"/alerts/{alert_id}/acknowledge", data={"note": "called"}).status_code == 403  # no CSRF token
-    assert client.post(f"/alerts/{alert_id}/acknowledge", data={"note": "called", "csrf": "guess"}).status_code == 403
+    assert client.post(f"/alerts/{alert_id}/acknowledge", data={"note": "called", "csrf": "güess"}).status_code == 403
     token = csrf_of(page)
     assert client.post(f"/alerts/{alert_id}/acknowledge", data={"csrf": token}, headers={"origin": "https://evil.example"}).status_code == 403
     with database.transaction() as session:

@@ -76,7 +76,7 @@ class Dashboard:
         if found is None:
             with locales.use(browser_language(request)):
                 raise Refused(401, _("You are not signed in. Send /web to the bot in Telegram for a sign-in link."))
-        if form is not None and not (same_origin(request, self.origin) and hmac.compare_digest(str(form.get("csrf", "")), csrf)):
+        if form is not None and not (same_origin(request, self.origin) and hmac.compare_digest(str(form.get("csrf", "")).encode(), csrf.encode())):
             with locales.use(clinician.language):
                 raise Refused(403, form_expired())
         with locales.use(clinician.language):
