@@ -29,7 +29,8 @@ COOKIE = "paincoach_session"
 HEADERS = {
     # Nothing from elsewhere, no inline script or style, no framing, forms only to us.
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-    "Referrer-Policy": "no-referrer",  # a sign-in link's token never leaves in a Referer
+    # A sign-in link's token never leaves in a Referer; same-origin, not no-referrer, so forms carry their Origin.
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",  # patients' data stays out of shared and back-button caches
 }
