@@ -64,6 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--take-over", action="store_true",
                      help="long polling: take the updates from a webhook deployment (deletes its webhook, records polling)")
 
+    serve = commands.add_parser("web", help="serve the clinicians' web dashboard (TLS from a reverse proxy in front)")
+    serve.add_argument("--listen", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")
+    serve.add_argument("--public-url", help="the address clinicians open, e.g. https://dashboard.example.org "
+                                           "(default PAINCOACH_WEB_URL, else http://LISTEN:PORT); the bot's /web links point there")
+
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply all migrations")
@@ -152,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command in clinic_cli.COMMANDS:
         return clinic_cli.run(args, database, settings.bot_username)
+    if args.command == "web":
+        return _web(args, database)
 
     from dialogs.engine import Engine
 
@@ -179,6 +187,23 @@ def main(argv: list[str] | None = None) -> int:
     except Refused as refusal:
         print(f"paincoach run refused to start: {refusal}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _web(args, database) -> int:
+    import uvicorn
+
+    from web.server import create_app
+
+    public_url = args.public_url or os.environ.get("PAINCOACH_WEB_URL") or f"http://{args.listen}:{args.port}"
+    if not public_url.startswith(("https://", "http://")):
+        print("--public-url must start with https:// (or http:// on a trusted network)", file=sys.stderr)
+        return 2
+    logging.getLogger("paincoach").info("web dashboard at %s (sign-in links: /web in Telegram)", public_url)
+    # No access log: a sign-in link's path carries its token. The proxy's X-Forwarded-* headers are
+    # not needed: links and cookies follow --public-url.
+    uvicorn.run(create_app(database, public_url), host=args.listen, port=args.port, log_level="warning", access_log=False,
+                proxy_headers=False, server_header=False)
     return 0
 
 

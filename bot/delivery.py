@@ -11,7 +11,7 @@ import asyncio
 import logging
 from dataclasses import replace
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, LinkPreviewOptions
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest, Forbidden, TelegramError
 
@@ -38,7 +38,8 @@ async def deliver(
             for i, chunk in enumerate(chunks):
                 last = i == len(chunks) - 1
                 sent = await bot.send_message(
-                    chat_id, chunk, reply_markup=markup if last else None, rate_limit_args=priority
+                    chat_id, chunk, reply_markup=markup if last else None, rate_limit_args=priority,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True) if output.no_preview else None,
                 )
             if output.guide and guides is not None and who is not None:
                 _play_guide(bot, engine, guides, who, chat_id, sent.message_id, output, markup)
@@ -116,6 +117,7 @@ def coalesce(outputs: list[Output]) -> list[Output]:
             and not previous.buttons
             and not previous.standalone
             and not output.standalone
+            and previous.no_preview == output.no_preview
             and not output.guide  # a guided exercise edits its own message: it takes no text before it
             and telegram_length(previous.text) + telegram_length(output.text) + 2 <= MessageLimit.MAX_TEXT_LENGTH
         ):

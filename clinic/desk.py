@@ -11,9 +11,11 @@ and export is recorded in the audit; a clinician sees only their own clinic's pa
   /export [format] [PC-XXXX] [YYYY-MM-DD [YYYY-MM-DD]] [instrument] [identify]   a zip of the
                       export (identify: admins only, adds references, Telegram ids and names)
   /invite [reference] a patient's invitation link into the clinic
+  /web                a one-time sign-in link to the web dashboard (ten minutes, one use)
 """
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime
 from typing import Callable
@@ -25,6 +27,7 @@ import locales
 from clinic import alerts
 from storage import enrollment
 from storage import audit
+from storage import web
 from exports.overview import overviews
 from dialogs.io import Command, File, Inbound, Message, Output, Press, Who
 from content.instruments import instruments as all_instruments
@@ -40,10 +43,13 @@ DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class Desk:
-    def __init__(self, db: Database, *, clock: Callable[[], datetime] = utcnow, bot_username: str | None = None):
+    def __init__(self, db: Database, *, clock: Callable[[], datetime] = utcnow, bot_username: str | None = None,
+                 web_url: str | None = None):
         self.db = db
         self.clock = clock
         self.bot_username = bot_username
+        # The dashboard's public address (`paincoach web --public-url`), else PAINCOACH_WEB_URL.
+        self.web_url = web_url or os.environ.get("PAINCOACH_WEB_URL") or None
 
     def concerns(self, session, inbound: Inbound) -> bool:
         """Whether the desk answers this update: it comes from a verified clinician, or opens a
@@ -92,6 +98,8 @@ class Desk:
                                              reference=event.args[:100] or None)
                     audit.record(session, actor, "invite", now, clinic_id=clinician.clinic_id)
                 return [Message(_("A patient's invitation (one use, valid for two weeks):") + "\n" + enrollment.deep_link(self.bot_username, code))]
+            if event.name == "web":
+                return [self._web(clinician, actor, now)]
             view = {"patients": self._patients, "patient": self._patient, "report": self._report}.get(event.name)
             if view is None or (event.name != "patients" and not event.args):
                 return [Message(help_text())]
@@ -122,6 +130,17 @@ class Desk:
         with locales.use(clinician.language):
             clinic = clinician_clinic(session, clinician)
             return [Message(_("You are verified as a clinician of {clinic}.").format(clinic=clinic.name) + "\n\n" + help_text())]
+
+    def _web(self, clinician: Clinician, actor: str, now: datetime) -> Message:
+        if not self.web_url:
+            return Message(_("The web dashboard is not set up here. Ask whoever runs paincoach to start it "
+                             "(paincoach web --public-url …)."))
+        with self.db.transaction() as session:
+            token = web.new_link(session, clinician, now)
+            audit.record(session, actor, "web_link", now, clinic_id=clinician.clinic_id)
+        # No link preview: a preview fetcher must not be the one to open it (it only sees a button anyway).
+        return Message(_("Your sign-in link to the web dashboard (one use, valid for {minutes} minutes):").format(
+            minutes=integer(web.LINK_MINUTES)) + "\n" + f"{self.web_url.rstrip('/')}/signin/{token}", no_preview=True)
 
     def _press(self, session, clinician: Clinician, press: Press, now) -> list[Output]:
         if not press.button_id.startswith(alerts.ACK) or not press.button_id[len(alerts.ACK):].isdigit():
@@ -321,4 +340,5 @@ def help_text() -> str:
         _("/report PC-XXXX – the one-page visit report"),
         _("/export [long|wide|activity|fhir|redcap] [PC-XXXX] [YYYY-MM-DD [YYYY-MM-DD]] [peg3|phq4|daily] – the data as a zip"),
         _("/invite [your reference] – an invitation link for a patient"),
+        _("/web – a sign-in link to the web dashboard"),
     ])

@@ -110,6 +110,7 @@ class Message:
     guide_done: str | None = None
     standalone: bool = False  # sent as a message of its own (e.g. a summary to forward)
     urgent: bool = False  # crisis lines or urgent-care advice: a transport never drops it (e.g. in a flood)
+    no_preview: bool = False  # a one-time link: the transport shows no preview of it (a preview would fetch it)
 
     @property
     def button_ids(self) -> list[str]:

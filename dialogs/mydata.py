@@ -22,10 +22,10 @@ OWN = [
     (models.PacingActivity, "patient_id"), (models.Sprint, "patient_id"), (models.VisitPrep, "patient_id"),
     (models.NotedQuestion, "patient_id"), (models.SafetyPlan, "patient_id"), (models.Alert, "patient_id"),
 ]
-# Machinery, not about them; and the clinic's own records (its staff, invitations, audit, and to
-# which clinician's chat an alert went).
+# Machinery, not about them; and the clinic's own records (its staff, invitations, audit, to
+# which clinician's chat an alert went, and its staff's dashboard sign-ins).
 LEFT_OUT = {"button_keys", "data_keys", "dialog_states", "processed_updates", "inbox", "outbox", "send_budget", "deployment", "clinics",
-            "clinicians", "invites", "audit", "alert_deliveries"}
+            "clinicians", "invites", "audit", "alert_deliveries", "web_links", "web_sessions"}
 
 
 def _row(row: Any) -> dict[str, Any]:

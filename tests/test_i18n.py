@@ -18,10 +18,11 @@ PLACEHOLDER = re.compile(r"\{\w*\}")
 
 def source_messages() -> set[str]:
     found = set()
-    for folder in ("bot", "clinic", "dialogs", "content", "exports", "scheduler", "storage"):
+    for folder in ("bot", "web", "clinic", "dialogs", "content", "exports", "scheduler", "storage"):
         for _filename, _lineno, message, _comments, _context in extract_from_dir(
             ROOT / folder,
-            method_map=[("**.py", "python"), ("**.toml", "content.babel_extract:extract")],
+            method_map=[("**.py", "python"), ("**.toml", "content.babel_extract:extract"),
+                        ("**/templates/**.html", "jinja2.ext:babel_extract")],
             keywords=KEYWORDS,
         ):
             found.add(message[0] if isinstance(message, tuple) else message)  # a catalog keys plurals by the singular

@@ -11,6 +11,7 @@ from storage.models.machinery import DialogState, ButtonKey, DataKey, ProcessedU
 from storage.models.checkins import Schedule, Prompt, Response, Answer
 from storage.models.coaching import ThoughtRecord, FlarePlan, FlareEpisode, BreathingSession, PacingActivity, PacingLog, VisitPrep, Sprint, NotedQuestion, SafetyPlan
 from storage.models.safety import SafetyEvent, Alert, AlertDelivery, AuditEntry
+from storage.models.web import WebLink, WebSession
 
 __all__ = [
     "Base",
@@ -47,4 +48,6 @@ __all__ = [
     "Alert",
     "AlertDelivery",
     "AuditEntry",
+    "WebLink",
+    "WebSession",
 ]

@@ -1,0 +1,145 @@
+"""The dashboard's pages: the signed-in clinician's own clinic only, every view audited as the
+desk audits it. The facts and their words are the desk's (`clinic.desk`): a table here, a line there."""
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+import locales
+from clinic import alerts as alert_words
+from clinic.desk import STUDY_CODE, clinic_zone, integer, nobody_hears, phq4_details, phq4_text, signed
+from dialogs.progress import number
+from exports.overview import Overview, overviews
+from locales import _
+from storage import audit, enrollment
+from storage.alerts import acknowledge
+from storage.models import Alert, Patient
+from web.dashboard import Dashboard, Refused
+
+NOTE_LIMIT = 2000  # as `paincoach alerts ack --note`
+
+
+class Pages:
+    def __init__(self, dashboard: Dashboard):
+        self.dashboard = dashboard
+        self.db = dashboard.db
+
+    def _audit(self, clinician, action: str, now, **detail) -> None:
+        with self.db.transaction() as session:
+            audit.record(session, f"clinician:{clinician.id}", action, now, clinic_id=clinician.clinic_id, via="web", **detail)
+
+    def patients(self, request: Request) -> Response:
+        with self.dashboard.clinician(request) as (clinician, csrf, now):
+            with self.db.reading() as session:
+                rows = overviews(session, clinician.clinic_id, now)
+                banners = [nobody_hears(clinic, count) for clinic, count in enrollment.clinics_nobody_hears(session)]
+                zone = clinic_zone(session, clinician)
+                cells = [row_cells(row, zone) for row in rows]
+            if rows:
+                self._audit(clinician, "view_patients", now, rows=len(rows))
+            return self.dashboard.page(request, "patients.html", who=clinician, csrf=csrf, rows=cells, banners=banners,
+                                       title=_("Patients"))
+
+    def patient(self, request: Request) -> Response:
+        from dialogs.progress import chart
+
+        code = request.path_params["code"].strip().upper()
+        with self.dashboard.clinician(request) as (clinician, csrf, now):
+            with self.db.reading() as session:
+                found = overviews(session, clinician.clinic_id, now, (code,)) if STUDY_CODE.match(code) else []
+                if not found:  # another clinic's patient is no patient here either
+                    raise Refused(404, _("No patient {code} in your clinic.").format(code=code[:12]))
+                zone = clinic_zone(session, clinician)
+                row = found[0]
+                facts = row_cells(row, zone)
+                details = phq4_details(row, zone)
+                open_alerts = open_alert_views(session, clinician.clinic_id, row.study_code)
+                patient = enrollment.patient_coded(session, row.study_code, clinician.clinic_id)
+                has_chart = chart(session, patient, now, for_clinician=True) is not None  # its recipe only: cheap
+            self._audit(clinician, "view_patient", now, subject=row.study_code)
+            return self.dashboard.page(request, "patient.html", who=clinician, csrf=csrf, row=facts, details=details,
+                                       alerts=open_alerts, has_chart=has_chart, title=row.study_code)
+
+    def chart(self, request: Request) -> Response:
+        from dialogs.charts import drawn
+        from dialogs.progress import chart
+
+        code = request.path_params["code"].strip().upper()
+        with self.dashboard.clinician(request) as (clinician, _csrf, now):
+            with self.db.reading() as session:
+                try:
+                    patient = enrollment.patient_coded(session, code, clinician.clinic_id)
+                except enrollment.NotFound:
+                    patient = None
+                if patient is None or not overviews(session, clinician.clinic_id, now, (code,)):
+                    raise Refused(404, _("No patient {code} in your clinic.").format(code=code[:12]))
+                file = chart(session, patient, now, for_clinician=True)
+            if file is None:
+                raise Refused(404, _("Nothing to draw yet."))
+            png = drawn([file])[0].data  # drawn outside the snapshot, as the desk does
+            self._audit(clinician, "view_chart", now, subject=code)
+            return Response(png, media_type="image/png")
+
+    def alerts(self, request: Request) -> Response:
+        with self.dashboard.clinician(request) as (clinician, csrf, now):
+            done = request.query_params.get("acknowledged", "")
+            with self.db.reading() as session:
+                views = open_alert_views(session, clinician.clinic_id)
+                notice = None
+                if done.isdigit() and (alert := session.get(Alert, int(done))) is not None and alert.clinic_id == clinician.clinic_id \
+                        and alert.acknowledged_at is not None:
+                    notice = alert_words.acknowledged_line(session, alert)
+            self._audit(clinician, "view_alerts", now, rows=len(views))
+            return self.dashboard.page(request, "alerts.html", who=clinician, csrf=csrf, alerts=views, notice=notice,
+                                       title=_("Open alerts"))
+
+    async def acknowledge(self, request: Request) -> Response:
+        form = await request.form()
+        return await run_in_threadpool(self._acknowledge, request, form)
+
+    def _acknowledge(self, request: Request, form) -> Response:
+        """As an Acknowledge press in Telegram or `paincoach alerts ack`: once, audited; the running
+        bot's dispatcher then edits every copy sent."""
+        alert_id = request.path_params["alert_id"]
+        with self.dashboard.clinician(request, form) as (clinician, _csrf, now):
+            note = str(form.get("note", "")).strip()[:NOTE_LIMIT] or None
+            actor = f"clinician:{clinician.id}"
+            with self.db.transaction() as session:
+                alert, acknowledged = acknowledge(session, alert_id, now, actor, clinic_id=clinician.clinic_id,
+                                                  clinician_id=clinician.id, note=note)
+                if alert is not None and acknowledged:
+                    audit.record(session, actor, "acknowledge", now, clinic_id=clinician.clinic_id, subject=alert.study_code,
+                                 alert=alert.id, via="web")
+            if alert is None:
+                raise Refused(404, _("There is no such alert in your clinic."))
+            return RedirectResponse(f"/alerts?acknowledged={alert.id}", status_code=303)
+
+
+def row_cells(row: Overview, zone) -> dict:
+    """One patient's facts, worded as the desk words them."""
+    return {
+        "code": row.study_code,
+        "reference": row.reference or "",
+        "last_checkin": locales.moment(row.last_checkin, zone) if row.last_checkin else _("no check-in yet"),
+        "peg": "" if row.peg is None else number(row.peg) + (f" ({signed(row.peg_change)})" if row.peg_change is not None else ""),
+        "phq4": phq4_text(row) if row.phq4 is not None else "",
+        "adherence": "" if row.adherence is None else _("{answered} of {sent}").format(answered=integer(row.answered), sent=integer(row.sent)),
+        "flares": integer(row.open_flares) if row.open_flares else "",
+        "alerts": integer(row.open_alerts) if row.open_alerts else "",
+    }
+
+
+def open_alert_views(session, clinic_id: int, study_code: str | None = None) -> list[dict]:
+    """The clinic's unacknowledged alerts, newest first, each as its Telegram copy reads."""
+    query = select(Alert).where(Alert.clinic_id == clinic_id, Alert.acknowledged_at.is_(None))
+    if study_code:
+        query = query.where(Alert.study_code == study_code)
+    views = []
+    for alert in session.scalars(query.order_by(Alert.created_at.desc(), Alert.id.desc())):
+        patient = session.get(Patient, alert.patient_id) if alert.patient_id is not None else None
+        lines = alert_words.text(alert, patient, repeat=alert.escalations > 0).splitlines()
+        views.append({"id": alert.id, "code": alert.study_code, "headline": lines[0], "lines": lines[1:],
+                      "linked": patient is not None and patient.discharged_at is None})
+    return views

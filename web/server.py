@@ -1,0 +1,69 @@
+"""The dashboard's routes and headers: `paincoach web` serves `create_app` with uvicorn."""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+import locales
+from locales import _
+from storage.db import Database
+from storage.models import utcnow
+from web.dashboard import HEADERS, Dashboard, Refused, browser_language
+from web.pages import Pages
+
+
+def create_app(db: Database, public_url: str, *, clock: Callable[[], datetime] = utcnow) -> Starlette:
+    dashboard = Dashboard(db, public_url, clock)
+    views = Pages(dashboard)
+    routes = [
+        Route("/", lambda request: RedirectResponse("/patients", status_code=303)),
+        Route("/signin/{token}", dashboard.signin_page, methods=["GET"]),
+        Route("/signin/{token}", dashboard.signin, methods=["POST"]),
+        Route("/signout", dashboard.signout, methods=["POST"]),
+        Route("/signed-out", dashboard.signed_out),
+        Route("/patients", views.patients),
+        Route("/patients/{code}", views.patient),
+        Route("/patients/{code}/chart.png", views.chart),
+        Route("/alerts", views.alerts, methods=["GET"]),
+        Route("/alerts/{alert_id:int}/acknowledge", views.acknowledge, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
+    ]
+
+    async def refused(request: Request, refusal: Refused) -> Response:
+        return dashboard.refused(request, refusal)
+
+    async def not_found(request: Request, _error) -> Response:
+        with locales.use(browser_language(request)):
+            return dashboard.page(request, "message.html", 404, message=_("There is no such page."))
+
+    return Starlette(routes=routes, exception_handlers={Refused: refused, 404: not_found, 405: not_found},
+                     middleware=[Middleware(Headers)])
+
+
+class Headers:
+    """HEADERS on every response, static files and refusals included."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def sending(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, sending)
