@@ -33,6 +33,7 @@ class Settings:
     log_level: str = "INFO"
     dispatch_seconds: float = 5  # how often due check-in prompts are sent; 0 turns sending off
     bot_username: str | None = None  # for invitation links (https://t.me/<bot>?start=<code>)
+    web_url: str | None = None  # the dashboard's public address, for /web's sign-in links
     data_key: str | None = field(default=None, repr=False)  # Fernet key(s) for patients' words, newest first
 
     @classmethod
@@ -52,6 +53,7 @@ class Settings:
             log_level=env.get("PAINCOACH_LOG_LEVEL", "INFO").upper(),
             dispatch_seconds=float(env.get("PAINCOACH_DISPATCH_SECONDS", "5")),
             bot_username=(env.get("PAINCOACH_BOT_USERNAME") or "").lstrip("@") or None,
+            web_url=env.get("PAINCOACH_WEB_URL") or None,
             data_key=secret["PAINCOACH_DATA_KEY"],
         )
 

@@ -134,7 +134,8 @@ def build_application(
     app.bot_data["told_not_private"] = set()
     app.bot_data["flood"] = flood
     app.bot_data["guides"] = guides or GuidePlayer()
-    app.bot_data["desk"] = Desk(engine.db, clock=engine.clock, bot_username=settings.bot_username)
+    app.bot_data["desk"] = Desk(engine.db, clock=engine.clock, bot_username=settings.bot_username,
+                                 web_url=settings.web_url)
     app.add_handler(TypeHandler(Update, _private_chats_only), group=-1)
     app.add_handlers(
         [

@@ -15,7 +15,6 @@ and export is recorded in the audit; a clinician sees only their own clinic's pa
 """
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime
 from typing import Callable
@@ -48,8 +47,7 @@ class Desk:
         self.db = db
         self.clock = clock
         self.bot_username = bot_username
-        # The dashboard's public address (`paincoach web --public-url`), else PAINCOACH_WEB_URL.
-        self.web_url = web_url or os.environ.get("PAINCOACH_WEB_URL") or None
+        self.web_url = web_url  # the dashboard's public address (PAINCOACH_WEB_URL, as `paincoach web` serves it)
 
     def concerns(self, session, inbound: Inbound) -> bool:
         """Whether the desk answers this update: it comes from a verified clinician, or opens a

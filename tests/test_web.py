@@ -66,16 +66,18 @@ def clinic_a(database, desk) -> int:
     return a
 
 
-def test_web_in_telegram_gives_a_verified_clinician_a_one_time_link_kept_hashed(database, desk, clinic_a, monkeypatch):
+def test_web_in_telegram_gives_a_verified_clinician_a_one_time_link_kept_hashed(database, desk, clinic_a):
     token = web_link(desk)
     with database.transaction() as session:
         [link] = session.scalars(select(WebLink)).all()
         assert link.token_hash == enrollment.hash_code(token) and link.expires_at == NOW + timedelta(minutes=10)
         assert token not in link.token_hash
     assert desk.handle(Inbound(Who("telegram", "5555", "en"), Command("web"))) is None  # not a clinician: the patient's engine
-    monkeypatch.delenv("PAINCOACH_WEB_URL", raising=False)
     [unset] = Desk(database, clock=lambda: NOW).handle(Inbound(Who("telegram", DOCTOR_A, "en"), Command("web")))
     assert "not set up" in unset.text
+    from bot.config import Settings
+
+    assert Settings.from_env({"PAINCOACH_WEB_URL": URL}).web_url == URL  # what `paincoach run` hands the desk
 
 
 def test_opening_the_link_shows_a_button_and_only_the_button_signs_in_once(database, desk, client, clinic_a):
