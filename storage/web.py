@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from storage.enrollment import hash_code
@@ -71,6 +71,15 @@ def sign_out(session: Session, cookie: str | None, now: datetime) -> None:
     web_session = session.get(WebSession, hash_code(cookie)) if cookie else None
     if web_session is not None and web_session.ended_at is None:
         web_session.ended_at = now
+
+
+def prune(session: Session, now: datetime) -> int:
+    """Links and sessions a day past any use (expired, spent, ended or idle): gone."""
+    old = now - timedelta(days=1)
+    links = session.execute(delete(WebLink).where(WebLink.expires_at < old)).rowcount
+    sessions = session.execute(delete(WebSession).where(
+        or_(WebSession.ended_at < old, WebSession.last_seen_at < old - timedelta(minutes=IDLE_MINUTES)))).rowcount
+    return links + sessions
 
 
 def active(session: Session, clinician_id: int) -> Clinician | None:

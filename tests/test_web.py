@@ -266,3 +266,16 @@ def test_a_sign_in_link_goes_out_without_a_link_preview():
     asyncio.run(deliver(bot, None, 1, [Message("Hello"), link]))
     [(hello, plain), (text, kw)] = bot.calls  # not merged into the text before it
     assert plain["link_preview_options"] is None and kw["link_preview_options"].is_disabled and "signin" in text
+
+
+def test_links_and_sessions_are_pruned_a_day_after_their_last_use(database, desk, client, clinic_a, clock):
+    from storage import retention
+
+    spent = web_link(desk)
+    web_link(desk)  # never used
+    assert sign_in(client, spent).status_code == 303
+    with database.transaction() as session:
+        assert retention.prune(session, NOW + timedelta(hours=2))["web"] == 0  # a session can still be resumed in the day
+    with database.transaction() as session:
+        assert retention.prune(session, NOW + timedelta(days=1, hours=1))["web"] == 3  # both links and the idle session
+        assert session.scalars(select(WebLink)).all() == [] and session.scalars(select(WebSession)).all() == []
