@@ -39,9 +39,8 @@ from bot.guide import GuidePlayer
 from bot.config import Settings
 from bot.delivery import alert_transport, deliver, prompt_deliverer
 from bot.sender import Sender, SharedBudget
-from bot.steps import answer, mark_unreachable, resend_urgent, sweep
+from bot.steps import answer, confirmed, mark_unreachable, resend_urgent, sweep
 from bot.updates import who_of, without_nul
-from storage import outbox
 from clinic.alerts import AlertDispatcher
 from clinic.desk import Desk
 from dialogs import helplines
@@ -247,11 +246,11 @@ async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, event) -> No
         log.info("update %s: the patient blocked the bot; marked unreachable", update.update_id)
         await asyncio.to_thread(mark_unreachable, engine, inbound.who)
     except TelegramError:
-        await asyncio.to_thread(outbox.confirmed, engine.db, kept)  # the error path answers instead (bot/recovery.py)
+        await confirmed(engine, kept)  # the error path answers instead (bot/recovery.py)
         raise
     # Sent (or, in a flood, thinned): out of the outbox. A process killed before this line sends
     # them on its next start (bot/steps.py); one stopped mid-send (cancelled) too.
-    await asyncio.to_thread(outbox.confirmed, engine.db, kept)
+    await confirmed(engine, kept)
 
 
 async def _on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

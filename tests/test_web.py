@@ -178,6 +178,7 @@ def test_acknowledging_an_alert_on_the_web_is_recorded_once_and_needs_the_forms_
     sign_in(client, web_link(desk))
     page = client.get("/alerts")
     assert "Alert: crisis message" in page.text and "Acknowledge" in page.text and "Their message: help" in page.text
+    assert "At Nov 28, 2026, 2:05\u202fPM CET" in page.text  # in the clinic's zone, as the Telegram copies
     assert client.post(f"/alerts/{alert_id}/acknowledge", data={"note": "called"}).status_code == 403  # no CSRF token
     assert client.post(f"/alerts/{alert_id}/acknowledge", data={"note": "called", "csrf": "güess"}).status_code == 403
     token = csrf_of(page)

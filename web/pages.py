@@ -139,7 +139,7 @@ def open_alert_views(session, clinic_id: int, study_code: str | None = None) -> 
     views = []
     for alert in session.scalars(query.order_by(Alert.created_at.desc(), Alert.id.desc())):
         patient = session.get(Patient, alert.patient_id) if alert.patient_id is not None else None
-        lines = alert_words.text(alert, patient, repeat=alert.escalations > 0).splitlines()
+        lines = alert_words.text(alert, patient, repeat=alert.escalations > 0, zone=alert_words.zone_of(session, alert)).splitlines()
         views.append({"id": alert.id, "code": alert.study_code, "headline": lines[0], "lines": lines[1:],
                       "linked": patient is not None and patient.discharged_at is None})
     return views
