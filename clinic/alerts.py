@@ -88,8 +88,6 @@ def text(alert: Alert, patient: Patient | None, *, repeat: bool, for_clinician: 
         latest = locales.moment(alert.last_message_at or alert.created_at, zone)
         lines.append(ngettext("{n} message, the latest at {time}", "{n} messages, the latest at {time}",
                               alert.message_count).format(n=alert.message_count, time=latest))
-    if alert.also:
-        lines.append(_("Also: {categories}").format(categories=", ".join(_(CATEGORIES[c]) for c in alert.also.split(",") if c in CATEGORIES)))
     if patient is None:
         lines.append(_("The patient has since deleted their data from the bot."))
     if alert.words and for_clinician:

@@ -3,12 +3,12 @@
 The step that found the concern (a crisis, a red flag, a severe PHQ-4) writes the alert and one
 delivery row per recipient; the clinic's dispatcher (`clinic.alerts`) sends and escalates them.
 
-One alert per episode: while a patient's alert is open (not acknowledged), their further
-messages of the same category, or of a lower one, join it (a count, the latest time, the lower
-categories named), and its copies are edited to say so, without notifying anyone again. A
-higher category opens a new alert, which notifies at once (the open one stays as it was: each
-alert's category never changes, so no copy ever understates what it is about). After an
-acknowledgement the next message opens a new alert.
+One alert per episode: while a patient's alert is open (not acknowledged) and still escalating,
+their further messages of the same category join it (a count, the latest time), and its copies
+are edited to say so, without notifying anyone again. Another category opens an alert of its own,
+which notifies at once: categories never merge, so no copy ever understates what it is about. So
+does a message after an acknowledgement, after the last escalation round (nobody answered: ring
+again), or when the open alert reached nobody.
 """
 from __future__ import annotations
 
@@ -22,10 +22,8 @@ from storage.models import Alert, AlertDelivery, Clinician, Patient
 
 log = logging.getLogger(__name__)
 
-# What an alert can be about (their words for a clinician: clinic.alerts.CATEGORIES), by how
-# urgently a person must act: a message joins an open alert of its own rank or higher.
-RANK = {"crisis": 3, "overdose_taken": 3, "red_flag": 2, "abuse": 2, "phq4_severe": 1, "eating_disorder": 1}
-ALERT_CATEGORIES = frozenset(RANK)
+# What an alert can be about (their words for a clinician: clinic.alerts.CATEGORIES).
+ALERT_CATEGORIES = frozenset({"crisis", "overdose_taken", "red_flag", "abuse", "phq4_severe", "eating_disorder"})
 
 
 def raise_alert(session: Session, patient: Patient, category: str, now: datetime, *, words: str | None = None) -> Alert | None:
@@ -48,11 +46,9 @@ def raise_alert(session: Session, patient: Patient, category: str, now: datetime
 def _raise(session: Session, patient: Patient, category: str, now: datetime, words: str | None) -> Alert:
     clinic = patient.clinic
     words = words if words and clinic.setting("alert_include_words") else None
-    if (episode := open_episode(session, patient.id)) is not None and RANK[category] <= RANK[episode.category]:
+    if (episode := open_episode(session, patient, category)) is not None:
         episode.message_count += 1
         episode.last_message_at = max(now, episode.last_message_at or episode.created_at)
-        if category != episode.category and category not in (episode.also or "").split(","):
-            episode.also = ",".join(filter(None, [episode.also, category]))
         if words:
             episode.words = words  # the latest (an earlier message's words stay when this one's may not be kept)
         return episode
@@ -71,12 +67,16 @@ def _raise(session: Session, patient: Patient, category: str, now: datetime, wor
     return alert
 
 
-def open_episode(session: Session, patient_id: int) -> Alert | None:
-    """The patient's open alert of the highest category (the newest of equals), locked."""
-    rows = session.scalars(
-        select(Alert).where(Alert.patient_id == patient_id, Alert.acknowledged_at.is_(None)).order_by(Alert.id.desc()).with_for_update()
-    ).all()
-    return max(rows, key=lambda alert: RANK.get(alert.category, 0), default=None)
+def open_episode(session: Session, patient: Patient, category: str) -> Alert | None:
+    """The alert a message of this category joins, locked: the patient's newest open one of that
+    category, for their clinic, still escalating and sent to someone."""
+    return session.scalars(
+        select(Alert).where(
+            Alert.patient_id == patient.id, Alert.clinic_id == patient.clinic_id, Alert.category == category,
+            Alert.acknowledged_at.is_(None), Alert.escalation_due_at.is_not(None),
+            select(AlertDelivery.id).where(AlertDelivery.alert_id == Alert.id).exists(),
+        ).order_by(Alert.id.desc()).limit(1).with_for_update()
+    ).first()
 
 
 def acknowledge(session: Session, alert_id: int, now: datetime, actor: str, *, clinic_id: int | None = None,

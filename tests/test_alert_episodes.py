@@ -104,12 +104,11 @@ def test_further_messages_join_the_open_alert_and_its_copies_show_the_count(data
         assert message.buttons[0][0].id == f"{ACK}{alert.id}"  # still to be acknowledged
     tick()
     assert len(telegram.edits) == 2  # each copy edited once, to the latest count
-    # A lower category joins the open episode, named; it notifies nobody.
+    # Another category never merges into it: an alert of its own, which notifies.
     alice.say(RED_FLAG)
     tick()
-    [alert] = alerts(database)
-    assert alert.message_count == 4 and alert.also == "red_flag" and len(telegram.sent) == 2
-    assert all("Also: red-flag symptom" in m.text for _c, _i, m in telegram.edits[2:]) and len(telegram.edits) == 4
+    assert [(a.category, a.message_count) for a in alerts(database)] == [("crisis", 3), ("red_flag", 1)]
+    assert [m.text.splitlines()[0] for _c, m in telegram.sent[2:]] == ["⚠️ Alert: red-flag symptom"] * 2
 
 
 def test_a_higher_category_alerts_again_and_an_acknowledged_alert_is_not_joined(database, desk, clock, telegram, tick):
@@ -121,12 +120,26 @@ def test_a_higher_category_alerts_again_and_an_acknowledged_alert_is_not_joined(
     red_flag, crisis = alerts(database)
     assert (red_flag.category, red_flag.message_count) == ("red_flag", 1) and (crisis.category, crisis.message_count) == ("crisis", 1)
     assert [m.text.splitlines()[0] for _c, m in telegram.sent[2:]] == ["⚠️ Alert: crisis message"] * 2
-    alice.say(RED_FLAG)  # lower than the open crisis: joins it, never the other way round
-    assert [(a.category, a.message_count, a.also) for a in alerts(database)] == [("red_flag", 1, None), ("crisis", 2, "red_flag")]
+    alice.say(RED_FLAG)  # each category joins its own open alert
+    alice.say(CRISIS)
+    assert [(a.category, a.message_count) for a in alerts(database)] == [("red_flag", 2), ("crisis", 2)]
     say(desk, DOCTOR_A, Press(f"{ACK}{crisis.id}", None, None))
     alice.say(CRISIS)  # after the acknowledgement: a new episode
-    assert [(a.category, a.message_count) for a in alerts(database)] == [("red_flag", 1), ("crisis", 2), ("crisis", 1)]
+    assert [(a.category, a.message_count) for a in alerts(database)] == [("red_flag", 2), ("crisis", 2), ("crisis", 1)]
     assert tick() == 2
+
+
+def test_an_alert_nobody_answered_through_every_round_is_not_joined_it_rings_again(database, desk, clock, telegram, tick):
+    alice = patient(database, desk, clock, alert_escalate_minutes=10, alert_escalate_times=1)
+    alice.say(CRISIS)
+    tick()
+    clock[0] = NOW + timedelta(minutes=10)
+    tick()  # the one escalation round: it stays open, and escalates no more
+    sent = len(telegram.sent)
+    clock[0] = NOW + timedelta(days=3)
+    alice.say(CRISIS)
+    assert [(a.category, a.message_count) for a in alerts(database)] == [("crisis", 1), ("crisis", 1)]
+    assert tick() == 2 and len(telegram.sent) == sent + 2  # both clinicians notified anew
 
 
 def test_a_withdrawn_patients_crisis_still_alerts_without_their_words(database, desk, clock, telegram, tick):
@@ -248,3 +261,15 @@ def test_alerts_from_before_episodes_keep_their_escalation_and_old_copies_are_no
         shown = {d.alert_id: d.acknowledged_shown_at for d in session.scalars(select(AlertDelivery))}
         assert shown[1] is None and shown[2] is None and shown[3] is not None
     db.dispose()
+
+
+def test_an_alert_that_reached_nobody_is_not_joined_once_someone_can_hear(database, desk, clock, telegram, tick):
+    clinic = make_clinic(database, "Lakeside")
+    alice = Chat(Engine(database, clock=lambda: clock[0]), "1002")
+    alice.command("start", patient_invite(database, clinic))
+    onboard(alice)
+    alice.say(CRISIS)  # no clinician, no fallback: nobody to send it to
+    verified(database, desk, clinic, DOCTOR_A, name="Dr A")
+    alice.say(CRISIS)
+    assert [a.message_count for a in alerts(database)] == [1, 1]
+    assert tick() == 1 and [chat for chat, _m in telegram.sent] == [int(DOCTOR_A)]

@@ -252,8 +252,8 @@ def test_safety_events_lead_the_report(chat, database):
 
         facts = gather(session, session.scalars(select(Patient)).one(), NOW)
     line = safety_line(facts)
-    # The red flag joined the open crisis alert (one alert per episode): two events, one alert.
-    assert "crisis messages: 1" in line and "red-flag symptoms: 1" in line and "alerts not acknowledged: 1" in line
+    # Categories never merge: two events of two categories, two alerts.
+    assert "crisis messages: 1" in line and "red-flag symptoms: 1" in line and "alerts not acknowledged: 2" in line
 
 
 def phq4(session, pid: int, at: datetime, anxiety: tuple[int, int], depression: tuple[int, int], source: str = "scheduled") -> None:

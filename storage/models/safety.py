@@ -48,7 +48,6 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     message_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # messages in the episode
     last_message_at: Mapped[datetime | None]  # the latest of them
-    also: Mapped[str | None] = mapped_column(String(100))  # other, lower categories that joined: "red_flag,abuse"
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("clinicians.id"))
     acknowledged_actor: Mapped[str | None] = mapped_column(String(64))  # as in the audit: "clinician:<id>" or "cli:<user>"

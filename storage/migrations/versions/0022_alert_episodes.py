@@ -23,7 +23,6 @@ def upgrade() -> None:
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('message_count', sa.Integer(), server_default='1', nullable=False))
         batch_op.add_column(sa.Column('last_message_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('also', sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column('acknowledged_actor', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('acknowledged_note', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('escalations', sa.Integer(), server_default='0', nullable=False))
@@ -68,6 +67,5 @@ def downgrade() -> None:
         batch_op.drop_column('escalations')
         batch_op.drop_column('acknowledged_note')
         batch_op.drop_column('acknowledged_actor')
-        batch_op.drop_column('also')
         batch_op.drop_column('last_message_at')
         batch_op.drop_column('message_count')
