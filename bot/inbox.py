@@ -90,10 +90,11 @@ class Intake:
         self._handling.add(task)
         task.add_done_callback(self._handling.discard)
 
-    async def settled(self) -> None:
-        """Until what it was handed so far is handled (or failed)."""
-        while self._handling:
-            await asyncio.wait(set(self._handling))
+    async def settled(self, timeout: float = 30) -> None:
+        """Until what it was handed so far is handled (or failed), `timeout` seconds at most: what
+        arrives meanwhile is not waited for (on a busy webhook that would be for ever)."""
+        if pending := set(self._handling):
+            await asyncio.wait(pending, timeout=timeout)
 
     async def stop(self, timeout: float = 10) -> None:
         """Let the updates being handled finish (what does not finish stays in the inbox, its lease

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 
 from sqlalchemy.exc import OperationalError
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
 from storage import Database, open_database
@@ -111,8 +111,8 @@ async def pushed(app: Application, stop: asyncio.Event, most: float = 10.0) -> N
         try:
             if not (await app.bot.get_webhook_info()).pending_update_count:
                 return
-        except NetworkError:
-            return  # Telegram away again: nothing would come meanwhile
+        except TelegramError:
+            return  # Telegram away again, or refusing: waiting would not bring anything
         await asyncio.sleep(0.2)
 
 

@@ -15,6 +15,7 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy import update as sql_update
@@ -77,31 +78,44 @@ def answer(desk: Desk, engine: Engine, inbound: Inbound, chat_id: int) -> Answer
     return Answered(outputs if outputs is not None else engine.handle(inbound))  # (the invitation went meanwhile)
 
 
-async def resend_urgent(bot, engine: Engine, *, everything: bool) -> list[int]:
+@dataclass(frozen=True)
+class Held:
+    """Outbox rows a stopped process left, leased to this start until `until`."""
+    ids: list[int] = field(default_factory=list)
+    until: datetime | None = None
+
+
+async def resend_urgent(bot, engine: Engine, *, everything: bool) -> Held:
     """At start, before any update: send at once the urgent replies (crisis lines) a stopped
-    process kept and never sent; returns the other rows, held back for `resend_held`.
-    `everything`: this is the only process (SQLite)."""
+    process kept and never sent; the other rows are held back for `resend_held` (leased for
+    longer meanwhile, so no sweep sends them early). `everything`: this is the only process (SQLite)."""
     now = engine.clock()
     await _send(bot, engine, await asyncio.to_thread(outbox.orphans, engine.db, now, everything=everything, urgent=True))
-    held = await asyncio.to_thread(outbox.orphans, engine.db, now, everything=everything, urgent=False)
-    return [row_id for _chat, rows in held for row_id, _payload in rows]
+    held = await asyncio.to_thread(outbox.orphans, engine.db, now, everything=everything, urgent=False, lease=outbox.HOLD)
+    return Held([row_id for _chat, rows in held for row_id, _payload in rows], now + outbox.HOLD)
 
 
-async def resend_held(bot, engine: Engine, held: list[int]) -> int:
+async def resend_held(bot, engine: Engine, held: Held) -> int:
     """Once the updates waiting at start are handled: send what `resend_urgent` held back and no
     step superseded meanwhile. A patient who answered while the bot was down gets their next
     question, not the one they answered again."""
-    return await _send(bot, engine, await asyncio.to_thread(outbox.still_kept, engine.db, held, engine.clock()))
+    if not held.ids:
+        return 0
+    return await _send(bot, engine, await asyncio.to_thread(outbox.still_kept, engine.db, held.ids, held.until, engine.clock()))
 
 
 async def caught_up(app) -> int:
-    """The transport has handled the updates that waited for this start: what was held back goes.
-    If the database fails now, it goes at the next start (or, on PostgreSQL, the next sweep)."""
+    """The transport has handled the updates that waited for this start: what was held back goes,
+    then the scheduled sends may start (bot/telegram.py). If the database fails now, the replies go
+    at the next start (or, on PostgreSQL, the next sweep once their lease is over)."""
     try:
-        return await resend_held(app.bot, app.bot_data["engine"], app.bot_data.pop("held_back", []))
+        return await resend_held(app.bot, app.bot_data["engine"], app.bot_data.pop("held_back", Held()))
     except Exception:
         log.exception("could not send the replies a stopped process left")
         return 0
+    finally:
+        if (event := app.bot_data.get("caught_up")) is not None:
+            event.set()
 
 
 async def resend(bot, engine: Engine, *, everything: bool) -> int:

@@ -306,13 +306,15 @@ async def _on_start(app: Application) -> None:
     # Before any new update, what a stopped process never sent: crisis lines now, the rest once the
     # transport has handled what waited for this start (`steps.caught_up`): replies keep their order.
     app.bot_data["held_back"] = await resend_urgent(app.bot, engine, everything=engine.db.is_sqlite)
+    caught_up = app.bot_data["caught_up"] = asyncio.Event()
+    asyncio.get_running_loop().call_later(60, caught_up.set)  # a transport that cannot read yet holds prompts back no longer
     if not engine.db.is_sqlite:  # several processes: one may die mid-send
         app.bot_data["sweep"] = asyncio.create_task(sweep(app.bot, engine))
     if settings.dispatch_seconds > 0:
         dispatcher = Dispatcher(engine.db, engine, prompt_deliverer(app.bot, engine))
         alert_dispatcher = AlertDispatcher(engine.db, *alert_transport(app.bot, engine), clock=engine.clock)
         app.bot_data["scheduler"] = runner.start(engine.db, dispatcher, ticks={"alerts": alert_dispatcher.tick},
-                                                 dispatch_seconds=settings.dispatch_seconds)
+                                                 dispatch_seconds=settings.dispatch_seconds, ready=caught_up)
 
 
 async def _on_stop(app: Application) -> None:

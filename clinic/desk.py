@@ -151,7 +151,7 @@ class Desk:
 
     def _patients(self, session, clinician, _args, now) -> tuple[list[Output], dict | None]:
         rows = overviews(session, clinician.clinic_id, now)
-        banner = [nobody_hears(clinic, count) for clinic, count in enrollment.clinics_nobody_hears(session)]
+        banner = nobody_banner(session, clinician)
         if not rows:
             return [Message("\n\n".join([*banner, _("No patients yet. Send /invite to get an invitation link for one.")]))], None
         zone = clinic_zone(session, clinician)
@@ -311,6 +311,14 @@ def phq4_details(row, zone: ZoneInfo) -> list[str]:
         lines.append(_("PHQ-4 baseline: {score} {band} ({time})").format(
             score=integer(base["total"]), band=_(BANDS[base["band"]]), time=locales.moment(row.phq4_baseline_at, zone)))
     return lines
+
+
+def nobody_banner(session, clinician: Clinician) -> list[str]:
+    """For an admin: the clinics whose alerts would reach nobody (never their own: it has them).
+    Other clinicians are not told other clinics' names and patient counts."""
+    if not clinician.is_admin:
+        return []
+    return [nobody_hears(clinic, count) for clinic, count in enrollment.clinics_nobody_hears(session)]
 
 
 def nobody_hears(clinic, patients: int) -> str:

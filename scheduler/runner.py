@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 
 
 def start(db: Database, dispatcher: Dispatcher, *, ticks: Mapping[str, Callable[[], Awaitable[object]]] | None = None,
-          dispatch_seconds: float = 5, plan_minutes: float = 10) -> AsyncIOScheduler:
+          dispatch_seconds: float = 5, plan_minutes: float = 10, ready: asyncio.Event | None = None) -> AsyncIOScheduler:
+    """The jobs; check-in prompts wait for `ready` (a conversation's last reply, kept by a
+    stopped process, goes before a new invitation)."""
     async def plan() -> None:
         def run() -> None:
             with db.transaction() as session:
@@ -38,6 +40,8 @@ def start(db: Database, dispatcher: Dispatcher, *, ticks: Mapping[str, Callable[
         await asyncio.to_thread(run)
 
     async def dispatch() -> None:
+        if ready is not None and not ready.is_set():
+            return
         sent = await dispatcher.tick()
         if sent:
             log.info("sent %d check-in prompt(s)", sent)

@@ -23,6 +23,7 @@ from storage.models import Outbox
 STALE = timedelta(days=1)  # a reply that never went out in a day would confuse more than help: dropped
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=30)  # a live process has sent its replies long before this (they go before scheduled sends)
+HOLD = timedelta(minutes=2)  # held back at a start, while the updates that waited are handled (bot/steps.py)
 
 
 def put(session: Session, chat_id: int, payloads: list[tuple[str, bool]], now: datetime) -> list[int]:
@@ -48,10 +49,11 @@ def drop_stale(session: Session, now: datetime) -> int:
     return session.execute(delete(Outbox).where(Outbox.created_at < now - STALE)).rowcount
 
 
-def orphans(db: Database, now: datetime, *, everything: bool = False, urgent: bool | None = None) -> list[tuple[int, list[tuple[int, str]]]]:
+def orphans(db: Database, now: datetime, *, everything: bool = False, urgent: bool | None = None,
+            lease: timedelta = LEASE) -> list[tuple[int, list[tuple[int, str]]]]:
     """Rows a dead process left (lease over; `everything` when this is the only process), as
     (chat, rows in order): every chat's urgent rows first, then the rest; only the urgent or only
-    the others when `urgent` says so. Leased to this process now."""
+    the others when `urgent` says so. Leased to this process now, for `lease`."""
     with db.transaction() as session:
         if stale := drop_stale(session, now):
             log.warning("dropped %d replies that could not be sent for a day", stale)
@@ -60,21 +62,23 @@ def orphans(db: Database, now: datetime, *, everything: bool = False, urgent: bo
             query = query.where(Outbox.lease_until <= now)
         if urgent is not None:
             query = query.where(Outbox.urgent.is_(urgent))
-        return _leased(session.scalars(query).all(), now)
+        return _leased(session.scalars(query).all(), now + lease)
 
 
-def still_kept(db: Database, ids: list[int], now: datetime) -> list[tuple[int, list[tuple[int, str]]]]:
-    """Of these rows, those no later step superseded, as `orphans` gives them; leased again."""
+def still_kept(db: Database, ids: list[int], held_until: datetime, now: datetime) -> list[tuple[int, list[tuple[int, str]]]]:
+    """Of the rows `orphans` leased until `held_until`, those no later step superseded and no
+    other process took meanwhile (its lease would differ), as `orphans` gives them; leased again."""
     if not ids:
         return []
     with db.transaction() as session:
-        query = select(Outbox).where(Outbox.id.in_(ids)).order_by(Outbox.urgent.desc(), Outbox.id).with_for_update(skip_locked=True)
-        return _leased(session.scalars(query).all(), now)
+        query = (select(Outbox).where(Outbox.id.in_(ids), Outbox.lease_until == held_until)
+                 .order_by(Outbox.urgent.desc(), Outbox.id).with_for_update(skip_locked=True))
+        return _leased(session.scalars(query).all(), now + LEASE)
 
 
-def _leased(rows: list[Outbox], now: datetime) -> list[tuple[int, list[tuple[int, str]]]]:
+def _leased(rows: list[Outbox], until: datetime) -> list[tuple[int, list[tuple[int, str]]]]:
     groups: dict[tuple[bool, int], list[tuple[int, str]]] = {}  # (urgent, chat) in the order met
     for row in rows:
-        row.lease_until = now + LEASE
+        row.lease_until = until
         groups.setdefault((row.urgent, row.chat_id), []).append((row.id, row.payload))
     return [(chat_id, kept) for (_urgent, chat_id), kept in groups.items()]

@@ -18,6 +18,7 @@ from storage.models import Clinician, WebLink, WebSession
 
 LINK_MINUTES = 10
 IDLE_MINUTES = 30
+MOST_HOURS = 12  # a session in constant use still ends: a shift, not for ever
 
 
 def new_link(session: Session, clinician: Clinician, now: datetime) -> str:
@@ -56,7 +57,7 @@ def signed_in(session: Session, cookie: str | None, now: datetime) -> tuple[WebS
     web_session = session.get(WebSession, hash_code(cookie)) if cookie else None
     if web_session is None or web_session.ended_at is not None:
         return None
-    if web_session.last_seen_at + timedelta(minutes=IDLE_MINUTES) <= now:
+    if web_session.last_seen_at + timedelta(minutes=IDLE_MINUTES) <= now or web_session.created_at + timedelta(hours=MOST_HOURS) <= now:
         web_session.ended_at = now
         return None
     clinician = active(session, web_session.clinician_id)

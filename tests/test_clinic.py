@@ -610,12 +610,17 @@ def test_counts_are_plural_and_numbers_are_the_readers_and_a_clinic_without_a_zo
     assert "1 von 3 Check-ins beantwortet (33\u00a0%)" in shown and "2 laufende Schmerzschübe" in shown
 
 
-def test_patients_shows_a_banner_while_a_clinic_with_patients_would_alert_nobody(database, desk, capsys):
-    verified(database, desk, make_clinic(database, "A"), DOCTOR_A)
+def test_patients_shows_an_admin_a_banner_while_a_clinic_with_patients_would_alert_nobody(database, desk, capsys):
+    clinic = make_clinic(database, "A")
+    verified(database, desk, clinic, DOCTOR_A)
+    verified(database, desk, clinic, DOCTOR_B, name="Dr Kim")
+    with database.transaction() as session:
+        session.scalars(select(Clinician).where(Clinician.telegram_id == DOCTOR_A)).one().is_admin = True
     assert "reach nobody" not in texts(say(desk, DOCTOR_A, Command("patients")))  # no patients anywhere yet
     with database.transaction() as session:
         default = database.default_clinic(session).id
     phq4_history(database, default)
+    assert "reach nobody" not in texts(say(desk, DOCTOR_B, Command("patients")))  # not an admin: not told of other clinics
     shown = texts(say(desk, DOCTOR_A, Command("patients")))
     assert shown.startswith("⚠️ Alerts for 1 patient of Default clinic reach nobody: it has no verified clinician and no "
                             "fallback chat.")

@@ -5,7 +5,10 @@ from datetime import timedelta
 
 from conftest import NOW
 from dialogs.io import Button, Edit, File, Message, decode, encode
+from sqlalchemy import update
+
 from storage import outbox
+from storage.models import Outbox
 
 
 def test_every_kind_of_output_comes_back_as_it_went_in():
@@ -56,3 +59,21 @@ def test_a_step_with_nothing_to_say_keeps_what_the_chat_still_has_to_send(databa
     with database.transaction() as session:
         assert outbox.put(session, 1001, [], NOW) == []
     assert [[row_id for row_id, _p in rows] for _chat, rows in outbox.orphans(database, NOW, everything=True)] == [kept]
+
+
+def test_rows_held_back_at_a_start_go_unless_superseded_or_taken_by_another_process(database):
+    """bot/steps.py holds a dead process's replies back while the updates that waited are handled."""
+    with database.transaction() as session:
+        answered = outbox.put(session, 1001, [(encode(Message("How did you sleep?")), False)], NOW)
+        waiting = outbox.put(session, 1002, [(encode(Message("Where does it hurt?")), False)], NOW)
+        taken = outbox.put(session, 1003, [(encode(Message("Since when?")), False)], NOW)
+    held = outbox.orphans(database, NOW, everything=True, urgent=False, lease=outbox.HOLD)
+    until = NOW + outbox.HOLD
+    assert [chat for chat, _rows in held] == [1001, 1002, 1003]
+    assert outbox.orphans(database, NOW + outbox.LEASE + timedelta(seconds=1)) == []  # no sweep sends them early
+    with database.transaction() as session:  # patient 1001 answered while the bot was down
+        outbox.put(session, 1001, [(encode(Message("Thanks. How is your mood?")), False)], NOW)
+    with database.transaction() as session:  # its hold ran out in a stalled start: another process took it
+        session.execute(update(Outbox).where(Outbox.id.in_(taken)).values(lease_until=until + outbox.LEASE))
+    ids = answered + waiting + taken
+    assert [chat for chat, _rows in outbox.still_kept(database, ids, until, NOW)] == [1002]

@@ -111,12 +111,18 @@ def test_an_expired_link_or_an_idle_session_is_refused(database, desk, client, c
     assert client.get("/patients").status_code == 200  # in use: the idle time starts again
     clock[0] += timedelta(minutes=31)
     assert client.get("/patients").status_code == 401
+    assert sign_in(client, web_link(desk)).status_code == 303
+    for _ in range(25):  # in constant use, a session still ends after 12 hours
+        clock[0] += timedelta(minutes=29, seconds=59)
+        client.get("/patients")
+    assert client.get("/patients").status_code == 401
 
 
 def test_a_secure_cookie_behind_https(database, desk, clinic_a):
-    with TestClient(create_app(database, "https://dashboard.example.org", clock=lambda: NOW), base_url="https://dashboard.example.org",
+    with TestClient(create_app(database, "https://Dashboard.example.org:443", clock=lambda: NOW), base_url="https://dashboard.example.org",
                     follow_redirects=False) as client:
-        assert "Secure" in sign_in(client, web_link(desk)).headers["set-cookie"]
+        signed = client.post(f"/signin/{web_link(desk)}", headers={"origin": "https://dashboard.example.org"})  # as a browser writes it
+        assert signed.status_code == 303 and "Secure" in signed.headers["set-cookie"]
 
 
 def test_the_patients_page_shows_the_clinics_patients_with_phq4_and_not_another_clinics(database, desk, client, clinic_a):

@@ -52,7 +52,9 @@ class Dashboard:
         self.clock = clock
         parts = urlsplit(public_url)
         self.secure = parts.scheme == "https"
-        self.origin = f"{parts.scheme}://{parts.netloc}"
+        # As a browser writes it: lower case, no default port ("https://Coach.example:443" → "https://coach.example").
+        port = "" if parts.port in (None, {"https": 443, "http": 80}.get(parts.scheme)) else f":{parts.port}"
+        self.origin = f"{parts.scheme}://{(parts.hostname or '').lower()}{port}"
 
     def page(self, request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
         """A page in the current language; `who` (the signed-in clinician) adds the menu."""

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 import locales
 from clinic import alerts as alert_words
-from clinic.desk import STUDY_CODE, clinic_zone, integer, nobody_hears, phq4_details, phq4_text, signed
+from clinic.desk import STUDY_CODE, clinic_zone, integer, nobody_banner, phq4_details, phq4_text, signed
 from dialogs.progress import number
 from exports.overview import Overview, overviews
 from locales import _
@@ -34,7 +34,7 @@ class Pages:
         with self.dashboard.clinician(request) as (clinician, csrf, now):
             with self.db.reading() as session:
                 rows = overviews(session, clinician.clinic_id, now)
-                banners = [nobody_hears(clinic, count) for clinic, count in enrollment.clinics_nobody_hears(session)]
+                banners = nobody_banner(session, clinician)
                 zone = clinic_zone(session, clinician)
                 cells = [row_cells(row, zone) for row in rows]
             if rows:
