@@ -118,12 +118,6 @@ async def caught_up(app) -> int:
             event.set()
 
 
-async def resend(bot, engine: Engine, *, everything: bool) -> int:
-    """Send what a killed process kept in the outbox and never sent, in order, chat by chat;
-    returns how many outputs went out. `everything`: this is the only process (SQLite)."""
-    return await _send(bot, engine, await asyncio.to_thread(outbox.orphans, engine.db, engine.clock(), everything=everything))
-
-
 async def _send(bot, engine: Engine, orphans: list[tuple[int, list[tuple[int, str]]]]) -> int:
     sent = 0
     for chat_id, rows in orphans:
@@ -169,10 +163,15 @@ def mark_unreachable(engine: Engine, who: Who) -> None:
 
 
 async def sweep(bot, engine: Engine, every: float = outbox.LEASE.total_seconds() / 3) -> None:
-    """Resend, for as long as the bot runs, what other processes died before sending."""
+    """Resend, for as long as the bot runs, what other processes died before sending: crisis lines
+    at once, the rest a round later, as at a start: the patient's answer, which Telegram may only
+    now be delivering, supersedes the question it answers."""
+    held = Held()
     while True:
         await asyncio.sleep(every)
         try:
-            await resend(bot, engine, everything=False)
+            await resend_held(bot, engine, held)
+            held = Held()
+            held = await resend_urgent(bot, engine, everything=False)
         except Exception:  # the database away for a moment: the next round tries again
             log.exception("the outbox sweep failed")
