@@ -15,7 +15,7 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy import update as sql_update
@@ -80,39 +80,55 @@ def answer(desk: Desk, engine: Engine, inbound: Inbound, chat_id: int) -> Answer
 
 @dataclass(frozen=True)
 class Held:
-    """Outbox rows a stopped process left, leased to this start until `until`."""
+    """Outbox rows a stopped process left, leased to this process until `until`, since `at`."""
     ids: list[int] = field(default_factory=list)
     until: datetime | None = None
+    at: datetime | None = None
+
+    PATIENCE = timedelta(minutes=5)  # for the updates that came before them, at most
 
 
-async def resend_urgent(bot, engine: Engine, *, everything: bool) -> Held:
+async def resend_urgent(bot, engine: Engine, *, everything: bool, hold: bool = True) -> Held:
     """At start, before any update: send at once the urgent replies (crisis lines) a stopped
     process kept and never sent; the other rows are held back for `resend_held` (leased for
     longer meanwhile, so no sweep sends them early). `everything`: this is the only process (SQLite)."""
     now = engine.clock()
     await _send(bot, engine, await asyncio.to_thread(outbox.orphans, engine.db, now, everything=everything, urgent=True))
+    if not hold:
+        return Held()
     held = await asyncio.to_thread(outbox.orphans, engine.db, now, everything=everything, urgent=False, lease=outbox.HOLD)
-    return Held([row_id for _chat, rows in held for row_id, _payload in rows], now + outbox.HOLD)
+    return Held([row_id for _chat, rows in held for row_id, _payload in rows], now + outbox.HOLD, now)
 
 
-async def resend_held(bot, engine: Engine, held: Held) -> int:
-    """Once the updates waiting at start are handled: send what `resend_urgent` held back and no
-    step superseded meanwhile. A patient who answered while the bot was down gets their next
-    question, not the one they answered again."""
-    if not held.ids:
-        return 0
-    return await _send(bot, engine, await asyncio.to_thread(outbox.still_kept, engine.db, held.ids, held.until, engine.clock()))
+async def resend_held(bot, engine: Engine, held: Held, *, wait: float = 1.0) -> Held:
+    """Once the updates that came before them are handled (a dead process's are taken over when
+    their lease runs out): send what `resend_urgent` held back and no step superseded meanwhile.
+    A patient who answered while the bot was down gets their next question, not the one they
+    answered again. With `wait`, tries again every so many seconds until then; without, returns
+    what still waits."""
+    while held.ids:
+        now = engine.clock()
+        patient = held.at is not None and now < held.at + Held.PATIENCE
+        kept, renewed = await asyncio.to_thread(outbox.still_kept, engine.db, held.ids, held.until, now,
+                                                answers_before=held.at if patient else None)
+        if renewed is None:
+            await _send(bot, engine, kept)
+            return Held()
+        held = replace(held, until=renewed)
+        if not wait:
+            return held
+        await asyncio.sleep(wait)
+    return held
 
 
-async def caught_up(app) -> int:
+async def caught_up(app) -> None:
     """The transport has handled the updates that waited for this start: what was held back goes,
     then the scheduled sends may start (bot/telegram.py). If the database fails now, the replies go
     at the next start (or, on PostgreSQL, the next sweep once their lease is over)."""
     try:
-        return await resend_held(app.bot, app.bot_data["engine"], app.bot_data.pop("held_back", Held()))
+        await resend_held(app.bot, app.bot_data["engine"], app.bot_data.pop("held_back", Held()))
     except Exception:
         log.exception("could not send the replies a stopped process left")
-        return 0
     finally:
         if (event := app.bot_data.get("caught_up")) is not None:
             event.set()
@@ -170,8 +186,8 @@ async def sweep(bot, engine: Engine, every: float = outbox.LEASE.total_seconds()
     while True:
         await asyncio.sleep(every)
         try:
-            await resend_held(bot, engine, held)
-            held = Held()
-            held = await resend_urgent(bot, engine, everything=False)
+            held = await resend_held(bot, engine, held, wait=0)  # (what still waits for an update: next round)
+            taken = await resend_urgent(bot, engine, everything=False, hold=not held.ids)
+            held = held if held.ids else taken
         except Exception:  # the database away for a moment: the next round tries again
             log.exception("the outbox sweep failed")

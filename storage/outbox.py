@@ -14,11 +14,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import Database
-from storage.models import Outbox
+from storage.models import Inbox, Outbox
 
 STALE = timedelta(days=1)  # a reply that never went out in a day would confuse more than help: dropped
 log = logging.getLogger(__name__)
@@ -65,15 +65,23 @@ def orphans(db: Database, now: datetime, *, everything: bool = False, urgent: bo
         return _leased(session.scalars(query).all(), now + lease)
 
 
-def still_kept(db: Database, ids: list[int], held_until: datetime, now: datetime) -> list[tuple[int, list[tuple[int, str]]]]:
+def still_kept(db: Database, ids: list[int], held_until: datetime, now: datetime, *, answers_before: datetime | None = None
+               ) -> tuple[list[tuple[int, list[tuple[int, str]]]], datetime | None]:
     """Of the rows `orphans` leased until `held_until`, those no later step superseded and no
-    other process took meanwhile (its lease would differ), as `orphans` gives them; leased again."""
+    other process took meanwhile (its lease would differ), as `orphans` gives them; leased again.
+    While an update received before `answers_before` still waits in the inbox (a dead process's,
+    not yet taken over: it may answer them), none yet: their hold is renewed, and its new end is
+    the second value (None when they are given)."""
     if not ids:
-        return []
+        return [], None
     with db.transaction() as session:
+        if answers_before is not None and session.scalar(select(Inbox.update_id).where(Inbox.received_at <= answers_before).limit(1)) is not None:
+            renewed = now + HOLD
+            session.execute(update(Outbox).where(Outbox.id.in_(ids), Outbox.lease_until == held_until).values(lease_until=renewed))
+            return [], renewed
         query = (select(Outbox).where(Outbox.id.in_(ids), Outbox.lease_until == held_until)
                  .order_by(Outbox.urgent.desc(), Outbox.id).with_for_update(skip_locked=True))
-        return _leased(session.scalars(query).all(), now + LEASE)
+        return _leased(session.scalars(query).all(), now + LEASE), None
 
 
 def _leased(rows: list[Outbox], until: datetime) -> list[tuple[int, list[tuple[int, str]]]]:

@@ -5,10 +5,10 @@ from datetime import timedelta
 
 from conftest import NOW
 from dialogs.io import Button, Edit, File, Message, decode, encode
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from storage import outbox
-from storage.models import Outbox
+from storage.models import Inbox, Outbox
 
 
 def test_every_kind_of_output_comes_back_as_it_went_in():
@@ -76,4 +76,10 @@ def test_rows_held_back_at_a_start_go_unless_superseded_or_taken_by_another_proc
     with database.transaction() as session:  # its hold ran out in a stalled start: another process took it
         session.execute(update(Outbox).where(Outbox.id.in_(taken)).values(lease_until=until + outbox.LEASE))
     ids = answered + waiting + taken
-    assert [chat for chat, _rows in outbox.still_kept(database, ids, until, NOW)] == [1002]
+    with database.transaction() as session:  # an update that came before the hold still waits: they wait too
+        session.add(Inbox(update_id=77, payload={}, received_at=NOW - timedelta(seconds=1)))
+    assert outbox.still_kept(database, ids, until, NOW, answers_before=NOW) == ([], NOW + outbox.HOLD)
+    with database.transaction() as session:
+        session.execute(delete(Inbox))
+    kept, renewed = outbox.still_kept(database, ids, NOW + outbox.HOLD, NOW, answers_before=NOW)
+    assert [chat for chat, _rows in kept] == [1002] and renewed is None
