@@ -268,7 +268,7 @@ def phq4(session, pid: int, at: datetime, anxiety: tuple[int, int], depression: 
 
 
 def a_month_of_it_all(chat, database, *, discharged: bool = False) -> None:
-    """Eight weeks, two PHQ-4s, a single drill and thought-check this time, words a page can't draw
+    """Eight weeks, two PHQ-4s, two drills and a single thought-check this time, words a page can't draw
     as they are, and check-ins the patient started from the menu."""
     onboard(chat)
     eight_weeks(database)
@@ -278,7 +278,9 @@ def a_month_of_it_all(chat, database, *, discharged: bool = False) -> None:
         for model in (BreathingSession, ThoughtRecord, Sprint):
             for row in session.scalars(select(model).where(model.patient_id == pid)):
                 session.delete(row)
-        session.add(drill(pid, ago(10), completed=True, tension_before=6, tension_after=4.5))
+        # Tension is kept in whole points: two drills make a mean with a decimal to format.
+        session.add(drill(pid, ago(10), completed=True, tension_before=6, tension_after=4))
+        session.add(drill(pid, ago(9), completed=True, tension_before=6, tension_after=5))
         session.add(ThoughtRecord(patient_id=pid, kind="full", belief_before=80, belief_after=55, created_at=ago(12), completed_at=ago(12)))
         session.add(Sprint(patient_id=pid, metrics=["pain"], weeks=1, started_on=TODAY - timedelta(days=7), ends_on=TODAY, review=None))
         phq4(session, pid, ago(30), (1, 1), (0, 1))
@@ -302,7 +304,7 @@ def test_the_page_reads_right_for_a_clinician_in_their_language(chat, database):
             de = reads(figure(session, patient, NOW, show_reference=False))
         assert render(session, patient, NOW, "png", language="de").startswith(b"\x89PNG")  # mathtext would raise here
     assert "discharged Nov 26, 2026" in en and "entlassen am 26.11.2026" in de
-    assert "1 drill completed" in en and "1 thought-check completed" in en and "(1 week)" in en
+    assert "2 drills completed" in en and "1 thought-check completed" in en and "(1 week)" in en
     assert "tension −1.5 on average" in en and "Anspannung im Mittel −1,5" in de and not re.search(r"\d,\d", en)
     assert "15 of 20 invitations answered" in en and "27 more started by the patient" in en
     assert "Nov 25, 2026: total 7 of 12, moderate · anxiety (GAD-2) 4 of 6, positive screen · depression (PHQ-2) 3 of 6, " \
