@@ -342,3 +342,16 @@ def test_an_export_of_an_unknown_or_another_clinics_patient_is_refused_as_the_de
         entries = session.scalars(select(AuditEntry).where(AuditEntry.action.like("export%"))).all()
         assert [(e.action, e.subject, e.detail["reason"], e.detail["via"]) for e in entries] == [
             ("export_refused", code, "unknown_study_code", "web")]
+
+
+def test_an_identified_export_needs_an_admin_and_dates_must_be_dates(database, desk, client, clinic_a):
+    sign_in(client, web_link(desk))
+    token = csrf_of(client.get("/exports"))
+    refused = client.post("/exports", data={"format": "long", "identify": "yes", "csrf": token})
+    assert refused.status_code == 400 and "Only a clinic admin can export identified data." in refused.text
+    unread = client.post("/exports", data={"format": "wide", "since": "28.11.2026", "csrf": token})
+    assert unread.status_code == 400 and "Write them as YYYY-MM-DD" in unread.text and 'value="28.11.2026"' in unread.text
+    assert client.post("/exports", data={"format": "everything", "csrf": token}).status_code == 400
+    with database.transaction() as session:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.action.like("export%"))).all()
+        assert [(e.action, e.detail["reason"], e.detail["via"]) for e in entries] == [("export_refused", "identify_not_admin", "web")]
