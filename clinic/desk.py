@@ -186,16 +186,12 @@ class Desk:
 
     def _export(self, clinician: Clinician, actor: str, args: str, now: datetime) -> list[Output]:
         """Outside the command's transaction: the export reads its own snapshot and audits itself."""
-        from exports.bundle import FORMATS, UnknownPatients, export_zip
+        from exports.bundle import FORMATS
 
         with locales.use(clinician.language):
             formats, codes, days, instruments, identify = [], [], [], [], False
             for word in args.split():
                 if word.lower() == "identify":  # names and ids: an admin's explicit choice, audited
-                    if not clinician.is_admin:
-                        with self.db.transaction() as session:
-                            audit.record(session, actor, "export_refused", now, clinic_id=clinician.clinic_id, reason="identify_not_admin")
-                        return [Message(_("Only a clinic admin can export identified data."))]
                     identify = True
                 elif word.lower() in FORMATS:
                     formats.append(word.lower())
@@ -216,9 +212,9 @@ class Desk:
             filters = Filters(clinic_id=clinician.clinic_id, study_codes=tuple(codes), since=since, until=until,
                               instruments=tuple(instruments), identify=identify)
             try:
-                data, counts = export_zip(self.db, filters, tuple(formats) or FORMATS, actor=actor, now=now)
-            except UnknownPatients as refused:  # another clinic's patient is no patient here either
-                return [Message(_("No patient {code} in your clinic.").format(code=", ".join(refused.codes)))]
+                data, counts = clinic_export(self.db, clinician, filters, tuple(formats), actor=actor, now=now)
+            except ExportRefused as refused:
+                return [Message(refused.message)]
             if len(data) > TELEGRAM_UPLOAD_LIMIT:
                 return [Message(_("This export is larger than Telegram's 50 MB limit. Narrow it (a patient, dates, an instrument) "
                                   "or run `paincoach export` on the server."))]
@@ -228,6 +224,32 @@ class Desk:
             else:
                 caption = _("Export of {rows} answered items. Pseudonymous: study codes only.").format(rows=format_decimal(rows, locale=locales.formatting()))
             return [File(filename=f"paincoach-export-{now:%Y%m%d-%H%M}.zip", data=data, caption=caption, mime_type="application/zip")]
+
+
+class ExportRefused(Exception):
+    """An export not made, with what the clinician reads; the refusal is already audited."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+def clinic_export(db: Database, clinician: Clinician, filters: Filters, formats: tuple[str, ...], *, actor: str,
+                  now: datetime, via: str | None = None) -> tuple[bytes, dict[str, int]]:
+    """A clinician's export as a zip, by /export and the dashboard alike: identified data for admins
+    only, and only their clinic's patients. Outside any transaction: it reads its own snapshot and
+    audits itself. Raises ExportRefused in the current language."""
+    from exports.bundle import FORMATS, UnknownPatients, export_zip
+
+    if filters.identify and not clinician.is_admin:
+        with db.transaction() as session:
+            audit.record(session, actor, "export_refused", now, clinic_id=clinician.clinic_id, reason="identify_not_admin",
+                         **({"via": via} if via else {}))
+        raise ExportRefused(_("Only a clinic admin can export identified data."))
+    try:
+        return export_zip(db, filters, formats or FORMATS, actor=actor, now=now, via=via)
+    except UnknownPatients as refused:  # another clinic's patient is no patient here either
+        raise ExportRefused(_("No patient {code} in your clinic.").format(code=", ".join(refused.codes))) from None
 
 
 def _days(days: list[str]) -> tuple[datetime | None, datetime | None]:

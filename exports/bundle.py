@@ -31,7 +31,7 @@ class UnknownPatients(NotFound):
         super().__init__(f"no patient {', '.join(codes)}: nothing exported")
 
 
-def refuse_unknown(db: Database, filters: Filters, *, actor: str, now: datetime) -> None:
+def refuse_unknown(db: Database, filters: Filters, *, actor: str, now: datetime, via: str | None = None) -> None:
     """Raise UnknownPatients, audited as a refused export, when a study code asked for is not one
     of the patients the export may take. Another clinic's patient is unknown here: a clinic learns
     nothing of another's study codes."""
@@ -43,15 +43,15 @@ def refuse_unknown(db: Database, filters: Filters, *, actor: str, now: datetime)
         with db.transaction() as session:
             audit.record(session, actor, "export_refused", now, clinic_id=filters.clinic_id,
                          subject=unknown[0] if len(unknown) == 1 else None, reason="unknown_study_code",
-                         study_codes=unknown, filters=filters.describe())
+                         study_codes=unknown, filters=filters.describe(), **_via(via))
         raise UnknownPatients(unknown)
 
 
 def export(db: Database, filters: Filters, formats: tuple[str, ...], directory: Path, *, actor: str, now: datetime,
-           progress: Callable[[int], None] | None = None) -> dict[str, int]:
+           progress: Callable[[int], None] | None = None, via: str | None = None) -> dict[str, int]:
     """Write the files; returns the rows (or resources) written per file. Raises UnknownPatients,
     having written nothing, when a study code asked for is not one of them."""
-    refuse_unknown(db, filters, actor=actor, now=now)
+    refuse_unknown(db, filters, actor=actor, now=now, via=via)
     private_dir(directory)
     counts: dict[str, int] = {}
 
@@ -84,15 +84,16 @@ def export(db: Database, filters: Filters, formats: tuple[str, ...], directory: 
     with db.transaction() as session:
         audit.record(session, actor, "export", now, clinic_id=filters.clinic_id,
                      subject=filters.study_codes[0] if len(filters.study_codes) == 1 else None, rows=sum(counts.values()),
-                     formats=list(formats), filters=filters.describe(), files=counts)
+                     formats=list(formats), filters=filters.describe(), files=counts, **_via(via))
     return counts
 
 
-def export_zip(db: Database, filters: Filters, formats: tuple[str, ...], *, actor: str, now: datetime) -> tuple[bytes, dict[str, int]]:
-    """The same export as one zip in memory (for Telegram, where it travels as one file)."""
+def export_zip(db: Database, filters: Filters, formats: tuple[str, ...], *, actor: str, now: datetime,
+               via: str | None = None) -> tuple[bytes, dict[str, int]]:
+    """The same export as one zip in memory (for Telegram and the dashboard, where it travels as one file)."""
     folder = Path(tempfile.mkdtemp(prefix="paincoach-export-"))
     try:
-        counts = export(db, filters, formats, folder, actor=actor, now=now)
+        counts = export(db, filters, formats, folder, actor=actor, now=now, via=via)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(folder.rglob("*")):
@@ -101,3 +102,8 @@ def export_zip(db: Database, filters: Filters, formats: tuple[str, ...], *, acto
         return buffer.getvalue(), counts
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _via(via: str | None) -> dict[str, str]:
+    """Where an export was asked for, when not Telegram or the command line (the dashboard: "web")."""
+    return {"via": via} if via else {}

@@ -286,3 +286,72 @@ def test_links_and_sessions_are_pruned_a_day_after_their_last_use(database, desk
     with database.transaction() as session:
         assert retention.prune(session, NOW + timedelta(days=1, hours=1))["web"] == 3  # both links and the idle session
         assert session.scalars(select(WebLink)).all() == [] and session.scalars(select(WebSession)).all() == []
+
+
+def answered(database, clinic_id: int, study_code: str, external_id: str) -> None:
+    """A patient with one answered PEG item, a day ago."""
+    from storage.models import Answer, Response
+
+    at = NOW - timedelta(days=1)
+    with database.transaction() as session:
+        patient = Patient(clinic_id=clinic_id, channel="telegram", external_id=external_id, study_code=study_code, consent="given",
+                          enrolled_at=NOW - timedelta(days=10))
+        session.add(patient)
+        session.flush()
+        response = Response(patient_id=patient.id, instrument="peg3", source="scheduled", language="en", started_at=at, completed_at=at)
+        session.add(response)
+        session.flush()
+        session.add(Answer(response_id=response.id, item_id="pain", value=6, answered_at=at))
+
+
+def test_the_exports_page_downloads_the_desks_zip_of_the_clinics_own_patients(database, desk, client, clinic_a):
+    import io
+    import zipfile
+
+    answered(database, clinic_a, "PC-AAAA", "1001")
+    answered(database, make_clinic(database, "B"), "PC-BBBB", "2002")
+    assert client.get("/exports").status_code == 401
+    sign_in(client, web_link(desk))
+    page = client.get("/exports")
+    assert page.status_code == 200 and 'href="/exports"' in page.text and 'type="date"' in page.text
+    assert 'value="redcap"' in page.text and 'value="peg3"' in page.text and 'name="identify"' not in page.text  # not an admin
+    form = {"format": "long", "study_code": "", "since": "2026-11-01", "until": "", "instrument": "", "csrf": csrf_of(page)}
+    assert client.post("/exports", data={**form, "csrf": ""}).status_code == 403
+    download = client.post("/exports", data=form)
+    assert download.status_code == 200 and download.headers["content-type"] == "application/zip"
+    assert download.headers["content-disposition"] == f'attachment; filename="paincoach-export-long-{NOW:%Y-%m-%d}.zip"'
+    archive = zipfile.ZipFile(io.BytesIO(download.content))
+    assert sorted(archive.namelist()) == ["data_dictionary.csv", "long.csv"]
+    long_csv = archive.read("long.csv").decode()
+    assert "PC-AAAA" in long_csv and "PC-BBBB" not in long_csv
+    with database.transaction() as session:
+        [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "export")).all()
+        assert entry.actor == "clinician:1" and entry.clinic_id == clinic_a and entry.rows == 1
+        assert entry.detail["via"] == "web" and entry.detail["formats"] == ["long"] and entry.detail["filters"]["since"].startswith("2026-11-01")
+
+
+@pytest.mark.parametrize("code", ["PC-ZZZZ", "PC-BBBB"])
+def test_an_export_of_an_unknown_or_another_clinics_patient_is_refused_as_the_desk_refuses_it(database, desk, client, clinic_a, code):
+    answered(database, make_clinic(database, "B"), "PC-BBBB", "2002")
+    sign_in(client, web_link(desk))
+    token = csrf_of(client.get("/exports"))
+    refused = client.post("/exports", data={"format": "long", "study_code": code.lower(), "csrf": token})
+    assert refused.status_code == 400 and refused.headers["content-type"].startswith("text/html")
+    assert f"No patient {code} in your clinic." in refused.text and "content-disposition" not in refused.headers
+    with database.transaction() as session:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.action.like("export%"))).all()
+        assert [(e.action, e.subject, e.detail["reason"], e.detail["via"]) for e in entries] == [
+            ("export_refused", code, "unknown_study_code", "web")]
+
+
+def test_an_identified_export_needs_an_admin_and_dates_must_be_dates(database, desk, client, clinic_a):
+    sign_in(client, web_link(desk))
+    token = csrf_of(client.get("/exports"))
+    refused = client.post("/exports", data={"format": "long", "identify": "yes", "csrf": token})
+    assert refused.status_code == 400 and "Only a clinic admin can export identified data." in refused.text
+    unread = client.post("/exports", data={"format": "wide", "since": "28.11.2026", "csrf": token})
+    assert unread.status_code == 400 and "Write them as YYYY-MM-DD" in unread.text and 'value="28.11.2026"' in unread.text
+    assert client.post("/exports", data={"format": "everything", "csrf": token}).status_code == 400
+    with database.transaction() as session:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.action.like("export%"))).all()
+        assert [(e.action, e.detail["reason"], e.detail["via"]) for e in entries] == [("export_refused", "identify_not_admin", "web")]

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 import locales
 from clinic import alerts as alert_words
-from clinic.desk import STUDY_CODE, clinic_zone, integer, nobody_banner, phq4_details, phq4_text, signed
+from clinic.desk import STUDY_CODE, ExportRefused, clinic_export, clinic_zone, integer, nobody_banner, phq4_details, phq4_text, signed
 from dialogs.progress import number
+from content.instruments import instruments as all_instruments
+from exports.bundle import FORMATS
 from exports.overview import Overview, overviews
+from exports.source import Filters, parse_day
 from locales import _
 from storage import audit, enrollment
 from storage.alerts import acknowledge
@@ -115,6 +118,45 @@ class Pages:
             if alert is None:
                 raise Refused(404, _("There is no such alert in your clinic."))
             return RedirectResponse(f"/alerts?acknowledged={alert.id}", status_code=303)
+
+    def exports(self, request: Request) -> Response:
+        with self.dashboard.clinician(request) as (clinician, csrf, _now):
+            return self._exports_page(request, clinician, csrf)
+
+    def _exports_page(self, request: Request, clinician, csrf: str, status: int = 200, error: str | None = None,
+                      form=None) -> HTMLResponse:
+        chosen = {key: str(value) for key, value in (form or {}).items() if key != "csrf"}
+        return self.dashboard.page(request, "exports.html", status, who=clinician, csrf=csrf, formats=FORMATS,
+                                   instruments=all_instruments(), error=error, chosen=chosen, title=_("Exports"))
+
+    async def export(self, request: Request) -> Response:
+        form = await request.form()
+        return await run_in_threadpool(self._export, request, form)
+
+    def _export(self, request: Request, form) -> Response:
+        """As /export in Telegram, with the same rules and audit (via "web"); the zip is built here,
+        in a worker thread, outside any transaction."""
+        with self.dashboard.clinician(request, form) as (clinician, csrf, now):
+            kind = str(form.get("format", ""))
+            instrument = str(form.get("instrument", ""))
+            code = str(form.get("study_code", "")).strip().upper()[:20]
+            if kind not in FORMATS or (instrument and instrument not in all_instruments()):
+                return self._exports_page(request, clinician, csrf, 400, _("There is no such export."), form)
+            try:
+                since = parse_day(str(form.get("since", "")).strip() or None)
+                until = parse_day(str(form.get("until", "")).strip() or None, end=True)
+            except ValueError:
+                return self._exports_page(request, clinician, csrf, 400, _("I couldn't read those dates. Write them as YYYY-MM-DD."), form)
+            filters = Filters(clinic_id=clinician.clinic_id, study_codes=(code,) if code else (), since=since, until=until,
+                              instruments=(instrument,) if instrument else (), identify=form.get("identify") == "yes")
+            try:
+                data, _counts = clinic_export(self.db, clinician, filters, (kind,), actor=f"clinician:{clinician.id}", now=now,
+                                              via="web")
+            except ExportRefused as refused:
+                return self._exports_page(request, clinician, csrf, 400, refused.message, form)
+            filename = f"paincoach-export-{kind}-{now:%Y-%m-%d}.zip"
+            return Response(data, media_type="application/zip",
+                            headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 def row_cells(row: Overview, zone) -> dict:

@@ -35,6 +35,8 @@ def create_app(db: Database, public_url: str, *, clock: Callable[[], datetime] =
         Route("/patients/{code}/chart.png", views.chart),
         Route("/alerts", views.alerts, methods=["GET"]),
         Route("/alerts/{alert_id:int}/acknowledge", views.acknowledge, methods=["POST"]),
+        Route("/exports", views.exports, methods=["GET"]),
+        Route("/exports", views.export, methods=["POST"]),
         Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
     ]
 
