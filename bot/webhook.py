@@ -28,6 +28,7 @@ from telegram.ext import Application
 
 from bot import inbox, startup, steps
 from bot.config import Settings
+from scheduler import outbound
 from storage import health
 from storage.db import Database
 
@@ -55,7 +56,7 @@ def web_app(db: Database, *, receive: tuple[str, inbox.Intake, str] | None = Non
 
 def _figures(db: Database) -> dict:
     with db.reading() as session:
-        return health.figures(session, datetime.now(timezone.utc))
+        return health.figures(session, datetime.now(timezone.utc), outbound.may_be_messaged())
 
 
 def _receiver(db: Database, intake: inbox.Intake, secret: str):

@@ -8,20 +8,23 @@ that died before Telegram confirmed them).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Inbox, Outbox, Prompt
+from storage.models import Inbox, Outbox, Patient, Prompt
 
 
-def figures(session: Session, now: datetime) -> dict[str, float | int]:
-    """Ages are seconds before `now`, 0 when nothing waits."""
+def figures(session: Session, now: datetime, may_go: Sequence = ()) -> dict[str, float | int]:
+    """Ages are seconds before `now`, 0 when nothing waits. `may_go`: the consent gate's conditions
+    (on Prompt joined to Patient, scheduler/outbound.py): a prompt it holds back is not late."""
     inbox_count, inbox_oldest = session.execute(select(func.count(), func.min(Inbox.received_at))).one()
     outbox_oldest = session.scalar(select(func.min(Outbox.created_at)))
     urgent_oldest = session.scalar(select(func.min(Outbox.created_at)).where(Outbox.urgent))
-    oldest_due = session.scalar(select(func.min(Prompt.scheduled_for)).where(Prompt.status == "scheduled", Prompt.scheduled_for <= now))
+    oldest_due = session.scalar(select(func.min(Prompt.scheduled_for)).join(Patient, Patient.id == Prompt.patient_id)
+                                .where(Prompt.status == "scheduled", Prompt.scheduled_for <= now, *may_go))
     unknown = session.scalar(select(func.count()).select_from(Prompt).where(Prompt.status == "unknown"))
     return {
         "inbox_backlog": inbox_count,

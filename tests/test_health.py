@@ -20,6 +20,7 @@ from conftest import NOW
 from dialogs.engine import Engine
 from factories import due_prompts
 from storage import Database
+from scheduler.outbound import may_be_messaged
 from storage.health import figures
 from storage.models import Inbox, Outbox, Patient, Prompt
 from test_webhook import SECRET, free_port, update
@@ -57,8 +58,13 @@ def test_each_figure_counts_what_it_should(database):
             prompt(-60, "unknown"), prompt(-120, "unknown"), prompt(-5, "sent", 1),
         ])
     with database.reading() as session:
-        assert figures(session, NOW) == {"inbox_backlog": 2, "inbox_oldest_s": 30.0, "outbox_oldest_s": 12.0,
-                                         "outbox_oldest_urgent_s": 7.0, "dispatcher_lag_s": 90.0, "unknown_prompts": 2}
+        assert figures(session, NOW, may_be_messaged()) == {
+            "inbox_backlog": 2, "inbox_oldest_s": 30.0, "outbox_oldest_s": 12.0, "outbox_oldest_urgent_s": 7.0,
+            "dispatcher_lag_s": 90.0, "unknown_prompts": 2}
+    with database.transaction() as session:  # the first patient withdraws: their prompt is held back, not late
+        session.get(Patient, patients[0]).consent = "withdrawn"
+    with database.reading() as session:
+        assert figures(session, NOW, may_be_messaged())["dispatcher_lag_s"] == 30.0
 
 
 async def test_a_poller_answers_health_on_its_own_port(emulator, database, database_url):
