@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -32,15 +31,12 @@ from storage.retry import retrying
 from storage.models import Patient, Prompt
 
 log = logging.getLogger(__name__)
-# Recording that Telegram took a reply has a lane of its own, not a turn behind the steps waiting
-# for a worker thread: until it is recorded, a kill means the reply is sent again.
-_CONFIRMING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="confirm")
 
 
 async def confirmed(engine: Engine, ids: list[int]) -> None:
     """Telegram took these outbox rows (or they are never to be sent): out of the outbox."""
     if ids:
-        await asyncio.get_running_loop().run_in_executor(_CONFIRMING, outbox.confirmed, engine.db, ids)
+        await asyncio.to_thread(outbox.confirmed, engine.db, ids)
 
 
 @dataclass(frozen=True)
