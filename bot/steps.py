@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy import update as sql_update
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import inbox
@@ -26,9 +25,10 @@ from clinic.desk import Desk
 from dialogs import charts
 from dialogs.engine import Engine, NotInvited
 from dialogs.io import Inbound, Output, Who, decode, encode
+from scheduler.outbound import blocked
 from storage import outbox
 from storage.retry import retrying
-from storage.models import Patient, Prompt
+from storage.models import Patient
 
 log = logging.getLogger(__name__)
 
@@ -159,19 +159,13 @@ def is_urgent(output: Output) -> bool:
 
 
 def mark_unreachable(engine: Engine, who: Who) -> None:
-    """Telegram said the patient blocked the bot (403): as the dispatcher does, nothing is sent to
-    them until they write again (the engine makes them reachable then)."""
+    """Telegram said the patient blocked the bot (403) when a reply went out."""
     now = engine.clock()
     with engine.db.transaction() as session:
         patient = session.scalars(select(Patient).where(Patient.channel == who.channel, Patient.external_id == who.external_id)).one_or_none()
         if patient is None:
             return
-        patient.reachable = False
-        session.execute(
-            sql_update(Prompt)
-            .where(Prompt.patient_id == patient.id, Prompt.status == "scheduled")
-            .values(status="blocked", reason="the patient blocked the bot", updated_at=now)
-        )
+        blocked(session, patient, now)
 
 
 async def sweep(bot, engine: Engine, every: float = outbox.LEASE.total_seconds() / 3) -> None:

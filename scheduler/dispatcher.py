@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select, true, update
 
-from scheduler.outbound import may_be_messaged
+from scheduler.outbound import blocked, may_be_messaged
 from scheduler.times import instant, parse_hhmm
 from storage.db import Database
 from storage.models import Patient, Prompt, utcnow
@@ -229,13 +229,7 @@ class Dispatcher:
             return
         if outcome == "blocked":
             prompt.status, prompt.reason = "blocked", reason
-            patient = session.get(Patient, prompt.patient_id)
-            patient.reachable = False  # not messaged again until they write to us
-            session.execute(
-                update(Prompt)
-                .where(Prompt.patient_id == patient.id, Prompt.status == "scheduled")
-                .values(status="blocked", reason="the patient blocked the bot", updated_at=now)
-            )
+            blocked(session, session.get(Patient, prompt.patient_id), now)
         elif claim.reminder:
             if outcome != "sent":
                 prompt.reason = f"reminder {outcome}: {reason}"

@@ -7,7 +7,10 @@ covers it. The gate is applied at send time, in the transaction that claims the 
 """
 from __future__ import annotations
 
-from sqlalchemy import exists, or_
+from datetime import datetime
+
+from sqlalchemy import exists, or_, update
+from sqlalchemy.orm import Session
 
 from storage.models import DialogState, Patient, Prompt
 
@@ -37,3 +40,14 @@ def may_be_messaged() -> list:
         or_(Patient.checkins_paused.is_(False), Prompt.kind.in_(ASKED_FOR)),
         ~in_crisis_pause,
     ]
+
+
+def blocked(session: Session, patient: Patient, now: datetime) -> None:
+    """Telegram says the patient blocked the bot (403): nothing is sent to them, and nothing planned
+    stays due, until they write again (the engine makes them reachable then)."""
+    patient.reachable = False
+    session.execute(
+        update(Prompt)
+        .where(Prompt.patient_id == patient.id, Prompt.status == "scheduled")
+        .values(status="blocked", reason="the patient blocked the bot", updated_at=now)
+    )
