@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 import locales
 from dialogs.io import Button, Edit, Message, Output
-from exports.source import zone_named
+from clinic.zones import chat_zones, clinic_zone, clinician_zone
 from locales import N_, _, ngettext
 from storage import audit
 from storage import alerts as raised
@@ -64,8 +64,9 @@ class Undeliverable(Exception):
 
 
 def zone_of(session: Session, alert: Alert) -> ZoneInfo:
-    """Where the clinic reads its alerts' times: its `timezone` setting (UTC until one is set)."""
-    return zone_named(session.get(Clinic, alert.clinic_id).setting("timezone"))
+    """Where the clinic's fallback chat reads its alerts' times: the clinic's `timezone` setting.
+    Each clinician's copy is in their own zone (`clinic.zones`)."""
+    return clinic_zone(session, alert.clinic_id)
 
 
 def text(alert: Alert, patient: Patient | None, *, repeat: bool, for_clinician: bool = True, clinic: str | None = None,
@@ -106,20 +107,23 @@ def acknowledger(session: Session, alert: Alert) -> str:
     return _("a clinician")
 
 
-def acknowledged_line(session: Session, alert: Alert) -> str:
+def acknowledged_line(session: Session, alert: Alert, zone: ZoneInfo | None = None) -> str:
+    """Who acknowledged it and when, in `zone` (the reader's; the clinic's when not given)."""
     # Translators: {name} is a clinician's name, or the words "a clinician" (translated on their own).
     return "✓ " + _("Acknowledged by {name} at {time}").format(
-        name=acknowledger(session, alert), time=locales.moment(alert.acknowledged_at, zone_of(session, alert)))
+        name=acknowledger(session, alert), time=locales.moment(alert.acknowledged_at, zone or zone_of(session, alert)))
 
 
-def copy_of(session: Session, alert: Alert, delivery: AlertDelivery, clinician: bool) -> Message:
-    """What one copy of the alert reads now, in the current language: with its button while the
-    alert is open (a clinician's copy), else who acknowledged it and when."""
+def copy_of(session: Session, alert: Alert, delivery: AlertDelivery, clinician: bool, zone: ZoneInfo | None = None) -> Message:
+    """What one copy of the alert reads now, in the current language and the reader's `zone` (the
+    clinic's when not given): with its button while the alert is open (a clinician's copy), else
+    who acknowledged it and when."""
     patient = session.get(Patient, alert.patient_id) if alert.patient_id is not None else None
     clinic = None if clinician else session.get(Clinic, alert.clinic_id).name
-    body = text(alert, patient, repeat=delivery.round > 0, for_clinician=clinician, clinic=clinic, zone=zone_of(session, alert))
+    zone = zone or zone_of(session, alert)
+    body = text(alert, patient, repeat=delivery.round > 0, for_clinician=clinician, clinic=clinic, zone=zone)
     if alert.acknowledged_at is not None:
-        body += "\n\n" + acknowledged_line(session, alert)
+        body += "\n\n" + acknowledged_line(session, alert, zone)
         if clinician and alert.acknowledged_note:
             body += "\n" + _("Note: {note}").format(note=alert.acknowledged_note)
         return Message(body)
@@ -138,13 +142,14 @@ def answer_press(session: Session, clinician: Clinician, alert_id: int, message_
                                              clinic_id=clinician.clinic_id, clinician_id=clinician.id)
     if alert is None:
         return None
+    zone = clinician_zone(session, clinician)
     if acknowledged:
         audit.record(session, f"clinician:{clinician.id}", "acknowledge", now, clinic_id=clinician.clinic_id,
                      subject=alert.study_code, alert=alert.id)
         outputs: list[Output] = [Message(_("Acknowledged. Thank you."))]
     else:
         outputs = [Message(_("Already acknowledged by {name} at {time}.").format(
-            name=acknowledger(session, alert), time=locales.moment(alert.acknowledged_at, zone_of(session, alert))))]
+            name=acknowledger(session, alert), time=locales.moment(alert.acknowledged_at, zone)))]
     if message_id is None:  # a message Telegram no longer shows us: the dispatcher edits it
         return outputs
     delivery = session.scalars(select(AlertDelivery).where(
@@ -152,9 +157,9 @@ def answer_press(session: Session, clinician: Clinician, alert_id: int, message_
     )).first()
     if delivery is not None:
         delivery.acknowledged_shown_at = now
-        outputs.append(Edit(message_id, copy_of(session, alert, delivery, clinician=True).text))
+        outputs.append(Edit(message_id, copy_of(session, alert, delivery, clinician=True, zone=zone).text))
     elif message_text:  # a copy we hold no row for: marked as before
-        outputs.append(Edit(message_id, f"{message_text}\n\n{acknowledged_line(session, alert)}"))
+        outputs.append(Edit(message_id, f"{message_text}\n\n{acknowledged_line(session, alert, zone)}"))
     return outputs
 
 
@@ -252,15 +257,18 @@ class AlertDispatcher:
                 .with_for_update(of=AlertDelivery, skip_locked=True)
             ).all()
             due = []
-            languages: dict[int, dict[int, str]] = {}  # per clinic: its verified clinicians' chats → language
+            # Per clinic: its verified clinicians' chats → the language and the zone each reads.
+            languages: dict[int, dict[int, str]] = {}
+            zones: dict[int, dict[int, ZoneInfo]] = {}
             for delivery, alert in rows:
                 delivery.attempts += 1
                 delivery.next_attempt_at = now + LEASE
                 if alert.clinic_id not in languages:
                     languages[alert.clinic_id] = clinician_languages(session, alert.clinic_id)
+                    zones[alert.clinic_id] = chat_zones(session, alert.clinic_id)
                 clinician = delivery.chat_id in languages[alert.clinic_id]
                 with locales.use(languages[alert.clinic_id].get(delivery.chat_id, locales.DEFAULT)):
-                    message = copy_of(session, alert, delivery, clinician)
+                    message = copy_of(session, alert, delivery, clinician, zones[alert.clinic_id].get(delivery.chat_id))
                 edit_of = delivery.message_id if delivery.sent_at is not None else None
                 due.append(Due(delivery.id, delivery.chat_id, message, edit_of, alert.message_count, alert.acknowledged_at is not None))
             return due

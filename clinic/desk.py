@@ -12,6 +12,7 @@ and export is recorded in the audit; a clinician sees only their own clinic's pa
                       export (identify: admins only, adds references, Telegram ids and names)
   /invite [reference] a patient's invitation link into the clinic
   /web                a one-time sign-in link to the web dashboard (ten minutes, one use)
+  /timezone [zone]    the time zone they read times in (an IANA name or a city; "clinic": the clinic's)
 """
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from babel.numbers import format_decimal, format_percent
 
 import locales
 from clinic import alerts
+from clinic import zones
+from clinic.zones import clinician_zone
 from storage import enrollment
 from storage import audit
 from storage import web
@@ -31,7 +34,7 @@ from exports.overview import overviews
 from dialogs.io import Command, File, Inbound, Message, Output, Press, Who
 from content.instruments import instruments as all_instruments
 from dialogs.progress import number
-from exports.source import Filters, parse_day, zone_named
+from exports.source import Filters, parse_day
 from locales import N_, _, ngettext
 from storage.db import Database
 from storage.models import Clinician, utcnow
@@ -98,6 +101,8 @@ class Desk:
                 return [Message(_("A patient's invitation (one use, valid for two weeks):") + "\n" + enrollment.deep_link(self.bot_username, code))]
             if event.name == "web":
                 return [self._web(clinician, actor, now)]
+            if event.name == "timezone":
+                return [self._timezone(clinician, event.args, now)]
             view = {"patients": self._patients, "patient": self._patient, "report": self._report}.get(event.name)
             if view is None or (event.name != "patients" and not event.args):
                 return [Message(help_text())]
@@ -140,6 +145,18 @@ class Desk:
         return Message(_("Your sign-in link to the web dashboard (one use, valid for {minutes} minutes):").format(
             minutes=integer(web.LINK_MINUTES)) + "\n" + f"{self.web_url.rstrip('/')}/signin/{token}", no_preview=True)
 
+    def _timezone(self, clinician: Clinician, args: str, now: datetime) -> Message:
+        """Without a zone: which one they read times in. With one: set it (or "clinic")."""
+        if not args.strip():
+            with self.db.reading() as session:
+                return Message(zones.describe(session, clinician) + "\n" + _("To change it: /timezone Europe/Berlin (or a city); "
+                                                                            "/timezone clinic for your clinic's."))
+        try:
+            with self.db.transaction() as session:
+                return Message(zones.choose(session, clinician.id, args, now))
+        except zones.ZoneRefused as refused:
+            return Message(refused.message)
+
     def _press(self, session, clinician: Clinician, press: Press, now) -> list[Output]:
         if not press.button_id.startswith(alerts.ACK) or not press.button_id[len(alerts.ACK):].isdigit():
             return [Message(_("This button has expired."))]
@@ -154,7 +171,7 @@ class Desk:
         banner = nobody_banner(session, clinician)
         if not rows:
             return [Message("\n\n".join([*banner, _("No patients yet. Send /invite to get an invitation link for one.")]))], None
-        zone = clinic_zone(session, clinician)
+        zone = clinician_zone(session, clinician)
         lines = [overview_line(row, zone) for row in rows]
         return [Message("\n\n".join([*banner, *lines]))], {"action": "view_patients", "rows": len(rows)}
 
@@ -167,7 +184,7 @@ class Desk:
             return [Message(_("No patient {code} in your clinic.").format(code=code.strip()[:12]))], None
         row = found[0]
         patient = enrollment.patient_coded(session, row.study_code, clinician.clinic_id)
-        zone = clinic_zone(session, clinician)
+        zone = clinician_zone(session, clinician)
         outputs: list[Output] = [Message("\n".join([overview_line(row, zone), *phq4_details(row, zone)]))]
         if (file := chart(session, patient, now, for_clinician=True)) is not None:  # (a read-only snapshot: drawing here holds no lock)
             outputs.append(File(filename=f"{row.study_code}.png", data=drawn([file])[0].data, caption=row.study_code, mime_type="image/png"))
@@ -180,7 +197,7 @@ class Desk:
             patient = enrollment.patient_coded(session, code, clinician.clinic_id)
         except enrollment.NotFound:
             return [Message(_("No patient {code} in your clinic.").format(code=code.strip()[:12]))], None
-        png = render(session, patient, now, "png", show_reference=True)
+        png = render(session, patient, now, "png", show_reference=True, reader_zone=clinician_zone(session, clinician))
         return ([File(filename=f"{patient.study_code}-visit.png", data=png, caption=patient.study_code, mime_type="image/png")],
                 {"action": "report", "subject": patient.study_code, "format": "png"})
 
@@ -262,11 +279,6 @@ def clinician_clinic(session, clinician: Clinician):
     from storage.models import Clinic
 
     return session.get(Clinic, clinician.clinic_id)
-
-
-def clinic_zone(session, clinician: Clinician) -> ZoneInfo:
-    """The zone the desk shows times in: the clinic's `timezone` setting (UTC until one is set)."""
-    return zone_named(clinician_clinic(session, clinician).setting("timezone"))
 
 
 def signed(change: float | int, whole: bool = False) -> str:
@@ -369,4 +381,5 @@ def help_text() -> str:
         _("/export [long|wide|activity|fhir|redcap] [PC-XXXX] [YYYY-MM-DD [YYYY-MM-DD]] [peg3|phq4|daily] – the data as a zip"),
         _("/invite [your reference] – an invitation link for a patient"),
         _("/web – a sign-in link to the web dashboard"),
+        _("/timezone [Europe/Berlin | a city | clinic] – the time zone you read times in"),
     ])

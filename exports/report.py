@@ -14,6 +14,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from statistics import fmean
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_interval, format_skeleton
 from babel.numbers import format_percent
@@ -98,6 +99,7 @@ class Facts:
     sprint: SprintFacts | None = None
     safety: dict[str, tuple[int, date]] = field(default_factory=dict)  # category → (times, last local date)
     open_alerts: int = 0
+    produced: str | None = None  # when, in the reader's own zone and naming it; else the patient's date
 
 
 def mean_change(pairs) -> float | None:
@@ -105,7 +107,9 @@ def mean_change(pairs) -> float | None:
     return fmean(changes) if changes else None
 
 
-def gather(session: Session, patient: Patient, now: datetime) -> Facts:
+def gather(session: Session, patient: Patient, now: datetime, reader_zone: ZoneInfo | None = None) -> Facts:
+    """Days are the patient's (a check-in belongs to the day they lived); the moment the page was
+    made is the reader's, in their zone (a clinician's own, `clinic.zones`)."""
     zone = zone_of(patient.timezone)
     today = now.astimezone(zone).date()
     first_day = today - timedelta(weeks=WEEKS) + timedelta(days=1)
@@ -146,6 +150,7 @@ def gather(session: Session, patient: Patient, now: datetime) -> Facts:
         thoughts=len(thoughts), thoughts_completed=sum(t.completed_at is not None for t in thoughts),
         belief_change=mean_change((t.belief_before, t.belief_after) for t in thoughts),
         sprint=sprint and SprintFacts(list(sprint.metrics), sprint.weeks, sprint.started_on, sprint.ends_on, sprint.review),
+        produced=locales.moment(now, reader_zone) if reader_zone is not None else None,
     )
 
 
@@ -205,8 +210,7 @@ def safety_line(f: Facts) -> str | None:
 
 def sections(f: Facts) -> list[tuple[str, list[tuple[str, str]], str]]:
     """The text blocks: (heading, [(label, text)], what to say when there is nothing)."""
-    visit = {"goals": _("Goals for this visit"), "questions": _("Questions"), "changes": _("What has changed"),
-             "treatment": _("Treatment considered")}
+    visit = visit_labels()
     story = {"where_it_hurts": _("Where it hurts"), "since_when": _("Since when"), "what_makes_it_worse": _("Makes it worse"),
              "what_has_been_tried": _("Tried so far"), "good_day": _("A good day")}
     metric = lambda m: _(METRICS[m][0]) if m in METRICS else m
@@ -224,6 +228,12 @@ def sections(f: Facts) -> list[tuple[str, list[tuple[str, str]], str]]:
     return [(visit_heading, [(visit[k], v) for k, v in f.visit.items()], _("No visit notes prepared")),
             (sprint_heading, sprint, _("No sprint started")),
             (_("Pain story"), [(story[k], v) for k, v in f.story.items()], _("No pain story given"))]
+
+
+def visit_labels() -> dict[str, str]:
+    """What the patient's visit notes are called, field by field (the dashboard shows them too)."""
+    return {"goals": _("Goals for this visit"), "questions": _("Questions"), "changes": _("What has changed"),
+            "treatment": _("Treatment considered")}
 
 
 def chart(page: Page, s: Series, first_day: date, today: date) -> None:
@@ -316,8 +326,8 @@ def blocks(page: Page, f: Facts, caps: tuple[int, int]) -> None:
         page.y += 0.16
 
 
-def figure(session: Session, patient: Patient, now: datetime, *, show_reference: bool) -> Figure:
-    return draw(gather(session, patient, now), show_reference=show_reference)
+def figure(session: Session, patient: Patient, now: datetime, *, show_reference: bool, reader_zone: ZoneInfo | None = None) -> Figure:
+    return draw(gather(session, patient, now, reader_zone), show_reference=show_reference)
 
 
 def draw(f: Facts, *, show_reference: bool) -> Figure:
@@ -335,7 +345,7 @@ def draw(f: Facts, *, show_reference: bool) -> Figure:
         else:
             page.text(MARGIN, mark, 12, color=ALERT, fontweight="bold")
             page.y += 0.3
-    dates = _("{dates} ({weeks} weeks) · produced {today}").format(dates=span(f.first_day, f.today), weeks=WEEKS, today=day(f.today))
+    dates = _("{dates} ({weeks} weeks) · produced {today}").format(dates=span(f.first_day, f.today), weeks=WEEKS, today=f.produced or day(f.today))
     page.text(MARGIN, dates, BODY, color=MUTED)
     if show_reference and f.reference:
         room = W - 2 * MARGIN - page.width(dates, BODY) - 0.3
@@ -361,12 +371,13 @@ def draw(f: Facts, *, show_reference: bool) -> Figure:
 
 
 def render(session: Session, patient: Patient, now: datetime, fmt: str, *, show_reference: bool = False,
-           language: str | None = None) -> bytes:
+           language: str | None = None, reader_zone: ZoneInfo | None = None) -> bytes:
     """The report as PDF or PNG bytes (one A4 page), in `language` (else the current one): its
-    words, dates and numbers alike, so an English page never shows a German decimal comma."""
+    words, dates and numbers alike, so an English page never shows a German decimal comma.
+    With `reader_zone`, the page says when it was made in that zone."""
     if fmt not in ("pdf", "png"):
         raise ValueError(f"unknown format: {fmt}")
     buffer = io.BytesIO()
     with locales.use(language or locales.current()):
-        figure(session, patient, now, show_reference=show_reference).savefig(buffer, format=fmt, dpi=PNG_DPI)
+        figure(session, patient, now, show_reference=show_reference, reader_zone=reader_zone).savefig(buffer, format=fmt, dpi=PNG_DPI)
     return buffer.getvalue()

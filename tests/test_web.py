@@ -137,25 +137,24 @@ def test_the_patients_page_shows_the_clinics_patients_with_phq4_and_not_another_
     assert "PHQ-4 10 severe (+6 since baseline): GAD-2 6 positive, PHQ-2 4 positive" in page.text
     assert "Nov 27, 2026, 2:05\u202fPM CET" in page.text  # the clinic's zone
     one = client.get("/patients/PC-7K3Q")
-    assert "Latest PHQ-4: Nov 27, 2026" in one.text and "chart.png" not in one.text  # no check-ins: nothing to draw
+    assert "Latest PHQ-4: Nov 27, 2026" in one.text and "<svg" not in one.text  # no daily check-ins or PEG: nothing to draw
     assert client.get("/patients/PC-BBBB").status_code == 404
-    assert client.get("/patients/PC-BBBB/chart.png").status_code == 404
     with database.transaction() as session:
         actions = [(e.action, e.subject) for e in session.scalars(select(AuditEntry).where(AuditEntry.actor == "clinician:1"))]
     assert ("view_patients", None) in actions and ("view_patient", "PC-7K3Q") in actions
 
 
-def test_the_chart_is_a_same_origin_png(database, desk, client, clinic_a):
+def test_the_chart_is_drawn_on_the_server_as_svg(database, desk, client, clinic_a):
     from test_progress import six_weeks
 
     with database.transaction() as session:
         session.add(Patient(clinic_id=clinic_a, channel="telegram", external_id="1001", study_code="PC-CHRT", consent="given"))
     six_weeks(database)
     sign_in(client, web_link(desk))
-    assert '<img class="chart" src="/patients/PC-CHRT/chart.png"' in client.get("/patients/PC-CHRT").text
-    png = client.get("/patients/PC-CHRT/chart.png")
-    assert png.status_code == 200 and png.headers["content-type"] == "image/png" and png.content.startswith(b"\x89PNG")
-    assert "default-src 'self'" in png.headers["content-security-policy"]
+    page = client.get("/patients/PC-CHRT")
+    assert page.status_code == 200 and page.text.count("<svg ") == 2 and page.text.count("<circle ") > 20
+    assert 'aria-label="Pain, 0 to 10 (lower is better)"' in page.text and "<img" not in page.text
+    assert client.get("/patients/PC-CHRT/chart.png").status_code == 404  # nothing fetched beside the page
 
 
 def test_every_response_says_default_src_self_and_text_stays_text(database, desk, client, clinic_a):

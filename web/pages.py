@@ -9,9 +9,11 @@ from sqlalchemy import select
 
 import locales
 from clinic import alerts as alert_words
-from clinic.desk import STUDY_CODE, ExportRefused, clinic_export, clinic_zone, integer, nobody_banner, phq4_details, phq4_text, signed
+from clinic.desk import STUDY_CODE, ExportRefused, clinic_export, integer, nobody_banner, phq4_details, phq4_text, signed
+from clinic.zones import clinician_zone
 from dialogs.progress import number
 from content.instruments import instruments as all_instruments
+from exports import history
 from exports.bundle import FORMATS
 from exports.overview import Overview, overviews
 from exports.source import Filters, parse_day
@@ -19,6 +21,7 @@ from locales import _
 from storage import audit, enrollment
 from storage.alerts import acknowledge
 from storage.models import Alert, Patient
+from web import history as history_page
 from web.dashboard import Dashboard, Refused
 
 NOTE_LIMIT = 2000  # as `paincoach alerts ack --note`
@@ -38,7 +41,7 @@ class Pages:
             with self.db.reading() as session:
                 rows = overviews(session, clinician.clinic_id, now)
                 banners = nobody_banner(session, clinician)
-                zone = clinic_zone(session, clinician)
+                zone = clinician_zone(session, clinician)
                 cells = [row_cells(row, zone) for row in rows]
             if rows:
                 self._audit(clinician, "view_patients", now, rows=len(rows))
@@ -46,54 +49,45 @@ class Pages:
                                        title=_("Patients"))
 
     def patient(self, request: Request) -> Response:
-        from dialogs.progress import chart
-
+        """As /patient, then the range the clinician chose (four weeks unless they chose another):
+        every instrument, pacing, drills, and the visit notes and questions the patient shared."""
         code = request.path_params["code"].strip().upper()
+        asked = {key: request.query_params.get(key, "")[:20] for key in ("range", "from", "to")}
         with self.dashboard.clinician(request) as (clinician, csrf, now):
             with self.db.reading() as session:
                 found = overviews(session, clinician.clinic_id, now, (code,)) if STUDY_CODE.match(code) else []
                 if not found:  # another clinic's patient is no patient here either
                     raise Refused(404, _("No patient {code} in your clinic.").format(code=code[:12]))
-                zone = clinic_zone(session, clinician)
+                zone = clinician_zone(session, clinician)
                 row = found[0]
                 facts = row_cells(row, zone)
                 details = phq4_details(row, zone)
-                open_alerts = open_alert_views(session, clinician.clinic_id, row.study_code)
+                open_alerts = open_alert_views(session, clinician.clinic_id, zone, row.study_code)
                 patient = enrollment.patient_coded(session, row.study_code, clinician.clinic_id)
-                has_chart = chart(session, patient, now, for_clinician=True) is not None  # its recipe only: cheap
-            self._audit(clinician, "view_patient", now, subject=row.study_code)
-            return self.dashboard.page(request, "patient.html", who=clinician, csrf=csrf, row=facts, details=details,
-                                       alerts=open_alerts, has_chart=has_chart, title=row.study_code)
-
-    def chart(self, request: Request) -> Response:
-        from dialogs.charts import drawn
-        from dialogs.progress import chart
-
-        code = request.path_params["code"].strip().upper()
-        with self.dashboard.clinician(request) as (clinician, _csrf, now):
-            with self.db.reading() as session:
+                span, error, tables, charts = None, None, None, None
                 try:
-                    patient = enrollment.patient_coded(session, code, clinician.clinic_id)
-                except enrollment.NotFound:
-                    patient = None
-                if patient is None or not overviews(session, clinician.clinic_id, now, (code,)):
-                    raise Refused(404, _("No patient {code} in your clinic.").format(code=code[:12]))
-                file = chart(session, patient, now, for_clinician=True)
-            if file is None:
-                raise Refused(404, _("Nothing to draw yet."))
-            png = drawn([file])[0].data  # drawn outside the snapshot, as the desk does
-            self._audit(clinician, "view_chart", now, subject=code)
-            return Response(png, media_type="image/png")
+                    span = history.choose_span(asked["range"], asked["from"], asked["to"], now.astimezone(zone).date())
+                except history.SpanRefused as refused:
+                    error = refused.message
+                else:
+                    facts_in_range = history.gather(session, patient, span, zone)
+                    tables = history_page.tables(facts_in_range, zone)
+                    charts = history_page.charts(facts_in_range, zone, now)
+            self._audit(clinician, "view_patient", now, subject=row.study_code, **(span.describe() if span else {"range": "unread"}))
+            return self.dashboard.page(request, "patient.html", 400 if error else 200, who=clinician, csrf=csrf, row=facts,
+                                       details=details, alerts=open_alerts, title=row.study_code, span=span, asked=asked,
+                                       error=error, tables=tables, charts=charts, zone=zone.key)
 
     def alerts(self, request: Request) -> Response:
         with self.dashboard.clinician(request) as (clinician, csrf, now):
             done = request.query_params.get("acknowledged", "")
             with self.db.reading() as session:
-                views = open_alert_views(session, clinician.clinic_id)
+                zone = clinician_zone(session, clinician)
+                views = open_alert_views(session, clinician.clinic_id, zone)
                 notice = None
                 if done.isdigit() and (alert := session.get(Alert, int(done))) is not None and alert.clinic_id == clinician.clinic_id \
                         and alert.acknowledged_at is not None:
-                    notice = alert_words.acknowledged_line(session, alert)
+                    notice = alert_words.acknowledged_line(session, alert, zone)
             self._audit(clinician, "view_alerts", now, rows=len(views))
             return self.dashboard.page(request, "alerts.html", who=clinician, csrf=csrf, alerts=views, notice=notice,
                                        title=_("Open alerts"))
@@ -173,15 +167,15 @@ def row_cells(row: Overview, zone) -> dict:
     }
 
 
-def open_alert_views(session, clinic_id: int, study_code: str | None = None) -> list[dict]:
-    """The clinic's unacknowledged alerts, newest first, each as its Telegram copy reads."""
+def open_alert_views(session, clinic_id: int, zone, study_code: str | None = None) -> list[dict]:
+    """The clinic's unacknowledged alerts, newest first, each as the clinician's Telegram copy reads (in their `zone`)."""
     query = select(Alert).where(Alert.clinic_id == clinic_id, Alert.acknowledged_at.is_(None))
     if study_code:
         query = query.where(Alert.study_code == study_code)
     views = []
     for alert in session.scalars(query.order_by(Alert.created_at.desc(), Alert.id.desc())):
         patient = session.get(Patient, alert.patient_id) if alert.patient_id is not None else None
-        lines = alert_words.text(alert, patient, repeat=alert.escalations > 0, zone=alert_words.zone_of(session, alert)).splitlines()
+        lines = alert_words.text(alert, patient, repeat=alert.escalations > 0, zone=zone).splitlines()
         views.append({"id": alert.id, "code": alert.study_code, "headline": lines[0], "lines": lines[1:],
                       "linked": patient is not None and patient.discharged_at is None})
     return views

@@ -18,12 +18,14 @@ from locales import _
 from storage.db import Database
 from storage.models import utcnow
 from web.dashboard import HEADERS, Dashboard, Refused, browser_language
+from web.account import Account
 from web.pages import Pages
 
 
 def create_app(db: Database, public_url: str, *, clock: Callable[[], datetime] = utcnow) -> Starlette:
     dashboard = Dashboard(db, public_url, clock)
     views = Pages(dashboard)
+    mine = Account(dashboard)
     routes = [
         Route("/", lambda request: RedirectResponse("/patients", status_code=303)),
         Route("/signin/{token}", dashboard.signin_page, methods=["GET"]),
@@ -32,11 +34,12 @@ def create_app(db: Database, public_url: str, *, clock: Callable[[], datetime] =
         Route("/signed-out", dashboard.signed_out),
         Route("/patients", views.patients),
         Route("/patients/{code}", views.patient),
-        Route("/patients/{code}/chart.png", views.chart),
         Route("/alerts", views.alerts, methods=["GET"]),
         Route("/alerts/{alert_id:int}/acknowledge", views.acknowledge, methods=["POST"]),
         Route("/exports", views.exports, methods=["GET"]),
         Route("/exports", views.export, methods=["POST"]),
+        Route("/me", mine.page, methods=["GET"]),
+        Route("/me", mine.save, methods=["POST"]),
         Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
     ]
 

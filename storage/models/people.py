@@ -92,6 +92,7 @@ class Clinician(Base):
     name: Mapped[str | None] = mapped_column(String(100))
     telegram_id: Mapped[str | None] = mapped_column(String(64), index=True)  # set when verified
     language: Mapped[str] = mapped_column(String(8), default="en")
+    timezone: Mapped[str | None] = mapped_column(String(64))  # an IANA name; None: the clinic's `timezone` setting
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     verified_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
