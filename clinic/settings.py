@@ -74,7 +74,7 @@ def set_setting(clinic: Clinic, key: str, raw: str) -> tuple[Any, Any]:
         raise SettingRefused(key, template, example=toml(shipped[key]))
     if problem := out_of_range(key, value):
         raise SettingRefused(key, problem[0], **problem[1])
-    old = clinic.settings.get(key)
+    old = clinic.setting(key) if key in shipped else clinic.settings.get(key)  # a default, if the clinic had none
     clinic.settings = {**clinic.settings, key: value}
     return old, value
 
