@@ -237,6 +237,8 @@ def test_the_audit_shows_the_admins_own_clinic_newest_first_paged_and_filtered(d
     views = audited(database, "view_audit")
     assert [(v.rows, v.detail.get("page"), v.detail.get("filter")) for v in views] == [(100, 1, None), (54, 2, None), (1, 1, "web_signin")]
     assert all(v.clinic_id == clinic_a and v.actor == "clinician:1" for v in views)
+    for odd in ("²", "99999999999", "-1", "x"):  # a page that is no number, or none we have: the first, or an empty one
+        assert client.get("/audit", params={"page": odd}).status_code == 200
 
 
 @pytest.mark.parametrize("language, words", [("de", ("Einladungen", "Offene Einladungen")), ("es", ("Invitaciones", "Invitaciones abiertas"))])

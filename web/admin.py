@@ -4,6 +4,7 @@ clinic; the clinic's settings and its audit for its admins. The rules are the co
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -196,8 +197,8 @@ class Admin:
         with self.dashboard.clinician(request) as (clinician, csrf, now):
             only_admins(clinician)
             action = request.query_params.get("action", "")[:32] or None
-            page = int(request.query_params["page"]) if request.query_params.get("page", "").isdigit() else 1
-            page = max(page, 1)
+            asked = request.query_params.get("page", "")
+            page = max(int(asked), 1) if re.fullmatch(r"[0-9]{1,6}", asked) else 1
             with self.db.reading() as session:
                 entries, total = audit.clinic_entries(session, clinician.clinic_id, action=action, offset=(page - 1) * AUDIT_PAGE,
                                                       limit=AUDIT_PAGE)
