@@ -202,8 +202,8 @@ def _web(args, database, bot_username: str | None) -> int:
     logging.getLogger("paincoach").info("web dashboard at %s (sign-in links: /web in Telegram)", public_url)
     # No access log: a sign-in link's path carries its token. The proxy's X-Forwarded-* headers are
     # not needed: links and cookies follow --public-url.
-    uvicorn.run(create_app(database, public_url, bot_username=bot_username), host=args.listen, port=args.port, log_level="warning", access_log=False,
-                proxy_headers=False, server_header=False)
+    uvicorn.run(create_app(database, public_url, bot_username=bot_username), host=args.listen, port=args.port, log_level="warning",
+                access_log=False, proxy_headers=False, server_header=False)
     return 0
 
 

@@ -93,7 +93,8 @@ class Desk:
                 return self._export(clinician, actor, event.args, now)
             if event.name == "invite":
                 with self.db.transaction() as session:
-                    code = invite_patient(session, clinician_clinic(session, clinician), now, actor=actor, reference=event.args[:100] or None)
+                    code = invite_patient(session, clinician_clinic(session, clinician), now, actor=actor,
+                                          reference=event.args[:100] or None)
                 return [Message(_("A patient's invitation (one use, valid for two weeks):") + "\n" + enrollment.deep_link(self.bot_username, code))]
             if event.name == "web":
                 return [self._web(clinician, actor, now)]

@@ -17,12 +17,13 @@ import locales
 from locales import _
 from storage.db import Database
 from storage.models import utcnow
-from web.dashboard import HEADERS, Dashboard, Refused, browser_language
 from web.admin import Admin
+from web.dashboard import HEADERS, Dashboard, Refused, browser_language
 from web.pages import Pages
 
 
-def create_app(db: Database, public_url: str, *, clock: Callable[[], datetime] = utcnow, bot_username: str | None = None) -> Starlette:
+def create_app(db: Database, public_url: str, *, clock: Callable[[], datetime] = utcnow,
+               bot_username: str | None = None) -> Starlette:
     """`bot_username` makes invitations t.me links (PAINCOACH_BOT_USERNAME), as `paincoach invite` prints them."""
     dashboard = Dashboard(db, public_url, clock)
     views = Pages(dashboard)
