@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in clinic_cli.COMMANDS:
         return clinic_cli.run(args, database, settings.bot_username)
     if args.command == "web":
-        return _web(args, database)
+        return _web(args, database, settings.bot_username)
 
     from dialogs.engine import Engine
 
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _web(args, database) -> int:
+def _web(args, database, bot_username: str | None) -> int:
     import uvicorn
 
     from web.server import create_app
@@ -202,8 +202,8 @@ def _web(args, database) -> int:
     logging.getLogger("paincoach").info("web dashboard at %s (sign-in links: /web in Telegram)", public_url)
     # No access log: a sign-in link's path carries its token. The proxy's X-Forwarded-* headers are
     # not needed: links and cookies follow --public-url.
-    uvicorn.run(create_app(database, public_url), host=args.listen, port=args.port, log_level="warning", access_log=False,
-                proxy_headers=False, server_header=False)
+    uvicorn.run(create_app(database, public_url, bot_username=bot_username), host=args.listen, port=args.port, log_level="warning",
+                access_log=False, proxy_headers=False, server_header=False)
     return 0
 
 

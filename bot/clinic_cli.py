@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tomllib
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -113,75 +112,19 @@ def _clinic(args, db: Database, _bot) -> int:
                 print(f"{clinic.name}{default}: {patients} patients, {clinicians} verified clinicians, "
                       f"fallback {clinic.fallback_chat_id or '-'}{warning}")
         elif args.clinic_command == "show":
-            import content
+            from clinic.settings import FALLBACK, listing
 
-            clinic = enrollment.clinic_named(session, args.name)
-            print(f"fallback_chat_id = {clinic.fallback_chat_id or '-'}")
-            defaults = content.load("clinic_defaults")
-            for key in [*defaults, *(k for k in clinic.settings if k not in defaults)]:  # e.g. crisis_resources
-                mark = "" if key in clinic.settings else "  (default)"
-                print(f"{key} = {clinic.setting(key) if key in defaults else clinic.settings[key]!r}{mark}")
+            for key, value, own in listing(enrollment.clinic_named(session, args.name)):
+                if key == FALLBACK:
+                    print(f"{key} = {value or '-'}")
+                else:
+                    print(f"{key} = {value!r}{'' if own else '  (default)'}")
         else:
+            from clinic.settings import set_setting
+
             set_setting(enrollment.clinic_named(session, args.name), args.key, args.value)
             print(f"{args.name}: {args.key} = {args.value}")
     return 0
-
-
-def set_setting(clinic: Clinic, key: str, raw: str) -> None:
-    """A setting from TOML text, checked against the shipped default's type."""
-    import content
-
-    if key == "fallback_chat_id":
-        clinic.fallback_chat_id = int(raw) if raw not in ("", "none") else None
-        return
-    defaults = content.load("clinic_defaults")
-    if key not in defaults and key != "crisis_resources":
-        raise ValueError(f"no setting named {key!r}; see `paincoach clinic show`")
-    try:
-        value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw  # a bare word is a string
-    if key in defaults and type(value) is not type(defaults[key]) and not (isinstance(defaults[key], float) and isinstance(value, int)):
-        kinds = {bool: "true or false", int: "a whole number", float: "a number", str: "text", list: "a list"}
-        raise ValueError(f"{key} must be {kinds.get(type(defaults[key]), 'like the default')}, like {_toml(defaults[key])}")
-    if problem := _out_of_range(key, value):
-        raise ValueError(f"{key} {problem}")
-    clinic.settings = {**clinic.settings, key: value}
-
-
-# What the scheduler, pacing and alerts can work with; anything else would break them later.
-RANGES = {"weekly_weekday": (0, 6), "phq4_every_weeks": (1, 12), "flare_reduction_percent": (0, 90),
-          "pacing_start_percent": (10, 100), "pacing_raise_percent": (1, 100), "alert_escalate_times": (1, 20)}
-
-
-def _out_of_range(key: str, value) -> str | None:
-    if key.endswith("_time"):
-        try:
-            datetime.strptime(value, "%H:%M")
-        except (TypeError, ValueError):
-            return 'must be a time like "09:00"'
-    elif key in RANGES and not RANGES[key][0] <= value <= RANGES[key][1]:
-        return f"must be from {RANGES[key][0]} to {RANGES[key][1]}" + (" (0 = Monday)" if key == "weekly_weekday" else "")
-    elif isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0 and key not in RANGES:
-        return "must be more than 0"
-    elif key == "timezone" and not _is_zone(value):
-        return 'must be an IANA time zone, like "Europe/Berlin"'
-    elif key == "snooze_minutes" and not (value and all(isinstance(m, int) and m > 0 for m in value)):
-        return "must be a list of minutes, like [30, 120]"
-    return None
-
-
-def _is_zone(name) -> bool:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return isinstance(name, str) and ZoneInfo(name) is not None
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-
-
-def _toml(value) -> str:
-    return str(value).lower() if isinstance(value, bool) else f'"{value}"' if isinstance(value, str) else str(value)
 
 
 def clinic_patients(session, clinic_id: int) -> list[int]:
@@ -226,15 +169,12 @@ def _invite(args, db: Database, bot_username: str | None) -> int:
 
 
 def _discharge(args, db: Database, _bot) -> int:
-    from scheduler import planner
+    from clinic.admin import discharge
 
     now = utcnow()
     with db.transaction() as session:
         patient = enrollment.patient_coded(session, args.study_code)
-        patient.discharged_at = patient.discharged_at or now
-        planner.replan(session, patient, now)  # the planner leaves discharged patients out: prompts stop
-        audit.record(session, audit.cli_actor(), "discharge", now, clinic_id=patient.clinic_id, subject=patient.study_code)
-        days = patient.clinic.setting("retention_days")
+        days = discharge(session, patient, now, actor=audit.cli_actor())
     print(f"{patient.study_code} discharged: no more check-ins; data kept for {days} days")
     return 0
 

@@ -27,6 +27,7 @@ import locales
 from clinic import alerts
 from clinic import zones
 from clinic.zones import clinician_zone
+from clinic.admin import invite_patient
 from storage import enrollment
 from storage import audit
 from storage import web
@@ -95,9 +96,8 @@ class Desk:
                 return self._export(clinician, actor, event.args, now)
             if event.name == "invite":
                 with self.db.transaction() as session:
-                    code = enrollment.invite(session, "patient", clinician_clinic(session, clinician), now, created_by=actor,
-                                             reference=event.args[:100] or None)
-                    audit.record(session, actor, "invite", now, clinic_id=clinician.clinic_id)
+                    code = invite_patient(session, clinician_clinic(session, clinician), now, actor=actor,
+                                          reference=event.args[:100] or None)
                 return [Message(_("A patient's invitation (one use, valid for two weeks):") + "\n" + enrollment.deep_link(self.bot_username, code))]
             if event.name == "web":
                 return [self._web(clinician, actor, now)]

@@ -24,17 +24,21 @@ def resource_tables(clinic_settings: dict[str, Any]) -> dict[str, dict[str, Any]
     """Shipped defaults by country, each overridden key by key by the clinic's own entry."""
     tables = {code: dict(table) for code, table in content.load("crisis_resources").items()}
     for code, entry in (clinic_settings.get("crisis_resources") or {}).items():
-        valid = isinstance(entry, dict) and all(
-            (key in ("emergency", "poison") and isinstance(value, str))
-            or (key in ("lines", "abuse_lines") and isinstance(value, list)
-                and all(isinstance(l, dict) and {"name", "phone"} <= l.keys() for l in value))
-            for key, value in entry.items()
-        )
-        if not valid:
+        if not well_formed(entry):
             log.error("clinic crisis resources for %r are malformed; using the defaults", code)
             continue
         tables[code] = {**tables.get(code, tables["default"]), **entry}
     return tables
+
+
+def well_formed(entry: Any) -> bool:
+    """A clinic's entry for a country that the crisis reply can read (else the defaults serve)."""
+    return isinstance(entry, dict) and all(
+        (key in ("emergency", "poison") and isinstance(value, str))
+        or (key in ("lines", "abuse_lines") and isinstance(value, list)
+            and all(isinstance(l, dict) and {"name", "phone"} <= l.keys() for l in value))
+        for key, value in entry.items()
+    )
 
 
 def resource_lines(country: str | None, clinic_settings: dict[str, Any]) -> list[str]:

@@ -6,7 +6,7 @@ import getpass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.models import AuditEntry
@@ -32,3 +32,19 @@ def record_erasure(session: Session, actor: str, now: datetime, study_code: str 
 
 def entries(session: Session, limit: int = 50) -> list[AuditEntry]:
     return list(session.scalars(select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)))
+
+
+def clinic_entries(session: Session, clinic_id: int, *, action: str | None = None, offset: int = 0,
+                   limit: int = 100) -> tuple[list[AuditEntry], int]:
+    """One page of a clinic's entries, newest first (only that action's, if given), and how many
+    there are in all."""
+    where = [AuditEntry.clinic_id == clinic_id, *([AuditEntry.action == action] if action else [])]
+    total = session.scalar(select(func.count()).select_from(AuditEntry).where(*where))
+    page = session.scalars(select(AuditEntry).where(*where).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+                           .offset(offset).limit(limit))
+    return list(page), total
+
+
+def clinic_actions(session: Session, clinic_id: int) -> list[str]:
+    """The actions a clinic's audit holds, to filter by."""
+    return sorted(session.scalars(select(AuditEntry.action).where(AuditEntry.clinic_id == clinic_id).distinct()))

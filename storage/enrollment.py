@@ -87,6 +87,13 @@ def invite_clinician(session: Session, clinic: Clinic, now: datetime, *, name: s
     return clinician, invite(session, "clinician", clinic, now, created_by=created_by, clinician=clinician, hours=hours)
 
 
+def open_invitations(session: Session, clinic_id: int, now: datetime) -> list[Invite]:
+    """A clinic's patient invitations not yet used and not expired, newest first."""
+    return list(session.scalars(select(Invite).where(
+        Invite.clinic_id == clinic_id, Invite.kind == "patient", Invite.used_at.is_(None), Invite.expires_at > now,
+    ).order_by(Invite.created_at.desc())))
+
+
 def usable(session: Session, code: str, kind: str, now: datetime) -> bool:
     """Whether the code is a valid, unused, unexpired invitation of `kind` (nothing changes)."""
     if not code or len(code) > 64:

@@ -17,15 +17,19 @@ import locales
 from locales import _
 from storage.db import Database
 from storage.models import utcnow
+from web.admin import Admin
 from web.dashboard import HEADERS, Dashboard, Refused, browser_language
 from web.account import Account
 from web.pages import Pages
 
 
-def create_app(db: Database, public_url: str, *, clock: Callable[[], datetime] = utcnow) -> Starlette:
+def create_app(db: Database, public_url: str, *, clock: Callable[[], datetime] = utcnow,
+               bot_username: str | None = None) -> Starlette:
+    """`bot_username` makes invitations t.me links (PAINCOACH_BOT_USERNAME), as `paincoach invite` prints them."""
     dashboard = Dashboard(db, public_url, clock)
     views = Pages(dashboard)
     mine = Account(dashboard)
+    admin = Admin(dashboard, bot_username)
     routes = [
         Route("/", lambda request: RedirectResponse("/patients", status_code=303)),
         Route("/signin/{token}", dashboard.signin_page, methods=["GET"]),
@@ -40,6 +44,14 @@ def create_app(db: Database, public_url: str, *, clock: Callable[[], datetime] =
         Route("/exports", views.export, methods=["POST"]),
         Route("/me", mine.page, methods=["GET"]),
         Route("/me", mine.save, methods=["POST"]),
+        Route("/invitations", admin.invitations, methods=["GET"]),
+        Route("/invitations", admin.invite, methods=["POST"]),
+        Route("/patients/{code}/discharge", admin.discharge_page, methods=["GET"]),
+        Route("/patients/{code}/discharge", admin.discharge, methods=["POST"]),
+        Route("/settings", admin.settings, methods=["GET"]),
+        Route("/settings/alerts", admin.change_alerts, methods=["POST"]),
+        Route("/settings/crisis", admin.change_crisis_lines, methods=["POST"]),
+        Route("/audit", admin.audit, methods=["GET"]),
         Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
     ]
 
