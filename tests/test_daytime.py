@@ -56,7 +56,7 @@ def quiet_hours(database, external_id: str = "1001") -> tuple[str | None, str | 
 
 def to_the_time_question(chat, which: str) -> None:
     chat.command("menu")
-    chat.press("Check-in times")
+    chat.open("Check-in times")
     if which == "weekly":
         chat.press("Weekly day and time")
         chat.press("Friday")
@@ -105,7 +105,7 @@ def test_unambiguous_times_are_saved_without_a_question(chat, database):
 def test_quiet_hours_ask_for_each_bare_end(chat, database):
     onboard(chat)
     chat.command("menu")
-    chat.press("Check-in times")
+    chat.open("Check-in times")
     chat.press("Quiet hours")
     chat.say("22-7")  # 22 is 22:00; 7 is asked
     assert "When should the quiet hours end?" in chat.text and chat.buttons == ["Morning (07:00)", "Evening (19:00)"]
