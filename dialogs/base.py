@@ -150,6 +150,11 @@ class Dialog:
     def finished(self) -> None:
         """Called once when the dialog reaches a final state."""
 
+    def also_answers(self) -> tuple[Choice, ...]:
+        """Choices this step still takes though its question no longer shows them: the buttons of
+        an older layout of the same question, still on patients' screens (the menu's old list)."""
+        return ()
+
     def invites_dark_thoughts(self) -> bool:
         """True where a gloomy or catastrophic thought is the answer asked for (a thought-check's
         thought): crisis language that only the model saw gets the direct question, with the

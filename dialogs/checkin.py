@@ -117,7 +117,7 @@ class Checkin(Dialog):
                 pain, sleep = values.get("pain_now"), values.get("sleep_hours")
                 spike = pain is not None and flares.pain_spike(self.turn, pain, response_id)
                 if sleep is not None and (win := wins.more_sleep(self.turn, sleep, response_id)):
-                    lines.append(win)
+                    lines.append(wins.said(self.turn, win))
             if instrument_id == "peg3" and response.score:
                 score = fmt(round(response.score["score"], 1))  # as /progress shows it
                 lines.append(_("Your PEG score this week: {score} (0 to 10; lower is better).").format(score=score))

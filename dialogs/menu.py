@@ -1,86 +1,150 @@
-"""The main menu, where every onboarded patient returns. Diagram: docs/dialogs/menu.md."""
+"""The main menu, where every onboarded patient returns: "I'm having a flare" at the top, the
+other tools in groups. Diagram: docs/dialogs/menu.md.
+
+The menu is data: TOOLS says what each tool is and what it opens, GROUPS which group shows it,
+TOP what the first screen shows. Adding a tool that opens a dialog is one `Tool(...)` line and
+its value in a group; the states and transitions follow from the data. A tool's name typed at
+the first screen opens it wherever it sits, and a button of the old one-list menu still on a
+patient's screen still opens its tool.
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 from babel.dates import format_date
 
 import locales
 from content.thinking import traps as thinking_traps
 from dialogs import records
-from dialogs import progress, prompts, sittings
+from dialogs import progress, prompts, sittings, wins
 from dialogs.base import Answer, Call, Choice, Dialog, Question
 from dialogs.story import STORY
-from locales import _
+from dialogs.typed import typed_choice
+from locales import N_, _
 from storage.models import PainStory
 
 MAX_SHOWN = 600  # characters of each answer shown back; the whole text stays stored
+BACK = "back"
+
+
+@dataclass(frozen=True)
+class Tool:
+    value: str  # the button's value; also the menu's state for the tool, if it has one
+    label: str  # msgid
+    dialog: str | None = None  # the dialog it opens; None: the menu itself answers (below)
+
+
+@dataclass(frozen=True)
+class Group:
+    value: str  # the button's value and the state showing the group
+    label: str  # msgid
+    tools: tuple[str, ...]
+
+
+FLARE = "flare"
+TOOLS = {tool.value: tool for tool in [
+    Tool(FLARE, N_("I'm having a flare"), "flare"),
+    Tool("breathing", N_("Breathing exercise"), "breathing"),
+    Tool("thoughts", N_("Thought-check")),  # its own small menu: new, quick, the last ones
+    Tool("pacing", N_("Pacing my activities"), "pacing"),
+    Tool("flareplan", N_("My flare plan"), "flareplan"),
+    Tool("sprint", N_("My sprint"), "sprint"),
+    Tool("visit", N_("Prepare for a visit"), "visit"),
+    Tool("safetyplan", N_("My safety plan"), "safetyplan"),
+    Tool("checkin", N_("Check in now")),  # the waiting scheduled check-in, or a choice of one
+    Tool("progress", N_("My progress")),  # said, then the menu again
+    Tool("wins", N_("My small wins")),  # said, then the menu again
+    Tool("story", N_("My pain story")),
+    Tool("schedule", N_("Check-in times"), "schedule"),
+    Tool("language", N_("Language"), "language"),
+    Tool("timezone", N_("Time zone"), "timezone"),
+]}
+GROUPS = {group.value: group for group in [
+    Group("calm", N_("Calm now"), ("breathing", "thoughts")),
+    Group("plan", N_("Plan and pace"), ("pacing", "flareplan", "sprint", "visit", "safetyplan")),
+    Group("numbers", N_("My numbers"), ("checkin", "progress", "wins", "story")),
+    Group("settings", N_("Settings"), ("schedule", "language", "timezone")),
+]}
+TOP = (FLARE, *GROUPS)
+SHOWN = {"progress": progress.progress, "wins": lambda turn: turn.say(wins.listing(turn))}  # answered in place
+OWN_STATES = ["checkin_pick", "thought_full", "thought_quick"]  # the steps of the menu's own tools
+WITH_STATE = [value for value in TOOLS if value not in SHOWN]
+
+
+def group_of(tool: str) -> str | None:
+    """The group that shows a tool (by its value or its msgid), or None for one on the first screen."""
+    return next((g.value for g in GROUPS.values() if tool in g.tools or tool in (TOOLS[t].label for t in g.tools)), None)
 
 
 class Menu(Dialog):
     name = "menu"
-    states = [
-        "main", "checkin_pick", "checkin", "breathing", "pacing", "flare", "flareplan", "thoughts", "thought_full", "thought_quick",
-        "sprint", "visit", "safetyplan", "schedule", "story", "language", "timezone",
-    ]
+    states = ["main", *GROUPS, *WITH_STATE, *OWN_STATES]
     initial = "main"
     final = frozenset()  # the menu never ends; other dialogs return to it
     transitions = [
-        {"trigger": "open_checkin", "source": "main", "dest": "checkin"},
-        {"trigger": "pick_checkin", "source": "main", "dest": "checkin_pick"},
+        *({"trigger": f"show_{group}", "source": "main", "dest": group} for group in GROUPS),
+        # From its group; from the first screen too, where its name may be typed or an old button pressed.
+        *({"trigger": f"open_{tool}", "source": sorted({"main", group_of(tool) or "main"}), "dest": tool} for tool in WITH_STATE),
+        {"trigger": "pick_checkin", "source": ["main", group_of("checkin")], "dest": "checkin_pick"},
         {"trigger": "picked", "source": "checkin_pick", "dest": "checkin"},
-        {"trigger": "showed_progress", "source": "main", "dest": "main"},
-        {"trigger": "open_thoughts", "source": "main", "dest": "thoughts"},
-        {"trigger": "open_flare", "source": "main", "dest": "flare"},
-        {"trigger": "open_breathing", "source": "main", "dest": "breathing"},
-        {"trigger": "open_pacing", "source": "main", "dest": "pacing"},
-        {"trigger": "open_visit", "source": "main", "dest": "visit"},
-        {"trigger": "open_sprint", "source": "main", "dest": "sprint"},
-        {"trigger": "open_safetyplan", "source": "main", "dest": "safetyplan"},
-        {"trigger": "open_flareplan", "source": "main", "dest": "flareplan"},
+        {"trigger": "showed", "source": sorted({"main", *(group_of(tool) or "main" for tool in SHOWN)}), "dest": "main"},
         {"trigger": "new_full", "source": "thoughts", "dest": "thought_full"},
         {"trigger": "new_quick", "source": "thoughts", "dest": "thought_quick"},
         {"trigger": "listed", "source": "thoughts", "dest": "thoughts"},
-        {"trigger": "open_schedule", "source": "main", "dest": "schedule"},
-        {"trigger": "open_story", "source": "main", "dest": "story"},
-        {"trigger": "open_language", "source": "main", "dest": "language"},
-        {"trigger": "open_timezone", "source": "main", "dest": "timezone"},
-        # Every other state returns to the main menu.
-        {"trigger": "back", "source": [state for state in states if state != "main"], "dest": "main"},
+        # Every other state returns to the first screen.
+        {"trigger": BACK, "source": [state for state in ["main", *GROUPS, *WITH_STATE, *OWN_STATES] if state != "main"], "dest": "main"},
     ]
 
+    def ask(self) -> Question | Call:
+        if self.state in GROUPS:
+            return self.ask_group(GROUPS[self.state])
+        tool = TOOLS.get(self.state)
+        if tool is not None and tool.dialog is not None:
+            return Call(tool.dialog, on_return=BACK)
+        return super().ask()
+
+    def read(self, answer: Answer) -> Any:
+        if self.state in GROUPS:
+            return self.read_group(answer)
+        return super().read(answer)
+
     def ask_main(self) -> Question:
-        return Question(
-            _("What would you like to do?"),
-            [
-                Choice("checkin", _("Check in now")),
-                Choice("progress", _("My progress")),
-                Choice("breathing", _("Breathing exercise")),
-                Choice("pacing", _("Pacing my activities")),
-                Choice("flare", _("I'm having a flare")),
-                Choice("thoughts", _("Thought-check")),
-                Choice("flareplan", _("My flare plan")),
-                Choice("sprint", _("My sprint")),
-                Choice("visit", _("Prepare for a visit")),
-                Choice("safetyplan", _("My safety plan")),
-                Choice("schedule", _("Check-in times")),
-                Choice("story", _("My pain story")),
-                Choice("language", _("Language")),
-                Choice("timezone", _("Time zone")),
-            ],
-        )
+        choices = [Choice(value, _((TOOLS.get(value) or GROUPS[value]).label)) for value in TOP]
+        return Question(_("What would you like to do?"), choices)
 
     def read_main(self, answer: Answer) -> str | None:
-        if answer.choice == "checkin":
+        if answer.choice in GROUPS:
+            return f"show_{answer.choice}"
+        if answer.text is not None:  # a tool's name typed here opens it, whichever group it is in
+            typed = typed_choice(Question("", [Choice(t.value, _(t.label)) for t in TOOLS.values()]), answer.text)
+            return self.open(typed.value) if typed is not None else None
+        return self.open(answer.choice)
+
+    def also_answers(self) -> tuple[Choice, ...]:
+        """At the first screen, every tool: the buttons of the old one-list menu."""
+        return tuple(Choice(t.value, _(t.label)) for t in TOOLS.values()) if self.state == "main" else ()
+
+    def ask_group(self, group: Group) -> Question:
+        choices = [Choice(tool, _(TOOLS[tool].label)) for tool in group.tools] + [Choice(BACK, _("Back"))]
+        return Question(_("{group}: what would you like to do?").format(group=_(group.label)), choices)
+
+    def read_group(self, answer: Answer) -> str | None:
+        if answer.choice == BACK:
+            return BACK
+        return self.open(answer.choice) if answer.choice in GROUPS[self.state].tools else None
+
+    def open(self, value: str | None) -> str | None:
+        """The trigger that opens a tool (or shows it here and stays)."""
+        if value in SHOWN:
+            SHOWN[value](self.turn)
+            return "showed"
+        if value == "checkin":
             prompt = prompts.open_prompt(self.turn)
-            if prompt is not None:  # a scheduled check-in is waiting: that one
-                self.data["instruments"], self.data["prompt_id"] = prompt.instruments, prompt.id
-                return "open_checkin"
-            return "pick_checkin"
-        if answer.choice == "progress":
-            progress.progress(self.turn)
-            return "showed_progress"
-        return {"breathing": "open_breathing", "pacing": "open_pacing", "visit": "open_visit", "sprint": "open_sprint", "safetyplan": "open_safetyplan", "flare": "open_flare", "flareplan": "open_flareplan", "thoughts": "open_thoughts", "schedule": "open_schedule", "story": "open_story", "language": "open_language", "timezone": "open_timezone"}.get(
-            answer.choice
-        )
+            if prompt is None:
+                return "pick_checkin"
+            self.data["instruments"], self.data["prompt_id"] = prompt.instruments, prompt.id  # a scheduled one is waiting: that one
+        return f"open_{value}" if value in TOOLS else None
 
     def ask_checkin_pick(self) -> Question:
         return Question(
@@ -89,20 +153,20 @@ class Menu(Dialog):
                 Choice("daily", _("Daily check-in")),
                 Choice("peg3", _("Pain this week (PEG)")),
                 Choice("phq4", _("Mood (PHQ-4)")),
-                Choice("back", _("Back to the menu")),
+                Choice(BACK, _("Back to the menu")),
             ],
         )
 
     def read_checkin_pick(self, answer: Answer) -> str | None:
-        if answer.choice == "back":
-            return "back"
+        if answer.choice == BACK:
+            return BACK
         if answer.choice in ("daily", "peg3", "phq4"):
             self.data["instruments"], self.data["prompt_id"] = [answer.choice], None
             return "picked"
         return None
 
     def ask_checkin(self) -> Call:
-        return sittings.start(self.turn, self.data["instruments"], prompt_id=self.data.get("prompt_id"), on_return="back")
+        return sittings.start(self.turn, self.data["instruments"], prompt_id=self.data.get("prompt_id"), on_return=BACK)
 
     def ask_story(self) -> Question:
         story = self.turn.session.get(PainStory, self.patient.id)
@@ -112,10 +176,10 @@ class Menu(Dialog):
             if answer and len(answer) > MAX_SHOWN:
                 answer = answer[:MAX_SHOWN] + "…"
             lines.append("\n" + _(question) + "\n" + (answer or _("(skipped)")))
-        return Question("\n".join(lines), [Choice("back", _("Back to the menu"))])
+        return Question("\n".join(lines), [Choice(BACK, _("Back to the menu"))])
 
     def read_story(self, answer: Answer) -> str | None:
-        return "back" if answer.choice == "back" else None
+        return BACK if answer.choice == BACK else None
 
     def ask_thoughts(self) -> Question:
         return Question(
@@ -124,7 +188,7 @@ class Menu(Dialog):
                 Choice("full", _("New thought-check")),
                 Choice("quick", _("Quick check during a flare")),
                 Choice("list", _("My last thought-checks")),
-                Choice("back", _("Back to the menu")),
+                Choice(BACK, _("Back to the menu")),
             ],
         )
 
@@ -132,43 +196,13 @@ class Menu(Dialog):
         if answer.choice == "list":
             self.say(past_thought_checks(self.turn))
             return "listed"
-        return {"full": "new_full", "quick": "new_quick", "back": "back"}.get(answer.choice)
-
-    def ask_breathing(self) -> Call:
-        return Call("breathing", on_return="back")
-
-    def ask_pacing(self) -> Call:
-        return Call("pacing", on_return="back")
-
-    def ask_safetyplan(self) -> Call:
-        return Call("safetyplan", on_return="back")
-
-    def ask_sprint(self) -> Call:
-        return Call("sprint", on_return="back")
-
-    def ask_visit(self) -> Call:
-        return Call("visit", on_return="back")
-
-    def ask_flare(self) -> Call:
-        return Call("flare", on_return="back")
-
-    def ask_flareplan(self) -> Call:
-        return Call("flareplan", on_return="back")
+        return {"full": "new_full", "quick": "new_quick", BACK: BACK}.get(answer.choice)
 
     def ask_thought_full(self) -> Call:
-        return Call("thoughtcheck", on_return="back")
+        return Call("thoughtcheck", on_return=BACK)
 
     def ask_thought_quick(self) -> Call:
-        return Call("quickcheck", on_return="back")
-
-    def ask_schedule(self) -> Call:
-        return Call("schedule", on_return="back")
-
-    def ask_language(self) -> Call:
-        return Call("language", on_return="back")
-
-    def ask_timezone(self) -> Call:
-        return Call("timezone", on_return="back")
+        return Call("quickcheck", on_return=BACK)
 
 
 def past_thought_checks(turn, limit: int = 5) -> str:

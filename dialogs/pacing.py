@@ -149,12 +149,12 @@ class Pacing(Dialog):
             self._finish_baseline(row)
         else:
             quota = quotas.effective_quota(self.turn, row)
-            win = wins.longest_yet(self.turn, row.id, row.name, minutes, quota)
+            win = wins.longest_yet(self.turn, row.id, minutes, quota)
             self.turn.session.add(PacingLog(activity_id=row.id, kind="done", minutes=minutes, quota_minutes=quota,
                                             local_date=self.turn.local_date(), logged_at=self.turn.now))
             self.say(quotas.feedback(minutes, quota).format(minutes=minutes, quota=fmt(round(quota))))
             if win:
-                self.say(win)
+                self.say(wins.said(self.turn, win))
         return "logged"
 
     def _finish_baseline(self, row: PacingActivity) -> None:

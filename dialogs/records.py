@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from storage.db import Database
 from storage.models import (
-    Answer, FlareEpisode, NotedQuestion, PacingActivity, PacingLog, Patient, Prompt, Response, Schedule, Sprint, ThoughtRecord,
+    Answer, FlareEpisode, NotedQuestion, PacingActivity, PacingLog, Patient, Prompt, Response, Schedule, SmallWin, Sprint,
+    ThoughtRecord,
 )
 
 __all__ = ["Database", "IntegrityError", "Session"]  # for the engine's unit of work
@@ -180,6 +181,13 @@ def done_minutes(session: Session, patient_id: int, start: date, end: date) -> l
 
 
 # -- thoughts, sprints, visits ------------------------------------------------------------------
+
+def last_wins(session: Session, patient_id: int, limit: int) -> list[SmallWin]:
+    """The patient's newest small wins, newest first."""
+    return list(session.scalars(
+        select(SmallWin).where(SmallWin.patient_id == patient_id).order_by(SmallWin.said_at.desc(), SmallWin.id.desc()).limit(limit)
+    ))
+
 
 def completed_thought_records(session: Session, patient_id: int, limit: int) -> list[ThoughtRecord]:
     return list(session.scalars(

@@ -166,7 +166,8 @@ class Turn:
         this very choice. Anything else has expired."""
         if pressed.step != self.state.step:
             return None
-        question = self.dialog().ask()
+        dialog = self.dialog()
+        question = dialog.ask()
         if not isinstance(question, Question):
             return None
         if pressed.index == GUIDE:
@@ -174,7 +175,8 @@ class Turn:
         else:
             choice = question.choices[pressed.index] if pressed.index < len(question.choices) else None
         if choice is None or not self.signer.verify(self.patient.id, pressed, choice.value):
-            return None
+            # A button of the question as it was laid out before (signed for its own value) still counts.
+            return next((old for old in dialog.also_answers() if self.signer.verify(self.patient.id, pressed, old.value)), None)
         return choice
 
     def answer(self, answer: Answer) -> None:

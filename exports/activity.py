@@ -1,5 +1,5 @@
 """Coaching activity in the long CSV style: one row per measure of each drill, thought-check,
-pacing quota and log, flare episode and sprint review. Numbers and choices only: what patients
+pacing quota and log, flare episode, sprint review and small win. Numbers and choices only: what patients
 wrote in their own words stays out (it is not a measure, and it could name them)."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from exports import cells
 from exports.long import IDENTIFYING, number
 from exports.source import STREAM, Filters, Person, iso, people
-from storage.models import BreathingSession, FlareEpisode, PacingActivity, PacingLog, Sprint, ThoughtRecord
+from storage.models import BreathingSession, FlareEpisode, PacingActivity, PacingLog, SmallWin, Sprint, ThoughtRecord
 
 COLUMNS = ["study_code", "activity", "record_id", "measure", "value", "at_utc", "at_local", "timezone"]
 
@@ -67,6 +67,13 @@ def rows(session: Session, filters: Filters, persons: dict[int, Person]) -> Iter
         for metric, values in sorted((sprint.review or {}).items()):
             for end in ("first", "last"):
                 yield person, [person.study_code, "sprint", sprint.id, f"{metric}_{end}_week", _value(values.get(end)), *stamp(person, sprint.reviewed_at)]
+    won = select(SmallWin).where(SmallWin.patient_id.in_(ids), *in_range(SmallWin.said_at))  # numbers and codes only
+    for win in session.scalars(won.order_by(SmallWin.patient_id, SmallWin.said_at).execution_options(yield_per=STREAM)):
+        person = persons[win.patient_id]
+        facts = {"kind": win.kind, "activity_id": win.activity_id, **(win.facts or {})}
+        for measure, value in facts.items():
+            if value is not None:
+                yield person, [person.study_code, "small_win", win.id, measure, _value(value), *stamp(person, win.said_at)]
 
 
 def write(session: Session, filters: Filters, out: TextIO) -> int:

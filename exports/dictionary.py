@@ -35,7 +35,7 @@ COLUMN_NOTES = {
     "clinic_reference": ("The clinic's own reference (identified exports only)", "text"),
     "telegram_id": ("Telegram user id (identified exports only)", "integer"),
     "name": ("The name the patient gave (identified exports only)", "text"),
-    "activity": ("breathing, thought_check, pacing_activity, pacing_log, flare or sprint", "text"),
+    "activity": ("breathing, thought_check, pacing_activity, pacing_log, flare, sprint or small_win", "text"),
     "record_id": ("Id of the activity record; its measures share it", "integer"),
     "measure": ("What the value measures: see the activity rows below for each activity's measures", "text"),
     "at_utc": ("When the activity was recorded, UTC", TIME),
@@ -56,6 +56,9 @@ ACTIVITY_NOTES = {
                   "quota_minutes that day; local_date",
     "flare": "started_at and ended_at (empty while it lasts); peak_pain 0-10",
     "sprint": "exported once reviewed: weeks; per chosen metric <metric>_first_week and <metric>_last_week",
+    "small_win": "a small win the coach told the patient of, at the time it was said; kind (longest_yet: a new best for a paced "
+                 "activity within its quota, with minutes, quota_minutes, previous_best and activity_id, the record_id of its "
+                 "pacing_activity; more_sleep: sleep_hours above the recent average, with hours, average_hours and nights averaged)",
 }
 SCORE_NOTES = {
     "score": "Mean of the three items, 0-10 (higher is worse)",

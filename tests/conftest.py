@@ -127,6 +127,15 @@ class Chat:
         shown = None if message_id is None else self.shown.get(message_id, ())  # no message: the transport cannot tell
         return self._run(Press(button_id, message_id, "question", shown), **kw)
 
+    def open(self, tool: str, **kw) -> list[str]:
+        """Open a menu tool by its (English) label wherever the menu keeps it: through its group's
+        button when the tool is not on screen, so tests do not depend on the menu's layout."""
+        from dialogs.menu import GROUPS, group_of
+
+        if tool not in self.last_buttons and (group := group_of(tool)) is not None:
+            self.press(GROUPS[group].label)
+        return self.press(tool, **kw)
+
     def receive(self, message_id: int, message: Message) -> None:
         """A message that reached the patient another way (a scheduled prompt): its buttons can be pressed."""
         self.last_buttons = {b.label: (b.id, message_id) for row in message.buttons for b in row}

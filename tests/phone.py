@@ -24,6 +24,19 @@ class Phone:
                     return self.emu.press(self.user_id, message["message_id"], data, **kw)
         raise AssertionError(f"no button {label!r}; the chat reads:\n{self.transcript()}")
 
+    async def open(self, tool: str, **kw) -> int:
+        """Press a menu tool by its (English) label, through its group's button when the tool is
+        not on screen, so tests do not depend on the menu's layout."""
+        from dialogs.menu import GROUPS, group_of
+
+        if not self._shows(tool, self.emu.messages(self.user_id)[-1:]) and (group := group_of(tool)) is not None:
+            self.press(GROUPS[group].label)
+            await self.emu.until(lambda: self._shows(tool, self.new_messages()))
+        return self.press(tool, **kw)
+
+    def _shows(self, label: str, messages: list[dict]) -> bool:
+        return any(text == label for message in messages for text, _data in self.emu.buttons(message))
+
     # What the patient sees --------------------------------------------------------------------
     def new_messages(self) -> list[dict]:
         return [m for m in self.emu.messages(self.user_id) if m["message_id"] > self.seen]

@@ -17,7 +17,7 @@ def test_a_medication_question_gets_no_advice_and_can_be_noted_for_the_visit(cha
     chat.last_buttons = {b.label: (b.id, None) for row in reply.buttons for b in row}
     chat.press("Note it for my next visit")
     assert "Noted." in chat.text
-    chat.press("Prepare for a visit")
+    chat.open("Prepare for a visit")
     chat.say("More good days")
     chat.say("A plan")
     chat.press("Skip this question")

@@ -35,7 +35,7 @@ async def bot(emulator, database, database_url, caplog):
     engine = Engine(database)
     alice = Chat(engine, str(ALICE))
     onboard(alice)
-    alice.press("Check in now")
+    alice.open("Check in now")
     alice.press("Daily check-in")
     onboard(Chat(engine, str(BOB)))
     settings = Settings(database_url=database_url, token=emulator.token, bot_api_url=emulator.base_url, dispatch_seconds=0)

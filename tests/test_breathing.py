@@ -132,7 +132,7 @@ async def test_stopping_names_the_message_only_while_it_shows_its_buttons():
 
 def test_a_drill_walked_through_the_engine(chat, database, engine):
     onboard(chat)
-    chat.press("Breathing exercise")
+    chat.open("Breathing exercise")
     assert "Physiological sigh" in chat.buttons
     chat.press("Slow paced breathing (4 in, 6 out)")
     chat.press("1 minute")
@@ -151,7 +151,7 @@ def test_a_drill_walked_through_the_engine(chat, database, engine):
 
 def test_typing_done_does_not_finish_a_drill(chat, database):
     onboard(chat)
-    chat.press("Breathing exercise")
+    chat.open("Breathing exercise")
     chat.press("Box breathing (4-4-4-4)")
     chat.press("5 minutes")
     chat.press("6")
@@ -167,7 +167,7 @@ def test_stopping_records_how_long_it_lasted(new_chat, database, engine):
     engine.clock = lambda: clock["now"]
     chat = new_chat("8008")
     onboard(chat)
-    chat.press("Breathing exercise")
+    chat.open("Breathing exercise")
     chat.press("Box breathing (4-4-4-4)")
     chat.press("3 minutes")
     chat.press("7")
@@ -182,7 +182,7 @@ def test_stopping_records_how_long_it_lasted(new_chat, database, engine):
 def start_a_drill(chat) -> tuple[int, str]:
     """At the drill: its message id and its Stop button's callback data."""
     onboard(chat)
-    chat.press("Breathing exercise")
+    chat.open("Breathing exercise")
     chat.press("Box breathing (4-4-4-4)")
     chat.press("5 minutes")
     chat.press("6")

@@ -65,7 +65,7 @@ def test_a_process_that_missed_a_rotation_learns_the_new_key_on_its_first_button
     other.command("menu")
     assert all(data.startswith("2") for data, _message in other.last_buttons.values())
     chat.last_buttons, chat.shown = other.last_buttons, other.shown
-    chat.press("Breathing exercise")  # this process still signs with "1"
+    chat.open("Breathing exercise")  # this process still signs with "1"
     assert "This button has expired." not in chat.text and chat.engine.signer.version == "2"
 
 

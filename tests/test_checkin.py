@@ -20,7 +20,7 @@ def answers(database, response_id: int) -> dict[str, tuple[float | None, bool]]:
 
 
 def open_checkin(chat, which: str) -> None:
-    chat.press("Check in now")
+    chat.open("Check in now")
     assert "Which check-in" in chat.text
     chat.press(which)
 

@@ -208,7 +208,7 @@ def test_clinician_export_from_telegram_is_a_zip_of_their_clinic_only(engine, da
         patient = Chat(engine, external_id)
         patient.command("start", patient_invite(database, clinic))
         onboard(patient)
-        patient.press("Check in now")
+        patient.open("Check in now")
         patient.press("Pain this week (PEG)")
         for value in ("6", "5", "4"):
             patient.press(value)
@@ -362,7 +362,7 @@ def test_a_severe_phq4_alerts_the_clinic(engine, database, desk):
     alice = Chat(engine, "1001")
     alice.command("start", patient_invite(database, a))
     onboard(alice)
-    alice.press("Check in now")
+    alice.open("Check in now")
     alice.press("Mood (PHQ-4)")
     for _ in range(4):
         alice.press("Nearly every day")

@@ -51,7 +51,7 @@ def act(chat: Chat, kind: str, value) -> None:
 def test_walk_with_wrong_input_at_every_step(chat, database, name):
     onboard(chat)
     entry, steps = WALKS[name]
-    chat.press(entry)
+    chat.open(entry)
     for kind, value in steps:
         if kind == "done":  # a guided drill stops with any input: see the next test
             act(chat, kind, value)
@@ -71,7 +71,7 @@ def test_walk_with_wrong_input_at_every_step(chat, database, name):
 
 def test_a_sticker_during_a_drill_stops_it(chat, database):
     onboard(chat)
-    chat.press("Breathing exercise")
+    chat.open("Breathing exercise")
     chat.press("Physiological sigh")
     chat.press("3 minutes")
     chat.press("4")
@@ -84,7 +84,7 @@ def test_a_sticker_during_a_drill_stops_it(chat, database):
 def test_cancel_midway_returns_to_the_menu(chat, database, name):
     onboard(chat)
     entry, steps = WALKS[name]
-    chat.press(entry)
+    chat.open(entry)
     act(chat, *steps[0])
     chat.command("cancel")
     assert position(database) == ("menu", "main", 0)
@@ -95,7 +95,7 @@ def test_cancel_midway_returns_to_the_menu(chat, database, name):
 def test_a_new_engine_continues_midway(chat, database, name):
     onboard(chat)
     entry, steps = WALKS[name]
-    chat.press(entry)
+    chat.open(entry)
     act(chat, *steps[0])
     restarted = Chat(Engine(database, clock=chat.engine.clock), chat.who.external_id)
     restarted.last_buttons, restarted.message_ids, restarted.outputs = chat.last_buttons, chat.message_ids, chat.outputs
@@ -109,7 +109,7 @@ def test_a_flare_during_an_activity_block_brings_the_break_forward(database):
     clock = {"at": datetime(2026, 11, 28, 13, 5, tzinfo=UTC)}
     chat = Chat(Engine(database, clock=lambda: clock["at"]))
     onboard(chat)
-    chat.press("Pacing my activities")
+    chat.open("Pacing my activities")
     chat.press("Add an activity")
     chat.press("Walking")
     for _ in range(3):

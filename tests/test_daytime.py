@@ -56,7 +56,7 @@ def quiet_hours(database, external_id: str = "1001") -> tuple[str | None, str | 
 
 def to_the_time_question(chat, which: str) -> None:
     chat.command("menu")
-    chat.press("Check-in times")
+    chat.open("Check-in times")
     if which == "weekly":
         chat.press("Weekly day and time")
         chat.press("Friday")
@@ -105,7 +105,7 @@ def test_unambiguous_times_are_saved_without_a_question(chat, database):
 def test_quiet_hours_ask_for_each_bare_end(chat, database):
     onboard(chat)
     chat.command("menu")
-    chat.press("Check-in times")
+    chat.open("Check-in times")
     chat.press("Quiet hours")
     chat.say("22-7")  # 22 is 22:00; 7 is asked
     assert "When should the quiet hours end?" in chat.text and chat.buttons == ["Morning (07:00)", "Evening (19:00)"]
@@ -127,16 +127,17 @@ def test_quiet_hours_ask_for_each_bare_end(chat, database):
     assert quiet_hours(database) == ("22:00", "06:00")
 
 
-@pytest.mark.parametrize("language, button, evening, morning_typed", [
-    ("Español", "Horarios", "Por la tarde (19:00)", "mañana"),
-    ("Deutsch", "Zeiten einstellen", "Abends (19:00)", "morgens"),
+@pytest.mark.parametrize("language, settings, button, evening, morning_typed", [
+    ("Español", "Ajustes", "Horarios", "Por la tarde (19:00)", "mañana"),
+    ("Deutsch", "Einstellungen", "Zeiten einstellen", "Abends (19:00)", "morgens"),
 ])
-def test_morning_or_evening_in_spanish_and_german(new_chat, database, language, button, evening, morning_typed):
+def test_morning_or_evening_in_spanish_and_german(new_chat, database, language, settings, button, evening, morning_typed):
     chat = new_chat("7301")
     onboard(chat)
     chat.command("language")
     chat.press(language)
     chat.command("menu")
+    chat.press(settings)
     chat.press(button)
     chat.press(next(label for label in chat.buttons if label.startswith(("Hora diaria", "Tägliche"))))
     chat.say("7")

@@ -24,7 +24,7 @@ def paused(database) -> bool:
 
 def in_daily_check_in(chat) -> None:
     onboard(chat)
-    chat.press("Check in now")
+    chat.open("Check in now")
     chat.press("Daily check-in")
     assert "How strong is your pain right now?" in chat.text
 

@@ -67,7 +67,7 @@ def stored(database) -> dict[int, tuple[Response, dict[str, tuple[float | None, 
 
 
 def check_in(chat, which: str, steps: list[tuple[str, str]]) -> None:
-    chat.press("Check in now")
+    chat.open("Check in now")
     chat.press(which)
     for how, what in steps:
         chat.press(what) if how == "press" else chat.say(what)

@@ -24,15 +24,15 @@ def answered(chat, database):
     """One patient (London) with a daily check-in (one skip), a PEG-3 and a PHQ-4, answered
     through the dialogs; the daily one came from a scheduled prompt 25 minutes earlier."""
     onboard(chat)
-    chat.press("Check in now")
+    chat.open("Check in now")
     chat.press("Daily check-in")
     for step in ("7", "6.5", "Skip", "4500", "Partly"):
         chat.press(step) if step in chat.buttons else chat.say(step)
-    chat.press("Check in now")
+    chat.open("Check in now")
     chat.press("Pain this week (PEG)")
     for value in ("6", "5", "4"):
         chat.press(value)
-    chat.press("Check in now")
+    chat.open("Check in now")
     chat.press("Mood (PHQ-4)")
     for label in ("Several days", "Not at all", "More than half the days", "Several days"):
         chat.press(label)

@@ -12,12 +12,12 @@ PLAN = ["Stiff neck in the morning", "Heat, short walks, my breathing drill", "H
 
 def test_writing_a_flare_plan_and_changing_one_part(chat, database):
     onboard(chat)
-    chat.press("My flare plan")
+    chat.open("My flare plan")
     assert "early warning signs" in chat.text
     for part in PLAN:
         chat.say(part)
     assert "Your flare plan is saved." in chat.text and "Heavy shopping and long drives" in chat.text
-    chat.press("My flare plan")
+    chat.open("My flare plan")
     assert "Now: Stiff neck in the morning" in chat.text
     chat.press("Keep it as it is")
     chat.say("Heat, a warm bath, short walks")
@@ -30,7 +30,7 @@ def test_writing_a_flare_plan_and_changing_one_part(chat, database):
 
 def test_a_flare_shows_the_plan_records_the_pain_and_offers_a_quick_check(chat, database):
     onboard(chat)
-    chat.press("My flare plan")
+    chat.open("My flare plan")
     for part in PLAN:
         chat.say(part)
     chat.press("I'm having a flare")
@@ -61,7 +61,7 @@ def test_a_flare_without_a_plan_yet(chat, database):
 
 def test_flare_words_in_free_text_bring_an_offer_not_a_detour(chat, database):
     onboard(chat)
-    chat.press("My pain story")
+    chat.open("My pain story")
     chat.say("honestly my back is flaring up again")  # where a button was expected: the offer first...
     assert chat.texts[0].startswith("It sounds like a flare.")  # ...which they may ignore
     assert "Please choose one of the buttons below." not in chat.text and "Your pain story" in chat.text
@@ -84,7 +84,7 @@ def test_a_daily_pain_two_points_above_the_week_offers_the_flare_steps(chat, dat
 
     onboard(chat)
     daily_answers(database, [(NOW - timedelta(days=d), {"pain_now": p}) for d, p in [(1, 4), (2, 5), (3, 4), (4, 3)]])  # mean 4
-    chat.press("Check in now")
+    chat.open("Check in now")
     chat.press("Daily check-in")
     chat.press("6")
     for _ in range(4):
@@ -109,7 +109,7 @@ def test_four_check_ins_in_one_afternoon_are_one_day_not_four(chat, database):
 
     onboard(chat)
     daily_answers(database, [(NOW - timedelta(days=1, minutes=m), {"pain_now": 3}) for m in (10, 20, 30, 40)])
-    chat.press("Check in now")
+    chat.open("Check in now")
     chat.press("Daily check-in")
     chat.press("6")
     for _ in range(4):

@@ -54,7 +54,7 @@ def template(tmp_path_factory) -> Path:
     onboard(Chat(engine, BOB), zone_button="New York", name="Bo")
     carol = Chat(engine, CAROL)
     onboard(carol, name="Carol")
-    carol.press("Check in now")
+    carol.open("Check in now")
     carol.press("Daily check-in")
     dave = Chat(engine, DAVE)
     dave.command("start")

@@ -42,7 +42,7 @@ def activity(database) -> PacingActivity:
 
 
 def with_baseline(chat, clock, minutes=(20, 30, 25)) -> None:
-    chat.press("Pacing my activities")
+    chat.open("Pacing my activities")
     chat.press("Add an activity")
     chat.press("Walking")
     assert "For the next 3 days, log how long you could do it" in chat.text
@@ -78,7 +78,7 @@ def test_the_quota_rises_weekly_by_the_calendar_but_not_in_a_week_with_a_flare(p
     with_baseline(patient, clock)  # baseline done on day 3; first raise due 7 days later
     clock.at += timedelta(days=7)
     patient.command("menu")
-    patient.press("Pacing my activities")
+    patient.open("Pacing my activities")
     assert "Your quota for Walking goes up to 22 minutes" in patient.text  # 20 + 10 % of 25
     assert activity(database).quota_minutes == 22.5
     clock.at += timedelta(days=3)
@@ -87,7 +87,7 @@ def test_the_quota_rises_weekly_by_the_calendar_but_not_in_a_week_with_a_flare(p
     patient.press("6")
     patient.press("I'm all right for now")
     clock.at += timedelta(days=4)
-    patient.press("Pacing my activities")
+    patient.open("Pacing my activities")
     assert "No raise for Walking this week, because of the flare." in patient.text
     assert activity(database).quota_minutes == 22.5
 
@@ -98,15 +98,15 @@ def test_a_flare_lowers_the_quota_by_a_quarter_then_restores_it_step_by_step(pat
     patient.press("I'm having a flare")
     patient.press("7")
     patient.press("I'm all right for now")
-    patient.press("Pacing my activities")
+    patient.open("Pacing my activities")
     assert "Walking: 15 minutes at a time" in patient.text  # 20 less 25 % for 48 hours
     clock.at += timedelta(hours=48 + 36)  # halfway through the three days of restoring
     patient.command("menu")
-    patient.press("Pacing my activities")
+    patient.open("Pacing my activities")
     assert "Walking: 18 minutes at a time" in patient.text  # 17.5, shown rounded
     clock.at += timedelta(days=3)
     patient.command("menu")
-    patient.press("Pacing my activities")
+    patient.open("Pacing my activities")
     assert "Walking: 20 minutes at a time" in patient.text
 
 
@@ -171,7 +171,7 @@ def test_a_new_best_within_the_plan_is_a_small_win(patient, database, clock):
 
 
 def test_a_baseline_needs_separate_days(patient, database, clock):
-    patient.press("Pacing my activities")
+    patient.open("Pacing my activities")
     patient.press("Add an activity")
     patient.press("Typing")
     for minutes in ["30", "10", "20"]:  # all on one day: the last one counts
@@ -184,7 +184,7 @@ def test_a_baseline_needs_separate_days(patient, database, clock):
 
 
 def test_minutes_as_people_give_them(patient, database, clock):
-    patient.press("Pacing my activities")
+    patient.open("Pacing my activities")
     patient.press("Add an activity")
     patient.press("Standing")
     patient.press("Log today's activity")
@@ -201,10 +201,10 @@ async def test_planned_breaks_come_even_when_check_ins_are_paused(patient, datab
 
     with_baseline(patient, clock)
     patient.command("menu")
-    patient.press("Check-in times")
+    patient.open("Check-in times")
     patient.press("Pause check-ins")
     patient.command("menu")
-    patient.press("Pacing my activities")
+    patient.open("Pacing my activities")
     patient.press("Start an activity block")
     patient.press("Walking")
     patient.press("No, start now")

@@ -77,7 +77,7 @@ def write_everything(chat: Chat) -> None:
         chat.say(part)
     assert "What would you like to do?" in chat.texts[-1], chat.text
 
-    chat.press("Check in now")
+    chat.open("Check in now")
     chat.press("Daily check-in")
     chat.press("7")
     chat.say("6,5")
@@ -86,7 +86,7 @@ def write_everything(chat: Chat) -> None:
     chat.press("Partly")
     assert "that's your check-in done" in chat.text
 
-    chat.press("Thought-check")
+    chat.open("Thought-check")
     chat.press("New thought-check")
     chat.say(THOUGHT[0])
     chat.say(THOUGHT[1])
@@ -100,16 +100,16 @@ def write_everything(chat: Chat) -> None:
     chat.say("30")
     assert "Your belief in the thought went from 85 to 40" in chat.text
 
-    chat.press("My safety plan")
+    chat.open("My safety plan")
     for part in SAFETY_PLAN:
         chat.say(part)
     assert "Your safety plan is saved." in chat.text
-    chat.press("My flare plan")
+    chat.open("My flare plan")
     for part in FLARE_PLAN:
         chat.say(part)
     assert "Your flare plan is saved." in chat.text
 
-    chat.press("Pacing my activities")
+    chat.open("Pacing my activities")
     chat.press("Add an activity")
     chat.press("Something else")
     chat.say(ACTIVITY)
@@ -122,7 +122,7 @@ def write_everything(chat: Chat) -> None:
     reply = next(m for m in chat.outputs if isinstance(m, Message) and "advice about medication" in m.text)
     chat.last_buttons = {b.label: (b.id, None) for row in reply.buttons for b in row}
     chat.press("Note it for my next visit")
-    chat.press("Prepare for a visit")
+    chat.open("Prepare for a visit")
     chat.say(VISIT[0])
     chat.say(VISIT[1])
     chat.press("Skip this question")
@@ -185,7 +185,7 @@ def test_delete_erases_every_trace_of_the_patient_and_nothing_of_anyone_else(eng
     verify_clinician(database, clinic, "9001")
     other = Chat(engine, "5550001234")
     onboard(other, name="Otherbird")
-    other.press("My safety plan")
+    other.open("My safety plan")
     other.say("Otherbird keeps writing")
     chat = Chat(engine, TELEGRAM_ID)
     chat.command("start", invitation(database, clinic, reference=REFERENCE))
@@ -249,7 +249,7 @@ def test_delete_erases_every_trace_of_the_patient_and_nothing_of_anyone_else(eng
 
 def test_keeping_my_data_changes_nothing(chat, database):
     onboard(chat, name=NAME)
-    chat.press("My safety plan")
+    chat.open("My safety plan")
     for part in SAFETY_PLAN:
         chat.say(part)
     machinery = {"processed_updates", "buttons", "dialog_states"}
@@ -353,7 +353,7 @@ def test_patients_words_are_encrypted_at_rest_and_the_key_rotates(chat, database
     clinic = make_clinic(database, "Riverside")
     chat.command("start", invitation(database, clinic, reference=REFERENCE))
     onboard(chat, name=NAME)
-    chat.press("My safety plan")
+    chat.open("My safety plan")
     for part in SAFETY_PLAN:
         chat.say(part)
     chat.command("mydata")
@@ -413,7 +413,7 @@ def test_with_a_key_nothing_the_patient_wrote_is_stored_as_plain_text(engine, da
     chat = Chat(engine, TELEGRAM_ID)
     chat.command("start", invitation(database, clinic, reference=REFERENCE))
     write_everything(chat)
-    chat.press("Pacing my activities")
+    chat.open("Pacing my activities")
     chat.press("Log today's activity")  # a button labelled with the activity's name
     assert ACTIVITY in chat.buttons
     words = [w for w in WRITTEN if w != PENDING]
@@ -432,7 +432,7 @@ def test_older_values_still_read_and_rotation_moves_them_to_the_patients_key(cha
     with database.engine.begin() as connection:  # as the version before personal keys wrote it
         connection.execute(text("UPDATE pain_stories SET where_it_hurts = :v"), {"v": "fernet:" + Fernet(a).encrypt(STORY[0].encode()).decode()})
     assert read_words(database)[("patients.preferred_name", "1")] == NAME
-    chat.press("My pain story")  # the bot reads them as before
+    chat.open("My pain story")  # the bot reads them as before
     assert "Your pain story" in chat.text and STORY[0] in chat.text
     monkeypatch.setenv("PAINCOACH_DATABASE_URL", database_url)
     monkeypatch.setenv("PAINCOACH_DATA_KEY", a)
@@ -454,7 +454,7 @@ def test_identified_exports_decrypt(chat, database, database_url, keys, monkeypa
     a, _b = keys
     crypto.configure(a)
     onboard(chat, name=NAME)
-    chat.press("Check in now")
+    chat.open("Check in now")
     chat.press("Daily check-in")
     for answer in ["7", "6", "Skip", "Skip", "Partly"]:
         chat.press(answer) if answer in chat.buttons else chat.say(answer)

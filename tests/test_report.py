@@ -37,7 +37,7 @@ def ago(days: float, hour: int = 9) -> datetime:
 
 def prepare_visit(chat) -> None:
     """Through the dialog, as a patient does it: changes, goals, no questions, a treatment."""
-    chat.press("Prepare for a visit")
+    chat.open("Prepare for a visit")
     chat.say("Sleeping better, but mornings are stiff")
     chat.say("A plan for the mornings")
     chat.press("Skip this question")

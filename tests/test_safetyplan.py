@@ -13,7 +13,7 @@ PLAN = ["When I start thinking I want to die, and stop answering messages", "A h
 def test_writing_the_plan_with_its_warning_signs_and_seeing_it_in_a_crisis(new_chat, database):
     chat = new_chat("9100", "en-US")
     onboard(chat, zone_button="New York")
-    chat.press("My safety plan")
+    chat.open("My safety plan")
     assert "Six questions" in chat.text
     chat.say(PLAN[0])  # crisis words, but they are the answer here
     assert "If any of this is happening now, please reach out:" in chat.text and "988" in chat.text
@@ -35,7 +35,7 @@ def test_writing_the_plan_with_its_warning_signs_and_seeing_it_in_a_crisis(new_c
 
 def test_crisis_words_elsewhere_in_the_plan_still_pause(chat, database):
     onboard(chat)
-    chat.press("My safety plan")
+    chat.open("My safety plan")
     chat.say("Feeling numb")
     chat.say("I want to kill myself")  # not the warning-signs question: the crisis path
     assert "you don't have to carry this alone" in chat.text and chat.buttons == ["Continue"]
@@ -72,7 +72,7 @@ def test_mydata_sends_everything_about_the_patient_and_nothing_of_others(chat, n
     other = new_chat("5555")
     onboard(other, name="Other")
     onboard(chat, name="Mine")
-    chat.press("My safety plan")
+    chat.open("My safety plan")
     chat.say("Not sleeping for days")
     chat.command("mydata")
     [file] = [o for o in chat.outputs if isinstance(o, File)]

@@ -303,7 +303,7 @@ async def test_two_dispatchers_racing_over_1000_due_prompts_deliver_each_exactly
 
 def open_schedule(chat) -> None:
     chat.command("menu")
-    chat.press("Check-in times")
+    chat.open("Check-in times")
     assert "Your check-ins:" in chat.text
 
 
@@ -398,7 +398,7 @@ async def test_a_sitting_resumes_after_what_it_already_finished(chat_at, databas
     for answer in ["4", "7", "30", "2000", "Yes", "5"]:  # the daily, then one PEG item
         chat_at.press(answer) if answer in chat_at.buttons else chat_at.say(answer)
     chat_at.command("cancel")
-    chat_at.press("Check in now")
+    chat_at.open("Check in now")
     assert "Question 1 of 6" in chat_at.text  # two PEG items and the PHQ-4; not the daily again
     with database.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Response).where(Response.instrument == "daily")) == 1
@@ -425,7 +425,7 @@ async def test_pauses_hold_reminders_and_invitations(chat_at, database, clock, d
     clock.at = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
     await dispatcher.tick()
     chat_at.command("menu")
-    chat_at.press("Check-in times")
+    chat_at.open("Check-in times")
     chat_at.press("Pause check-ins")
     clock.advance(hours=4)
     assert await dispatcher.tick() == 0 and len(phone.texts()) == 1  # no reminder while paused
@@ -463,7 +463,7 @@ async def test_snoozes_are_offered_only_when_they_come_back_in_time(chat_at, dat
 async def test_moving_the_weekly_day_keeps_phq4_fortnightly(chat_at, database, clock):
     onboard(chat_at)  # PHQ-4 on Monday 30 November, then 14 December
     chat_at.command("menu")
-    chat_at.press("Check-in times")
+    chat_at.open("Check-in times")
     chat_at.press("Weekly day and time")
     chat_at.press("Tuesday")
     chat_at.press("09:00")

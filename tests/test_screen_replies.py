@@ -161,7 +161,7 @@ def test_media_gets_the_emergency_number(patient):
 
 
 def thought_check_at_the_thought(patient) -> None:
-    patient.press("Thought-check")
+    patient.open("Thought-check")
     patient.press("New thought-check")
     patient.say("my sister cancelled lunch")
     patient.say("sad")
@@ -218,7 +218,7 @@ def test_a_disclosure_after_no_to_the_direct_question_is_not_taken_as_the_answer
 
 
 def test_an_overdose_while_writing_warning_signs_still_gets_the_emergency(patient, database):
-    patient.press("My safety plan")
+    patient.open("My safety plan")
     patient.say("I took all my pills an hour ago")
     assert "emergency department now" in patient.texts[0] and patient.buttons == ["Continue"]
 

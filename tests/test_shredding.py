@@ -71,12 +71,12 @@ def write_words(engine, database, telegram_id: str = TELEGRAM_ID, name: str = NA
     chat.last_buttons = {b.label: (b.id, None) for row in reply.buttons for b in row}
     chat.press("Note it for my next visit")
     chat.command("menu")
-    chat.press("My pain story")
+    chat.open("My pain story")
     assert story[0] in chat.text
     with database.transaction() as session:  # as bot/steps.py keeps a step's replies
         outbox.put(session, int(telegram_id), [(encode(o), False) for o in chat.outputs], NOW)
     chat.command("menu")
-    chat.press("Thought-check")
+    chat.open("Thought-check")
     chat.press("New thought-check")
     chat.say(SITUATION)
     chat.say(FEELING)

@@ -26,7 +26,7 @@ async def test_a_sprint_from_choosing_to_its_review(database):
     engine = Engine(database, clock=lambda: clock["at"])
     chat = Chat(engine)
     onboard(chat)
-    chat.press("My sprint")
+    chat.open("My sprint")
     chat.press("Start a sprint")
     chat.press("Hours of sleep")
     chat.press("Daily pain")
@@ -58,7 +58,7 @@ async def test_a_sprint_from_choosing_to_its_review(database):
 
 def test_at_most_three_metrics(chat, database):
     onboard(chat)
-    chat.press("My sprint")
+    chat.open("My sprint")
     chat.press("Start a sprint")
     for label in ["Hours of sleep", "Daily pain", "Active minutes a day", "Pain interference (PEG)"]:
         chat.press(label)

@@ -364,7 +364,9 @@ async def test_a_guided_drill_edits_one_message_and_stop_works(emulator, databas
     async with running(app, database):
         alice = Phone(emulator, ALICE)
         await walk_onboarding(alice)
-        for label, expect in [("Breathing exercise", "Which breathing exercise"), ("Slow paced breathing (4 in, 6 out)", "For how long?"),
+        await alice.open("Breathing exercise")
+        await alice.expect("Which breathing exercise")
+        for label, expect in [("Slow paced breathing (4 in, 6 out)", "For how long?"),
                               ("1 minute", "how tense do you feel right now"), ("5", "Breathe in… 4")]:
             alice.press(label)
             await alice.expect(expect)
@@ -375,7 +377,9 @@ async def test_a_guided_drill_edits_one_message_and_stop_works(emulator, databas
 
         alice.press("2")
         await alice.expect("Tension: from 5 to 2.")
-        for label, expect in [("Breathing exercise", "Which breathing exercise"), ("Box breathing (4-4-4-4)", "For how long?"),
+        await alice.open("Breathing exercise")
+        await alice.expect("Which breathing exercise")
+        for label, expect in [("Box breathing (4-4-4-4)", "For how long?"),
                               ("5 minutes", "how tense do you feel right now"), ("6", "Breathe in… 4")]:
             alice.press(label)
             await alice.expect(expect)
@@ -396,7 +400,9 @@ async def test_cancel_during_a_drill_takes_its_stop_button_off_the_message(emula
     async with running(app, database):
         alice = Phone(emulator, ALICE)
         await walk_onboarding(alice)
-        for label, expect in [("Breathing exercise", "Which breathing exercise"), ("Box breathing (4-4-4-4)", "For how long?"),
+        await alice.open("Breathing exercise")
+        await alice.expect("Which breathing exercise")
+        for label, expect in [("Box breathing (4-4-4-4)", "For how long?"),
                               ("5 minutes", "how tense do you feel right now"), ("6", "Breathe in… 4")]:
             alice.press(label)
             await alice.expect(expect)

@@ -68,7 +68,7 @@ def test_on_a_number_scale_a_typed_number_is_the_number_never_an_option(tmp_path
     from storage.models import Answer
 
     database = open_database(f"sqlite:///{tmp_path / 'chat.db'}")
-    lines = ["1", "1", "1", "1", "1", "1", "Lee", *["skip"] * 5, "1", "1", "11", "7"]  # onboarding, then a daily check-in
+    lines = ["1", "1", "1", "1", "1", "1", "Lee", *["skip"] * 5, "Check in now", "1", "11", "7"]  # onboarding, then a daily check-in
     out = StringIO()
     TerminalChat(Engine(database), stdin=StringIO("\n".join(lines) + "\n"), stdout=out).run()
     assert "  a) 0\n  b) 1" in out.getvalue()  # the scale's buttons are letters here
@@ -88,6 +88,6 @@ def test_one_numbered_list_per_screen_and_every_button_reachable(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     screen = result.stdout.split("> Can I take more ibuprofen with my tramadol?")[1].split("\n> ")[0]
-    assert "  1) Note it for my next visit" in screen and "  2) Check in now" in screen
+    assert "  1) Note it for my next visit" in screen and "  2) I'm having a flare" in screen
     assert screen.count("  1) ") == 1
     assert "Noted. It will be in your visit notes" in result.stdout

@@ -14,7 +14,7 @@ def records(database) -> list[ThoughtRecord]:
 
 def open_thoughts(chat) -> None:
     chat.command("menu")
-    chat.press("Thought-check")
+    chat.open("Thought-check")
     assert "look at a painful thought" in chat.text
 
 

@@ -45,7 +45,7 @@ def test_yes_typed_in_a_check_in_stores_what_the_button_stores(new_chat, databas
     for external_id, answer in (("7101", None), ("7102", typed)):
         chat = new_chat(external_id)
         onboard(chat)
-        chat.press("Check in now")
+        chat.open("Check in now")
         chat.press("Daily check-in")
         chat.press("4")
         for _ in range(3):
@@ -65,7 +65,7 @@ def test_a_label_of_another_question_is_not_a_press(chat, database):
     chat.say("Yes, I agree")  # consent's button, long gone: the menu asks for its own buttons
     assert "Please choose one of the buttons below." in chat.text
     assert patient(database, "1001").consent == "given"
-    chat.press("Prepare for a visit")
+    chat.open("Prepare for a visit")
     chat.say("Skip this question")  # this question's own button: a skip
     chat.say("Check in now")  # a menu label, typed here: the patient's words
     chat.say("Skip")  # the start of this question's button
@@ -79,7 +79,7 @@ def test_a_label_of_another_question_is_not_a_press(chat, database):
 
 def test_a_bare_no_on_the_treatment_question_is_its_no_button(chat, database):
     onboard(chat)
-    chat.press("Prepare for a visit")
+    chat.open("Prepare for a visit")
     for _ in range(3):
         chat.press("Skip this question")
     chat.say("no")  # "No treatment is being considered": the start of the label

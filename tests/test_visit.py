@@ -9,7 +9,7 @@ from storage.models import VisitPrep
 
 def test_a_visit_summary_with_the_four_treatment_questions(chat, database):
     onboard(chat)
-    chat.press("Prepare for a visit")
+    chat.open("Prepare for a visit")
     assert "What has changed since your last visit?" in chat.text
     chat.say("Sleeping better, but mornings are stiff")
     chat.say("A plan for the mornings")
@@ -28,7 +28,7 @@ def test_a_visit_summary_with_the_four_treatment_questions(chat, database):
 
 def test_without_a_treatment_no_treatment_questions(chat, database):
     onboard(chat)
-    chat.press("Prepare for a visit")
+    chat.open("Prepare for a visit")
     chat.say("More walking")
     for _ in range(2):
         chat.press("Skip this question")

@@ -9,7 +9,7 @@ from storage.models.base import Base, UtcDateTime, utcnow
 from storage.models.people import Clinic, Patient, PainStory, Clinician, Invite
 from storage.models.machinery import DialogState, ButtonKey, DataKey, ProcessedUpdate, Inbox, Outbox, SendBudget, Deployment
 from storage.models.checkins import Schedule, Prompt, Response, Answer
-from storage.models.coaching import ThoughtRecord, FlarePlan, FlareEpisode, BreathingSession, PacingActivity, PacingLog, VisitPrep, Sprint, NotedQuestion, SafetyPlan
+from storage.models.coaching import ThoughtRecord, FlarePlan, FlareEpisode, BreathingSession, PacingActivity, PacingLog, VisitPrep, Sprint, NotedQuestion, SafetyPlan, SmallWin
 from storage.models.safety import SafetyEvent, Alert, AlertDelivery, AuditEntry
 from storage.models.web import WebLink, WebSession
 
@@ -44,6 +44,7 @@ __all__ = [
     "Sprint",
     "NotedQuestion",
     "SafetyPlan",
+    "SmallWin",
     "SafetyEvent",
     "Alert",
     "AlertDelivery",

@@ -1,4 +1,5 @@
-"""What the coaching dialogs record: thought-checks, flare plans and flares, breathing, pacing, visits, sprints, safety plans."""
+"""What the coaching dialogs record: thought-checks, flare plans and flares, breathing, pacing, visits, sprints, safety plans,
+small wins."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -162,3 +163,18 @@ class SafetyPlan(Base):
     professionals: Mapped[str | None] = mapped_column(EncryptedText)
     safer_surroundings: Mapped[str | None] = mapped_column(EncryptedText)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SmallWin(Base):
+    """A small win, as it was said: its kind and the facts behind it (numbers and codes, never a
+    sentence), so "My small wins" words it again in the patient's language of the day. The
+    activity's name is read from its row: no words of the patient's are copied here."""
+
+    __tablename__ = "small_wins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))  # dialogs/wins.py KINDS: longest_yet | more_sleep
+    facts: Mapped[dict[str, Any]] = mapped_column()  # e.g. {"minutes": 25, "quota_minutes": 27.5}
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("pacing_activities.id", ondelete="CASCADE"), index=True)
+    said_at: Mapped[datetime] = mapped_column(default=utcnow)
