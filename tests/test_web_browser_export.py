@@ -52,38 +52,54 @@ def downloaded(folder: Path, timeout: float = 15) -> Path:
     raise AssertionError(f"nothing downloaded into {folder}: {list(folder.iterdir())}")
 
 
-def download(browser, server: str, folder: Path, kind: str) -> zipfile.ZipFile:
+def ask_for(browser, server: str, kind: str) -> None:
+    """The export form, filled in for `kind` from November 1st, sent."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    for file in folder.iterdir():
-        file.unlink()
     browser.get(f"{server}/exports")
     Select(browser.find_element(By.ID, "format")).select_by_value(kind)
     since = browser.find_element(By.ID, "since")
     since.send_keys("11/01/2026")  # typed in the browser's locale's order; sent as ISO
     assert since.get_attribute("value") == "2026-11-01"
     browser.find_element(By.CSS_SELECTOR, "form.export button[type=submit]").click()
+
+
+def download(browser, server: str, folder: Path, kind: str) -> zipfile.ZipFile:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    for file in folder.iterdir():
+        file.unlink()
+    ask_for(browser, server, kind)
     file = downloaded(folder)
     assert file.name == f"paincoach-export-{kind}-{NOW:%Y-%m-%d}.zip"
+    status = browser.find_element(By.ID, "export-status")
+    WebDriverWait(browser, 10).until(lambda _browser: status.text == "The export is ready: it is in your downloads.")
+    assert browser.find_element(By.CSS_SELECTOR, "form.export button[type=submit]").is_enabled()
     return zipfile.ZipFile(file)
+
+
+def signed_in(browser, link: str, server: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(link)
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    WebDriverWait(browser, 10).until(shown.url_to_be(f"{server}/patients"))
 
 
 def test_an_export_chosen_in_the_browser_downloads_and_loads(database, server, tmp_path):
     from fhir.resources.R4B.observation import Observation
     from fhir.resources.R4B.questionnaire import Questionnaire
     from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as shown
-    from selenium.webdriver.support.ui import WebDriverWait
 
     link = signed_in_link(database, server)
     folder = tmp_path / "downloads"
     folder.mkdir()
     with chromium(downloads=folder) as browser:
-        browser.get(link)
-        browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-        WebDriverWait(browser, 10).until(shown.url_to_be(f"{server}/patients"))
+        signed_in(browser, link, server)
 
         archive = download(browser, server, folder, "long")
         assert sorted(archive.namelist()) == ["data_dictionary.csv", "long.csv"]
@@ -105,3 +121,40 @@ def test_an_export_chosen_in_the_browser_downloads_and_loads(database, server, t
         [response] = loaded["QuestionnaireResponse"]
         assert response.subject.identifier.value == "PC-AAAA"
         assert {questionnaire.id for questionnaire in loaded["Questionnaire"]} >= {"peg3", "phq4"}
+
+
+def test_while_an_export_is_prepared_the_page_says_so_and_its_button_waits(database, server, tmp_path):
+    """What the page shows between the press and the zip: WebDriver itself waits for an answer
+    still coming, so here the form's sending is stopped after the page's own script has seen it."""
+    from selenium.webdriver.common.by import By
+
+    link = signed_in_link(database, server)
+    with chromium() as browser:
+        signed_in(browser, link, server)
+        browser.get(f"{server}/exports")
+        browser.execute_script("document.querySelector('form.export').addEventListener('submit', event => event.preventDefault())")
+        button = browser.find_element(By.CSS_SELECTOR, "form.export button[type=submit]")
+        button.click()
+        assert browser.find_element(By.ID, "export-status").text.startswith("Preparing the export… A large one")
+        assert not button.is_enabled()
+        assert len(browser.find_element(By.NAME, "ticket").get_attribute("value")) == 16  # what the zip's cookie will name
+
+
+def test_an_export_too_large_for_the_dashboard_is_refused_with_what_to_do(database, server, tmp_path, monkeypatch):
+    from selenium.webdriver.common.by import By
+
+    import web.pages
+
+    monkeypatch.setattr(web.pages, "EXPORT_LIMIT", 0)  # PC-AAAA's one answer is then too many
+    link = signed_in_link(database, server)
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    with chromium(downloads=folder) as browser:
+        signed_in(browser, link, server)
+        ask_for(browser, server, "long")
+        error = browser.find_element(By.CLASS_NAME, "error").text
+        assert error.startswith("This export would hold 1 answered items, more than the dashboard makes at once (0).")
+        assert "run `paincoach export` on the server" in error
+        assert browser.find_element(By.ID, "since").get_attribute("value") == "2026-11-01"  # the form as it was sent
+        ask_for(browser, server, "activity")  # not answers: no limit
+        assert downloaded(folder).name == f"paincoach-export-activity-{NOW:%Y-%m-%d}.zip"
