@@ -8,6 +8,7 @@ CI installs Chromium, its driver and axe-core and sets PAINCOACH_REQUIRE_BROWSER
 missing one fails these tests; elsewhere they are skipped (tests/web_browser.py)."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import NamedTuple
 
 import pytest
@@ -152,3 +153,59 @@ def test_every_page_is_accessible_and_fits_a_laptop_and_a_tablet_without_scrolli
                 problems.append(f"{page.name} at {size[0]}×{size[1]}: {overflow}px wider than the window")
             problems += [f"{page.name} at {size[0]}×{size[1]}: {found}" for found in serious_accessibility_violations(browser)]
     assert not problems, "\n".join(problems)
+
+
+def test_a_browser_is_refused_what_it_may_not_have_and_a_patients_script_stays_text(database, database_url, browser, monkeypatch):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from bot.cli import main
+    from clinic.desk import Desk
+    from dialogs.io import Command, Inbound, Who
+
+    monkeypatch.setenv("PAINCOACH_DATABASE_URL", database_url)
+    clock = [NOW]
+    script = "<script>document.title='owned'</script>"
+    with serving(database, lambda: clock[0]) as server:
+        desk = Desk(database, clock=lambda: clock[0], web_url=server)
+        a, b = make_clinic(database, "A", timezone="Europe/Berlin", alert_include_words=True), make_clinic(database, "B")
+        verified(database, desk, a, DOCTOR_A)
+        with database.transaction() as session:
+            patient = Patient(clinic_id=a, channel="telegram", external_id="1001", study_code="PC-XSS1", consent="given",
+                              clinic_reference=script)
+            session.add_all([patient, Patient(clinic_id=b, channel="telegram", external_id="2002", study_code="PC-BBBB", consent="given")])
+            session.flush()
+            alert_id = raise_alert(session, patient, "crisis", NOW, words=script).id
+
+        def link() -> str:
+            [reply] = desk.handle(Inbound(Who("telegram", DOCTOR_A, "en"), Command("web")))
+            return reply.text.split("\n")[-1]
+
+        def main_text(path: str) -> str:
+            browser.get(server + path if path.startswith("/") else path)
+            return browser.find_element(By.TAG_NAME, "main").text
+
+        assert "cannot be used" in main_text("/signin/forged-token")
+        expired = link()
+        clock[0] = NOW + timedelta(minutes=11)
+        assert "cannot be used" in main_text(expired)
+        fresh = link()
+        browser.get(fresh)
+        browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        WebDriverWait(browser, 10).until(shown.url_to_be(f"{server}/patients"))
+        assert "cannot be used" in main_text(fresh)  # spent
+
+        assert script in main_text("/patients") and browser.title == "Patients · paincoach"  # shown, never run
+        assert "No patient PC-BBBB in your clinic." in main_text("/patients/PC-BBBB")
+        assert f"Their message: {script}" in main_text("/alerts") and browser.title == "Open alerts · paincoach"
+
+        browser.execute_script("document.querySelectorAll('main input[name=csrf]').forEach(input => input.remove())")
+        browser.find_element(By.XPATH, "//button[text()='Acknowledge']").click()
+        WebDriverWait(browser, 10).until(shown.text_to_be_present_in_element((By.TAG_NAME, "main"), "This form has expired"))
+        with database.transaction() as session:
+            assert session.get(Alert, alert_id).acknowledged_at is None
+
+        assert main(["clinician", "revoke", "1"]) == 0
+        assert "You are not signed in" in main_text("/patients")
+        assert "PC-XSS1" not in main_text("/alerts")
