@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from conftest import NOW
 from storage.alerts import acknowledge, raise_alert
-from storage.models import Alert, Patient
+from storage.models import Alert, Clinician, Patient
 from test_clinic import make_clinic, phq4_history, verified, DOCTOR_A
 from web_browser import LAPTOP, TABLET, chromium, horizontal_overflow, needs_axe, needs_browser, serious_accessibility_violations, serving
 
@@ -102,9 +102,9 @@ PAGES = [
 ]
 
 
-def seeded(database, server) -> tuple[str, int]:
+def seeded(database, server, language: str = "en") -> tuple[str, int]:
     """A clinic with a patient who has PHQ-4s, an open alert and an acknowledged one, another
-    clinic's patient, and a signed-in clinician's sign-in link; (the link's token, the acknowledged alert)."""
+    clinic's patient, and a clinician reading `language`; (their sign-in link's token, the acknowledged alert)."""
     from clinic.desk import Desk
     from dialogs.io import Command, Inbound, Who
 
@@ -118,41 +118,57 @@ def seeded(database, server) -> tuple[str, int]:
         done = raise_alert(session, patient, "crisis", NOW, words="a long message " * 20)
         acknowledge(session, done.id, NOW, "clinician:1", clinician_id=1, note="Phoned")
         session.add(Patient(clinic_id=b, channel="telegram", external_id="2002", study_code="PC-BBBB", consent="given"))
-    [reply] = desk.handle(Inbound(Who("telegram", DOCTOR_A, "en"), Command("web")))
+        session.scalars(select(Clinician)).one().language = language
+    [reply] = desk.handle(Inbound(Who("telegram", DOCTOR_A, language), Command("web")))
     return reply.text.split("\n")[-1].rsplit("/", 1)[-1], done.id
 
 
 def show(browser, server: str, page: Page, token: str, alert: int) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(server + page.path.format(token=token, alert=alert))
     if page.form:
         for name, value in page.form.items():
             browser.find_element(By.NAME, name).send_keys(value)
+        sent = browser.find_element(By.TAG_NAME, "html")
         browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    browser.find_element(By.TAG_NAME, "main")
+        WebDriverWait(browser, 10).until(shown.staleness_of(sent))  # the answer's page, not the form's
 
 
 @needs_axe
-def test_every_page_is_accessible_and_fits_a_laptop_and_a_tablet_without_scrolling_sideways(database, server, browser):
+@pytest.mark.parametrize("language", ["en", "de"])  # German: the longest words
+def test_every_page_is_accessible_and_fits_a_laptop_and_a_tablet_without_scrolling_sideways(database, server, language):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as shown
     from selenium.webdriver.support.ui import WebDriverWait
 
-    token, alert = seeded(database, server)
+    token, alert = seeded(database, server, language)
     problems = []
-    for page in PAGES:
-        if page.signed_in and not browser.get_cookies():
-            browser.get(f"{server}/signin/{token}")
-            browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-            WebDriverWait(browser, 10).until(shown.url_to_be(f"{server}/patients"))
-        for size in (LAPTOP, TABLET):
-            browser.set_window_size(*size)
-            show(browser, server, page, token, alert)
-            if overflow := horizontal_overflow(browser, size):
-                problems.append(f"{page.name} at {size[0]}×{size[1]}: {overflow}px wider than the window")
-            problems += [f"{page.name} at {size[0]}×{size[1]}: {found}" for found in serious_accessibility_violations(browser)]
+    with chromium(language=language) as browser:
+        for page in PAGES:
+            check(browser, server, page, token, alert, language, problems)
     assert not problems, "\n".join(problems)
+
+
+def check(browser, server: str, page: Page, token: str, alert: int, language: str, problems: list[str]) -> None:
+    """`page` at both sizes: what axe-core finds serious or critical, and any width beyond the window's."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    if page.signed_in and not browser.get_cookies():
+        browser.get(f"{server}/signin/{token}")
+        browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        WebDriverWait(browser, 10).until(shown.url_to_be(f"{server}/patients"))
+    for size in (LAPTOP, TABLET):
+        browser.set_window_size(*size)
+        show(browser, server, page, token, alert)
+        assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == language, page.name
+        if overflow := horizontal_overflow(browser, size):
+            problems.append(f"{page.name} at {size[0]}×{size[1]}: {overflow}px wider than the window")
+        problems += [f"{page.name} at {size[0]}×{size[1]}: {found}" for found in serious_accessibility_violations(browser)]
 
 
 def test_a_browser_is_refused_what_it_may_not_have_and_a_patients_script_stays_text(database, database_url, browser, monkeypatch):

@@ -64,8 +64,9 @@ def serving(database, clock: Callable[[], datetime]) -> Iterator[str]:
 
 
 @contextmanager
-def chromium(downloads: Path | None = None) -> Iterator:
-    """Headless Chromium (as root: no sandbox); with `downloads`, files it is sent land there unasked."""
+def chromium(downloads: Path | None = None, language: str = "en") -> Iterator:
+    """Headless Chromium (as root: no sandbox) asking for pages in `language`; with `downloads`,
+    files it is sent land there unasked."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -73,8 +74,10 @@ def chromium(downloads: Path | None = None) -> Iterator:
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900"):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    prefs = {"intl.accept_languages": language}
     if downloads is not None:
-        options.add_experimental_option("prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False})
+        prefs |= {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+    options.add_experimental_option("prefs", prefs)
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
     try:
         yield driver
