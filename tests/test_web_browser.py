@@ -124,17 +124,18 @@ def seeded(database, server, language: str = "en") -> tuple[str, int]:
 
 
 def show(browser, server: str, page: Page, token: str, alert: int) -> None:
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as shown
     from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(server + page.path.format(token=token, alert=alert))
     if page.form:
         for name, value in page.form.items():
             browser.find_element(By.NAME, name).send_keys(value)
-        sent = browser.find_element(By.TAG_NAME, "html")
+        browser.execute_script("document.documentElement.dataset.sent = 'yes'")  # the form's page, not the answer's
         browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-        WebDriverWait(browser, 10).until(shown.staleness_of(sent))  # the answer's page, not the form's
+        WebDriverWait(browser, 10, ignored_exceptions=(WebDriverException,)).until(lambda _browser: browser.execute_script(
+            "return document.readyState === 'complete' && !document.documentElement.dataset.sent"))
 
 
 @needs_axe
@@ -153,7 +154,8 @@ def test_every_page_is_accessible_and_fits_a_laptop_and_a_tablet_without_scrolli
 
 
 def check(browser, server: str, page: Page, token: str, alert: int, language: str, problems: list[str]) -> None:
-    """`page` at both sizes: what axe-core finds serious or critical, and any width beyond the window's."""
+    """`page` at both sizes: what axe-core finds serious or critical, any width beyond the window's,
+    anything its Content-Security-Policy refused."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as shown
     from selenium.webdriver.support.ui import WebDriverWait
@@ -169,6 +171,8 @@ def check(browser, server: str, page: Page, token: str, alert: int, language: st
         if overflow := horizontal_overflow(browser, size):
             problems.append(f"{page.name} at {size[0]}×{size[1]}: {overflow}px wider than the window")
         problems += [f"{page.name} at {size[0]}×{size[1]}: {found}" for found in serious_accessibility_violations(browser)]
+    problems += [f"{page.name}: {entry['message']}" for entry in browser.get_log("browser")
+                 if "Content Security Policy" in entry["message"]]  # nothing the page loads or runs is refused
 
 
 def test_a_browser_is_refused_what_it_may_not_have_and_a_patients_script_stays_text(database, database_url, browser, monkeypatch):

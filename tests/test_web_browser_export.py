@@ -142,6 +142,8 @@ def test_while_an_export_is_prepared_the_page_says_so_and_its_button_waits(datab
 
 def test_an_export_too_large_for_the_dashboard_is_refused_with_what_to_do(database, server, tmp_path, monkeypatch):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
 
     import web.pages
 
@@ -152,7 +154,7 @@ def test_an_export_too_large_for_the_dashboard_is_refused_with_what_to_do(databa
     with chromium(downloads=folder) as browser:
         signed_in(browser, link, server)
         ask_for(browser, server, "long")
-        error = browser.find_element(By.CLASS_NAME, "error").text
+        error = WebDriverWait(browser, 10).until(shown.presence_of_element_located((By.CLASS_NAME, "error"))).text
         assert error.startswith("This export would hold 1 answered items, more than the dashboard makes at once (0).")
         assert "run `paincoach export` on the server" in error
         assert browser.find_element(By.ID, "since").get_attribute("value") == "2026-11-01"  # the form as it was sent
