@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import String, select, type_coerce
+from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from storage.models import Answer, Patient, Prompt, Response
@@ -101,6 +101,18 @@ def people(session: Session, filters: Filters) -> dict[int, Person]:
             patient.preferred_name if identified else None,
         )
     return found
+
+
+def answers_count(session: Session, filters: Filters) -> int:
+    """How many answered items an export of these filters holds: its size, known before it is made."""
+    patient_ids = list(people(session, filters))
+    if not patient_ids:
+        return 0
+    return session.scalar(_response_filters(
+        select(func.count()).select_from(Answer).join(Response, Response.id == Answer.response_id)
+        .where(Response.completed_at.is_not(None)),
+        filters, patient_ids,
+    ))
 
 
 def _response_filters(query, filters: Filters, patient_ids):

@@ -2,6 +2,8 @@
 desk audits it. The facts and their words are the desk's (`clinic.desk`): a table here, a line there."""
 from __future__ import annotations
 
+import re
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -16,7 +18,7 @@ from content.instruments import instruments as all_instruments
 from exports import history
 from exports.bundle import FORMATS
 from exports.overview import Overview, overviews
-from exports.source import Filters, parse_day
+from exports.source import Filters, answers_count, parse_day
 from locales import _
 from storage import audit, enrollment
 from storage.alerts import acknowledge
@@ -25,6 +27,12 @@ from web import history as history_page
 from web.dashboard import Dashboard, Refused
 
 NOTE_LIMIT = 2000  # as `paincoach alerts ack --note`
+# The most answered items one dashboard export holds. A year of 1,000 patients' daily check-ins is
+# 2.2 million, a 23 s long CSV (benchmarks/export.py): a larger one would outlast a proxy's usual
+# 60 s timeout. The command line's `paincoach export` has no such limit.
+EXPORT_LIMIT = 3_000_000
+ANSWER_FORMATS = {"long", "wide", "fhir", "redcap"}  # what grows with the answers (activity.csv does not)
+TICKET = re.compile(r"[0-9a-f]{1,32}")
 
 
 class Pages:
@@ -119,7 +127,7 @@ class Pages:
 
     def _exports_page(self, request: Request, clinician, csrf: str, status: int = 200, error: str | None = None,
                       form=None) -> HTMLResponse:
-        chosen = {key: str(value) for key, value in (form or {}).items() if key != "csrf"}
+        chosen = {key: str(value) for key, value in (form or {}).items() if key not in ("csrf", "ticket")}
         return self.dashboard.page(request, "exports.html", status, who=clinician, csrf=csrf, formats=FORMATS,
                                    instruments=all_instruments(), error=error, chosen=chosen, title=_("Exports"))
 
@@ -143,14 +151,26 @@ class Pages:
                 return self._exports_page(request, clinician, csrf, 400, _("I couldn't read those dates. Write them as YYYY-MM-DD."), form)
             filters = Filters(clinic_id=clinician.clinic_id, study_codes=(code,) if code else (), since=since, until=until,
                               instruments=(instrument,) if instrument else (), identify=form.get("identify") == "yes")
+            if kind in ANSWER_FORMATS:
+                with self.db.reading() as session:
+                    size = answers_count(session, filters)
+                if size > EXPORT_LIMIT:
+                    return self._exports_page(request, clinician, csrf, 400, _(
+                        "This export would hold {size} answered items, more than the dashboard makes at once ({limit}). Narrow it "
+                        "(a patient, dates, an instrument) or run `paincoach export` on the server.").format(
+                        size=integer(size), limit=integer(EXPORT_LIMIT)), form)
             try:
                 data, _counts = clinic_export(self.db, clinician, filters, (kind,), actor=f"clinician:{clinician.id}", now=now,
                                               via="web")
             except ExportRefused as refused:
                 return self._exports_page(request, clinician, csrf, 400, refused.message, form)
             filename = f"paincoach-export-{kind}-{now:%Y-%m-%d}.zip"
-            return Response(data, media_type="application/zip",
-                            headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+            response = Response(data, media_type="application/zip",
+                                headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+            if TICKET.fullmatch(ticket := str(form.get("ticket", ""))):
+                # Tells the page's script (web/static/exports.js) that this form's zip has come.
+                response.set_cookie("export_ticket", ticket, max_age=60, path="/exports", samesite="strict", secure=self.dashboard.secure)
+            return response
 
 
 def row_cells(row: Overview, zone) -> dict:
