@@ -104,6 +104,10 @@ def out_of_range(key: str, value) -> tuple[str, dict[str, Any]] | None:
         return N_("{setting} must be more than 0"), {}
     elif key == "timezone" and not is_zone(value):
         return N_('{setting} must be an IANA time zone, like "Europe/Berlin"'), {}
+    elif key == CRISIS and not (isinstance(value, dict) and all(well_formed(entry) for entry in value.values())):
+        # A malformed country would be passed over in silence when a patient is in crisis.
+        return N_("{setting} must be a table by country code, each with an emergency number and lines that "
+                  "each have a name and a phone, as content/crisis_resources.toml has them"), {}
     elif key == "snooze_minutes" and not (value and all(isinstance(m, int) and m > 0 for m in value)):
         return N_("{setting} must be a list of minutes, like [30, 120]"), {}
     return None

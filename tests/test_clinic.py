@@ -397,6 +397,18 @@ def test_clinic_settings_are_checked_when_set(database, capsys):
     assert "must be a whole number" in capsys.readouterr().err
 
 
+def test_crisis_lines_a_patient_could_not_be_given_are_refused_not_stored(database, capsys):
+    main(["clinic", "create", "Riverside"])
+    good = '{ DE = { emergency = "112", lines = [{ name = "Our on-call nurse", phone = "030 1234" }] } }'
+    for malformed in ('{ DE = { lines = [{ name = "no phone" }] } }', '{ GB = "nonsense" }', '"112"'):
+        assert main(["clinic", "set", "Riverside", "crisis_resources", malformed]) == 2
+        assert "crisis_resources must be a table by country code" in capsys.readouterr().err
+    assert main(["clinic", "set", "Riverside", "crisis_resources", good]) == 0
+    with database.transaction() as session:
+        lines = enrollment.clinic_named(session, "Riverside").settings["crisis_resources"]["DE"]["lines"]
+    assert lines == [{"name": "Our on-call nurse", "phone": "030 1234"}]
+
+
 def test_invite_and_discharge_from_the_command_line(engine, database, capsys):
     main(["clinic", "create", "Riverside"])
     assert main(["invite", "--clinic", "Riverside", "--reference", "MRN 1"]) == 0
