@@ -27,6 +27,7 @@ from storage.erase import erase_patient
 from storage.models import Patient, PracticeRun
 from test_menu import at_the_menu, buttons_of_last
 from test_telegram import running
+from test_web_patient import CODE, client, desk, signed_in  # noqa: F401  (fixtures)
 
 USER = 7101
 WORDS = {
@@ -269,3 +270,24 @@ def test_erasing_a_patient_erases_their_practices(chat, database):
         assert erase_patient(session, patient)["practice_runs"] == 1
     with database.transaction() as session:
         assert session.scalars(select(PracticeRun)).all() == []
+
+
+def test_the_patient_page_shows_relaxation_and_mindfulness_before_and_after(database, client, signed_in):
+    with database.transaction() as session:
+        patient = session.scalars(select(Patient).where(Patient.study_code == CODE)).one()
+        session.add_all([
+            PracticeRun(patient_id=patient.id, family="relaxation", kind="pmr", planned_seconds=181, actual_seconds=40, completed=False,
+                        tension_before=7, tension_after=5, started_at=NOW - timedelta(days=2), ended_at=NOW - timedelta(days=2),
+                        created_at=NOW - timedelta(days=2)),
+            PracticeRun(patient_id=patient.id, family="mindfulness", kind="leaves", planned_seconds=110, actual_seconds=110, completed=True,
+                        tension_before=6, tension_after=3, in_charge_before=8, in_charge_after=5, started_at=NOW - timedelta(days=1),
+                        created_at=NOW - timedelta(days=1)),
+            PracticeRun(patient_id=patient.id, family="mindfulness", kind="body_scan", planned_seconds=130, tension_before=6,
+                        started_at=NOW - timedelta(days=60), created_at=NOW - timedelta(days=60)),  # outside four weeks
+        ])
+    text = client.get(f"/patients/{CODE}").text
+    assert "<h3>Relaxation and mindfulness</h3>" in text
+    assert "<td>Progressive muscle relaxation</td><td>3:01</td><td>0:40</td><td>stopped</td><td>7</td><td>5</td><td></td><td></td>" in text
+    assert "<td>Leaves on a stream</td><td>1:50</td><td>1:50</td><td>completed</td><td>6</td><td>3</td><td>8</td><td>5</td>" in text
+    assert "Body scan" not in text
+    assert "Body scan" in client.get(f"/patients/{CODE}?range=3m").text
