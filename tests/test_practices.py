@@ -291,3 +291,19 @@ def test_the_patient_page_shows_relaxation_and_mindfulness_before_and_after(data
     assert "<td>Leaves on a stream</td><td>1:50</td><td>1:50</td><td>completed</td><td>6</td><td>3</td><td>8</td><td>5</td>" in text
     assert "Body scan" not in text
     assert "Body scan" in client.get(f"/patients/{CODE}?range=3m").text
+
+
+@pytest.mark.parametrize("command", ["cancel", "menu"])
+def test_a_command_during_a_practice_stops_it_takes_its_stop_button_away_and_keeps_the_run(chat, database, command):
+    from dialogs.io import Edit
+    from onboard import onboard
+
+    onboard(chat)
+    chat.open("Muscle relaxation")
+    chat.press("4")
+    drill = chat.playing
+    assert chat.buttons == ["Stop"] and drill is not None
+    chat.command(command)
+    assert Edit(drill, "Exercise stopped.") in chat.outputs and "What would you like to do?" in chat.texts[-1]
+    assert "How tense" not in chat.text
+    assert practice_rows(database) == [("relaxation", "pmr", False, 4, None, None, None)]
