@@ -52,7 +52,7 @@ WORDS = {
         "tension_before": "qué tanta tensión sientes ahora mismo", "in_charge_before": "cuánto te está dominando el dolor ahora mismo",
         "pmr_first": "Siéntate o túmbate cómodamente.", "scan_first": "Ponte en una postura cómoda.",
         "leaves_first": "Imagínate junto a un arroyo tranquilo",
-        "pmr_closing": "Muy bien. Muévete con suavidad cuando estés listo.", "scan_closing": "Muy bien. Vuelve a la habitación a tu ritmo.",
+        "pmr_closing": "Muy bien. Muévete con suavidad cuando quieras.", "scan_closing": "Muy bien. Vuelve a la habitación a tu ritmo.",
         "tension_after": "¿Qué tanta tensión sientes ahora", "in_charge_after": "¿Cuánto te está dominando el dolor ahora,",
         "pmr_summary": "Tensión: de 6 a 3. Gracias por dedicarte este tiempo.",
         "scan_summary": "Tensión: de 6 a 3. Cuánto te domina el dolor: de 8 a 5.",
