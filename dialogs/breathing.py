@@ -3,19 +3,13 @@ at each phase, with a Stop button), tension after. Diagram: docs/dialogs/breathi
 from __future__ import annotations
 
 import math
-import re
-from functools import cache
 
-import content
 from content.breathing import Pattern, drills
 from content.instruments import Item
-from dialogs import helplines
 from dialogs.base import STOP, Answer, Choice, Dialog, Invalid, Question, in_order
 from dialogs.answers import read_value, scale_question
-from dialogs.safety import country_of
+from dialogs.drills import stop_if_dizzy
 from locales import _, ngettext
-from screen.phrases import any_of
-from screen.text import normalize
 from storage.models import BreathingSession
 
 TENSION = Item(id="tension", text="", kind="scale", minimum=0, maximum=10)
@@ -35,16 +29,6 @@ def guide_frames(pattern: Pattern, minutes: int) -> tuple[tuple[float, str], ...
             at += phase.seconds
     frames.append((at, _("Well done. Breathe normally now.")))
     return tuple(frames)
-
-
-@cache
-def _dizzy_words() -> re.Pattern[str]:
-    return any_of(word for words in content.load("drill_words").values() for word in words)
-
-
-def feels_dizzy(text: str) -> bool:
-    """Dizziness, faintness or breathlessness in any of our languages: the drill stops at once."""
-    return bool(_dizzy_words().search(f" {normalize(text)} "))
 
 
 def tension_question(text: str) -> Question:
@@ -105,10 +89,7 @@ class Breathing(Dialog):
 
     def read_running(self, answer: Answer) -> str:
         # The guide finished (DONE), or the patient stopped it: Stop, or anything they sent.
-        if answer.text and feels_dizzy(answer.text):
-            number = helplines.emergency_number(country_of(self.turn), self.turn.patient.clinic.settings)
-            self.say(_("Let's stop here. Breathe normally, at your own pace, and sit or lie down until it passes. "
-                       "If it doesn't pass or you feel unwell, call your doctor, or {number} if it is severe.").format(number=number))
+        stop_if_dizzy(self.turn, answer.text)
         row = self.turn.session.get(BreathingSession, self.data["session_id"])
         elapsed = (self.turn.now - row.started_at).total_seconds()
         row.completed = answer.choice == DONE

@@ -47,6 +47,8 @@ TOOLS = {tool.value: tool for tool in [
     Tool(FLARE, N_("I'm having a flare"), "flare"),
     Tool("breathing", N_("Breathing exercise"), "breathing"),
     Tool("thoughts", N_("Thought-check")),  # its own small menu: new, quick, the last ones
+    Tool("relaxation", N_("Muscle relaxation"), "relaxation"),
+    Tool("mindfulness", N_("Mindfulness"), "mindfulness"),
     Tool("pacing", N_("Pacing my activities"), "pacing"),
     Tool("flareplan", N_("My flare plan"), "flareplan"),
     Tool("sprint", N_("My sprint"), "sprint"),
@@ -61,7 +63,7 @@ TOOLS = {tool.value: tool for tool in [
     Tool("timezone", N_("Time zone"), "timezone"),
 ]}
 GROUPS = {group.value: group for group in [
-    Group("calm", N_("Calm now"), ("breathing", "thoughts")),
+    Group("calm", N_("Calm now"), ("breathing", "relaxation", "mindfulness", "thoughts")),
     Group("plan", N_("Plan and pace"), ("pacing", "flareplan", "sprint", "visit", "safetyplan")),
     Group("numbers", N_("My numbers"), ("checkin", "progress", "wins", "story")),
     Group("settings", N_("Settings"), ("schedule", "language", "timezone")),

@@ -1,4 +1,4 @@
-"""Coaching activity in the long CSV style: one row per measure of each drill, thought-check,
+"""Coaching activity in the long CSV style: one row per measure of each drill, guided practice, thought-check,
 pacing quota and log, flare episode, sprint review and small win. Numbers and choices only: what patients
 wrote in their own words stays out (it is not a measure, and it could name them)."""
 from __future__ import annotations
@@ -12,13 +12,15 @@ from sqlalchemy.orm import Session
 from exports import cells
 from exports.long import IDENTIFYING, number
 from exports.source import STREAM, Filters, Person, iso, people
-from storage.models import BreathingSession, FlareEpisode, PacingActivity, PacingLog, SmallWin, Sprint, ThoughtRecord
+from storage.models import BreathingSession, FlareEpisode, PacingActivity, PacingLog, PracticeRun, SmallWin, Sprint, ThoughtRecord
 
 COLUMNS = ["study_code", "activity", "record_id", "measure", "value", "at_utc", "at_local", "timezone"]
 
 # activity → (model, time column, measures); a measure is a column name
 MEASURES = {
     "breathing": (BreathingSession, "created_at", ["pattern", "planned_seconds", "actual_seconds", "completed", "tension_before", "tension_after"]),
+    "practice": (PracticeRun, "created_at", ["family", "kind", "planned_seconds", "actual_seconds", "completed", "ended_at",
+                                             "tension_before", "tension_after", "in_charge_before", "in_charge_after"]),
     "thought_check": (ThoughtRecord, "created_at", ["kind", "trap", "emotion_before", "emotion_after", "belief_before", "belief_after", "completed_at"]),
     "pacing_activity": (PacingActivity, "created_at", ["baseline_minutes", "quota_minutes", "next_raise_on"]),
     "flare": (FlareEpisode, "started_at", ["started_at", "ended_at", "peak_pain"]),

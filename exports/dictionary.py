@@ -35,7 +35,7 @@ COLUMN_NOTES = {
     "clinic_reference": ("The clinic's own reference (identified exports only)", "text"),
     "telegram_id": ("Telegram user id (identified exports only)", "integer"),
     "name": ("The name the patient gave (identified exports only)", "text"),
-    "activity": ("breathing, thought_check, pacing_activity, pacing_log, flare, sprint or small_win", "text"),
+    "activity": ("breathing, practice, thought_check, pacing_activity, pacing_log, flare, sprint or small_win", "text"),
     "record_id": ("Id of the activity record; its measures share it", "integer"),
     "measure": ("What the value measures: see the activity rows below for each activity's measures", "text"),
     "at_utc": ("When the activity was recorded, UTC", TIME),
@@ -48,6 +48,11 @@ ACTIVITY_COLUMN_NOTES = {  # where activity.csv's columns mean something else th
 ACTIVITY_NOTES = {
     "breathing": "pattern (paced, box, sigh); planned_seconds and actual_seconds; completed 1 or stopped 0; "
                  "tension_before and tension_after 0-10",
+    "practice": "a guided muscle relaxation or mindfulness practice; family (relaxation or mindfulness); kind (pmr: "
+                "progressive muscle relaxation; body_scan; pain_noticing: making room for pain; leaves: leaves on a stream); "
+                "planned_seconds and actual_seconds; completed 1 or stopped 0 (empty if it never ended); ended_at (played out "
+                "or stopped); tension_before and tension_after 0-10; in_charge_before and in_charge_after 0-10, how much the "
+                "pain is in charge (0 not at all, 10 completely; mindfulness only); an after rating is empty when not given",
     "thought_check": "kind (full, or quick during a flare); trap (the thinking trap chosen); emotion_before/after and "
                      "belief_before/after 0-100; completed_at (empty if left unfinished)",
     "pacing_activity": "baseline_minutes (mean of the baseline days) and quota_minutes (current); next_raise_on, the "

@@ -1,6 +1,7 @@
 """One patient's record over a range of days the clinician chooses: PEG-3, PHQ-4 with its
 subscales, the daily check-in (pain, sleep, activity, pacing followed), pacing logs against their
-quota, breathing drills with tension before and after, and what the patient chose to share for
+quota, breathing drills with tension before and after, muscle relaxation and mindfulness with
+tension and how much the pain is in charge before and after, and what the patient chose to share for
 their visits: their visit notes, and the medication questions they asked to keep for the next one
 (a question the coach declined but the patient did not ask to note stays theirs).
 
@@ -22,6 +23,7 @@ from dialogs import records
 from exports.report import VISIT
 from exports.source import as_utc, parse_score
 from locales import _
+from storage import practices as practice_runs
 from storage.models import BreathingSession, PacingActivity, PacingLog, Patient, Response, VisitPrep
 
 QUICK = {"4w": 28, "3m": 91, "all": None}  # the quick choices: days back, ending today; None from the start
@@ -134,6 +136,19 @@ class Drill:
 
 
 @dataclass(frozen=True)
+class PracticeEntry:
+    at: datetime
+    kind: str  # content/practices.toml: pmr, body_scan, pain_noticing, leaves
+    planned_seconds: int
+    actual_seconds: int | None
+    completed: bool | None  # False: stopped
+    tension_before: int | None
+    tension_after: int | None
+    in_charge_before: int | None  # how much the pain is in charge, 0-10 (mindfulness)
+    in_charge_after: int | None
+
+
+@dataclass(frozen=True)
 class VisitNotes:
     at: datetime
     notes: dict[str, str]  # field (VISIT) → the patient's words, answered fields only
@@ -147,12 +162,13 @@ class History:
     daily: list[Daily] = field(default_factory=list)
     pacing: list[PacingEntry] = field(default_factory=list)
     drills: list[Drill] = field(default_factory=list)
+    practices: list[PracticeEntry] = field(default_factory=list)
     visits: list[VisitNotes] = field(default_factory=list)
     noted: list[tuple[datetime, str]] = field(default_factory=list)  # asked to keep for the next visit, not yet in notes
 
     @property
     def empty(self) -> bool:
-        return not (self.peg or self.phq4 or self.daily or self.pacing or self.drills or self.visits or self.noted)
+        return not (self.peg or self.phq4 or self.daily or self.pacing or self.drills or self.practices or self.visits or self.noted)
 
 
 def gather(session: Session, patient: Patient, span: Span, zone: ZoneInfo) -> History:
@@ -187,6 +203,9 @@ def gather(session: Session, patient: Patient, span: Span, zone: ZoneInfo) -> Hi
         BreathingSession.patient_id == patient.id, *within(BreathingSession.created_at)).order_by(BreathingSession.created_at))
     found.drills = [Drill(as_utc(d.started_at or d.created_at), d.pattern, d.planned_seconds, d.actual_seconds, d.completed,
                           d.tension_before, d.tension_after) for d in drills]
+    found.practices = [PracticeEntry(as_utc(r.started_at), r.kind, r.planned_seconds, r.actual_seconds, r.completed, r.tension_before,
+                                     r.tension_after, r.in_charge_before, r.in_charge_after)
+                       for r in practice_runs.runs(session, patient.id, since, until)]
     preps = session.scalars(select(VisitPrep).where(
         VisitPrep.patient_id == patient.id, *within(VisitPrep.created_at)).order_by(VisitPrep.created_at, VisitPrep.id))
     found.visits = [VisitNotes(as_utc(p.created_at), notes) for p in preps

@@ -27,11 +27,11 @@ TOP = {
     "de": ["Ich habe einen Schmerzschub", "Jetzt zur Ruhe kommen", "Planen und einteilen", "Meine Zahlen", "Einstellungen"],
 }
 WORDS = {  # the first screen's question, a group's, its tools and Back, and "My small wins" with none yet
-    "en": ("What would you like to do?", "Calm now: what would you like to do?", ["Breathing exercise", "Thought-check", "Back"],
+    "en": ("What would you like to do?", "Calm now: what would you like to do?", ["Breathing exercise", "Muscle relaxation", "Mindfulness", "Thought-check", "Back"],
            "My small wins", "No small wins noted yet"),
-    "es": ("¿Qué te gustaría hacer?", "Calmarme ahora: ¿qué te gustaría hacer?", ["Ejercicio de respiración", "Revisar un pensamiento", "Volver"],
+    "es": ("¿Qué te gustaría hacer?", "Calmarme ahora: ¿qué te gustaría hacer?", ["Ejercicio de respiración", "Relajación muscular", "Atención plena", "Revisar un pensamiento", "Volver"],
            "Mis pequeños logros", "Todavía no hay pequeños logros anotados"),
-    "de": ("Was möchten Sie tun?", "Jetzt zur Ruhe kommen: Was möchten Sie tun?", ["Atemübung", "Gedanken hinterfragen", "Zurück"],
+    "de": ("Was möchten Sie tun?", "Jetzt zur Ruhe kommen: Was möchten Sie tun?", ["Atemübung", "Muskelentspannung", "Achtsamkeit", "Gedanken hinterfragen", "Zurück"],
            "Meine kleinen Erfolge", "Noch keine kleinen Erfolge notiert"),
 }
 

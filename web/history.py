@@ -12,6 +12,7 @@ import locales
 from clinic.desk import BANDS, integer
 from content.breathing import drills
 from content.instruments import instrument
+from content.practices import practices
 from dialogs.progress import number
 from exports.history import History
 from exports.report import phq4_bands, visit_labels
@@ -26,6 +27,8 @@ def tables(history: History, zone: ZoneInfo) -> dict:
     maybe = lambda value, say=integer: "" if value is None else say(value)  # noqa: E731 - a skipped item stays blank
     paced = {option.value: _(option.label) for item in instrument("daily").items if item.id == "pacing_followed" for option in item.options}
     patterns = drills()[1]
+    guided = practices()
+    outcome = lambda completed: _("completed") if completed else _("stopped") if completed is False else ""  # noqa: E731
     positive = lambda name, value, flag: _("{scale} positive").format(scale=f"{name} {integer(value)}") if flag else f"{name} {integer(value)}"  # noqa: E731
     day = lambda d: format_date(d, "medium", locale=locales.formatting())  # noqa: E731
     return {
@@ -41,8 +44,10 @@ def tables(history: History, zone: ZoneInfo) -> dict:
                     _("baseline day") if p.kind == "baseline" else _("done"), integer(p.minutes), maybe(p.quota, lambda q: integer(round(q)))]
                    for p in history.pacing],
         "drills": [[when(d.at), _(patterns[d.pattern].label) if d.pattern in patterns else d.pattern, length(d.planned_seconds),
-                    maybe(d.actual_seconds, length), _("completed") if d.completed else _("stopped") if d.completed is False else "",
-                    maybe(d.tension_before), maybe(d.tension_after)] for d in history.drills],
+                    maybe(d.actual_seconds, length), outcome(d.completed), maybe(d.tension_before), maybe(d.tension_after)] for d in history.drills],
+        "practices": [[when(p.at), _(guided[p.kind].label) if p.kind in guided else p.kind, length(p.planned_seconds),
+                       maybe(p.actual_seconds, length), outcome(p.completed), maybe(p.tension_before), maybe(p.tension_after),
+                       maybe(p.in_charge_before), maybe(p.in_charge_after)] for p in history.practices],
         "visits": [{"when": when(v.at), "notes": [(visit_labels()[key], text) for key, text in v.notes.items()]} for v in history.visits],
         "noted": [{"when": when(at), "text": text} for at, text in history.noted],
     }

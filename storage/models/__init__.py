@@ -10,6 +10,7 @@ from storage.models.people import Clinic, Patient, PainStory, Clinician, Invite
 from storage.models.machinery import DialogState, ButtonKey, DataKey, ProcessedUpdate, Inbox, Outbox, SendBudget, Deployment
 from storage.models.checkins import Schedule, Prompt, Response, Answer
 from storage.models.coaching import ThoughtRecord, FlarePlan, FlareEpisode, BreathingSession, PacingActivity, PacingLog, VisitPrep, Sprint, NotedQuestion, SafetyPlan, SmallWin
+from storage.models.practices import PracticeRun
 from storage.models.safety import SafetyEvent, Alert, AlertDelivery, AuditEntry
 from storage.models.web import WebLink, WebSession
 
@@ -45,6 +46,7 @@ __all__ = [
     "NotedQuestion",
     "SafetyPlan",
     "SmallWin",
+    "PracticeRun",
     "SafetyEvent",
     "Alert",
     "AlertDelivery",
