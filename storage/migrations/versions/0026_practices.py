@@ -1,6 +1,6 @@
 """guided practices (muscle relaxation, mindfulness): each run with its ratings
 
-Revision ID: 0026_practices
+Revision ID: 0026
 Revises: 0025
 Create Date: 2026-12-07
 """
@@ -8,7 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0026_practices'
+revision = '0026'
 down_revision = '0025'
 branch_labels = None
 depends_on = None
