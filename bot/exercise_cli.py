@@ -45,8 +45,9 @@ def run(args, db: Database, _bot=None) -> int:
             print(f"{patient.study_code}: exercise {row.id} ({row.name}) stopped; its log is kept")
         else:
             rows = exercises.listed(session, patient, include_stopped=args.all)
-            today = stored.local_day(now, patient)
-            weeks = {week.exercise_id: week for week in stored.adherence(rows, stored.logs(session, [r.id for r in rows]), patient, today)
+            zone = stored.zone_of(patient)
+            today = stored.local_day(now, zone)
+            weeks = {week.exercise_id: week for week in stored.adherence(rows, stored.logs(session, [r.id for r in rows]), zone, today)
                      if week.monday > today.fromordinal(today.toordinal() - 7)}
             for row in rows:
                 week = weeks.get(row.id)

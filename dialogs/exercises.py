@@ -166,7 +166,7 @@ class Exercises(Dialog):
 
     def _weeks(self, rows: list[Exercise], since=None) -> list[stored.Week]:
         logs = stored.logs(self.turn.session, [row.id for row in rows], since=since)
-        return stored.adherence(rows, logs, self.patient, self.turn.local_date(), since=since)
+        return stored.adherence(rows, logs, stored.zone_of(self.patient), self.turn.local_date(), since=since)
 
     def _this_week(self, rows: list[Exercise]) -> dict[int, stored.Week]:
         today = self.turn.local_date()

@@ -50,8 +50,12 @@ def log_of_day(session: Session, exercise_id: int, day: date) -> ExerciseLog | N
                            .order_by(ExerciseLog.id.desc())).first()
 
 
-def local_day(moment: datetime, patient: Patient) -> date:
-    return moment.astimezone(ZoneInfo(patient.timezone or "UTC")).date()
+def zone_of(patient: Patient) -> ZoneInfo:
+    return ZoneInfo(patient.timezone or "UTC")
+
+
+def local_day(moment: datetime, zone: ZoneInfo) -> date:
+    return moment.astimezone(zone).date()
 
 
 # -- the prescriber's progression --------------------------------------------------------------
@@ -119,14 +123,14 @@ def prescribed_in(exercise: Exercise, monday: date, first: date, last: date | No
     return max(1, math.floor(exercise.days_per_week * days / 7 + 0.5))
 
 
-def adherence(exercises: list[Exercise], exercise_logs: list[ExerciseLog], patient: Patient, until: date,
+def adherence(exercises: list[Exercise], exercise_logs: list[ExerciseLog], zone: ZoneInfo, until: date,
               since: date | None = None) -> list[Week]:
-    """Per exercise and per calendar week (Monday first) on the patient's calendar, from the week it
-    was prescribed (or `since`) to the week of `until`."""
+    """Per exercise and per calendar week (Monday first) on the patient's calendar (`zone`), from the
+    week it was prescribed (or `since`) to the week of `until`."""
     weeks = []
     for exercise in exercises:
-        first = local_day(exercise.prescribed_at, patient)
-        last = local_day(exercise.stopped_at, patient) if exercise.stopped_at else None
+        first = local_day(exercise.prescribed_at, zone)
+        last = local_day(exercise.stopped_at, zone) if exercise.stopped_at else None
         days = {log.local_date for log in exercise_logs if log.exercise_id == exercise.id and log.outcome in COUNTED}
         monday = max(first, since or first)
         monday -= timedelta(days=monday.weekday())

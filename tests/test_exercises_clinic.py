@@ -122,7 +122,7 @@ def test_progression_is_only_what_the_prescriber_chose(database):
 
 def log(database, exercise_id: int, day: date, outcome: str, before=None, after=None) -> None:
     with database.transaction() as session:
-        session.add(ExerciseLog(exercise_id=exercise_id, local_date=day, outcome=outcome, pain_before=before, pain_after=after,
+        session.add(ExerciseLog(exercise_id=exercise_id, local_date=day, outcome=outcome, pain_before=before, pain_after=after, dose=10,
                                 logged_at=NOW))
 
 
@@ -152,7 +152,7 @@ def test_adherence_counts_sessions_logged_against_those_prescribed_per_week(data
     with database.transaction() as session:
         patient = session.get(Patient, patient_id)
         exercises = stored.every(session, patient_id)
-        weeks = stored.adherence(exercises, stored.logs(session, [exercise]), patient, date(2026, 11, 28))
+        weeks = stored.adherence(exercises, stored.logs(session, [exercise]), stored.zone_of(patient), date(2026, 11, 28))
     assert [(w.monday.day, w.sessions, w.prescribed) for w in weeks] == [(9, 2, 2), (16, 1, 3), (23, 4, 3)]
     assert [round(w.share, 2) for w in weeks] == [1.0, 0.33, 1.33]
     assert stored.weekly_totals(weeks) == [(date(2026, 11, 9), 2, 2), (date(2026, 11, 16), 1, 3), (date(2026, 11, 23), 4, 3)]
@@ -166,3 +166,36 @@ def test_erasing_the_patient_erases_their_exercises_and_logs(database):
         counts = erase_patient(session, session.get(Patient, patient_id))
     assert counts["exercises"] == 1 and counts["exercise_logs"] == 1
     assert rows(database, Exercise) == [] and rows(database, ExerciseLog) == []
+
+
+def test_adherence_and_logs_are_exported_with_their_data_dictionary_and_no_words(database, tmp_path):
+    import csv
+
+    from exports import bundle
+    from exports.source import Filters
+
+    patient_id = a_patient(database)
+    with database.transaction() as session:
+        session.get(Patient, patient_id).consent = "given"
+    exercise = prescribe(database, patient_id, name="Secret name", note="Secret note", prescribed_at=NOW.replace(day=11, hour=9))
+    for day, outcome, before, after in [(11, "done", 2, 5), (13, "part", 3, 6), (14, "skipped", None, None), (23, "done", 2, 3)]:
+        log(database, exercise, date(2026, 11, day), outcome, before, after)
+    counts = bundle.export(database, Filters(), ("activity", "exercises"), tmp_path, actor="cli:test", now=NOW)
+    assert counts["exercises.csv"] == 3
+    weeks = list(csv.DictReader(open(tmp_path / "exercises.csv")))
+    assert [(w["week_start"], w["sessions_logged"], w["sessions_prescribed"], w["adherence"], w["skipped"], w["pain_rises"])
+            for w in weeks] == [("2026-11-09", "2", "2", "1", "1", "2"), ("2026-11-16", "0", "3", "0", "0", "0"),
+                                ("2026-11-23", "1", "3", "0.333", "0", "0")]
+    assert {w["study_code"] for w in weeks} == {CODE} and weeks[0]["progression"] == "none" and weeks[0]["days_per_week"] == "3"
+    activity = list(csv.DictReader(open(tmp_path / "activity.csv")))
+    logged = [(r["measure"], r["value"]) for r in activity if r["activity"] == "exercise_log" and r["record_id"] == "1"]
+    assert logged == [("exercise_id", str(exercise)), ("local_date", "2026-11-11"), ("outcome", "done"), ("dose", "10"),
+                      ("pain_before", "2"), ("pain_after", "5")]
+    assert {r["measure"] for r in activity if r["activity"] == "exercise"} == {"sets", "reps", "minutes", "days_per_week", "progression",
+                                                                             "stopped_at"}
+    for name in ("exercises.csv", "activity.csv"):
+        assert "Secret" not in open(tmp_path / name).read()
+    described = {(r["file"], r["name"]) for r in csv.DictReader(open(tmp_path / "data_dictionary.csv"))}
+    for column in next(csv.reader(open(tmp_path / "exercises.csv"))):
+        assert ("exercises.csv", column) in described
+    assert ("activity.csv", "exercise") in described and ("activity.csv", "exercise_log") in described
