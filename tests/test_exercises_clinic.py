@@ -199,3 +199,27 @@ def test_adherence_and_logs_are_exported_with_their_data_dictionary_and_no_words
     for column in next(csv.reader(open(tmp_path / "exercises.csv"))):
         assert ("exercises.csv", column) in described
     assert ("activity.csv", "exercise") in described and ("activity.csv", "exercise_log") in described
+
+
+def test_the_exercise_and_the_physios_note_are_sealed_with_the_patients_own_key(database, monkeypatch):
+    from cryptography.fernet import Fernet
+    from sqlalchemy import text
+
+    from storage import crypto
+    from test_shredding import key_id_of
+
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv("PAINCOACH_DATA_KEY", key)  # for the command line, which reads it
+    crypto.configure(key)
+    try:
+        a_patient(database)
+        assert main(["exercises", "add", CODE, "Sit to stand", "--reps", "10", "--days", "3", "--note", "Knees soft"]) == 0
+        with database.engine.connect() as connection:
+            name, note = connection.execute(text("SELECT name, note FROM exercises")).one()
+            own = key_id_of(connection, "7001")
+        assert "Sit to stand" not in name and "Knees soft" not in note
+        assert name.split(":")[1] == own and note.split(":")[1] == own
+        with database.transaction() as session:
+            assert [(e.name, e.note) for e in session.scalars(select(Exercise))] == [("Sit to stand", "Knees soft")]
+    finally:
+        crypto.configure(None)

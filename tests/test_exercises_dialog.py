@@ -128,3 +128,24 @@ async def test_a_patient_logs_home_exercises_on_telegram(emulator, database, dat
 
         phone.press(w["chart"])
         await phone.expect(w["weeks"])
+
+
+def test_mydata_carries_the_exercises_and_their_logs(chat, database):
+    import json
+
+    from dialogs.io import File
+    from onboard import onboard
+    from storage.models import Patient
+
+    onboard(chat)
+    with database.transaction() as session:
+        patient_id = session.scalars(select(Patient)).one().id
+    squat, _walk = prescribed(database, patient_id)
+    chat.open("My home exercises")
+    chat.press("Log: Sit to stand")
+    chat.press("Skipped today")
+    chat.command("mydata")
+    [file] = [o for o in chat.outputs if isinstance(o, File)]
+    data = json.loads(file.data)
+    assert [e["name"] for e in data["exercises"]] == ["Sit to stand", "Walk"]
+    assert [(log["exercise_id"], log["outcome"]) for log in data["exercise_logs"]] == [(squat, "skipped")]
