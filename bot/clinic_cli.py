@@ -52,7 +52,7 @@ def add_commands(commands) -> None:
 
     export = commands.add_parser("export", help="export the measures (CSV, FHIR, REDCap)")
     export.add_argument("--out", required=True, type=Path, help="folder to write into")
-    export.add_argument("--format", default="all", help="comma-separated: long, wide, activity, fhir, redcap, or all")
+    export.add_argument("--format", default="all", help="comma-separated: long, wide, activity, exercises, fhir, redcap, or all")
     export.add_argument("--clinic")
     export.add_argument("--patient", action="append", default=[], help="a study code (repeatable)")
     export.add_argument("--since", help="YYYY-MM-DD (UTC), inclusive")
