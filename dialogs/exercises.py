@@ -64,7 +64,10 @@ class Exercises(Dialog):
         weeks = self._this_week(rows)
         lines = [_("Your home exercises today:")]
         for row in rows:
-            line = "• " + _("{exercise}: {amount}").format(exercise=row.name, amount=amount(row, stored.dose(self.turn.session, row, self.turn.now)))
+            dose = stored.dose(self.turn.session, row, self.turn.now)
+            line = "• " + _("{exercise}: {amount}").format(exercise=row.name, amount=amount(row, dose))
+            if round(dose) > (row.reps or row.minutes or 0):
+                line += " " + _("(up from {start}, a step your physio planned)").format(start=row.reps or row.minutes)
             week = weeks.get(row.id)
             line += "\n  " + _("This week: {sessions} of {prescribed}").format(
                 sessions=week.sessions if week else 0, prescribed=week.prescribed if week else row.days_per_week)
@@ -108,6 +111,9 @@ class Exercises(Dialog):
             return "back"
         if answer.choice not in OUTCOMES:
             return None
+        if self._exercise().stopped_at is not None:  # stopped by the clinic while the question was open
+            self.say(_("Your clinic has just stopped this exercise, so there is nothing to log for it. Your other exercises are below."))
+            return "back"
         self.data["outcome"] = answer.choice
         if answer.choice == "skipped":
             self._log(None, None)

@@ -223,3 +223,12 @@ def test_the_exercise_and_the_physios_note_are_sealed_with_the_patients_own_key(
             assert [(e.name, e.note) for e in session.scalars(select(Exercise))] == [("Sit to stand", "Knees soft")]
     finally:
         crypto.configure(None)
+
+
+def test_a_discharged_patient_gets_no_new_exercises(database, capsys):
+    patient_id = a_patient(database)
+    with database.transaction() as session:
+        session.get(Patient, patient_id).discharged_at = NOW
+    assert main(["exercises", "add", CODE, "Walk", "--minutes", "10", "--days", "3"]) == 2
+    assert f"{CODE} is discharged: no new exercises." in capsys.readouterr().err
+    assert rows(database, Exercise) == []

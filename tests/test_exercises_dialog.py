@@ -149,3 +149,22 @@ def test_mydata_carries_the_exercises_and_their_logs(chat, database):
     data = json.loads(file.data)
     assert [e["name"] for e in data["exercises"]] == ["Sit to stand", "Walk"]
     assert [(log["exercise_id"], log["outcome"]) for log in data["exercise_logs"]] == [(squat, "skipped")]
+
+
+def test_a_planned_rise_is_shown_as_the_physios_and_an_exercise_stopped_meanwhile_logs_nothing(chat, database):
+    from onboard import onboard
+    from storage.models import Patient
+
+    onboard(chat)
+    with database.transaction() as session:
+        patient_id = session.scalars(select(Patient)).one().id
+        session.add(Exercise(patient_id=patient_id, name="Step ups", sets=2, reps=10, days_per_week=3, progression="pacing",
+                             prescribed_by="test", prescribed_at=NOW - timedelta(days=15)))
+    chat.open("My home exercises")
+    assert "Step ups: 2 × 12 repetitions (up from 10, a step your physio planned)" in chat.text  # two weeks: +10 % twice
+    chat.press("Log: Step ups")
+    with database.transaction() as session:
+        session.scalars(select(Exercise)).one().stopped_at = NOW
+    chat.press("Done")
+    assert "Your clinic has just stopped this exercise" in chat.text
+    assert "Log: Step ups" not in chat.buttons and logs(database) == []
