@@ -1,4 +1,5 @@
-"""The clinic's commands: `clinic`, `clinician`, `invite`, `discharge`, `export`, `report`, `audit`, `alerts`, `purge`."""
+"""The clinic's commands: `clinic`, `clinician`, `invite`, `discharge`, `export`, `report`, `audit`, `alerts`, `purge`, and
+`exercises` (bot/exercise_cli.py)."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
+
+from bot import exercise_cli
 
 from storage import enrollment
 from storage import audit
@@ -49,7 +52,7 @@ def add_commands(commands) -> None:
 
     export = commands.add_parser("export", help="export the measures (CSV, FHIR, REDCap)")
     export.add_argument("--out", required=True, type=Path, help="folder to write into")
-    export.add_argument("--format", default="all", help="comma-separated: long, wide, activity, fhir, redcap, or all")
+    export.add_argument("--format", default="all", help="comma-separated: long, wide, activity, exercises, fhir, redcap, or all")
     export.add_argument("--clinic")
     export.add_argument("--patient", action="append", default=[], help="a study code (repeatable)")
     export.add_argument("--since", help="YYYY-MM-DD (UTC), inclusive")
@@ -76,9 +79,10 @@ def add_commands(commands) -> None:
 
     purge = commands.add_parser("purge", help="erase patients discharged longer ago than their clinic's retention_days")
     purge.add_argument("--dry-run", action="store_true", help="list their study codes, erase nothing")
+    exercise_cli.add_commands(commands)
 
 
-COMMANDS = {"clinic", "clinician", "invite", "discharge", "export", "report", "audit", "alerts", "purge"}
+COMMANDS = {"clinic", "clinician", "invite", "discharge", "export", "report", "audit", "alerts", "purge", "exercises"}
 
 
 def run(args, db: Database, bot_username: str | None) -> int:
@@ -305,5 +309,5 @@ def positive_hours(text: str) -> float:
 HANDLERS = {
     "alerts": _alerts,
     "clinic": _clinic, "clinician": _clinician, "invite": _invite, "discharge": _discharge,
-    "export": _export, "report": _report, "audit": _audit, "purge": _purge,
+    "export": _export, "report": _report, "audit": _audit, "purge": _purge, "exercises": exercise_cli.run,
 }

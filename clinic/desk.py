@@ -378,7 +378,7 @@ def help_text() -> str:
         _("/patients – your patients at a glance"),
         _("/patient PC-XXXX – one patient's summary and chart"),
         _("/report PC-XXXX – the one-page visit report"),
-        _("/export [long|wide|activity|fhir|redcap] [PC-XXXX] [YYYY-MM-DD [YYYY-MM-DD]] [peg3|phq4|daily] – the data as a zip"),
+        _("/export [long|wide|activity|exercises|fhir|redcap] [PC-XXXX] [YYYY-MM-DD [YYYY-MM-DD]] [peg3|phq4|daily] – the data as a zip"),
         _("/invite [your reference] – an invitation link for a patient"),
         _("/web – a sign-in link to the web dashboard"),
         _("/timezone [Europe/Berlin | a city | clinic] – the time zone you read times in"),

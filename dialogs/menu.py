@@ -52,6 +52,7 @@ TOOLS = {tool.value: tool for tool in [
     Tool("pacing", N_("Pacing my activities"), "pacing"),
     Tool("flareplan", N_("My flare plan"), "flareplan"),
     Tool("sprint", N_("My sprint"), "sprint"),
+    Tool("exercises", N_("My home exercises"), "exercises"),
     Tool("visit", N_("Prepare for a visit"), "visit"),
     Tool("safetyplan", N_("My safety plan"), "safetyplan"),
     Tool("checkin", N_("Check in now")),  # the waiting scheduled check-in, or a choice of one
@@ -64,7 +65,7 @@ TOOLS = {tool.value: tool for tool in [
 ]}
 GROUPS = {group.value: group for group in [
     Group("calm", N_("Calm now"), ("breathing", "relaxation", "mindfulness", "thoughts")),
-    Group("plan", N_("Plan and pace"), ("pacing", "flareplan", "sprint", "visit", "safetyplan")),
+    Group("plan", N_("Plan and pace"), ("pacing", "exercises", "flareplan", "sprint", "visit", "safetyplan")),
     Group("numbers", N_("My numbers"), ("checkin", "progress", "wins", "story")),
     Group("settings", N_("Settings"), ("schedule", "language", "timezone")),
 ]}

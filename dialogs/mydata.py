@@ -21,7 +21,7 @@ OWN = [
     (models.FlarePlan, "patient_id"), (models.FlareEpisode, "patient_id"), (models.BreathingSession, "patient_id"),
     (models.PacingActivity, "patient_id"), (models.Sprint, "patient_id"), (models.VisitPrep, "patient_id"),
     (models.NotedQuestion, "patient_id"), (models.SafetyPlan, "patient_id"), (models.Alert, "patient_id"),
-    (models.SmallWin, "patient_id"),
+    (models.SmallWin, "patient_id"), (models.Exercise, "patient_id"),
 ]
 # Machinery, not about them; and the clinic's own records (its staff, invitations, audit, to
 # which clinician's chat an alert went, and its staff's dashboard sign-ins).
@@ -46,6 +46,8 @@ def export(turn: "Turn") -> bytes:
     data["answers"] = [_row(r) for r in records.rows_where(session, models.Answer, "response_id", response_ids)]
     activity_ids = [a["id"] for a in data["pacing_activities"]]
     data["pacing_logs"] = [_row(r) for r in records.rows_where(session, models.PacingLog, "activity_id", activity_ids)]
+    exercise_ids = [e["id"] for e in data["exercises"]]
+    data["exercise_logs"] = [_row(r) for r in records.rows_where(session, models.ExerciseLog, "exercise_id", exercise_ids)]
     return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
 
 

@@ -1,5 +1,5 @@
 """Coaching activity in the long CSV style: one row per measure of each drill, guided practice, thought-check,
-pacing quota and log, flare episode, sprint review and small win. Numbers and choices only: what patients
+pacing quota and log, flare episode, sprint review, small win, home exercise and its log. Numbers and choices only: what patients
 wrote in their own words stays out (it is not a measure, and it could name them)."""
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from exports import cells
 from exports.long import IDENTIFYING, number
 from exports.source import STREAM, Filters, Person, iso, people
-from storage.models import BreathingSession, FlareEpisode, PacingActivity, PacingLog, PracticeRun, SmallWin, Sprint, ThoughtRecord
+from storage.models import (BreathingSession, Exercise, ExerciseLog, FlareEpisode, PacingActivity, PacingLog, PracticeRun, SmallWin,
+                            Sprint, ThoughtRecord)
 
 COLUMNS = ["study_code", "activity", "record_id", "measure", "value", "at_utc", "at_local", "timezone"]
 
@@ -24,6 +25,7 @@ MEASURES = {
     "thought_check": (ThoughtRecord, "created_at", ["kind", "trap", "emotion_before", "emotion_after", "belief_before", "belief_after", "completed_at"]),
     "pacing_activity": (PacingActivity, "created_at", ["baseline_minutes", "quota_minutes", "next_raise_on"]),
     "flare": (FlareEpisode, "started_at", ["started_at", "ended_at", "peak_pain"]),
+    "exercise": (Exercise, "prescribed_at", ["sets", "reps", "minutes", "days_per_week", "progression", "stopped_at"]),  # not its name or note
 }
 
 
@@ -62,6 +64,16 @@ def rows(session: Session, filters: Filters, persons: dict[int, Person]) -> Iter
         person = persons[patient_id]
         for measure in ("activity_id", "kind", "minutes", "quota_minutes", "local_date"):
             yield person, [person.study_code, "pacing_log", log.id, measure, _value(getattr(log, measure)), *stamp(person, log.logged_at)]
+    exercise_logs = (
+        select(ExerciseLog, Exercise.patient_id)  # no free text in a log
+        .join(Exercise, Exercise.id == ExerciseLog.exercise_id)
+        .where(Exercise.patient_id.in_(ids), *in_range(ExerciseLog.logged_at))
+        .order_by(Exercise.patient_id, ExerciseLog.logged_at)
+    )
+    for log, patient_id in session.execute(exercise_logs.execution_options(yield_per=STREAM)):
+        person = persons[patient_id]
+        for measure in ("exercise_id", "local_date", "outcome", "dose", "pain_before", "pain_after"):
+            yield person, [person.study_code, "exercise_log", log.id, measure, _value(getattr(log, measure)), *stamp(person, log.logged_at)]
     sprints = select(Sprint).where(Sprint.patient_id.in_(ids), Sprint.reviewed_at.is_not(None), *in_range(Sprint.reviewed_at))
     for sprint in session.scalars(sprints.order_by(Sprint.patient_id, Sprint.reviewed_at)):
         person = persons[sprint.patient_id]

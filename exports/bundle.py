@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Callable
 
 from storage import audit
-from exports import activity, dictionary, fhir, long, redcap, wide
+from exports import activity, dictionary, exercises, fhir, long, redcap, wide
 from exports.files import owner_only, private_dir
 from exports.source import Filters, people
 from storage.db import Database
 from storage.enrollment import NotFound
 
-FORMATS = ("long", "wide", "activity", "fhir", "redcap")
-CSV_FORMATS = {"long", "wide", "activity"}
+FORMATS = ("long", "wide", "activity", "exercises", "fhir", "redcap")
+CSV_FORMATS = {"long", "wide", "activity", "exercises"}
 BUFFER = 1 << 20
 
 
@@ -69,6 +69,9 @@ def export(db: Database, filters: Filters, formats: tuple[str, ...], directory: 
         if "activity" in formats:
             with csv_file("activity.csv") as out:
                 counts["activity.csv"] = activity.write(session, filters, out)
+        if "exercises" in formats:
+            with csv_file("exercises.csv") as out:
+                counts["exercises.csv"] = exercises.write(session, filters, out, now)
         if CSV_FORMATS & set(formats):
             with csv_file("data_dictionary.csv") as out:
                 dictionary.write(out)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from content.instruments import MAIN_SCORE, Instrument, instruments
-from exports import activity, cells, long, wide
+from exports import activity, cells, exercises, long, wide
 
 HEADER = ["file", "name", "kind", "description", "type", "values", "loinc"]
 
@@ -35,7 +35,8 @@ COLUMN_NOTES = {
     "clinic_reference": ("The clinic's own reference (identified exports only)", "text"),
     "telegram_id": ("Telegram user id (identified exports only)", "integer"),
     "name": ("The name the patient gave (identified exports only)", "text"),
-    "activity": ("breathing, practice, thought_check, pacing_activity, pacing_log, flare, sprint or small_win", "text"),
+    "activity": ("breathing, practice, thought_check, pacing_activity, pacing_log, flare, sprint, small_win, exercise or exercise_log",
+                 "text"),
     "record_id": ("Id of the activity record; its measures share it", "integer"),
     "measure": ("What the value measures: see the activity rows below for each activity's measures", "text"),
     "at_utc": ("When the activity was recorded, UTC", TIME),
@@ -61,6 +62,10 @@ ACTIVITY_NOTES = {
                   "quota_minutes that day; local_date",
     "flare": "started_at and ended_at (empty while it lasts); peak_pain 0-10",
     "sprint": "exported once reviewed: weeks; per chosen metric <metric>_first_week and <metric>_last_week",
+    "exercise": "a home exercise as the clinician prescribed it (its name and note are not exported): sets and reps per set, "
+                "or minutes; days_per_week; progression (none, or pacing: the clinic's pacing rule); stopped_at (empty while it runs)",
+    "exercise_log": "exercise_id (the record_id of its exercise); local_date; outcome (done, part or skipped); dose (the reps per "
+                    "set, or minutes, prescribed that day after any progression); pain_before and pain_after 0-10 (empty when skipped)",
     "small_win": "a small win the coach told the patient of, at the time it was said; kind (longest_yet: a new best for a paced "
                  "activity within its quota, with minutes, quota_minutes, previous_best and activity_id, the record_id of its "
                  "pacing_activity; more_sleep: sleep_hours above the recent average, with hours, average_hours and nights averaged)",
@@ -89,10 +94,12 @@ def write(out: TextIO) -> int:
     writer = cells.writer(out)
     writer.writerow(HEADER)
     count = 0
-    files = {"long.csv": long.COLUMNS + long.IDENTIFYING, "wide.csv": wide.FIRST, "activity.csv": activity.COLUMNS + long.IDENTIFYING}
+    files = {"long.csv": long.COLUMNS + long.IDENTIFYING, "wide.csv": wide.FIRST, "activity.csv": activity.COLUMNS + long.IDENTIFYING,
+             "exercises.csv": exercises.COLUMNS + long.IDENTIFYING}
     for file, names in files.items():
         for name in names:
-            description, kind = ACTIVITY_COLUMN_NOTES.get(name, COLUMN_NOTES[name]) if file == "activity.csv" else COLUMN_NOTES[name]
+            notes = {"activity.csv": ACTIVITY_COLUMN_NOTES, "exercises.csv": exercises.NOTES}.get(file, {})
+            description, kind = notes[name] if name in notes else COLUMN_NOTES[name]
             writer.writerow([file, name, "column", description, kind, "", ""])
             count += 1
     for measure in instruments().values():

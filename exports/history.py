@@ -1,7 +1,8 @@
 """One patient's record over a range of days the clinician chooses: PEG-3, PHQ-4 with its
 subscales, the daily check-in (pain, sleep, activity, pacing followed), pacing logs against their
 quota, breathing drills with tension before and after, muscle relaxation and mindfulness with
-tension and how much the pain is in charge before and after, and what the patient chose to share for
+tension and how much the pain is in charge before and after, home exercise adherence week by week
+(`exports.exercises`), and what the patient chose to share for
 their visits: their visit notes, and the medication questions they asked to keep for the next one
 (a question the coach declined but the patient did not ask to note stays theirs).
 
@@ -20,10 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dialogs import records
+from exports import exercises
 from exports.report import VISIT
 from exports.source import as_utc, parse_score
 from locales import _
 from storage import practices as practice_runs
+from storage.exercises import zone_of
 from storage.models import BreathingSession, PacingActivity, PacingLog, Patient, Response, VisitPrep
 
 QUICK = {"4w": 28, "3m": 91, "all": None}  # the quick choices: days back, ending today; None from the start
@@ -165,10 +168,12 @@ class History:
     practices: list[PracticeEntry] = field(default_factory=list)
     visits: list[VisitNotes] = field(default_factory=list)
     noted: list[tuple[datetime, str]] = field(default_factory=list)  # asked to keep for the next visit, not yet in notes
+    exercises: exercises.Exercises = field(default_factory=exercises.Exercises)  # weeks on the patient's calendar
 
     @property
     def empty(self) -> bool:
-        return not (self.peg or self.phq4 or self.daily or self.pacing or self.drills or self.practices or self.visits or self.noted)
+        return not (self.peg or self.phq4 or self.daily or self.pacing or self.drills or self.practices or self.visits or self.noted
+                    or self.exercises.weeks)
 
 
 def gather(session: Session, patient: Patient, span: Span, zone: ZoneInfo) -> History:
@@ -212,4 +217,5 @@ def gather(session: Session, patient: Patient, span: Span, zone: ZoneInfo) -> Hi
                     if (notes := {f: v.strip() for f in VISIT if (v := getattr(p, f)) and v.strip()})]
     # Waiting for the next visit, whenever noted: the range does not hide what the patient asked to raise.
     found.noted = [(as_utc(q.created_at), q.text) for q in records.questions_for_the_visit(session, patient.id)]
+    found.exercises = exercises.gather(session, patient.id, zone_of(patient), span.last, span.first)
     return found

@@ -229,7 +229,8 @@ def test_text_a_spreadsheet_would_run_as_a_formula_is_neutralised_and_numbers_st
         session.add(BreathingSession(patient_id=patient.id, pattern="box", planned_seconds=-60, created_at=NOW))
     bundle.export(database, Filters(identify=True), bundle.FORMATS, tmp_path, actor="cli:admin", now=NOW)
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.glob("*.csv"))
-    assert files == ["activity.csv", "data_dictionary.csv", "long.csv", "redcap_data_dictionary.csv", "redcap_records.csv", "wide.csv"]
+    assert files == ["activity.csv", "data_dictionary.csv", "exercises.csv", "long.csv", "redcap_data_dictionary.csv", "redcap_records.csv",
+                     "wide.csv"]
     for name in files:
         for row in csv.reader(open(tmp_path / name, newline="")):
             for cell in row:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
+from babel.numbers import format_percent
 
 import locales
 from clinic.desk import BANDS, integer
@@ -50,6 +51,11 @@ def tables(history: History, zone: ZoneInfo) -> dict:
                        maybe(p.in_charge_before), maybe(p.in_charge_after)] for p in history.practices],
         "visits": [{"when": when(v.at), "notes": [(visit_labels()[key], text) for key, text in v.notes.items()]} for v in history.visits],
         "noted": [{"when": when(at), "text": text} for at, text in history.noted],
+        "exercises": [[day(row.week.monday), row.exercise.name, _("{sessions} of {prescribed}").format(
+            sessions=integer(row.week.sessions), prescribed=integer(row.week.prescribed)),
+            maybe(row.week.share, lambda share: format_percent(share, locale=locales.formatting())), integer(row.skipped),
+            integer(row.pain_rises)] for row in history.exercises.weeks],
+        "tell_physio": [row.name for row in history.exercises.prescribed if row.id in history.exercises.twice],
     }
 
 

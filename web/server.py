@@ -18,6 +18,7 @@ from locales import _
 from storage.db import Database
 from storage.models import utcnow
 from web.admin import Admin
+from web.exercises import ExercisePages
 from web.dashboard import HEADERS, Dashboard, Refused, browser_language
 from web.account import Account
 from web.pages import Pages
@@ -30,6 +31,7 @@ def create_app(db: Database, public_url: str, *, clock: Callable[[], datetime] =
     views = Pages(dashboard)
     mine = Account(dashboard)
     admin = Admin(dashboard, bot_username)
+    exercise_pages = ExercisePages(dashboard)
     routes = [
         Route("/", lambda request: RedirectResponse("/patients", status_code=303)),
         Route("/signin/{token}", dashboard.signin_page, methods=["GET"]),
@@ -48,6 +50,9 @@ def create_app(db: Database, public_url: str, *, clock: Callable[[], datetime] =
         Route("/invitations", admin.invite, methods=["POST"]),
         Route("/patients/{code}/discharge", admin.discharge_page, methods=["GET"]),
         Route("/patients/{code}/discharge", admin.discharge, methods=["POST"]),
+        Route("/patients/{code}/exercises", exercise_pages.page, methods=["GET"]),
+        Route("/patients/{code}/exercises", exercise_pages.add, methods=["POST"]),
+        Route("/patients/{code}/exercises/{exercise_id:int}/stop", exercise_pages.stop, methods=["POST"]),
         Route("/settings", admin.settings, methods=["GET"]),
         Route("/settings/alerts", admin.change_alerts, methods=["POST"]),
         Route("/settings/crisis", admin.change_crisis_lines, methods=["POST"]),

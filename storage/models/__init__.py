@@ -13,6 +13,7 @@ from storage.models.coaching import ThoughtRecord, FlarePlan, FlareEpisode, Brea
 from storage.models.practices import PracticeRun
 from storage.models.safety import SafetyEvent, Alert, AlertDelivery, AuditEntry
 from storage.models.web import WebLink, WebSession
+from storage.models.exercises import Exercise, ExerciseLog
 
 __all__ = [
     "Base",
@@ -53,4 +54,6 @@ __all__ = [
     "AuditEntry",
     "WebLink",
     "WebSession",
+    "Exercise",
+    "ExerciseLog",
 ]
