@@ -58,12 +58,7 @@ def command(turn: "Turn", command: Command) -> None:
         mydata.send(turn)
         turn.ask()
     elif name in ("pause", "resume"):
-        if not onboarded:
-            turn.say(setting_up)
-        elif not consented:
-            turn.say(_("I send you nothing on my own now, so there is nothing to pause."))
-        else:
-            turn.say(pausing.switch(turn, name == "pause"))
+        turn.say(pausing.switch(turn, name == "pause") if onboarded else setting_up)  # (a withdrawn patient is answered before)
         turn.ask()
     elif name == "delete":
         turn.call(Call("delete"))  # explains what deletion means, then asks to confirm
