@@ -331,3 +331,46 @@ def test_a_paused_patient_sees_it_among_their_check_in_times(chat):
     assert "Reminders are paused (Settings → Pause reminders, or /resume)." in chat.text
     assert "Pause check-ins" not in chat.buttons  # one switch, in one place
 
+
+
+# -- through Telegram ---------------------------------------------------------------------------
+
+
+async def test_through_telegram_the_switch_holds_everything_back_and_after_it_four_a_day_go(emulator, database, database_url):
+    """The real Application, its own scheduler dispatching, against the Bot API emulator."""
+    from bot.config import Settings
+    from bot.sender import Sender
+    from bot.telegram import build_application
+    from phone import Phone as TelegramPhone
+    from storage.models import utcnow
+    from test_telegram import ALICE, running, walk_onboarding
+
+    settings = Settings(database_url=database_url, token=emulator.token, bot_api_url=emulator.base_url, dispatch_seconds=0.2)
+    engine = Engine(database)
+    app = build_application(settings, engine, sender=Sender(per_chat_interval=0.05))
+    async with running(app, database):
+        alice = TelegramPhone(emulator, ALICE)
+        await walk_onboarding(alice)  # New York
+        alice.send("/pause")
+        said = await alice.expect("Reminders are paused")
+        assert "Still on while paused: the breaks you planned in an activity" in said
+        with database.transaction() as session:
+            alice_id = session.scalars(select(Patient.id).where(Patient.external_id == str(ALICE))).one()
+        now = utcnow()
+        ids = [add_prompt(database, alice_id, now - timedelta(minutes=minutes)) for minutes in range(1, 6)]
+        assert await asyncio.to_thread(Dispatcher(database, engine, Phone().deliver).claim_one, utcnow()) is None  # held by the switch
+        alice.send("/resume")
+        await alice.expect("Reminders are back on.")
+
+        def settled() -> bool:
+            mine = [p for p in rows(database, alice_id) if p.id in ids]
+            return sorted("sent" if p.sent_at else p.status for p in mine) == ["capped"] + ["sent"] * 4
+
+        for _ in range(300):
+            if await asyncio.to_thread(settled):
+                break
+            await asyncio.sleep(0.05)
+        assert settled(), [(p.status, p.reason, p.scheduled_for, p.kind) for p in rows(database, alice_id)]
+        await alice.expect("time for your check-in")
+        invitations = [m for m in emulator.messages(ALICE) if "time for your check-in" in m["text"]]
+        assert len(invitations) == 4
