@@ -104,7 +104,7 @@ def one_at_a_time(session: Session, patient_id: int) -> None:
     transaction-scoped advisory lock, which no dialog step takes, so it cannot deadlock with one;
     SQLite: every writing transaction is already alone)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(15, :id)"), {"id": patient_id})
+        session.execute(text("SELECT pg_advisory_xact_lock(15, CAST(:id AS integer))"), {"id": patient_id})
 
 
 def over_cap(session: Session, prompt: Prompt, now: datetime, *, reminder: bool = False) -> bool:
