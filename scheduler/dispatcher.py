@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select, true, update
 
-from scheduler.outbound import blocked, may_be_messaged, over_cap
+from scheduler.outbound import blocked, held_by_pause, may_be_messaged, over_cap
 from scheduler.times import instant, parse_hhmm
 from storage.db import Database
 from storage.models import Patient, Prompt, utcnow
@@ -116,6 +116,7 @@ class Dispatcher:
     def close_overdue(self, session, now: datetime) -> None:
         started = Prompt.started_at.is_not(None)
         for statuses, condition, reason in [
+            (("scheduled", "snoozed"), held_by_pause() & Prompt.sent_at.is_(None), "not sent: the patient paused reminders"),
             (("scheduled",), true(), "missed: not delivered before it expired"),
             (("sent", "snoozed"), started, "missed: partly answered before it expired"),
             (("sent", "snoozed"), ~started, "missed: no answer before it expired"),

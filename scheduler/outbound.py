@@ -68,6 +68,13 @@ def may_be_messaged() -> list:
     ]
 
 
+def held_by_pause():
+    """Condition (on Prompt) of a prompt the patient's pause holds back: what expires so was not
+    missed by the patient but paused by them, and is recorded so."""
+    paused = select(Patient.id).where(Patient.checkins_paused)
+    return Prompt.patient_id.in_(paused) & Prompt.kind.not_in((*ASKED_FOR, *SAFETY))
+
+
 def blocked(session: Session, patient: Patient, now: datetime) -> None:
     """Telegram says the patient blocked the bot (403): nothing is sent to them, and nothing planned
     stays due, until they write again (the engine makes them reachable then)."""

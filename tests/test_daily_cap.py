@@ -277,6 +277,19 @@ async def test_the_pause_stops_every_kind_but_what_was_asked_for_and_safety_foll
     assert await dispatcher.tick() == (0 if goes_on else 1)
 
 
+async def test_what_the_pause_held_back_is_recorded_as_paused_not_missed(database):
+    patient = add_patient(database, "1001", "Europe/London")
+    times = [local("Europe/London", 7, hour) for hour in (8, 9)]
+    held, follow_up = add_prompt(database, patient, times[0]), add_prompt(database, patient, times[1], "flare_followup")
+    with database.transaction() as session:
+        session.get(Patient, patient).checkins_paused = True
+    _phone, sent = await run_at(database, [*times, local("Europe/London", 7, 12)])
+    assert sent == [0, 1, 0]  # the follow-up on a flare goes on
+    with database.transaction() as session:
+        assert (session.get(Prompt, held).status, session.get(Prompt, held).reason) == ("expired", "not sent: the patient paused reminders")
+        assert session.get(Prompt, follow_up).sent_at == times[1]
+
+
 def test_pause_and_resume_said_twice_and_before_taking_part(chat, database):
     chat.command("start")
     chat.command("pause")
@@ -290,6 +303,8 @@ def test_pause_and_resume_said_twice_and_before_taking_part(chat, database):
     chat.say("Sam")
     for _ in range(5):
         chat.press("Skip this question")
+    chat.command("help")
+    assert "/pause – pause reminders; /resume – switch them back on" in chat.text
     chat.command("resume")
     assert "Reminders are already on." in chat.text
     chat.command("pause")
