@@ -377,6 +377,9 @@ async def test_through_telegram_the_switch_holds_everything_back_and_after_it_fo
     async with running(app, database):
         alice = TelegramPhone(emulator, ALICE)
         await walk_onboarding(alice)  # New York
+        menus = {c["params"].get("language_code") or "en": str(c["params"]["commands"]) for c in emulator.calls_to("setMyCommands")}
+        for language, words in (("en", "Pause reminders"), ("es", "Pausar los recordatorios"), ("de", "Erinnerungen pausieren")):
+            assert "'pause'" in menus[language] and "'resume'" in menus[language] and words in menus[language]
         alice.send("/pause")
         said = await alice.expect("Reminders are paused")
         assert "Still on while paused: the breaks you planned in an activity" in said
