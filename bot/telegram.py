@@ -61,6 +61,8 @@ COMMANDS = [
     ("language", N_("Change the language")),
     ("timezone", N_("Change your time zone")),
     ("cancel", N_("Leave what you're doing")),
+    ("pause", N_("Pause reminders")),
+    ("resume", N_("Resume reminders")),
     ("mydata", N_("My data, as a file")),
     ("withdraw", N_("Withdraw your consent")),
     ("delete", N_("Delete my data")),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dialogs import mydata, progress, safety
+from dialogs import mydata, pausing, progress, safety
 from dialogs.base import MENU, ONBOARDING, Call
 from dialogs.io import Command
 from locales import _
@@ -56,6 +56,9 @@ def command(turn: "Turn", command: Command) -> None:
         withdraw(turn)
     elif name == "mydata":
         mydata.send(turn)
+        turn.ask()
+    elif name in ("pause", "resume"):
+        turn.say(pausing.switch(turn, name == "pause") if onboarded else setting_up)  # (a withdrawn patient is answered before)
         turn.ask()
     elif name == "delete":
         turn.call(Call("delete"))  # explains what deletion means, then asks to confirm
@@ -130,6 +133,7 @@ def help_text(turn: "Turn") -> str:
             _("/language – change the language"),
             _("/timezone – change your time zone"),
             _("/cancel – leave what you're doing"),
+            _("/pause – pause reminders; /resume – switch them back on"),
             _("/mydata – everything I keep about you, as a file"),
             _("/withdraw – withdraw your consent"),
             _("/delete – delete everything I keep about you"),

@@ -60,6 +60,7 @@ TOOLS = {tool.value: tool for tool in [
     Tool("wins", N_("My small wins")),  # said, then the menu again
     Tool("story", N_("My pain story")),
     Tool("schedule", N_("Check-in times"), "schedule"),
+    Tool("reminders", N_("Pause reminders"), "reminders"),
     Tool("language", N_("Language"), "language"),
     Tool("timezone", N_("Time zone"), "timezone"),
 ]}
@@ -67,7 +68,7 @@ GROUPS = {group.value: group for group in [
     Group("calm", N_("Calm now"), ("breathing", "relaxation", "mindfulness", "thoughts")),
     Group("plan", N_("Plan and pace"), ("pacing", "exercises", "flareplan", "sprint", "visit", "safetyplan")),
     Group("numbers", N_("My numbers"), ("checkin", "progress", "wins", "story")),
-    Group("settings", N_("Settings"), ("schedule", "language", "timezone")),
+    Group("settings", N_("Settings"), ("schedule", "reminders", "language", "timezone")),
 ]}
 TOP = (FLARE, *GROUPS)
 SHOWN = {"progress": progress.progress, "wins": lambda turn: turn.say(wins.listing(turn))}  # answered in place

@@ -1,4 +1,4 @@
-"""The patient's check-in times, quiet hours, and pausing check-ins. Diagram: docs/dialogs/schedule.md.
+"""The patient's check-in times and quiet hours (pausing reminders is dialogs/reminders.py). Diagram: docs/dialogs/schedule.md.
 
 Times are wall-clock times in the patient's own time zone; every change re-plans the prompts
 not yet sent (nothing already sent is sent again).
@@ -31,7 +31,6 @@ class ScheduleSettings(Dialog):
         {"trigger": "change_weekly", "source": "overview", "dest": "weekly_day"},
         {"trigger": "day_chosen", "source": "weekly_day", "dest": "weekly_time"},
         {"trigger": "change_quiet", "source": "overview", "dest": "quiet"},
-        {"trigger": "toggled", "source": "overview", "dest": "overview"},
         {"trigger": "bare_hour", "source": ["daily_time", "weekly_time", "quiet", "half_day"], "dest": "half_day"},
         {"trigger": "saved", "source": ["daily_time", "weekly_time", "quiet", "half_day"], "dest": "overview"},
         {"trigger": "same_ends", "source": "half_day", "dest": "quiet"},
@@ -56,21 +55,14 @@ class ScheduleSettings(Dialog):
         else:
             lines.append("• " + _("Quiet hours: none"))
         if self.patient.checkins_paused:
-            lines.append("• " + _("Check-ins are paused."))
-        pause = Choice("resume", _("Resume check-ins")) if self.patient.checkins_paused else Choice("pause", _("Pause check-ins"))
+            lines.append("• " + _("Reminders are paused (Settings → Pause reminders, or /resume)."))
         return Question(
             "\n".join(lines),
-            [Choice("daily", _("Daily time")), Choice("weekly", _("Weekly day and time")), Choice("quiet", _("Quiet hours")), pause,
+            [Choice("daily", _("Daily time")), Choice("weekly", _("Weekly day and time")), Choice("quiet", _("Quiet hours")),
              Choice("back", _("Back to the menu"))],
         )
 
     def read_overview(self, answer: Answer) -> str | None:
-        if answer.choice in ("pause", "resume"):
-            self.patient.checkins_paused = answer.choice == "pause"
-            self._replan()
-            self.say(_("Check-ins are paused. Nothing will be sent until you resume them.") if self.patient.checkins_paused
-                     else _("Check-ins are back on."))
-            return "toggled"
         return {"daily": "change_daily", "weekly": "change_weekly", "quiet": "change_quiet", "back": "leave"}.get(answer.choice)
 
     def ask_daily_time(self) -> Question:

@@ -7,7 +7,9 @@ delivery is unknown; every other due prompt is still `scheduled`, and goes out a
 A claim whose process died is marked `unknown` after `lease`, and never sent again (the patient
 may have it: its buttons still work). Rows are claimed with SELECT … FOR UPDATE SKIP LOCKED, so
 several dispatchers on one PostgreSQL database never take the same prompt. What may go out at
-all is decided in the claiming transaction by the consent gate (scheduler/outbound.py).
+all is decided in the claiming transaction by the consent gate (scheduler/outbound.py), and so is
+the daily cap: a prompt over it is dropped or deferred there, and that transaction ends at once
+(one patient's day counted per transaction, so dispatchers waiting on each other cannot deadlock).
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select, true, update
 
-from scheduler.outbound import blocked, may_be_messaged
+from scheduler.outbound import blocked, held_by_pause, may_be_messaged, over_cap
 from scheduler.times import instant, parse_hhmm
 from storage.db import Database
 from storage.models import Patient, Prompt, utcnow
@@ -53,6 +55,9 @@ class NotDelivered(Exception):
 class Claim:
     prompt_id: int
     reminder: bool
+
+
+HELD = Claim(0, False)  # the daily cap held one back: its transaction commits, then the next is looked for
 
 
 def quiet_hours_end(patient: Patient, now: datetime) -> datetime | None:
@@ -111,6 +116,7 @@ class Dispatcher:
     def close_overdue(self, session, now: datetime) -> None:
         started = Prompt.started_at.is_not(None)
         for statuses, condition, reason in [
+            (("scheduled", "snoozed"), held_by_pause() & Prompt.sent_at.is_(None), "not sent: the patient paused reminders"),
             (("scheduled",), true(), "missed: not delivered before it expired"),
             (("sent", "snoozed"), started, "missed: partly answered before it expired"),
             (("sent", "snoozed"), ~started, "missed: no answer before it expired"),
@@ -129,8 +135,11 @@ class Dispatcher:
 
     def claim_one(self, now: datetime) -> Claim | None:
         """The next prompt (or reminder) to send, claimed in its own transaction; None when
-        nothing is due. Due prompts inside a patient's quiet hours are snoozed to their end."""
-        return retrying(self.db, lambda session: self._claim_prompt(session, now) or self._claim_reminder(session, now))
+        nothing is due. Due prompts inside a patient's quiet hours are snoozed to their end; those
+        over the patient's daily cap are held back (scheduler/outbound.py)."""
+        while (claim := retrying(self.db, lambda session: self._claim_prompt(session, now) or self._claim_reminder(session, now))) is HELD:
+            pass
+        return claim
 
     def _claim_prompt(self, session, now: datetime) -> Claim | None:
         while True:
@@ -157,6 +166,8 @@ class Dispatcher:
                 due.status, due.snoozed_until, due.reason = "snoozed", quiet[due.patient_id], "quiet hours"
                 session.flush()
                 continue
+            if over_cap(session, due, now):
+                return HELD
             due.status, due.claimed_at = "claimed", now
             return Claim(due.id, False)
 
@@ -184,6 +195,8 @@ class Dispatcher:
                 prompt.remind_at = quiet[prompt.patient_id]
                 session.flush()
                 continue
+            if over_cap(session, prompt, now, reminder=True):
+                return HELD
             prompt.reminded_at = now  # claimed: one reminder at most, even if this send fails
             return Claim(prompt.id, True)
 

@@ -196,13 +196,13 @@ def test_minutes_as_people_give_them(patient, database, clock):
         assert [log.minutes for log in session.scalars(select(PacingLog))] == [90]
 
 
-async def test_planned_breaks_come_even_when_check_ins_are_paused(patient, database, clock):
+async def test_planned_breaks_come_even_when_reminders_are_paused(patient, database, clock):
     from test_scheduler import Phone
 
     with_baseline(patient, clock)
     patient.command("menu")
-    patient.open("Check-in times")
-    patient.press("Pause check-ins")
+    patient.open("Pause reminders")
+    patient.press("Pause reminders")
     patient.command("menu")
     patient.open("Pacing my activities")
     patient.press("Start an activity block")

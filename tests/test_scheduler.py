@@ -281,6 +281,9 @@ async def test_changing_time_zone_moves_prompts_without_repeating_today(chat_at,
 async def test_two_dispatchers_racing_over_1000_due_prompts_deliver_each_exactly_once(database_url, clock):
     databases = [open_database(database_url), open_database(database_url, migrate=False)]
     due_prompts(databases[0], [9000 + i for i in range(100)], clock(), per_patient=10)
+    with databases[0].transaction() as session:  # ten a day each, allowed (the cap's own race: tests/test_daily_cap.py)
+        clinic = databases[0].default_clinic(session)
+        clinic.settings = {**clinic.settings, "daily_message_cap": 10}
     phone = Phone()
     dispatchers = [Dispatcher(db, Engine(db, clock=clock), phone.deliver, clock=clock) for db in databases]
 
@@ -333,15 +336,16 @@ async def test_patients_choose_their_times_and_prompts_move(chat_at, database, c
 
 async def test_pause_and_resume(chat_at, database, clock, dispatcher, phone):
     onboard(chat_at)
-    open_schedule(chat_at)
-    chat_at.press("Pause check-ins")
-    assert "Check-ins are paused." in chat_at.text
+    chat_at.command("menu")
+    chat_at.open("Pause reminders")
+    chat_at.press("Pause reminders")
+    assert "Reminders are paused" in chat_at.text
     assert prompts(database) == []
     clock.at = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
     plan(database, clock)
     assert await dispatcher.tick() == 0 and phone.sent == []
-    chat_at.press("Resume check-ins")
-    assert "Check-ins are back on." in chat_at.text
+    chat_at.press("Resume reminders")
+    assert "Reminders are back on." in chat_at.text
     # Nothing is sent for the paused time afterwards; planning goes on from now (Monday 09:00).
     assert [(p.local_date, p.status) for p in prompts(database)] == [(date(2026, 11, 30), "scheduled")]
 
@@ -425,11 +429,11 @@ async def test_pauses_hold_reminders_and_invitations(chat_at, database, clock, d
     clock.at = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
     await dispatcher.tick()
     chat_at.command("menu")
-    chat_at.open("Check-in times")
-    chat_at.press("Pause check-ins")
+    chat_at.open("Pause reminders")
+    chat_at.press("Pause reminders")
     clock.advance(hours=4)
     assert await dispatcher.tick() == 0 and len(phone.texts()) == 1  # no reminder while paused
-    chat_at.press("Resume check-ins")
+    chat_at.press("Resume reminders")
     chat_at.say("I want to end my life")  # a crisis pause holds check-ins too
     clock.at = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     plan(database, clock)

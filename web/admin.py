@@ -28,6 +28,7 @@ AUDIT_PAGE = 100
 LINE_ROWS = 2  # empty rows offered under a country's lines, to add one (no script: plain fields)
 # The settings an admin changes here, as named on the page (the others: `paincoach clinic set`).
 ALERT_SETTINGS = ("alert_escalate_minutes", "alert_escalate_times", settings.FALLBACK)
+MESSAGE_SETTINGS = ("daily_message_cap",)
 
 
 class Admin:
@@ -130,7 +131,7 @@ class Admin:
             country = country if country in countries else home_country(clinic)
             lines, own = settings.crisis_lines(clinic, country)
             listed = settings.listing(clinic)
-            alerts = {key: shown_value(value) for key, value, _own in listed if key in ALERT_SETTINGS}
+            alerts = {key: shown_value(value) for key, value, _own in listed if key in (*ALERT_SETTINGS, *MESSAGE_SETTINGS)}
             rows = [{"key": key, "value": shown_value(value), "own": own_value} for key, value, own_value in listed]
             own_countries = sorted(clinic.settings.get(settings.CRISIS) or {})
         blank = {"name": "", "phone": "", "text_ok": False}
@@ -146,18 +147,22 @@ class Admin:
         form = await request.form()
         return await run_in_threadpool(self._change_alerts, request, form)
 
-    def _change_alerts(self, request: Request, form) -> Response:
-        """Escalation and the fallback chat, checked as `paincoach clinic set` checks them: one bad
-        value and nothing changes."""
+    async def change_messages(self, request: Request) -> Response:
+        form = await request.form()
+        return await run_in_threadpool(self._change_alerts, request, form, MESSAGE_SETTINGS)
+
+    def _change_alerts(self, request: Request, form, keys: tuple[str, ...] = ALERT_SETTINGS) -> Response:
+        """Escalation and the fallback chat (or the daily cap on messages), checked as `paincoach
+        clinic set` checks them: one bad value and nothing changes."""
         with self.dashboard.clinician(request, form) as (clinician, csrf, now):
             only_admins(clinician)
-            entered = {key: str(form.get(key, "")).strip()[:40] for key in ALERT_SETTINGS}
+            entered = {key: str(form.get(key, "")).strip()[:40] for key in keys}
             changes = []
             try:
                 with self.db.transaction() as session:
                     clinic = clinician_clinic(session, clinician)
                     current = {key: shown_value(value) for key, value, _own in settings.listing(clinic)}
-                    for key in ALERT_SETTINGS:
+                    for key in keys:
                         if entered[key] != current[key]:  # untouched: a default stays a default
                             old, new = settings.set_setting(clinic, key, entered[key])
                             changes.append((key, old, new))
@@ -251,6 +256,7 @@ def labels() -> dict[str, str]:
     return {"alert_escalate_minutes": _("Escalate an unacknowledged alert after (minutes)"),
             "alert_escalate_times": _("Escalate at most (times)"),
             settings.FALLBACK: _("Fallback chat (a Telegram chat id; empty for none)"),
+            "daily_message_cap": _("Messages the bot sends on its own, at most, per patient per day"),
             settings.CRISIS: _("Crisis and support lines")}
 
 

@@ -55,6 +55,7 @@ def create_app(db: Database, public_url: str, *, clock: Callable[[], datetime] =
         Route("/patients/{code}/exercises/{exercise_id:int}/stop", exercise_pages.stop, methods=["POST"]),
         Route("/settings", admin.settings, methods=["GET"]),
         Route("/settings/alerts", admin.change_alerts, methods=["POST"]),
+        Route("/settings/messages", admin.change_messages, methods=["POST"]),
         Route("/settings/crisis", admin.change_crisis_lines, methods=["POST"]),
         Route("/audit", admin.audit, methods=["GET"]),
         Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),

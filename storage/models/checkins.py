@@ -29,7 +29,8 @@ class Prompt(Base):
     """One scheduled sitting (one or more instruments due at the same time) and its delivery log.
 
     status: scheduled → claimed → sent → answered, or snoozed (→ sent again), expired, failed,
-    blocked, unknown (claimed by a process that died before Telegram confirmed: never resent).
+    blocked, unknown (claimed by a process that died before Telegram confirmed: never resent),
+    capped (over the patient's daily cap on what the bot sends on its own: not sent, see `reason`).
     """
 
     SEND_BEGUN = ("claimed", "unknown")  # the patient may have the invitation: its buttons work
