@@ -11,11 +11,13 @@ def check() -> None:
     (The safety phrases and the flare words are checked by the layers that read them.)"""
     from content.breathing import drills
     from content.instruments import instruments
+    from content.sleep import routine
     from content.thinking import traps
 
     instruments()
     traps()
     drills()
+    routine()
     for name in ("crisis_resources", "clinic_defaults", "timezones", "pacing", "flare_words", "advice_limits", "drill_words"):
         load(name)
     activities = require(load("pacing"), "activities", list, "content/pacing.toml")

@@ -46,6 +46,7 @@ class Item:
     loinc: str | None = None
     optional: bool = False
     subscale: str | None = None
+    clock: bool = False  # a time of day, typed as the patient says it, kept as minutes after midnight (0-1439)
 
 
 @dataclass(frozen=True)
@@ -100,8 +101,11 @@ def parse(data: dict[str, Any], where: str) -> Instrument:
                 loinc=raw.get("loinc"),
                 optional=bool(raw.get("optional", False)),
                 subscale=raw.get("subscale"),
+                clock=bool(raw.get("clock", False)),
             )
         )
+        if items[-1].clock and (kind != "number" or (low, high) != (0, 1439) or items[-1].decimals):
+            raise ContentError(f"{at}: a clock item is a whole number = [0, 1439] (minutes after midnight)")
     if scoring != "none" and any(item.optional for item in items):
         raise ContentError(f"{where}: items of a scored instrument cannot be optional")
     subscales = {

@@ -52,6 +52,7 @@ TOOLS = {tool.value: tool for tool in [
     Tool("sprint", N_("My sprint"), "sprint"),
     Tool("visit", N_("Prepare for a visit"), "visit"),
     Tool("safetyplan", N_("My safety plan"), "safetyplan"),
+    Tool("sleep", N_("My sleep routine"), "sleep"),
     Tool("checkin", N_("Check in now")),  # the waiting scheduled check-in, or a choice of one
     Tool("progress", N_("My progress")),  # said, then the menu again
     Tool("wins", N_("My small wins")),  # said, then the menu again
@@ -62,7 +63,7 @@ TOOLS = {tool.value: tool for tool in [
 ]}
 GROUPS = {group.value: group for group in [
     Group("calm", N_("Calm now"), ("breathing", "thoughts")),
-    Group("plan", N_("Plan and pace"), ("pacing", "flareplan", "sprint", "visit", "safetyplan")),
+    Group("plan", N_("Plan and pace"), ("pacing", "flareplan", "sprint", "visit", "safetyplan", "sleep")),
     Group("numbers", N_("My numbers"), ("checkin", "progress", "wins", "story")),
     Group("settings", N_("Settings"), ("schedule", "language", "timezone")),
 ]}

@@ -54,6 +54,7 @@ def fields(measures: list[Instrument]) -> list[dict]:
         for item in m.items:
             label = f"{m.stem} {item.text}" if m.stem else item.text
             note = f"{item.minimum:g} = {item.low}; {item.maximum:g} = {item.high}" if item.low and item.high else ""
+            note = "Minutes after midnight, local time (1350 = 22:30)" if item.clock else note
             if item.options:
                 choices = " | ".join(f"{o.value}, {o.label}" for o in item.options)
                 found.append(_field(item.id, form, "radio", label, choices=choices, required="" if item.optional else "y"))
