@@ -63,6 +63,7 @@ class Instrument:
     score_loinc: str | None = None
     score_name: str | None = None
     subscales: dict[str, Subscale] = field(default_factory=dict)  # by the items' `subscale`
+    redcap_prefix: str | None = None  # the REDCap form's own fields' prefix, when the id is too long for them
 
     def item(self, item_id: str) -> Item:
         return next(item for item in self.items if item.id == item_id)
@@ -128,6 +129,7 @@ def parse(data: dict[str, Any], where: str) -> Instrument:
         score_loinc=data.get("score_loinc"),
         score_name=data.get("score_name"),
         subscales=subscales,
+        redcap_prefix=data.get("redcap_prefix"),
     )
 
 

@@ -44,7 +44,7 @@ def canonical(instrument_id: str) -> str:
 def questionnaire(instrument: Instrument) -> dict[str, Any]:
     """The instrument as a Questionnaire: English texts, LOINC codes where it has them."""
     resource: dict[str, Any] = {
-        "resourceType": "Questionnaire", "id": instrument.id, "url": canonical(instrument.id),
+        "resourceType": "Questionnaire", "id": instrument.id.replace("_", "-"), "url": canonical(instrument.id),  # ids: no "_"
         "name": instrument.id.upper(), "title": instrument.name, "status": "active",
         "subjectType": ["Patient"], "copyright": instrument.licence,
     }

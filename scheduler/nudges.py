@@ -22,6 +22,7 @@ KIND = "wind_down"
 WINDOW = timedelta(minutes=20)
 AFTER_THE_MINUTE = timedelta(seconds=1)
 HORIZON = timedelta(hours=36)
+COLUMNS = ("patient_id", "kind", "instruments", "local_date", "scheduled_for", "expires_at", "status", "updated_at")
 
 
 def nudge_time(routine: SleepRoutine) -> time | None:
@@ -58,9 +59,9 @@ def plan(session: Session, now: datetime, *, patient_ids: list[int] | None = Non
         at = nudge_time(routine)
         for day, moment in occurrences(at, ZoneInfo(patient.timezone), now, now + horizon):
             if (patient.id, day) not in planned:
-                rows.append({"patient_id": patient.id, "kind": KIND, "instruments": [], "local_date": day,
-                             "scheduled_for": moment + AFTER_THE_MINUTE, "expires_at": moment + WINDOW,
-                             "status": "scheduled", "updated_at": now})
+                nudge = Prompt(patient_id=patient.id, kind="wind_down", instruments=[], local_date=day,
+                               scheduled_for=moment + AFTER_THE_MINUTE, expires_at=moment + WINDOW, status="scheduled", updated_at=now)
+                rows.append({column: getattr(nudge, column) for column in COLUMNS})  # inserted unless planned meanwhile
     if rows:
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         session.execute(dialect.insert(Prompt).on_conflict_do_nothing(index_elements=["patient_id", "scheduled_for"]), rows)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -17,13 +16,14 @@ from bot.telegram import build_application
 from conftest import NOW
 from content.sleep import routine
 from dialogs.engine import Engine
-from exports import dictionary, fhir, long, redcap, wide
+from exports import dictionary, long, redcap, wide
 from exports.source import Filters
 from phone import Phone
 from scheduler import planner
 from scheduler.dispatcher import Dispatcher
 from storage.models import Answer, Patient, Prompt, Response, Schedule, SleepRoutine
 from test_sleep import at_the_menu, buttons, shown, tr
+from test_export_fhir import export as fhir_export
 from test_telegram import running
 
 UTC = timezone.utc
@@ -243,16 +243,16 @@ def assert_exported(database, tmp_path) -> None:
     out = io.StringIO()
     redcap.write_dictionary(Filters(), out)
     fields = {r[0]: r for r in csv.reader(io.StringIO(out.getvalue()))}
-    assert fields["bedtime"][1] == "sleep_diary" and fields["bedtime"][7] == "integer"
+    assert fields["bedtime"][1] == "sleep_diary" and fields["bedtime"][7] == "integer" and "sleep_completed_local" in fields
     assert (fields["bedtime"][8], fields["bedtime"][9]) == ("0", "1439") and "minutes after midnight" in fields["bedtime"][6].lower()
     assert fields["sleep_quality"][7] == "integer"
 
-    with database.reading() as session:
-        counts = fhir.write(session, Filters(), tmp_path / "fhir")
+    counts, resources = fhir_export(database, tmp_path / "fhir")  # every resource valid R4
     assert counts["QuestionnaireResponse"] == 1
-    questionnaires = {q["id"]: q for q in map(json.loads, (tmp_path / "fhir" / "Questionnaire.ndjson").read_text().splitlines())}
-    assert questionnaires["sleep_diary"]["url"] == "urn:paincoach:questionnaire:sleep_diary"
-    [response] = map(json.loads, (tmp_path / "fhir" / "QuestionnaireResponse.ndjson").read_text().splitlines())
+    questionnaires = {q["url"]: q for q in resources["Questionnaire"]}
+    diary = questionnaires["urn:paincoach:questionnaire:sleep_diary"]
+    assert diary["id"] == "sleep-diary" and [q["type"] for q in diary["item"]] == ["integer", "integer", "integer"]
+    [response] = resources["QuestionnaireResponse"]
     assert response["questionnaire"] == "urn:paincoach:questionnaire:sleep_diary"
     assert {i["linkId"]: i["answer"][0] for i in response["item"]} == {
         "bedtime": {"valueInteger": 1380}, "wake_time": {"valueInteger": 450}, "sleep_quality": {"valueInteger": 7}}
