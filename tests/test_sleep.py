@@ -244,3 +244,49 @@ def test_a_stale_button_of_the_routine_gets_a_kind_reply(chat, database):
     assert "Pick 2 or 3 steps" in chat.text
     row, _i, _n = stored(database, 1001)
     assert row is None  # nothing saved until the routine is complete
+
+
+def test_mydata_carries_the_routine_and_deletion_erases_it_with_its_nudges(chat, new_chat, database):
+    import json
+
+    from dialogs.io import File
+    from onboard import onboard
+
+    onboard(chat)
+    other = new_chat("2002")
+    onboard(other, name="Kim")
+    for patient_chat in (chat, other):
+        patient_chat.command("menu")
+        patient_chat.open("My sleep routine")
+        patient_chat.press("Set up my sleep routine")
+        patient_chat.say("7:00")
+        patient_chat.say("23:00")
+        patient_chat.press("Screens away")
+        patient_chat.press("Dim the lights")
+        patient_chat.press("Done")
+        patient_chat.press("A short morning walk")
+        patient_chat.press("30 minutes before bedtime (22:30)")
+        patient_chat.press("Yes, add it")
+    chat.command("mydata")
+    [file] = [o for o in chat.outputs if isinstance(o, File)]
+    [kept] = json.loads(file.data)["sleep_routines"]
+    assert (kept["wake_time"], kept["bedtime"], kept["wind_down"], kept["nudge_minutes"]) == ("07:00", "23:00", ["screens", "dim"], 30)
+
+    chat.command("delete")
+    chat.press("Yes, delete everything")
+    with database.transaction() as session:
+        owners = {row.patient_id for row in session.scalars(select(SleepRoutine))}
+        nudge_owners = {p.patient_id for p in session.scalars(select(Prompt).where(Prompt.kind == "wind_down"))}
+        diary_owners = {s.patient_id for s in session.scalars(select(Schedule).where(Schedule.instrument == "sleep_diary"))}
+        kim = session.scalars(select(Patient).where(Patient.external_id == "2002")).one()
+    assert owners == nudge_owners == diary_owners == {kim.id}  # theirs gone, Kim's kept
+
+
+def test_a_clock_item_must_be_minutes_after_midnight():
+    from content.files import ContentError
+    from content.instruments import parse
+
+    base = {"id": "x", "name": "X", "recall": "r", "licence": "l", "scoring": "none", "validated": {}}
+    parse({**base, "items": [{"id": "t", "text": "When?", "number": [0, 1439], "clock": True}]}, "x")
+    with pytest.raises(ContentError, match="minutes after midnight"):
+        parse({**base, "items": [{"id": "t", "text": "When?", "number": [0, 24], "clock": True}]}, "x")
