@@ -84,7 +84,10 @@ def wind_down(turn: "Turn", prompt: Prompt) -> None:
     lines += ["• " + _(steps[step].label) for step in (chosen.wind_down if chosen else []) if step in steps]
     if chosen is not None:
         lines.append(_("Bedtime: {time}.").format(time=show(chosen.bedtime)))
-    turn.say("\n".join(lines), [Choice(f"start:{prompt.id}", _("Thanks, I'm winding down"))], action=ACTION)
+    choices = [Choice(f"start:{prompt.id}", _("Thanks, I'm winding down"))]
+    if chosen is not None and "relax" in chosen.wind_down:  # the relaxation step, one press away
+        choices.insert(0, Choice(f"relax:{prompt.id}", _("Start a breathing exercise")))
+    turn.say("\n".join(lines), choices, action=ACTION)
 
 
 def snooze_label(minutes: int) -> str:
@@ -141,6 +144,9 @@ def on_press(turn: "Turn", value: str) -> None:
         return
     if prompt.kind == "wind_down":
         prompt.status, prompt.answered_at = "answered", turn.now
+        if what == "relax":
+            turn.call(Call("breathing"))
+            return
         turn.say(_("Sleep well."))
         turn.ask()
         return

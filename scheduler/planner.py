@@ -131,7 +131,7 @@ def replan(session: Session, patient: Patient, now: datetime) -> None:
     session.execute(
         delete(Prompt).where(
             Prompt.patient_id == patient.id,
-            Prompt.kind == "checkin",  # a flare follow-up keeps its time
+            Prompt.kind.in_(("checkin", nudges.KIND)),  # a flare follow-up keeps its time; a wind-down nudge moves with the zone
             Prompt.status.in_(("scheduled", "blocked")),
             Prompt.scheduled_for > now,
         )

@@ -39,11 +39,11 @@ class Clock:
         return self.at
 
 
-def with_routine(database, language: str, *, diary: bool = False, **fields) -> None:
+def with_routine(database, language: str, *, diary: bool = False, steps: tuple[str, ...] = ("screens", "dim"), **fields) -> None:
     at_the_menu(database, USER, language, **fields)
     with database.transaction() as session:
         patient = session.scalars(select(Patient).where(Patient.external_id == str(USER))).one()
-        session.add(SleepRoutine(patient_id=patient.id, wake_time="07:00", bedtime="22:30", wind_down=["screens", "dim"],
+        session.add(SleepRoutine(patient_id=patient.id, wake_time="07:00", bedtime="22:30", wind_down=list(steps),
                                  daylight="walk", nudge_minutes=30))
         if diary:
             session.add(Schedule(patient_id=patient.id, instrument="sleep_diary", local_time="09:00"))
@@ -95,6 +95,23 @@ async def test_the_nudge_comes_at_its_time_once_with_the_chosen_steps(emulator, 
         assert await dispatcher.tick() == 0  # once
     assert nudges(database)[0] == (NUDGE + timedelta(seconds=1), "answered")
     assert len(sent_to(emulator, tr(language, "Time to start winding down for the night. Your steps:"))) == 1
+
+
+async def test_a_nudge_with_the_relaxation_step_opens_a_breathing_exercise(emulator, database, database_url):
+    clock = Clock(NOW)
+    app, engine = bot(database, database_url, emulator, clock)
+    with_routine(database, "es", steps=("relax", "shower"))
+    plan(database, clock)
+    async with running(app, database):
+        dispatcher = Dispatcher(database, engine, prompt_deliverer(app.bot, engine), clock=clock)
+        clock.at = NUDGE + timedelta(seconds=5)
+        assert await dispatcher.tick() == 1
+        phone = Phone(emulator, USER, "es")
+        await phone.expect(tr("es", "Time to start winding down for the night. Your steps:"))
+        assert buttons(emulator, USER) == [tr("es", "Start a breathing exercise"), tr("es", "Thanks, I'm winding down")]
+        phone.press(tr("es", "Start a breathing exercise"))
+        await emulator.until(lambda: tr("es", "Slow paced breathing (4 in, 6 out)") in buttons(emulator, USER))
+    assert nudges(database)[0][1] == "answered"
 
 
 async def test_no_nudge_for_a_patient_who_withdrew(emulator, database, database_url):
