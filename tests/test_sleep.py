@@ -241,7 +241,8 @@ def test_a_stale_button_of_the_routine_gets_a_kind_reply(chat, database):
     chat.say("23:00")
     chat.last_buttons = old  # a bedtime button pressed again, from the older message
     chat.press("22:30")
-    assert "Pick 2 or 3 steps" in chat.text
+    assert chat.texts == ["This button has expired.",
+                          "Pick 2 or 3 steps for the hour before bed. Tap a step to add or remove it, then Done."]
     row, _i, _n = stored(database, 1001)
     assert row is None  # nothing saved until the routine is complete
 
@@ -290,3 +291,15 @@ def test_a_clock_item_must_be_minutes_after_midnight():
     parse({**base, "items": [{"id": "t", "text": "When?", "number": [0, 1439], "clock": True}]}, "x")
     with pytest.raises(ContentError, match="minutes after midnight"):
         parse({**base, "items": [{"id": "t", "text": "When?", "number": [0, 24], "clock": True}]}, "x")
+
+
+def test_a_bedtime_that_is_the_wake_time_is_asked_again(chat):
+    from onboard import onboard
+
+    onboard(chat)
+    chat.open("My sleep routine")
+    chat.press("Set up my sleep routine")
+    chat.say("7:00")
+    chat.say("7 am")
+    assert chat.texts[0] == "That is the time you get up. Please send the time you want to go to bed."
+    assert chat.texts[1].startswith("And at what time do you want to go to bed?")
