@@ -53,7 +53,9 @@ SPOKEN = {
     (("viertel", "nach"), ()): (0, 15), (("viertel", "vor"), ()): (-1, 45), (("dreiviertel",), ()): (-1, 45),
     ((), ("y", "media")): (0, 30), ((), ("y", "cuarto")): (0, 15), ((), ("menos", "cuarto")): (-1, 45),
 }
-ALONE = {MIDNIGHT: "00:00", "noon": "12:00", "mediodia": "12:00", "mittag": "12:00", "mittags": "12:00"}
+# Words that are a time by themselves. ("Mediodía" and "mittags" are not: they also name the early
+# afternoon, "la una del mediodía", "1 Uhr mittags", and answer "morning or evening?" as such.)
+ALONE = {MIDNIGHT: "00:00", "noon": "12:00"}
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def read_time(text: str | None) -> str | BareHour | None:
         return None  # "-0", "+7": no time of day
     words = _words(text or "")
     said = [word for word in words if word not in FILLERS]
-    if len(said) == 1 and (PERIODS.get(said[0]) == MIDNIGHT or said[0] in ALONE):  # "midnight", "a medianoche", "Mittag"
+    if len(said) == 1 and (PERIODS.get(said[0]) == MIDNIGHT or said[0] in ALONE):  # "midnight", "a medianoche", "noon"
         return ALONE.get(PERIODS.get(said[0]), ALONE.get(said[0]))
     numbers = [i for i, word in enumerate(words) if any(ch.isdigit() for ch in word) or word in HOUR_WORDS]
     if len(numbers) != 1:
@@ -137,10 +139,12 @@ def read_half_day(bare: BareHour, choice: str | None, text: str | None) -> str |
     readings = bare.readings()
     if choice in readings:
         return choice
-    typed = read_time(text)
+    words = _words(text or "")
+    periods = {PERIODS[word] for word in words if word in PERIODS}
+    said_a_time = any(any(ch.isdigit() for ch in word) or word in HOUR_WORDS for word in words)
+    typed = read_time(text) if said_a_time else None  # "noon" alone here is the afternoon, as it always was
     if isinstance(typed, str):
         return typed
-    periods = {PERIODS[word] for word in _words(text or "") if word in PERIODS}
     if len(periods) == 1:
         hour = _in_period(bare.hour, periods.pop())
         return f"{hour:02d}:{bare.minute:02d}" if hour is not None else None
