@@ -64,6 +64,7 @@ class Instrument:
     score_name: str | None = None
     subscales: dict[str, Subscale] = field(default_factory=dict)  # by the items' `subscale`
     redcap_prefix: str | None = None  # the REDCap form's own fields' prefix, when the id is too long for them
+    observed: bool = False  # each answer is also a FHIR Observation (a diary, charted over time)
 
     def item(self, item_id: str) -> Item:
         return next(item for item in self.items if item.id == item_id)
@@ -130,6 +131,7 @@ def parse(data: dict[str, Any], where: str) -> Instrument:
         score_name=data.get("score_name"),
         subscales=subscales,
         redcap_prefix=data.get("redcap_prefix"),
+        observed=bool(data.get("observed", False)),
     )
 
 

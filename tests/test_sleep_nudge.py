@@ -16,7 +16,7 @@ from bot.telegram import build_application
 from conftest import NOW
 from content.sleep import routine
 from dialogs.engine import Engine
-from exports import dictionary, long, redcap, wide
+from exports import dictionary, fhir, long, redcap, wide
 from exports.source import Filters
 from phone import Phone
 from scheduler import planner
@@ -273,6 +273,13 @@ def assert_exported(database, tmp_path) -> None:
     assert response["questionnaire"] == "urn:paincoach:questionnaire:sleep_diary"
     assert {i["linkId"]: i["answer"][0] for i in response["item"]} == {
         "bedtime": {"valueInteger": 1380}, "wake_time": {"valueInteger": 450}, "sleep_quality": {"valueInteger": 7}}
+    # Each answer is an Observation too, under the one local code system, times as times of day.
+    assert counts["Observation"] == 3
+    observed = {o["code"]["coding"][0]["code"]: o for o in resources["Observation"]}
+    assert {o["code"]["coding"][0]["system"] for o in observed.values()} == {fhir.LOCAL} == {"urn:paincoach:codes"}
+    assert (observed["bedtime"]["valueTime"], observed["wake_time"]["valueTime"], observed["sleep_quality"]["valueInteger"]) == (
+        "23:00:00", "07:30:00", 7)
+    assert observed["bedtime"]["derivedFrom"] == [{"reference": f"QuestionnaireResponse/{response['id']}"}]
 
 
 def test_the_diary_joins_the_daily_check_in_and_follows_its_time(chat, database):
