@@ -22,6 +22,7 @@ BEDTIMES = ["21:30", "22:00", "22:30", "23:00", "23:30", "00:00"]
 SHORTEST, LONGEST = 4 * 60, 12 * 60  # minutes in bed outside these are confirmed, never refused
 WAKE, BED = "wake", "bed"  # what a time typed as a bare hour was for
 CHANGE, DIARY_NOW, BACK, DONE, NONE = "change", "diary_now", "back", "done", "none"
+DIARY_ON, DIARY_OFF = "diary_on", "diary_off"
 TICK = "✓ "
 
 
@@ -32,6 +33,7 @@ class SleepRoutineDialog(Dialog):
     transitions = [
         {"trigger": "set_up", "source": "overview", "dest": "wake"},
         {"trigger": "fill_diary", "source": "overview", "dest": "diary_now"},
+        {"trigger": "diary_toggled", "source": "overview", "dest": "overview"},
         {"trigger": "leave", "source": "overview", "dest": "done"},
         {"trigger": "bare_hour", "source": ["wake", "bedtime"], "dest": "half_day"},
         {"trigger": "wake_set", "source": ["wake", "half_day"], "dest": "bedtime"},
@@ -58,13 +60,21 @@ class SleepRoutineDialog(Dialog):
             text = _("A steady sleep routine can make pain easier to live with: the same time to get up every day, "
                      "weekends included, a calm half hour or hour before bed, and daylight soon after waking. "
                      "Shall we set yours up? It takes a minute.")
-            return Question(text, [Choice(CHANGE, _("Set up my sleep routine")), Choice(BACK, _("Back to the menu"))])
-        choices = [Choice(CHANGE, _("Change my routine"))]
+            choices = [Choice(CHANGE, _("Set up my sleep routine"))]
+        else:
+            text, choices = summary(self.turn, row), [Choice(CHANGE, _("Change my routine"))]
         if sleep.diary_time(self.turn.session, self.patient.id) is not None:
-            choices.append(Choice(DIARY_NOW, _("Fill in the sleep diary now")))
-        return Question(summary(self.turn, row), [*choices, Choice(BACK, _("Back to the menu"))])
+            choices += [Choice(DIARY_NOW, _("Fill in the sleep diary now")), Choice(DIARY_OFF, _("Take the sleep diary out of my check-ins"))]
+        else:
+            choices.append(Choice(DIARY_ON, _("Add the sleep diary to my check-ins")))
+        return Question(text, [*choices, Choice(BACK, _("Back to the menu"))])
 
     def read_overview(self, answer: Answer) -> str | None:
+        if answer.choice in (DIARY_ON, DIARY_OFF):
+            sleep.set_diary(self.turn.session, self.patient.id, answer.choice == DIARY_ON)
+            self.say(_("The sleep diary is now part of your daily check-in.") if answer.choice == DIARY_ON
+                     else _("The sleep diary is no longer in your check-ins. What you answered is kept."))
+            return "diary_toggled"
         return {CHANGE: "set_up", DIARY_NOW: "fill_diary", BACK: "leave"}.get(answer.choice)
 
     # -- the times --------------------------------------------------------------------------------

@@ -303,3 +303,19 @@ def test_a_bedtime_that_is_the_wake_time_is_asked_again(chat):
     chat.say("7 am")
     assert chat.texts[0] == "That is the time you get up. Please send the time you want to go to bed."
     assert chat.texts[1].startswith("And at what time do you want to go to bed?")
+
+
+def test_the_diary_alone_can_be_added_and_taken_out_again(chat, database):
+    from onboard import onboard
+
+    onboard(chat)
+    chat.open("My sleep routine")
+    chat.press("Add the sleep diary to my check-ins")
+    assert chat.texts[0] == "The sleep diary is now part of your daily check-in."
+    assert "Fill in the sleep diary now" in chat.buttons and "Set up my sleep routine" in chat.buttons
+    _row, instruments, _n = stored(database, 1001)
+    assert "sleep_diary" in instruments
+    chat.press("Take the sleep diary out of my check-ins")
+    assert chat.texts[0] == "The sleep diary is no longer in your check-ins. What you answered is kept."
+    _row, instruments, _n = stored(database, 1001)
+    assert "sleep_diary" not in instruments and "daily" in instruments
