@@ -12,7 +12,7 @@ from dialogs import sittings
 from dialogs.base import Answer, Call, Choice, Dialog, Invalid, Question
 from dialogs.daytime import BareHour, half_day_question, read_half_day, read_time, show
 from locales import _, ngettext
-from scheduler import nudges
+from scheduler import nudges, planner
 from scheduler.times import parse_hhmm
 from storage import sleep
 from storage.models import SleepRoutine
@@ -71,11 +71,19 @@ class SleepRoutineDialog(Dialog):
 
     def read_overview(self, answer: Answer) -> str | None:
         if answer.choice in (DIARY_ON, DIARY_OFF):
-            sleep.set_diary(self.turn.session, self.patient.id, answer.choice == DIARY_ON)
+            self._diary(answer.choice == DIARY_ON)
             self.say(_("The sleep diary is now part of your daily check-in.") if answer.choice == DIARY_ON
                      else _("The sleep diary is no longer in your check-ins. What you answered is kept."))
             return "diary_toggled"
+        if answer.choice == CHANGE and (row := self._routine()) is not None:
+            self.data["steps"] = list(row.wind_down)  # shown ticked, to keep or change
         return {CHANGE: "set_up", DIARY_NOW: "fill_diary", BACK: "leave"}.get(answer.choice)
+
+    def _diary(self, on: bool) -> None:
+        """The sleep diary in or out of the daily check-in, from the next one already planned."""
+        sleep.set_diary(self.turn.session, self.patient.id, on)
+        self.turn.session.flush()
+        planner.replan(self.turn.session, self.patient, self.turn.now)
 
     # -- the times --------------------------------------------------------------------------------
 
@@ -221,7 +229,7 @@ class SleepRoutineDialog(Dialog):
     def read_diary(self, answer: Answer) -> str | None:
         if answer.choice not in ("yes", "no"):
             return None
-        sleep.set_diary(self.turn.session, self.patient.id, answer.choice == "yes")
+        self._diary(answer.choice == "yes")
         for key in ("wake", "bed", "steps", "daylight"):
             self.data.pop(key, None)
         self.say(_("Saved. Your routine is set."))

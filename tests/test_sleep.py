@@ -319,3 +319,34 @@ def test_the_diary_alone_can_be_added_and_taken_out_again(chat, database):
     assert chat.texts[0] == "The sleep diary is no longer in your check-ins. What you answered is kept."
     _row, instruments, _n = stored(database, 1001)
     assert "sleep_diary" not in instruments and "daily" in instruments
+
+
+def test_changing_the_routine_starts_from_the_steps_already_chosen(chat, database):
+    from onboard import onboard
+
+    onboard(chat)
+    chat.open("My sleep routine")
+    chat.press("Set up my sleep routine")
+    chat.say("7:00")
+    chat.say("23:00")
+    chat.press("Screens away")
+    chat.press("Dim the lights")
+    chat.press("Done")
+    chat.press("A short morning walk")
+    chat.press("No reminder")
+    chat.press("No, thanks")
+    chat.press("Change my routine")
+    chat.say("6:30")
+    chat.say("22:30")
+    assert "✓ Screens away" in chat.buttons and "✓ Dim the lights" in chat.buttons
+    chat.press("✓ Dim the lights")  # taken off
+    chat.press("A warm shower")
+    chat.press("Done")
+    chat.press("A short morning walk")
+    chat.press("60 minutes before bedtime (21:30)")
+    chat.press("No, thanks")
+    row, _instruments, nudges = stored(database, 1001)
+    assert (row.wake_time, row.bedtime, row.wind_down, row.nudge_minutes) == ("06:30", "22:30", ["screens", "shower"], 60)
+    # London: 21:30 local is 21:30 UTC; one for tonight and one for tomorrow night.
+    assert sorted((str(p.local_date), p.scheduled_for.strftime("%H:%M:%S")) for p in nudges) == [
+        ("2026-11-28", "21:30:01"), ("2026-11-29", "21:30:01")]

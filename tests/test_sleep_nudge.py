@@ -298,6 +298,8 @@ def test_the_diary_joins_the_daily_check_in_and_follows_its_time(chat, database)
     chat.press("Yes, add it")
     with database.transaction() as session:
         times = {s.instrument: s.local_time for s in session.scalars(select(Schedule))}
+        waiting = [p.instruments for p in session.scalars(select(Prompt).where(Prompt.kind == "checkin", Prompt.status == "scheduled"))]
+        assert waiting and all(instruments[-1] == "sleep_diary" for instruments in waiting)  # from the next check-in on
         planner.plan(session, NOW + timedelta(days=1))
         sittings = [p.instruments for p in session.scalars(select(Prompt).where(Prompt.kind == "checkin"))]
     assert times["sleep_diary"] == times["daily"]
