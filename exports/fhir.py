@@ -64,6 +64,8 @@ def _question(instrument: Instrument, item: Item) -> dict[str, Any]:
     question: dict[str, Any] = {"linkId": item.id, "text": item.text, "type": _type(item), "required": not item.optional}
     if item.loinc:
         question["code"] = [{"system": LOINC, "code": item.loinc}]
+    elif instrument.observed:  # coded as its Observations are
+        question["code"] = [{"system": LOCAL, "code": item.id}]
     if item.kind == "choice":
         question["answerOption"] = [
             {"extension": [{"url": ORDINAL, "valueDecimal": option.value}], "valueCoding": _coding(instrument, option)}

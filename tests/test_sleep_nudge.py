@@ -269,6 +269,8 @@ def assert_exported(database, tmp_path) -> None:
     questionnaires = {q["url"]: q for q in resources["Questionnaire"]}
     diary = questionnaires["urn:paincoach:questionnaire:sleep_diary"]
     assert diary["id"] == "sleep-diary" and [q["type"] for q in diary["item"]] == ["integer", "integer", "integer"]
+    assert [q["code"] for q in diary["item"]] == [[{"system": fhir.LOCAL, "code": item}] for item in ("bedtime", "wake_time", "sleep_quality")]
+    assert all("code" not in q for q in questionnaires["urn:paincoach:questionnaire:daily"]["item"] if q["linkId"] == "pain_now")
     [response] = resources["QuestionnaireResponse"]
     assert response["questionnaire"] == "urn:paincoach:questionnaire:sleep_diary"
     assert {i["linkId"]: i["answer"][0] for i in response["item"]} == {
