@@ -81,7 +81,7 @@ class SleepRoutineDialog(Dialog):
 
     def _diary(self, on: bool) -> None:
         """The sleep diary in or out of the daily check-in, from the next one already planned."""
-        sleep.set_diary(self.turn.session, self.patient.id, on)
+        sleep.set_diary(self.turn.session, self.patient, on)
         self.turn.session.flush()
         planner.replan(self.turn.session, self.patient, self.turn.now)
 

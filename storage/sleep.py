@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from storage.models import Schedule, SleepRoutine
+from storage.models import Patient, Schedule, SleepRoutine
 
 DIARY = "sleep_diary"
 
@@ -19,13 +19,13 @@ def diary_time(session: Session, patient_id: int) -> str | None:
     return session.scalars(select(Schedule.local_time).where(Schedule.patient_id == patient_id, Schedule.instrument == DIARY)).first()
 
 
-def set_diary(session: Session, patient_id: int, on: bool) -> None:
+def set_diary(session: Session, patient: Patient, on: bool) -> None:
     """Add the sleep diary to the daily check-in (the same sitting, after the daily items), or take it off."""
     if not on:
-        session.execute(delete(Schedule).where(Schedule.patient_id == patient_id, Schedule.instrument == DIARY))
+        session.execute(delete(Schedule).where(Schedule.patient_id == patient.id, Schedule.instrument == DIARY))
         return
-    if diary_time(session, patient_id) is not None:
+    if diary_time(session, patient.id) is not None:
         return
-    daily = session.scalars(select(Schedule.local_time).where(Schedule.patient_id == patient_id, Schedule.instrument == "daily")).first()
-    session.add(Schedule(patient_id=patient_id, instrument=DIARY, local_time=daily or "09:00"))
+    daily = session.scalars(select(Schedule.local_time).where(Schedule.patient_id == patient.id, Schedule.instrument == "daily")).first()
+    session.add(Schedule(patient_id=patient.id, instrument=DIARY, local_time=daily or patient.clinic.setting("daily_time")))
     session.flush()
