@@ -313,3 +313,26 @@ def test_the_diary_joins_the_daily_check_in_and_follows_its_time(chat, database)
     with database.transaction() as session:
         times = {s.instrument: s.local_time for s in session.scalars(select(Schedule))}
     assert times["daily"] == times["sleep_diary"] == "08:30"
+
+
+def test_pausing_check_ins_pauses_the_nudge_and_resuming_brings_it_back(chat, database):
+    from onboard import onboard
+
+    onboard(chat)
+    chat.open("My sleep routine")
+    chat.press("Set up my sleep routine")
+    chat.say("7:00")
+    chat.say("23:00")
+    chat.press("Screens away")
+    chat.press("Dim the lights")
+    chat.press("Done")
+    chat.press("A short morning walk")
+    chat.press("30 minutes before bedtime (22:30)")
+    chat.press("No, thanks")
+    assert [status for _at, status in nudges(database)] == ["scheduled", "scheduled"]
+    chat.command("menu")
+    chat.open("Check-in times")
+    chat.press("Pause check-ins")
+    assert nudges(database) == []
+    chat.press("Resume check-ins")
+    assert [status for _at, status in nudges(database)] == ["scheduled", "scheduled"]
