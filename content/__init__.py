@@ -12,12 +12,14 @@ def check() -> None:
     from content.breathing import drills
     from content.instruments import instruments
     from content.practices import practices
+    from content.sleep import routine
     from content.thinking import traps
 
     instruments()
     traps()
     drills()
     practices()
+    routine()
     for name in ("crisis_resources", "clinic_defaults", "timezones", "pacing", "flare_words", "advice_limits", "drill_words"):
         load(name)
     activities = require(load("pacing"), "activities", list, "content/pacing.toml")

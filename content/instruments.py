@@ -46,6 +46,7 @@ class Item:
     loinc: str | None = None
     optional: bool = False
     subscale: str | None = None
+    clock: bool = False  # a time of day, typed as the patient says it, kept as minutes after midnight (0-1439)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class Instrument:
     score_loinc: str | None = None
     score_name: str | None = None
     subscales: dict[str, Subscale] = field(default_factory=dict)  # by the items' `subscale`
+    redcap_prefix: str | None = None  # the REDCap form's own fields' prefix, when the id is too long for them
+    observed: bool = False  # each answer is also a FHIR Observation (a diary, charted over time)
 
     def item(self, item_id: str) -> Item:
         return next(item for item in self.items if item.id == item_id)
@@ -100,8 +103,11 @@ def parse(data: dict[str, Any], where: str) -> Instrument:
                 loinc=raw.get("loinc"),
                 optional=bool(raw.get("optional", False)),
                 subscale=raw.get("subscale"),
+                clock=bool(raw.get("clock", False)),
             )
         )
+        if items[-1].clock and (kind != "number" or (low, high) != (0, 1439) or items[-1].decimals):
+            raise ContentError(f"{at}: a clock item is a whole number = [0, 1439] (minutes after midnight)")
     if scoring != "none" and any(item.optional for item in items):
         raise ContentError(f"{where}: items of a scored instrument cannot be optional")
     subscales = {
@@ -124,6 +130,8 @@ def parse(data: dict[str, Any], where: str) -> Instrument:
         score_loinc=data.get("score_loinc"),
         score_name=data.get("score_name"),
         subscales=subscales,
+        redcap_prefix=data.get("redcap_prefix"),
+        observed=bool(data.get("observed", False)),
     )
 
 

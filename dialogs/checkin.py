@@ -14,6 +14,7 @@ from dialogs import records
 from dialogs import flares, wins
 from dialogs.answers import fmt, read_value
 from dialogs.base import Answer, Choice, Dialog, Invalid, Question
+from dialogs.daytime import BareHour, read_time, show
 from locales import _
 from storage.models import Answer as AnswerRow
 from storage.models import Prompt, Response
@@ -57,6 +58,8 @@ class Checkin(Dialog):
         elif item.kind == "choice":
             choices = [Choice(str(option.value), _(option.label)) for option in item.options]
             columns = 2 if len(choices) > 3 else len(choices)
+        elif item.clock:
+            lines.append(_("Type a time, such as 22:30 or 6:45 am."))
         else:
             lines.append(_("Type a number."))
         if item.optional:
@@ -70,6 +73,10 @@ class Checkin(Dialog):
         measure, item = self.current
         if answer.choice == SKIP and item.optional:
             value, skipped = None, True
+        elif item.clock:
+            value, skipped = _minutes(answer.text), False
+            if isinstance(value, Invalid):
+                return value
         else:
             value = read_value(item, answer)
             if value is None:
@@ -124,3 +131,17 @@ class Checkin(Dialog):
         self.say("\n".join(lines))
         if spike:
             flares.offer(self.turn)
+
+
+def _minutes(text: str | None) -> float | Invalid:
+    """A time of day typed for a clock item, as minutes after midnight; a bare hour is asked again
+    with both its readings, since a night's times may fall in either half of the day."""
+    at = read_time(text)
+    if isinstance(at, BareHour):
+        first, second = at.readings()
+        return Invalid(_("Did you mean {first} or {second}? Please type the one you mean.").format(
+            first=show(first), second=show(second)))
+    if at is None:
+        return Invalid(_("Please send a time of day, such as 22:30."))
+    hours, minutes = at.split(":")
+    return float(int(hours) * 60 + int(minutes))

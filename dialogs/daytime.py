@@ -4,6 +4,9 @@ abends" are times; a bare hour from 1 to 12 ("7", "7h", "7 Uhr") could be either
 day, so it is asked as two buttons, morning or evening, rather than guessed.
 
 Written with minutes ("7:30") or a leading zero ("07") a time is read on the 24-hour clock.
+Hours may be words, and halves and quarters said as each language says them: English "half ten"
+is 10:30, German "halb zehn" 9:30 (half *to* ten), Spanish "las diez y media" 10:30; "quarter to",
+"viertel vor", "menos cuarto" are a quarter before the hour. "Midnight" and "noon" alone are times.
 """
 from __future__ import annotations
 
@@ -33,6 +36,26 @@ PERIODS = {
 # Words around a time that change nothing: "at 7", "um 7 Uhr", "a las 7 h", "7 o'clock in the evening".
 FILLERS = {"a", "at", "in", "the", "from", "o", "clock", "oclock", "um", "von", "ab", "gegen", "uhr", "de", "del", "desde",
            "las", "la", "por", "en", "h", "hs", "hr", "hrs", "hora", "horas"}
+# Hours said as words (accents already dropped: "fünf" is "funf", "zwölf" "zwolf").
+HOUR_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12,
+    "una": 1, "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7, "ocho": 8, "nueve": 9,
+    "diez": 10, "once": 11, "doce": 12,
+    "eins": 1, "ein": 1, "zwei": 2, "drei": 3, "vier": 4, "funf": 5, "fuenf": 5, "sechs": 6, "sieben": 7, "acht": 8,
+    "neun": 9, "zehn": 10, "elf": 11, "zwolf": 12, "zwoelf": 12,
+}
+# Minutes said around the hour: (words before it, words after it) -> (hours to add, minutes).
+SPOKEN = {
+    (("half", "past"), ()): (0, 30), (("half",), ()): (0, 30),  # British "half ten": 10:30
+    (("quarter", "past"), ()): (0, 15), (("quarter", "to"), ()): (-1, 45),
+    (("halb",), ()): (-1, 30),  # German "halb zehn": 9:30
+    (("viertel", "nach"), ()): (0, 15), (("viertel", "vor"), ()): (-1, 45), (("dreiviertel",), ()): (-1, 45),
+    ((), ("y", "media")): (0, 30), ((), ("y", "cuarto")): (0, 15), ((), ("menos", "cuarto")): (-1, 45),
+}
+# Words that are a time by themselves. ("Mediodía" and "mittags" are not: they also name the early
+# afternoon, "la una del mediodía", "1 Uhr mittags", and answer "morning or evening?" as such.)
+ALONE = {MIDNIGHT: "00:00", "noon": "12:00"}
 
 
 @dataclass(frozen=True)
@@ -54,11 +77,29 @@ def read_time(text: str | None) -> str | BareHour | None:
     if re.search(r"[-−+]\s*\d", text or ""):
         return None  # "-0", "+7": no time of day
     words = _words(text or "")
-    numbers = [i for i, word in enumerate(words) if any(ch.isdigit() for ch in word)]
-    if len(numbers) != 1 or not (match := NUMBER.fullmatch(words[numbers[0]])):
+    said = [word for word in words if word not in FILLERS]
+    if len(said) == 1 and (PERIODS.get(said[0]) == MIDNIGHT or said[0] in ALONE):  # "midnight", "a medianoche", "noon"
+        return ALONE.get(PERIODS.get(said[0]), ALONE.get(said[0]))
+    numbers = [i for i, word in enumerate(words) if any(ch.isdigit() for ch in word) or word in HOUR_WORDS]
+    if len(numbers) != 1:
         return None
-    digits, hour, minute = match.group(1), int(match.group(1)), int(match.group(2) or 0)
-    rest = [word for i, word in enumerate(words) if i != numbers[0] and word not in FILLERS]
+    at = numbers[0]
+    if words[at] in HOUR_WORDS:
+        digits, hour, minute = str(HOUR_WORDS[words[at]]), HOUR_WORDS[words[at]], 0
+    elif match := NUMBER.fullmatch(words[at]):
+        digits, hour, minute = match.group(1), int(match.group(1)), int(match.group(2) or 0)
+    else:
+        return None
+    used = {at}
+    # Written with minutes ("7:30", "19h30") or a leading zero ("07"): the 24-hour clock.
+    on_24h = words[at] not in HOUR_WORDS and (match.group(2) is not None or digits.startswith("0")) or hour > 12
+    if match_spoken := _spoken(words, at):  # "half ten", "halb zehn", "diez y media": the minutes in words
+        if minute or not 1 <= hour <= 23:
+            return None
+        (shift, minute), used = match_spoken
+        hour = (hour + shift) % 24 if 1 <= hour <= 12 else hour + shift
+        hour = 12 if hour == 0 and shift else hour  # "halb eins": half past twelve, either half of the day
+    rest = [word for i, word in enumerate(words) if i not in used and word not in FILLERS]
     if minute > 59 or any(word not in PERIODS for word in rest):
         return None
     named = {PERIODS[word] for word in rest if word not in ("am", "pm")}  # "am Abend": the evening
@@ -67,8 +108,8 @@ def read_time(text: str | None) -> str | BareHour | None:
         return None
     if periods:
         hour = _in_period(hour, periods.pop())
-    elif match.group(2) is None and 1 <= hour <= 12 and not digits.startswith("0"):
-        return BareHour(hour)
+    elif not on_24h and 1 <= hour <= 12:
+        return BareHour(hour, minute)
     return f"{hour:02d}:{minute:02d}" if hour is not None and 0 <= hour < 24 else None
 
 
@@ -98,10 +139,12 @@ def read_half_day(bare: BareHour, choice: str | None, text: str | None) -> str |
     readings = bare.readings()
     if choice in readings:
         return choice
-    typed = read_time(text)
+    words = _words(text or "")
+    periods = {PERIODS[word] for word in words if word in PERIODS}
+    said_a_time = any(any(ch.isdigit() for ch in word) or word in HOUR_WORDS for word in words)
+    typed = read_time(text) if said_a_time else None  # "noon" alone here is the afternoon, as it always was
     if isinstance(typed, str):
         return typed
-    periods = {PERIODS[word] for word in _words(text or "") if word in PERIODS}
     if len(periods) == 1:
         hour = _in_period(bare.hour, periods.pop())
         return f"{hour:02d}:{bare.minute:02d}" if hour is not None else None
@@ -138,6 +181,15 @@ def _in_period(hour: int, period: str) -> int | None:
     if period == AM:
         return hour % 12 if 1 <= hour <= 12 else hour if hour == 0 else None
     return hour + 12 if 1 <= hour <= 11 else hour if 12 <= hour <= 23 else None
+
+
+def _spoken(words: list[str], at: int) -> tuple[tuple[int, int], set[int]] | None:
+    """The minutes said in words around the hour at `at` ("half", "y media"), and the words they took."""
+    for (before, after), minutes in SPOKEN.items():
+        start, end = at - len(before), at + 1 + len(after)
+        if start >= 0 and tuple(words[start:at]) == before and tuple(words[at + 1:end]) == after:
+            return minutes, set(range(start, end))
+    return None
 
 
 def _meridiem(text: str) -> str:

@@ -55,6 +55,7 @@ TOOLS = {tool.value: tool for tool in [
     Tool("exercises", N_("My home exercises"), "exercises"),
     Tool("visit", N_("Prepare for a visit"), "visit"),
     Tool("safetyplan", N_("My safety plan"), "safetyplan"),
+    Tool("sleep", N_("My sleep routine"), "sleep"),
     Tool("checkin", N_("Check in now")),  # the waiting scheduled check-in, or a choice of one
     Tool("progress", N_("My progress")),  # said, then the menu again
     Tool("wins", N_("My small wins")),  # said, then the menu again
@@ -66,7 +67,7 @@ TOOLS = {tool.value: tool for tool in [
 ]}
 GROUPS = {group.value: group for group in [
     Group("calm", N_("Calm now"), ("breathing", "relaxation", "mindfulness", "thoughts")),
-    Group("plan", N_("Plan and pace"), ("pacing", "exercises", "flareplan", "sprint", "visit", "safetyplan")),
+    Group("plan", N_("Plan and pace"), ("pacing", "exercises", "sleep", "flareplan", "sprint", "visit", "safetyplan")),
     Group("numbers", N_("My numbers"), ("checkin", "progress", "wins", "story")),
     Group("settings", N_("Settings"), ("schedule", "reminders", "language", "timezone")),
 ]}

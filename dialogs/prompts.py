@@ -16,7 +16,9 @@ import locales
 from dialogs import records
 from dialogs import quotas, sittings
 from dialogs.base import Call, Choice
+from dialogs.daytime import show
 from locales import _, ngettext
+from storage import sleep
 from storage.models import PacingActivity, Prompt
 
 if TYPE_CHECKING:
@@ -49,6 +51,10 @@ def invite(turn: "Turn", prompt: Prompt, *, reminder: bool = False) -> None:
         text = _("Time for your planned break from {activity}. A rest now keeps tomorrow possible.").format(activity=activity.name)
         turn.say(text, [Choice(f"start:{prompt.id}", _("I'm taking my break"))], action=ACTION)
         return
+    if prompt.kind == "wind_down":
+        if not reminder:  # sent at its time or not at all: never a second time
+            wind_down(turn, prompt)
+        return
     if prompt.kind == "flare_followup":
         text = _("Hello {name}. Could you tell me how the flare is going?").format(name=name)
     elif prompt.kind == "sprint_review":
@@ -66,6 +72,22 @@ def invite(turn: "Turn", prompt: Prompt, *, reminder: bool = False) -> None:
     choices = [Choice(f"start:{prompt.id}", _("Start now"))]
     choices += [Choice(f"snooze:{minutes}:{prompt.id}", snooze_label(minutes)) for minutes in snoozes]
     turn.say(text, choices, columns=1, action=ACTION)
+
+
+def wind_down(turn: "Turn", prompt: Prompt) -> None:
+    """The evening nudge: time to start winding down, with the steps the patient chose."""
+    from content.sleep import routine as steps_of_routine
+
+    chosen = sleep.routine_of(turn.session, turn.patient.id)
+    steps = steps_of_routine().wind_down
+    lines = [_("Time to start winding down for the night. Your steps:")]
+    lines += ["• " + _(steps[step].label) for step in (chosen.wind_down if chosen else []) if step in steps]
+    if chosen is not None:
+        lines.append(_("Bedtime: {time}.").format(time=show(chosen.bedtime)))
+    choices = [Choice(f"start:{prompt.id}", _("Thanks, I'm winding down"))]
+    if chosen is not None and "relax" in chosen.wind_down:  # the relaxation step, one press away
+        choices.insert(0, Choice(f"relax:{prompt.id}", _("Start a breathing exercise")))
+    turn.say("\n".join(lines), choices, action=ACTION)
 
 
 def snooze_label(minutes: int) -> str:
@@ -88,7 +110,9 @@ def on_press(turn: "Turn", value: str) -> None:
         turn.ask()
         return
     if prompt.status not in OPEN or not invited(prompt) or prompt.expires_at <= turn.now:
-        if prompt.kind == "pacing_break":
+        if prompt.kind == "wind_down":
+            turn.say(_("Sleep well."))
+        elif prompt.kind == "pacing_break":
             turn.say(_("That break is already noted."))
         elif prompt.status == "answered":
             turn.say(_("You've already done this. Thank you!"))
@@ -117,6 +141,14 @@ def on_press(turn: "Turn", value: str) -> None:
     if prompt.kind == "sprint_review":
         prompt.status, prompt.answered_at = "answered", turn.now
         turn.call(Call("sprint"))
+        return
+    if prompt.kind == "wind_down":
+        prompt.status, prompt.answered_at = "answered", turn.now
+        if what == "relax":
+            turn.call(Call("breathing"))
+            return
+        turn.say(_("Sleep well."))
+        turn.ask()
         return
     sitting = sittings.start(turn, list(prompt.instruments), prompt_id=prompt.id)
     if turn.state.dialog != "checkin":

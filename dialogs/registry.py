@@ -2,7 +2,7 @@
 find a dialog by its name."""
 from dialogs import (  # noqa: F401
     breathing, checkin, delete, exercises, flare, flarefollowup, flareplan, language, menu, mindfulness, onboarding, pacing,
-    quickcheck, relaxation, reminders, safetyplan, schedule, sprint, thoughtcheck, timezone, visit,
+    quickcheck, relaxation, reminders, safetyplan, schedule, sleep, sprint, thoughtcheck, timezone, visit,
 )
 from dialogs.base import DIALOGS, Dialog  # noqa: E402
 

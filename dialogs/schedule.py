@@ -137,7 +137,9 @@ class ScheduleSettings(Dialog):
             self.data["typed"] = {"what": what, "times": [[at.hour, at.minute] if isinstance(at, BareHour) else at for at in times]}
             return "bare_hour"
         if what == DAILY:
-            self._schedules()["daily"].local_time = times[0]
+            for instrument in ("daily", "sleep_diary"):  # the sleep diary, if added, stays in the same sitting
+                if (row := self._schedules().get(instrument)) is not None:
+                    row.local_time = times[0]
         elif what == WEEKLY:
             self._set_weekly(times[0])
         else:

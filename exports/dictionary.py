@@ -84,6 +84,8 @@ SCORE_NOTES = {
 def _scale(measure: Instrument, item) -> tuple[str, str]:
     if item.options:
         return "integer", "; ".join(f"{o.value} = {o.label}" for o in item.options)
+    if item.clock:
+        return "integer", "0-1439 (a time of day as minutes after midnight, local time: 1350 = 22:30)"
     kind = "decimal" if item.decimals else "integer"
     limits = f"{item.minimum:g}-{item.maximum:g}"
     anchors = f" ({item.minimum:g} = {item.low}; {item.maximum:g} = {item.high})" if item.low and item.high else ""

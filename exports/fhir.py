@@ -2,7 +2,10 @@
 
 Why: a clinic loads FHIR into its record or research platform without a mapping of ours, and the
 LOINC codes say what each item and score is. Each instrument is a Questionnaire, each completed
-response a QuestionnaireResponse, each score an Observation derived from that response.
+response a QuestionnaireResponse, each score an Observation derived from that response. An
+instrument kept to be charted over time (`observed`, the sleep diary) also has an Observation per
+answer, coded by LOINC where the item has a code and otherwise under our one local code system,
+LOCAL (the item's id as the code); a time of day is a `valueTime`.
 Pseudonymous: the subject is the study code (a logical reference by identifier). Only an identified
 export (an admin's choice) adds Patient resources carrying the Telegram id, name and clinic reference.
 Responses are streamed from exports.source and written as they are read, one at a time.
@@ -35,6 +38,7 @@ CLINIC_REFERENCE = "urn:paincoach:clinic-reference"
 SOURCE = "urn:paincoach:source"  # meta.tag: scheduled | self
 TRANSLATION = "urn:paincoach:translation"  # meta.tag: validated | not-validated (the language answered in)
 TYPES = ("Questionnaire", "QuestionnaireResponse", "Observation")
+LOCAL = "urn:paincoach:codes"  # the local code system: measures with no LOINC code, coded by their item id
 
 
 def canonical(instrument_id: str) -> str:
@@ -44,7 +48,7 @@ def canonical(instrument_id: str) -> str:
 def questionnaire(instrument: Instrument) -> dict[str, Any]:
     """The instrument as a Questionnaire: English texts, LOINC codes where it has them."""
     resource: dict[str, Any] = {
-        "resourceType": "Questionnaire", "id": instrument.id, "url": canonical(instrument.id),
+        "resourceType": "Questionnaire", "id": instrument.id.replace("_", "-"), "url": canonical(instrument.id),  # ids: no "_"
         "name": instrument.id.upper(), "title": instrument.name, "status": "active",
         "subjectType": ["Patient"], "copyright": instrument.licence,
     }
@@ -60,6 +64,8 @@ def _question(instrument: Instrument, item: Item) -> dict[str, Any]:
     question: dict[str, Any] = {"linkId": item.id, "text": item.text, "type": _type(item), "required": not item.optional}
     if item.loinc:
         question["code"] = [{"system": LOINC, "code": item.loinc}]
+    elif instrument.observed:  # coded as its Observations are
+        question["code"] = [{"system": LOCAL, "code": item.id}]
     if item.kind == "choice":
         question["answerOption"] = [
             {"extension": [{"url": ORDINAL, "valueDecimal": option.value}], "valueCoding": _coding(instrument, option)}
@@ -164,6 +170,29 @@ def _observations(sitting: Sitting, instrument: Instrument, subject: dict[str, A
         yield observation
 
 
+def _answer_observations(sitting: Sitting, instrument: Instrument, subject: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """An observed instrument's answers, one Observation each (a skipped item has none)."""
+    if not instrument.observed:
+        return
+    for item in instrument.items:
+        value, skipped, _at = sitting.answers.get(item.id, (None, True, None))
+        if skipped or value is None:
+            continue
+        coding = {"system": LOINC, "code": item.loinc} if item.loinc else {"system": LOCAL, "code": item.id, "display": item.text}
+        observation: dict[str, Any] = {
+            "resourceType": "Observation", "id": f"obs-{sitting.response_id}-{item.id.replace('_', '-')}", "status": "final",
+            "category": [{"coding": [{"system": CATEGORY, "code": "survey", "display": "Survey"}]}],
+            "code": {"coding": [coding], "text": item.text}, "subject": subject,
+            "effectiveDateTime": _time(sitting.completed_at),
+            "derivedFrom": [{"reference": f"QuestionnaireResponse/qr-{sitting.response_id}"}],
+        }
+        if item.clock:
+            observation["valueTime"] = f"{int(value) // 60:02d}:{int(value) % 60:02d}:00"
+        else:
+            observation |= _answer(instrument, item, value)
+        yield observation
+
+
 def _line(fp: IO[str], resource: dict[str, Any]) -> None:
     fp.write(json.dumps(resource, ensure_ascii=False, separators=(",", ":")) + "\n")
 
@@ -190,7 +219,7 @@ def write(session: Session, filters: Filters, directory: Path) -> dict[str, int]
             instrument = instrument_named(sitting.instrument)
             subject = _subject(people_by_id[sitting.patient_id], filters.identify)
             emit(_response(sitting, instrument, subject))
-            for observation in _observations(sitting, instrument, subject):
+            for observation in (*_observations(sitting, instrument, subject), *_answer_observations(sitting, instrument, subject)):
                 emit(observation)
             seen.add(sitting.patient_id)
         if filters.identify:

@@ -42,18 +42,19 @@ def fields(measures: list[Instrument]) -> list[dict]:
         _field("timezone", ENROLLMENT, "text", "The patient's IANA time zone"),
     ]
     for m in measures:
-        form = m.id
+        form, prefix = m.id, m.redcap_prefix or m.id
         found += [
-            _field(f"{form}_completed_utc", form, "text", "Completed at (UTC)", validation=DATETIME),
-            _field(f"{form}_completed_local", form, "text", "Completed at (patient's local time)", validation=DATETIME),
-            _field(f"{form}_scheduled_utc", form, "text", "Scheduled for (UTC); blank when self-started", validation=DATETIME),
-            _field(f"{form}_source", form, "radio", "Source", choices="1, Scheduled prompt | 2, Started by the patient"),
-            _field(f"{form}_language", form, "text", "Language answered in"),
-            _field(f"{form}_skipped", form, "text", "Items skipped (ids)"),
+            _field(f"{prefix}_completed_utc", form, "text", "Completed at (UTC)", validation=DATETIME),
+            _field(f"{prefix}_completed_local", form, "text", "Completed at (patient's local time)", validation=DATETIME),
+            _field(f"{prefix}_scheduled_utc", form, "text", "Scheduled for (UTC); blank when self-started", validation=DATETIME),
+            _field(f"{prefix}_source", form, "radio", "Source", choices="1, Scheduled prompt | 2, Started by the patient"),
+            _field(f"{prefix}_language", form, "text", "Language answered in"),
+            _field(f"{prefix}_skipped", form, "text", "Items skipped (ids)"),
         ]
         for item in m.items:
             label = f"{m.stem} {item.text}" if m.stem else item.text
             note = f"{item.minimum:g} = {item.low}; {item.maximum:g} = {item.high}" if item.low and item.high else ""
+            note = "Minutes after midnight, local time (1350 = 22:30)" if item.clock else note
             if item.options:
                 choices = " | ".join(f"{o.value}, {o.label}" for o in item.options)
                 found.append(_field(item.id, form, "radio", label, choices=choices, required="" if item.optional else "y"))
@@ -62,11 +63,11 @@ def fields(measures: list[Instrument]) -> list[dict]:
                                     low=f"{item.minimum:g}", high=f"{item.maximum:g}", required="" if item.optional else "y"))
         for name in SCORES.get(m.scoring, []):
             if name.endswith("_positive"):
-                found.append(_field(f"{form}_{name}", form, "yesno", f"{m.name}: {name.replace('_', ' ')}"))
+                found.append(_field(f"{prefix}_{name}", form, "yesno", f"{m.name}: {name.replace('_', ' ')}"))
             elif name == "band":
-                found.append(_field(f"{form}_{name}", form, "text", f"{m.name}: severity band"))
+                found.append(_field(f"{prefix}_{name}", form, "text", f"{m.name}: severity band"))
             else:
-                found.append(_field(f"{form}_{name}", form, "text", f"{m.name}: {name}", validation="number"))
+                found.append(_field(f"{prefix}_{name}", form, "text", f"{m.name}: {name}", validation="number"))
     return found
 
 
@@ -89,6 +90,7 @@ def write_records(session: Session, filters: Filters, out: TextIO) -> int:
     measures = selected(filters)
     names = [f["name"] for f in fields(measures)]
     forms = [ENROLLMENT] + [m.id for m in measures]
+    prefixes = {m.id: m.redcap_prefix or m.id for m in measures}
     header = ["record_id", "redcap_repeat_instrument", "redcap_repeat_instance", *names[1:], *(f"{form}_complete" for form in forms)]
     position = {name: i for i, name in enumerate(header)}
     writer = cells.writer(out)
@@ -110,18 +112,19 @@ def write_records(session: Session, filters: Filters, out: TextIO) -> int:
         # The response's id, not a count: a filtered or later export must not renumber (and so
         # overwrite, on import) instances already in the project.
         row[:3] = [person.study_code, form, sitting.response_id]
+        prefix = prefixes[form]
         values = {
-            f"{form}_completed_utc": _when(sitting.completed_at),
-            f"{form}_completed_local": _when(sitting.completed_at.astimezone(person.zone)),
-            f"{form}_scheduled_utc": _when(sitting.scheduled_for),
-            f"{form}_source": SOURCES.get(sitting.source, ""),
-            f"{form}_language": sitting.language,
-            f"{form}_skipped": " ".join(item for item, (_v, skipped, _at) in sitting.answers.items() if skipped),
-            f"{form}_complete": "2",
+            f"{prefix}_completed_utc": _when(sitting.completed_at),
+            f"{prefix}_completed_local": _when(sitting.completed_at.astimezone(person.zone)),
+            f"{prefix}_scheduled_utc": _when(sitting.scheduled_for),
+            f"{prefix}_source": SOURCES.get(sitting.source, ""),
+            f"{prefix}_language": sitting.language,
+            f"{prefix}_skipped": " ".join(item for item, (_v, skipped, _at) in sitting.answers.items() if skipped),
+            f"{form}_complete": "2",  # REDCap's own name for it
         }
         values |= {item: number(value) for item, (value, skipped, _at) in sitting.answers.items() if not skipped}
         for name, value in (sitting.score or {}).items():
-            values[f"{form}_{name}"] = value if isinstance(value, str) else number(value)
+            values[f"{prefix}_{name}"] = value if isinstance(value, str) else number(value)
         for name, value in values.items():
             if name in position:
                 row[position[name]] = value

@@ -32,6 +32,7 @@ KINDS = {
     "flare_followup": "how the flare is going, 48 hours after it began",
     "pacing_break": "the planned break in an activity block",
     "sprint_review": "the review at the end of a treatment sprint",
+    "wind_down": "the sleep routine's wind-down nudge, at the time the patient chose or not at all",
 }
 REMINDER = "reminder"  # one reminder of a check-in sent and not started
 ALL = (*KINDS, REMINDER)

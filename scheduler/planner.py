@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from scheduler import nudges
 from scheduler.times import occurrences, parse_hhmm
 from storage.models import Clinic, Patient, Prompt, Schedule
 
@@ -62,7 +63,8 @@ def plan(session: Session, now: datetime, *, patient_ids: list[int] | None = Non
     ids = list(session.scalars(query.order_by(Patient.id)))
     clinics = {c.id: c for c in session.scalars(select(Clinic))}
     # In pages: the queries stay small however many patients there are.
-    return sum(_plan_page(session, now, horizon, ids[i : i + PAGE], clinics) for i in range(0, len(ids), PAGE))
+    planned = sum(_plan_page(session, now, horizon, ids[i : i + PAGE], clinics) for i in range(0, len(ids), PAGE))
+    return planned + nudges.plan(session, now, patient_ids=patient_ids, horizon=horizon)
 
 
 def _plan_page(session: Session, now: datetime, horizon: timedelta, ids: list[int], clinics: dict[int, Clinic]) -> int:
@@ -129,7 +131,7 @@ def replan(session: Session, patient: Patient, now: datetime) -> None:
     session.execute(
         delete(Prompt).where(
             Prompt.patient_id == patient.id,
-            Prompt.kind == "checkin",  # a flare follow-up keeps its time
+            Prompt.kind.in_(("checkin", nudges.KIND)),  # a flare follow-up keeps its time; a wind-down nudge moves with the zone
             Prompt.status.in_(("scheduled", "blocked")),
             Prompt.scheduled_for > now,
         )

@@ -24,12 +24,12 @@ def test_times_that_say_which_half_of_the_day(typed, hhmm):
     assert read_time(typed) == hhmm
 
 
-@pytest.mark.parametrize("typed, hour", [("7", 7), ("7h", 7), ("7 Uhr", 7), (" 7 ", 7), ("7 o'clock", 7), ("12", 12), ("1", 1)])
+@pytest.mark.parametrize("typed, hour", [("7", 7), ("7h", 7), ("7 Uhr", 7), (" 7 ", 7), ("7 o'clock", 7), ("12", 12), ("1", 1), ("seven", 7)])
 def test_a_bare_hour_is_neither_half(typed, hour):
     assert read_time(typed) == BareHour(hour)
 
 
-@pytest.mark.parametrize("typed", ["24", "7 cats", "7 30", "seven", "-0", "+7", "1e309", "10⁹", "7,5", "19 am", ""])
+@pytest.mark.parametrize("typed", ["24", "7 cats", "7 30", "25:00", "half 10:30", "seven eight", "-0", "+7", "1e309", "10⁹", "7,5", "19 am", ""])
 def test_what_is_no_time_of_day(typed):
     assert read_time(typed) is None
 

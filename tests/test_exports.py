@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from bot.cli import main
 from conftest import NOW
+from content.instruments import instruments
 from exports import bundle, dictionary, long, redcap, wide
 from exports.source import Filters
 from onboard import onboard
@@ -127,7 +128,7 @@ def test_redcap_files_follow_the_import_rules(answered, database):
     assert repeats["daily"]["active_minutes"] == "" and repeats["daily"]["sleep_hours"] == "6.5" and repeats["daily"]["daily_source"] == "1"
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", repeats["peg3"]["peg3_completed_utc"])
     assert repeats["phq4"]["phq4_total"] == "4" and repeats["phq4"]["phq4_complete"] == "2"
-    assert set(records[0]) - {"redcap_repeat_instrument", "redcap_repeat_instance"} - {f"{form}_complete" for form in ("enrollment", "daily", "peg3", "phq4")} == set(fields)
+    assert set(records[0]) - {"redcap_repeat_instrument", "redcap_repeat_instance"} - {f"{form}_complete" for form in ("enrollment", *instruments())} == set(fields)
 
 
 def test_exports_are_pseudonymous_unless_an_admin_identifies_them_and_are_audited(answered, database, tmp_path):

@@ -14,6 +14,7 @@ from storage.models.practices import PracticeRun
 from storage.models.safety import SafetyEvent, Alert, AlertDelivery, AuditEntry
 from storage.models.web import WebLink, WebSession
 from storage.models.exercises import Exercise, ExerciseLog
+from storage.models.sleep import SleepRoutine
 
 __all__ = [
     "Base",
@@ -56,4 +57,5 @@ __all__ = [
     "WebSession",
     "Exercise",
     "ExerciseLog",
+    "SleepRoutine",
 ]
