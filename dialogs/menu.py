@@ -58,11 +58,13 @@ TOOLS = {tool.value: tool for tool in [
     Tool("story", N_("My pain story")),
     Tool("schedule", N_("Check-in times"), "schedule"),
     Tool("language", N_("Language"), "language"),
+    Tool("course", N_("Pain lessons"), "course"),
     Tool("timezone", N_("Time zone"), "timezone"),
 ]}
 GROUPS = {group.value: group for group in [
     Group("calm", N_("Calm now"), ("breathing", "thoughts")),
     Group("plan", N_("Plan and pace"), ("pacing", "flareplan", "sprint", "visit", "safetyplan")),
+    Group("learn", N_("Learn"), ("course",)),
     Group("numbers", N_("My numbers"), ("checkin", "progress", "wins", "story")),
     Group("settings", N_("Settings"), ("schedule", "language", "timezone")),
 ]}

@@ -14,7 +14,7 @@ from babel.dates import format_time
 
 import locales
 from dialogs import records
-from dialogs import quotas, sittings
+from dialogs import learning, quotas, sittings
 from dialogs.base import Call, Choice
 from locales import _, ngettext
 from storage.models import PacingActivity, Prompt
@@ -48,6 +48,10 @@ def invite(turn: "Turn", prompt: Prompt, *, reminder: bool = False) -> None:
         activity = turn.session.get(PacingActivity, prompt.pacing_activity_id)
         text = _("Time for your planned break from {activity}. A rest now keeps tomorrow possible.").format(activity=activity.name)
         turn.say(text, [Choice(f"start:{prompt.id}", _("I'm taking my break"))], action=ACTION)
+        return
+    if prompt.kind == "lesson":
+        text = learning.invite(turn, prompt.id) or _("Your next pain lesson is ready.")
+        turn.say(text, [Choice(f"start:{prompt.id}", _("Read it now"))], action=ACTION)
         return
     if prompt.kind == "flare_followup":
         text = _("Hello {name}. Could you tell me how the flare is going?").format(name=name)
@@ -117,6 +121,13 @@ def on_press(turn: "Turn", value: str) -> None:
     if prompt.kind == "sprint_review":
         prompt.status, prompt.answered_at = "answered", turn.now
         turn.call(Call("sprint"))
+        return
+    if prompt.kind == "lesson":
+        prompt.status, prompt.answered_at = "answered", turn.now
+        if (call := learning.start(turn, prompt.id)) is not None:
+            turn.call(call)
+        else:
+            turn.ask()
         return
     sitting = sittings.start(turn, list(prompt.instruments), prompt_id=prompt.id)
     if turn.state.dialog != "checkin":

@@ -1,7 +1,7 @@
 """Every dialog module, imported once so each dialog registers itself by name; and the one way to
 find a dialog by its name."""
 from dialogs import (  # noqa: F401
-    breathing, checkin, delete, flare, flarefollowup, flareplan, language, menu, onboarding, pacing, quickcheck, safetyplan, schedule, sprint, thoughtcheck, timezone, visit,
+    breathing, checkin, course, delete, flare, flarefollowup, flareplan, language, lesson, menu, onboarding, pacing, quickcheck, safetyplan, schedule, sprint, thoughtcheck, timezone, visit,
 )
 from dialogs.base import DIALOGS, Dialog  # noqa: E402
 

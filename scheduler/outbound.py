@@ -20,6 +20,7 @@ KINDS = {
     "flare_followup": "how the flare is going, 48 hours after it began",
     "pacing_break": "the planned break in an activity block",
     "sprint_review": "the review at the end of a treatment sprint",
+    "lesson": "the next lesson of the pain education course, every few days",
 }
 REMINDER = "reminder"  # one reminder of a check-in sent and not started
 ALL = (*KINDS, REMINDER)

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from scheduler import planner
+from scheduler import lessons, planner
 from scheduler.dispatcher import Dispatcher
 from storage import retention
 from storage.db import Database
@@ -29,6 +29,7 @@ def start(db: Database, dispatcher: Dispatcher, *, ticks: Mapping[str, Callable[
         def run() -> None:
             with db.transaction() as session:
                 planner.plan(session, dispatcher.clock())
+                lessons.plan(session, dispatcher.clock())
 
         await asyncio.to_thread(run)
 

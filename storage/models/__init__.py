@@ -12,6 +12,7 @@ from storage.models.checkins import Schedule, Prompt, Response, Answer
 from storage.models.coaching import ThoughtRecord, FlarePlan, FlareEpisode, BreathingSession, PacingActivity, PacingLog, VisitPrep, Sprint, NotedQuestion, SafetyPlan, SmallWin
 from storage.models.safety import SafetyEvent, Alert, AlertDelivery, AuditEntry
 from storage.models.web import WebLink, WebSession
+from storage.models.lessons import LessonCourse, LessonProgress
 
 __all__ = [
     "Base",
@@ -51,4 +52,6 @@ __all__ = [
     "AuditEntry",
     "WebLink",
     "WebSession",
+    "LessonCourse",
+    "LessonProgress",
 ]

@@ -1,0 +1,79 @@
+"""Plans the pain education course: one lesson every few days (the clinic's `lesson_every_days`),
+as a "lesson" prompt in the patient's time zone, an hour after their daily check-in time (within
+the hours they use the bot; quiet hours still hold a due one back). Nothing is planned when the
+clinic has the course off, for a patient who paused it or finished it, or who could not be sent
+a check-in either (no consent, discharged, blocked, reminders paused). Idempotent: at most one
+lesson is planned or on its way per patient at a time.
+"""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from content.lessons import course
+from scheduler.planner import HORIZON
+from scheduler.times import instant, parse_hhmm
+from storage import lessons
+from storage.models import Patient, Prompt, Schedule
+
+AFTER_CHECKIN = timedelta(hours=1)
+
+
+def plan(session: Session, now: datetime, *, patient_ids: list[int] | None = None, horizon: timedelta = HORIZON) -> int:
+    """Plan each patient's next lesson if it falls in (now, now + horizon]; returns how many."""
+    query = select(Patient).where(
+        Patient.onboarded_at.is_not(None),
+        Patient.consent == "given",
+        Patient.discharged_at.is_(None),
+        Patient.reachable,
+        Patient.checkins_paused.is_(False),
+        Patient.timezone.is_not(None),
+        Patient.channel == "telegram",
+    )
+    if patient_ids is not None:
+        query = query.where(Patient.id.in_(patient_ids))
+    order = [lesson.id for lesson in course().lessons]
+    planned = 0
+    for patient in session.scalars(query.order_by(Patient.id).with_for_update(read=True, skip_locked=True)):
+        if not patient.clinic.setting("lessons_enabled"):
+            lessons.drop_planned(session, patient.id)  # turned off since: what waits is not sent
+            continue
+        if lessons.paused(session, patient.id) or lessons.pending(session, patient.id, now):
+            continue
+        lesson = lessons.next_lesson(session, patient.id, order)
+        if lesson is None:
+            continue
+        moment, day = _next_time(session, patient, now)
+        if moment > now + horizon:
+            continue
+        while session.scalar(select(Prompt.id).where(Prompt.patient_id == patient.id, Prompt.scheduled_for == moment)):
+            moment += timedelta(minutes=1)  # one prompt per patient and instant
+        expiry = timedelta(minutes=patient.clinic.setting("expire_after_minutes"))
+        prompt = Prompt(patient_id=patient.id, kind=lessons.KIND, instruments=[], local_date=day, scheduled_for=moment,
+                        expires_at=moment + expiry, status="scheduled", updated_at=now)
+        session.add(prompt)
+        session.flush()
+        lessons.planned(session, patient.id, lesson, prompt.id)
+        planned += 1
+    return planned
+
+
+def _next_time(session: Session, patient: Patient, now: datetime):
+    """(instant, local date) of the next lesson: `lesson_every_days` after the last one (the first
+    the day after onboarding), an hour after the daily check-in time, never in the past."""
+    zone = ZoneInfo(patient.timezone)
+    last = lessons.last_lesson_at(session, patient.id)
+    if last is None:
+        first = patient.onboarded_at.astimezone(zone).date() + timedelta(days=1)
+    else:
+        first = last.astimezone(zone).date() + timedelta(days=patient.clinic.setting("lesson_every_days"))
+    daily = session.scalar(select(Schedule.local_time).where(Schedule.patient_id == patient.id, Schedule.instrument == "daily"))
+    checkin = parse_hhmm(daily or patient.clinic.setting("daily_time"))
+    at = (datetime.combine(first, checkin) + AFTER_CHECKIN).time() if checkin < time(23) else checkin
+    day = max(first, now.astimezone(zone).date())
+    while instant(day, at, zone) <= now:
+        day += timedelta(days=1)
+    return instant(day, at, zone), day
