@@ -11,9 +11,11 @@ def check() -> None:
     (The safety phrases and the flare words are checked by the layers that read them.)"""
     from content.breathing import drills
     from content.instruments import instruments
+    from content.lessons import course
     from content.thinking import traps
 
     instruments()
+    course()
     traps()
     drills()
     for name in ("crisis_resources", "clinic_defaults", "timezones", "pacing", "flare_words", "advice_limits", "drill_words"):
