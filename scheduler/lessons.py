@@ -1,6 +1,6 @@
 """Plans the pain education course: one lesson every few days (the clinic's `lesson_every_days`),
 as a "lesson" prompt in the patient's time zone, an hour after their daily check-in time (within
-the hours they use the bot; quiet hours still hold a due one back). Nothing is planned when the
+the hours they use the bot; moved to the end of their quiet hours if it would fall inside them). Nothing is planned when the
 clinic has the course off, for a patient who paused it or finished it, or who could not be sent
 a check-in either (no consent, discharged, blocked, reminders paused). Idempotent: at most one
 lesson is planned or on its way per patient at a time.
@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from content.lessons import course
+from scheduler.dispatcher import quiet_hours_end
 from scheduler.planner import HORIZON
 from scheduler.times import instant, parse_hhmm
 from storage import lessons
@@ -76,4 +77,6 @@ def _next_time(session: Session, patient: Patient, now: datetime):
     day = max(first, now.astimezone(zone).date())
     while instant(day, at, zone) <= now:
         day += timedelta(days=1)
-    return instant(day, at, zone), day
+    moment = instant(day, at, zone)
+    quiet = quiet_hours_end(patient, moment) if patient.quiet_start and patient.quiet_end else None
+    return quiet or moment, day  # never planned inside quiet hours

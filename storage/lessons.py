@@ -68,8 +68,10 @@ def row(session: Session, patient_id: int, lesson: str, source: str) -> LessonPr
 
 def opened(session: Session, patient_id: int, lesson: str, now: datetime, language: str, *, asked: bool) -> None:
     """The patient has the lesson in front of them: asked for now, or opened from its invitation."""
+    if asked:
+        drop_planned(session, patient_id)  # read ahead of time: its invitation is not sent
     progress_row = row(session, patient_id, lesson, "asked" if asked else "scheduled")
-    if asked and progress_row.opened_at is None:
+    if asked and progress_row.opened_at is None and progress_row.prompt_id is None:
         progress_row.source = "asked"
         progress_row.sent_at = progress_row.sent_at or now
     progress_row.opened_at = progress_row.opened_at or now
