@@ -53,7 +53,7 @@ def plan(session: Session, now: datetime, *, patient_ids: list[int] | None = Non
         while session.scalar(select(Prompt.id).where(Prompt.patient_id == patient.id, Prompt.scheduled_for == moment)):
             moment += timedelta(minutes=1)  # one prompt per patient and instant
         expiry = timedelta(minutes=patient.clinic.setting("expire_after_minutes"))
-        prompt = Prompt(patient_id=patient.id, kind=lessons.KIND, instruments=[], local_date=day, scheduled_for=moment,
+        prompt = Prompt(patient_id=patient.id, kind="lesson", instruments=[], local_date=day, scheduled_for=moment,
                         expires_at=moment + expiry, status="scheduled", updated_at=now)
         session.add(prompt)
         session.flush()
