@@ -34,7 +34,7 @@ def invited(prompt: Prompt) -> bool:
 
 
 def open_prompt(turn: "Turn") -> Prompt | None:
-    """The newest prompt the patient can still answer."""
+    """The newest check-in the patient can still answer (a lesson's invitation is not one)."""
     return records.newest_open_prompt(turn.session, turn.patient.id, OPEN, turn.now)
 
 

@@ -192,3 +192,16 @@ async def test_progress_is_in_the_activity_export_and_erased_with_the_patient(ch
     assert {row.patient_id for row in progress(database).values()} == {kim}
     with database.transaction() as session:
         assert session.scalars(select(LessonCourse)).all() == []
+
+
+async def test_check_in_now_is_not_taken_for_an_unopened_lesson(chat, database):
+    onboard(chat)
+    with database.transaction() as session:  # no check-in due that morning: the lesson alone goes out
+        session.execute(Prompt.__table__.delete().where(Prompt.kind == "checkin"))
+    plan(database)
+    engine = Engine(database, clock=lambda: DUE + timedelta(minutes=1))
+    assert await Dispatcher(database, engine, Outbox().deliver, clock=lambda: DUE + timedelta(minutes=1)).tick() == 1
+    at_due = Chat(engine)
+    at_due.command("menu")
+    at_due.open("Check in now")
+    assert "Which check-in would you like to do?" in at_due.text
