@@ -2,7 +2,8 @@
 subscales, the daily check-in (pain, sleep, activity, pacing followed), pacing logs against their
 quota, breathing drills with tension before and after, and what the patient chose to share for
 their visits: their visit notes, and the medication questions they asked to keep for the next one
-(a question the coach declined but the patient did not ask to note stays theirs).
+(a question the coach declined but the patient did not ask to note stays theirs); and the lessons of
+the pain education course they were sent, opened and answered.
 
 `choose_span` reads the range (four weeks, three months, all, or two dates), `gather` the facts.
 Days are the reader's: a clinician's range runs from midnight to midnight in their own zone. The
@@ -22,7 +23,7 @@ from dialogs import records
 from exports.report import VISIT
 from exports.source import as_utc, parse_score
 from locales import _
-from storage.models import BreathingSession, PacingActivity, PacingLog, Patient, Response, VisitPrep
+from storage.models import BreathingSession, LessonProgress, PacingActivity, PacingLog, Patient, Prompt, Response, VisitPrep
 
 QUICK = {"4w": 28, "3m": 91, "all": None}  # the quick choices: days back, ending today; None from the start
 DEFAULT = "4w"
@@ -134,6 +135,15 @@ class Drill:
 
 
 @dataclass(frozen=True)
+class LessonEntry:
+    lesson: str  # content/lessons.toml id
+    language: str | None
+    sent: datetime  # the invitation went out, or the patient asked for it
+    opened: datetime | None
+    correct: bool | None  # None: not answered
+
+
+@dataclass(frozen=True)
 class VisitNotes:
     at: datetime
     notes: dict[str, str]  # field (VISIT) → the patient's words, answered fields only
@@ -147,12 +157,13 @@ class History:
     daily: list[Daily] = field(default_factory=list)
     pacing: list[PacingEntry] = field(default_factory=list)
     drills: list[Drill] = field(default_factory=list)
+    lessons: list[LessonEntry] = field(default_factory=list)
     visits: list[VisitNotes] = field(default_factory=list)
     noted: list[tuple[datetime, str]] = field(default_factory=list)  # asked to keep for the next visit, not yet in notes
 
     @property
     def empty(self) -> bool:
-        return not (self.peg or self.phq4 or self.daily or self.pacing or self.drills or self.visits or self.noted)
+        return not (self.peg or self.phq4 or self.daily or self.pacing or self.drills or self.lessons or self.visits or self.noted)
 
 
 def gather(session: Session, patient: Patient, span: Span, zone: ZoneInfo) -> History:
@@ -187,6 +198,13 @@ def gather(session: Session, patient: Patient, span: Span, zone: ZoneInfo) -> Hi
         BreathingSession.patient_id == patient.id, *within(BreathingSession.created_at)).order_by(BreathingSession.created_at))
     found.drills = [Drill(as_utc(d.started_at or d.created_at), d.pattern, d.planned_seconds, d.actual_seconds, d.completed,
                           d.tension_before, d.tension_after) for d in drills]
+    taught = session.execute(select(LessonProgress, Prompt.sent_at).outerjoin(Prompt, Prompt.id == LessonProgress.prompt_id)
+                             .where(LessonProgress.patient_id == patient.id))
+    for row, invited in taught:
+        at = as_utc(invited or row.sent_at or row.opened_at)
+        if at is not None and at < until and (since is None or at >= since):
+            found.lessons.append(LessonEntry(row.lesson, row.language, at, as_utc(row.opened_at), row.correct))
+    found.lessons.sort(key=lambda entry: entry.sent)
     preps = session.scalars(select(VisitPrep).where(
         VisitPrep.patient_id == patient.id, *within(VisitPrep.created_at)).order_by(VisitPrep.created_at, VisitPrep.id))
     found.visits = [VisitNotes(as_utc(p.created_at), notes) for p in preps

@@ -12,6 +12,7 @@ import locales
 from clinic.desk import BANDS, integer
 from content.breathing import drills
 from content.instruments import instrument
+from content.lessons import course
 from dialogs.progress import number
 from exports.history import History
 from exports.report import phq4_bands, visit_labels
@@ -43,9 +44,16 @@ def tables(history: History, zone: ZoneInfo) -> dict:
         "drills": [[when(d.at), _(patterns[d.pattern].label) if d.pattern in patterns else d.pattern, length(d.planned_seconds),
                     maybe(d.actual_seconds, length), _("completed") if d.completed else _("stopped") if d.completed is False else "",
                     maybe(d.tension_before), maybe(d.tension_after)] for d in history.drills],
+        "lessons": [[lesson_name(e.lesson), e.language or "", when(e.sent), maybe(e.opened, when),
+                     "" if e.correct is None else _("right") if e.correct else _("wrong")] for e in history.lessons],
         "visits": [{"when": when(v.at), "notes": [(visit_labels()[key], text) for key, text in v.notes.items()]} for v in history.visits],
         "noted": [{"when": when(at), "text": text} for at, text in history.noted],
     }
+
+
+def lesson_name(lesson_id: str) -> str:
+    lesson = course().get(lesson_id)
+    return f"{course().number(lesson_id)}. {_(lesson.title)}" if lesson else lesson_id
 
 
 def length(seconds: int) -> str:
