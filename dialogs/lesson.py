@@ -46,7 +46,7 @@ class LessonDialog(Dialog):
 
     def ask_after(self) -> Question:
         choices = [Choice(TOOL, _(self.lesson.offer))]
-        if learning.next_one(self.turn) is not None:
+        if self.patient.clinic.setting("lessons_enabled") and learning.next_one(self.turn) is not None:
             choices.append(Choice(NEXT, _("Next lesson now")))
         choices += [Choice(PAUSE, _("Pause the lessons")), Choice(MENU, _("Back to the menu"))]
         return Question(_("What would you like to do next?"), choices)

@@ -91,6 +91,14 @@ def on_press(turn: "Turn", value: str) -> None:
         turn.say(_("This button has expired."))
         turn.ask()
         return
+    if prompt.kind == "lesson" and invited(prompt):  # a lesson keeps: its invitation opens it whenever pressed
+        if prompt.status in OPEN:
+            prompt.status, prompt.answered_at = "answered", turn.now
+        if (call := learning.start(turn, prompt.id)) is not None:
+            turn.call(call)
+        else:
+            turn.ask()
+        return
     if prompt.status not in OPEN or not invited(prompt) or prompt.expires_at <= turn.now:
         if prompt.kind == "pacing_break":
             turn.say(_("That break is already noted."))
@@ -121,13 +129,6 @@ def on_press(turn: "Turn", value: str) -> None:
     if prompt.kind == "sprint_review":
         prompt.status, prompt.answered_at = "answered", turn.now
         turn.call(Call("sprint"))
-        return
-    if prompt.kind == "lesson":
-        prompt.status, prompt.answered_at = "answered", turn.now
-        if (call := learning.start(turn, prompt.id)) is not None:
-            turn.call(call)
-        else:
-            turn.ask()
         return
     sitting = sittings.start(turn, list(prompt.instruments), prompt_id=prompt.id)
     if turn.state.dialog != "checkin":

@@ -205,3 +205,23 @@ async def test_check_in_now_is_not_taken_for_an_unopened_lesson(chat, database):
     at_due.command("menu")
     at_due.open("Check in now")
     assert "Which check-in would you like to do?" in at_due.text
+
+
+async def test_a_lesson_gets_no_reminder_and_its_invitation_opens_it_even_after_it_closed(chat, database):
+    onboard(chat)
+    with database.transaction() as session:
+        session.execute(Prompt.__table__.delete().where(Prompt.kind == "checkin"))
+    plan(database)
+    outbox = Outbox()
+    sent_at = DUE + timedelta(minutes=1)
+    assert await Dispatcher(database, Engine(database, clock=lambda: sent_at), outbox.deliver, clock=lambda: sent_at).tick() == 1
+    reminder_time = DUE + timedelta(hours=4)  # a check-in would be reminded of by now
+    assert await Dispatcher(database, Engine(database, clock=lambda: reminder_time), outbox.deliver, clock=lambda: reminder_time).tick() == 0
+    later = DUE + timedelta(hours=13)  # past its expiry
+    assert await Dispatcher(database, Engine(database, clock=lambda: later), outbox.deliver, clock=lambda: later).tick() == 0
+    assert len(outbox.sent) == 1 and lesson_prompts(database)[0].status == "expired"
+    at_later = Chat(Engine(database, clock=lambda: later))
+    at_later.receive(900, outbox.sent[0][1][0])
+    at_later.press("Read it now")
+    assert "Lesson 1 of 11: Pain is a protector" in at_later.text and "What is pain's main job?" in at_later.text
+    assert progress(database)["protector"].opened_at == later
