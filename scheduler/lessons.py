@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from content.lessons import course
@@ -18,7 +18,7 @@ from scheduler.dispatcher import quiet_hours_end
 from scheduler.planner import HORIZON
 from scheduler.times import instant, parse_hhmm
 from storage import lessons
-from storage.models import Patient, Prompt, Schedule
+from storage.models import Clinic, LessonCourse, LessonProgress, Patient, Prompt, Schedule
 
 AFTER_CHECKIN = timedelta(hours=1)
 
@@ -34,16 +34,25 @@ def plan(session: Session, now: datetime, *, patient_ids: list[int] | None = Non
         Patient.timezone.is_not(None),
         Patient.channel == "telegram",
     )
+    order = [lesson.id for lesson in course().lessons]
+    # In SQL, so the loop sees only patients who may need one: not paused, not finished, none waiting.
+    paused = exists().where(LessonCourse.patient_id == Patient.id, LessonCourse.paused)
+    opened = select(func.count(LessonProgress.id)).where(LessonProgress.patient_id == Patient.id,
+                                                       LessonProgress.opened_at.is_not(None)).scalar_subquery()
+    waiting = exists().where(Prompt.patient_id == Patient.id, Prompt.kind == "lesson",
+                             Prompt.status.in_(("scheduled", "snoozed", "claimed")), Prompt.expires_at > now)
+    off = [clinic.id for clinic in session.scalars(select(Clinic)) if not clinic.setting("lessons_enabled")]
+    if off:  # turned off since a lesson was planned: what waits is not sent
+        taken_back = select(Patient.id).where(Patient.clinic_id.in_(off))
+        if patient_ids is not None:
+            taken_back = taken_back.where(Patient.id.in_(patient_ids))
+        for patient_id in session.scalars(taken_back):
+            lessons.drop_planned(session, patient_id)
+    query = query.where(Patient.clinic_id.not_in(off), ~paused, opened < len(order), ~waiting)
     if patient_ids is not None:
         query = query.where(Patient.id.in_(patient_ids))
-    order = [lesson.id for lesson in course().lessons]
     planned = 0
     for patient in session.scalars(query.order_by(Patient.id).with_for_update(read=True, skip_locked=True)):
-        if not patient.clinic.setting("lessons_enabled"):
-            lessons.drop_planned(session, patient.id)  # turned off since: what waits is not sent
-            continue
-        if lessons.paused(session, patient.id) or lessons.pending(session, patient.id, now):
-            continue
         lesson = lessons.next_lesson(session, patient.id, order)
         if lesson is None:
             continue

@@ -102,13 +102,6 @@ def last_lesson_at(session: Session, patient_id: int) -> datetime | None:
     return max((t for t in times if t is not None), default=None)
 
 
-def pending(session: Session, patient_id: int, now: datetime) -> bool:
-    """A lesson is planned or on its way, and not yet opened or closed."""
-    return session.scalar(select(func.count(Prompt.id)).where(
-        Prompt.patient_id == patient_id, Prompt.kind == KIND,
-        Prompt.status.in_(("scheduled", "snoozed", "claimed")), Prompt.expires_at > now)) > 0
-
-
 def counts(session: Session, patient_id: int) -> tuple[int, int]:
     """(lessons opened, of which answered right)."""
     rows = progress(session, patient_id).values()
