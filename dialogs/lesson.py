@@ -35,6 +35,8 @@ class LessonDialog(Dialog):
     def read_question(self, answer: Answer) -> str | Invalid | None:
         lesson = self.lesson
         if answer.choice is None:
+            if self.turn.replied:  # the safety screen or the advice answered what they wrote: just the question again
+                return None
             return Invalid(_("Thank you for writing. To answer this lesson's question, please tap one of the buttons "
                              "below; you can tell me anything else afterwards."))
         if answer.choice not in {option.value for option in lesson.choices}:

@@ -225,3 +225,13 @@ async def test_a_lesson_gets_no_reminder_and_its_invitation_opens_it_even_after_
     at_later.press("Read it now")
     assert "Lesson 1 of 11: Pain is a protector" in at_later.text and "What is pain's main job?" in at_later.text
     assert progress(database)["protector"].opened_at == later
+
+
+def test_red_flag_words_typed_at_a_lesson_get_the_advice_not_a_lesson_reply(chat, database):
+    onboard(chat)
+    chat.open("Pain lessons")
+    chat.press("Next lesson now")
+    chat.say("I suddenly can't control my bladder and my legs are getting weaker")
+    assert "Thank you for writing." not in chat.text
+    assert chat.texts[-1] == "What is pain's main job?"
+    assert chat.texts[0].startswith("What you describe can be a sign that nerves in your back are being squeezed")
