@@ -22,7 +22,7 @@ class Lesson:
     id: str
     title: str  # msgid
     text: str  # msgid
-    source: str  # a citation, shown as it is
+    source: str  # msgid: a citation (its references kept as they are in every language)
     tool: str  # the registered name of the dialog it offers
     offer: str  # msgid: the button that opens it
     prompt: str  # msgid: the question

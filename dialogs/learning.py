@@ -20,7 +20,7 @@ def words(lesson: Lesson) -> str:
     whole = course()
     heading = _("Lesson {number} of {total}: {title}").format(
         number=whole.number(lesson.id), total=len(whole.lessons), title=_(lesson.title))
-    return f"{heading}\n\n{_(lesson.text)}\n\n" + _("Source: {source}").format(source=lesson.source)
+    return f"{heading}\n\n{_(lesson.text)}\n\n" + _("Source: {source}").format(source=_(lesson.source))
 
 
 def next_one(turn: "Turn") -> Lesson | None:

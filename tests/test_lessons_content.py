@@ -49,7 +49,7 @@ def test_every_lesson_is_at_most_150_words_in_every_language(language):
 def test_every_word_of_a_lesson_is_translated_and_not_fuzzy(language):
     messages = catalog(language)
     for lesson in course().lessons:
-        for msgid in (lesson.title, lesson.text, lesson.offer, lesson.prompt, lesson.right, lesson.wrong,
+        for msgid in (lesson.title, lesson.text, lesson.source, lesson.offer, lesson.prompt, lesson.right, lesson.wrong,
                       *(option.label for option in lesson.choices)):
             message = messages.get(msgid)
             assert message is not None and message.string and not message.fuzzy, f"{lesson.id}: {msgid!r} in {language}"
