@@ -16,11 +16,10 @@ from bot.sender import Sender
 from bot.telegram import build_application
 from conftest import NOW
 from dialogs.engine import Engine
-from onboard import onboard
 from phone import Phone
 from scheduler import lessons as lesson_planner
 from scheduler.dispatcher import Dispatcher
-from storage.models import Clinic, DialogState, LessonCourse, LessonProgress, Patient, Prompt
+from storage.models import DialogState, LessonCourse, LessonProgress, Patient, Prompt
 from test_telegram import running
 
 UTC = timezone.utc

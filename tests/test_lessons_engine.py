@@ -19,7 +19,7 @@ from exports.source import Filters
 from onboard import onboard
 from scheduler import lessons as lesson_planner
 from scheduler.dispatcher import Dispatcher
-from storage.models import Clinic, LessonCourse, LessonProgress, Patient, Prompt
+from storage.models import Clinic, DialogState, LessonCourse, LessonProgress, Patient, Prompt
 
 UTC = timezone.utc
 DUE = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)  # London: the day after onboarding, 09:00 check-in + 1 h
@@ -235,3 +235,21 @@ def test_red_flag_words_typed_at_a_lesson_get_the_advice_not_a_lesson_reply(chat
     assert "Thank you for writing." not in chat.text
     assert chat.texts[-1] == "What is pain's main job?"
     assert chat.texts[0].startswith("What you describe can be a sign that nerves in your back are being squeezed")
+
+
+@pytest.mark.parametrize("lesson", [lesson.id for lesson in course().lessons])
+def test_every_lesson_opens_the_tool_it_links_to(chat, database, lesson):
+    onboard(chat)
+    before = [earlier.id for earlier in course().lessons][: course().number(lesson) - 1]
+    with database.transaction() as session:
+        patient = session.scalars(select(Patient)).one()
+        session.add_all(LessonProgress(patient_id=patient.id, lesson=earlier, source="asked", sent_at=NOW, opened_at=NOW) for earlier in before)
+    found = course().get(lesson)
+    chat.open("Pain lessons")
+    chat.press("Next lesson now")
+    assert f"Lesson {course().number(lesson)} of 11: {found.title}" in chat.text
+    chat.press(found.choices[0].label)
+    chat.press(found.offer)
+    with database.transaction() as session:
+        assert session.scalars(select(DialogState)).one().dialog == found.tool  # called by name, as the menu does
+    assert chat.text and "Sorry, something went wrong" not in chat.text
