@@ -253,3 +253,18 @@ def test_every_lesson_opens_the_tool_it_links_to(chat, database, lesson):
     with database.transaction() as session:
         assert session.scalars(select(DialogState)).one().dialog == found.tool  # called by name, as the menu does
     assert chat.text and "Sorry, something went wrong" not in chat.text
+
+
+def test_a_lesson_read_before_can_be_read_again_from_the_course(chat, database):
+    onboard(chat)
+    chat.open("Pain lessons")
+    assert "Read a lesson again" not in chat.buttons  # none read yet
+    chat.press("Next lesson now")
+    chat.press("To protect me")
+    chat.press("Back to the menu")
+    chat.open("Pain lessons")
+    chat.press("Read a lesson again")
+    assert "Which lesson would you like to read again?" in chat.text and chat.buttons == ["1. Pain is a protector", "Back"]
+    chat.press("1. Pain is a protector")
+    assert chat.texts[0].startswith("Lesson 1 of 11: Pain is a protector") and "you have read 1 of 11 lessons" in chat.texts[1]
+    assert progress(database)["protector"].correct is True  # reading again changes nothing recorded
