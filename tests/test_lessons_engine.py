@@ -140,7 +140,7 @@ def test_after_the_last_lesson_there_is_no_next_one(chat, database):
             session.add(LessonProgress(patient_id=patient.id, lesson=lesson.id, source="asked", sent_at=NOW, opened_at=NOW))
     chat.open("Pain lessons")
     assert "you have read 11 of 11 lessons" in chat.text and "You have read every lesson." in chat.text
-    assert chat.buttons == ["Back to the menu"]
+    assert chat.buttons == ["Read a lesson again", "Back to the menu"]
     assert plan(database) == 0
 
 
