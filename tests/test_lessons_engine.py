@@ -268,3 +268,14 @@ def test_a_lesson_read_before_can_be_read_again_from_the_course(chat, database):
     chat.press("1. Pain is a protector")
     assert chat.texts[0].startswith("Lesson 1 of 11: Pain is a protector") and "you have read 1 of 11 lessons" in chat.texts[1]
     assert progress(database)["protector"].correct is True  # reading again changes nothing recorded
+
+
+async def test_paused_reminders_hold_lessons_back_too(chat, database):
+    onboard(chat)
+    plan(database)
+    with database.transaction() as session:
+        session.scalars(select(Patient)).one().checkins_paused = True
+    outbox = Outbox()
+    at = DUE + timedelta(minutes=1)
+    await Dispatcher(database, Engine(database, clock=lambda: at), outbox.deliver, clock=lambda: at).tick()
+    assert outbox.sent == [] and plan(database, DUE + timedelta(days=3)) == 0
