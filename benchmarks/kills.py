@@ -190,7 +190,7 @@ def main() -> int:
     handed_out = phones.pushed - pending
     with database.transaction() as session:
         applied = set(session.scalars(select(ProcessedUpdate.update_id)))
-        statuses = Counter(session.scalars(select(Prompt.status)))
+        statuses = Counter(session.scalars(select(Prompt.status).where(Prompt.kind == "checkin")))  # a lesson planned ahead is not due
     lost = handed_out - applied
     again_after_answer = shown_twice = after_stale = 0
     worst = (0, None)

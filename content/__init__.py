@@ -13,9 +13,11 @@ def check() -> None:
     from content.instruments import instruments
     from content.practices import practices
     from content.sleep import routine
+    from content.lessons import course
     from content.thinking import traps
 
     instruments()
+    course()
     traps()
     drills()
     practices()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import tomllib
 from typing import Any, Iterator
 
-TRANSLATED = {"text", "low", "high", "label", "stem", "title", "prompt", "example", "activities"}
+TRANSLATED = {"text", "low", "high", "label", "stem", "title", "prompt", "example", "activities", "offer", "right", "wrong", "source"}
 
 
 def extract(fileobj, keywords, comment_tags, options) -> Iterator[tuple[int, str | None, str, list[str]]]:

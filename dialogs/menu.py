@@ -63,11 +63,13 @@ TOOLS = {tool.value: tool for tool in [
     Tool("schedule", N_("Check-in times"), "schedule"),
     Tool("reminders", N_("Pause reminders"), "reminders"),
     Tool("language", N_("Language"), "language"),
+    Tool("course", N_("Pain lessons"), "course"),
     Tool("timezone", N_("Time zone"), "timezone"),
 ]}
 GROUPS = {group.value: group for group in [
     Group("calm", N_("Calm now"), ("breathing", "relaxation", "mindfulness", "thoughts")),
     Group("plan", N_("Plan and pace"), ("pacing", "exercises", "sleep", "flareplan", "sprint", "visit", "safetyplan")),
+    Group("learn", N_("Learn"), ("course",)),
     Group("numbers", N_("My numbers"), ("checkin", "progress", "wins", "story")),
     Group("settings", N_("Settings"), ("schedule", "reminders", "language", "timezone")),
 ]}

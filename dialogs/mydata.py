@@ -22,7 +22,7 @@ OWN = [
     (models.PacingActivity, "patient_id"), (models.Sprint, "patient_id"), (models.VisitPrep, "patient_id"),
     (models.NotedQuestion, "patient_id"), (models.SafetyPlan, "patient_id"), (models.Alert, "patient_id"),
     (models.SmallWin, "patient_id"), (models.Exercise, "patient_id"), (models.SleepRoutine, "patient_id"),
-    (models.PracticeRun, "patient_id"),
+    (models.PracticeRun, "patient_id"), (models.LessonCourse, "patient_id"), (models.LessonProgress, "patient_id"),
 ]
 # Machinery, not about them; and the clinic's own records (its staff, invitations, audit, to
 # which clinician's chat an alert went, and its staff's dashboard sign-ins).

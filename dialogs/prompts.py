@@ -14,7 +14,7 @@ from babel.dates import format_time
 
 import locales
 from dialogs import records
-from dialogs import quotas, sittings
+from dialogs import learning, quotas, sittings
 from dialogs.base import Call, Choice
 from dialogs.daytime import show
 from locales import _, ngettext
@@ -36,7 +36,7 @@ def invited(prompt: Prompt) -> bool:
 
 
 def open_prompt(turn: "Turn") -> Prompt | None:
-    """The newest prompt the patient can still answer."""
+    """The newest check-in the patient can still answer (a lesson's invitation is not one)."""
     return records.newest_open_prompt(turn.session, turn.patient.id, OPEN, turn.now)
 
 
@@ -54,6 +54,10 @@ def invite(turn: "Turn", prompt: Prompt, *, reminder: bool = False) -> None:
     if prompt.kind == "wind_down":
         if not reminder:  # sent at its time or not at all: never a second time
             wind_down(turn, prompt)
+        return
+    if prompt.kind == "lesson":
+        text = learning.invite(turn, prompt.id) or _("Your next pain lesson is ready.")
+        turn.say(text, [Choice(f"start:{prompt.id}", _("Read it now"))], action=ACTION)
         return
     if prompt.kind == "flare_followup":
         text = _("Hello {name}. Could you tell me how the flare is going?").format(name=name)
@@ -108,6 +112,14 @@ def on_press(turn: "Turn", value: str) -> None:
     if prompt is None or prompt.patient_id != turn.patient.id:
         turn.say(_("This button has expired."))
         turn.ask()
+        return
+    if prompt.kind == "lesson" and invited(prompt):  # a lesson keeps: its invitation opens it whenever pressed
+        if prompt.status in OPEN:
+            prompt.status, prompt.answered_at = "answered", turn.now
+        if (call := learning.start(turn, prompt.id)) is not None:
+            turn.call(call)
+        else:
+            turn.ask()
         return
     if prompt.status not in OPEN or not invited(prompt) or prompt.expires_at <= turn.now:
         if prompt.kind == "wind_down":

@@ -111,11 +111,11 @@ def schedules(session: Session, patient_id: int) -> list[Schedule]:
 
 # -- prompts ------------------------------------------------------------------------------------
 
-def newest_open_prompt(session: Session, patient_id: int, statuses: tuple[str, ...], now: datetime) -> Prompt | None:
-    """The newest prompt sent and not expired, in one of `statuses`."""
+def newest_open_prompt(session: Session, patient_id: int, statuses: tuple[str, ...], now: datetime, kind: str = "checkin") -> Prompt | None:
+    """The newest prompt of a kind sent and not expired, in one of `statuses`."""
     return session.scalars(
         select(Prompt)
-        .where(Prompt.patient_id == patient_id, Prompt.status.in_(statuses), Prompt.expires_at > now,
+        .where(Prompt.patient_id == patient_id, Prompt.kind == kind, Prompt.status.in_(statuses), Prompt.expires_at > now,
                or_(Prompt.sent_at.is_not(None), Prompt.status.in_(Prompt.SEND_BEGUN)))  # a send began
         .order_by(Prompt.scheduled_for.desc())
     ).first()

@@ -1,5 +1,6 @@
 """Coaching activity in the long CSV style: one row per measure of each drill, guided practice, thought-check,
-pacing quota and log, flare episode, sprint review, small win, home exercise and its log. Numbers and choices only: what patients
+pacing quota and log, flare episode, sprint review, small win, home exercise and its log, and lesson (exports/lessons.py).
+Numbers and choices only: what patients
 wrote in their own words stays out (it is not a measure, and it could name them)."""
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Iterator, TextIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from exports import cells
+from exports import cells, lessons
 from exports.long import IDENTIFYING, number
 from exports.source import STREAM, Filters, Person, iso, people
 from storage.models import (BreathingSession, Exercise, ExerciseLog, FlareEpisode, PacingActivity, PacingLog, PracticeRun, SmallWin,
@@ -88,6 +89,7 @@ def rows(session: Session, filters: Filters, persons: dict[int, Person]) -> Iter
         for measure, value in facts.items():
             if value is not None:
                 yield person, [person.study_code, "small_win", win.id, measure, _value(value), *stamp(person, win.said_at)]
+    yield from lessons.rows(session, filters, persons, _value, stamp)
 
 
 def write(session: Session, filters: Filters, out: TextIO) -> int:

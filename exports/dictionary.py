@@ -35,8 +35,8 @@ COLUMN_NOTES = {
     "clinic_reference": ("The clinic's own reference (identified exports only)", "text"),
     "telegram_id": ("Telegram user id (identified exports only)", "integer"),
     "name": ("The name the patient gave (identified exports only)", "text"),
-    "activity": ("breathing, practice, thought_check, pacing_activity, pacing_log, flare, sprint, small_win, exercise or exercise_log",
-                 "text"),
+    "activity": ("breathing, practice, thought_check, pacing_activity, pacing_log, flare, sprint, small_win, exercise, exercise_log "
+                 "or lesson", "text"),
     "record_id": ("Id of the activity record; its measures share it", "integer"),
     "measure": ("What the value measures: see the activity rows below for each activity's measures", "text"),
     "at_utc": ("When the activity was recorded, UTC", TIME),
@@ -69,6 +69,11 @@ ACTIVITY_NOTES = {
     "small_win": "a small win the coach told the patient of, at the time it was said; kind (longest_yet: a new best for a paced "
                  "activity within its quota, with minutes, quota_minutes, previous_best and activity_id, the record_id of its "
                  "pacing_activity; more_sleep: sleep_hours above the recent average, with hours, average_hours and nights averaged)",
+    "lesson": "a lesson of the pain education course, stamped when it was sent (or opened, if asked for): lesson (its id in the "
+              "course) and lesson_number (1-11, the course's order); source (scheduled: sent by the scheduler; asked: the "
+              "patient asked for the next one now); language (en, es or de) and clinician_reviewed (1 when a clinician of "
+              "the clinic reviewed that language's wording); sent_at, opened_at, answered_at (ISO 8601, empty if not yet); "
+              "answer (the value of the choice pressed) and correct (1 right, 0 wrong, empty if unanswered)",
 }
 SCORE_NOTES = {
     "score": "Mean of the three items, 0-10 (higher is worse)",

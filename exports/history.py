@@ -4,7 +4,8 @@ quota, breathing drills with tension before and after, muscle relaxation and min
 tension and how much the pain is in charge before and after, home exercise adherence week by week
 (`exports.exercises`), and what the patient chose to share for
 their visits: their visit notes, and the medication questions they asked to keep for the next one
-(a question the coach declined but the patient did not ask to note stays theirs).
+(a question the coach declined but the patient did not ask to note stays theirs); and the lessons of
+the pain education course they were sent, opened and answered.
 
 `choose_span` reads the range (four weeks, three months, all, or two dates), `gather` the facts.
 Days are the reader's: a clinician's range runs from midnight to midnight in their own zone. The
@@ -27,7 +28,7 @@ from exports.source import as_utc, parse_score
 from locales import _
 from storage import practices as practice_runs
 from storage.exercises import zone_of
-from storage.models import BreathingSession, PacingActivity, PacingLog, Patient, Response, VisitPrep
+from storage.models import BreathingSession, LessonProgress, PacingActivity, PacingLog, Patient, Prompt, Response, VisitPrep
 
 QUICK = {"4w": 28, "3m": 91, "all": None}  # the quick choices: days back, ending today; None from the start
 DEFAULT = "4w"
@@ -152,6 +153,15 @@ class PracticeEntry:
 
 
 @dataclass(frozen=True)
+class LessonEntry:
+    lesson: str  # content/lessons.toml id
+    language: str | None
+    sent: datetime  # the invitation went out, or the patient asked for it
+    opened: datetime | None
+    correct: bool | None  # None: not answered
+
+
+@dataclass(frozen=True)
 class VisitNotes:
     at: datetime
     notes: dict[str, str]  # field (VISIT) → the patient's words, answered fields only
@@ -166,14 +176,15 @@ class History:
     pacing: list[PacingEntry] = field(default_factory=list)
     drills: list[Drill] = field(default_factory=list)
     practices: list[PracticeEntry] = field(default_factory=list)
+    lessons: list[LessonEntry] = field(default_factory=list)
     visits: list[VisitNotes] = field(default_factory=list)
     noted: list[tuple[datetime, str]] = field(default_factory=list)  # asked to keep for the next visit, not yet in notes
     exercises: exercises.Exercises = field(default_factory=exercises.Exercises)  # weeks on the patient's calendar
 
     @property
     def empty(self) -> bool:
-        return not (self.peg or self.phq4 or self.daily or self.pacing or self.drills or self.practices or self.visits or self.noted
-                    or self.exercises.weeks)
+        return not (self.peg or self.phq4 or self.daily or self.pacing or self.drills or self.practices or self.lessons or self.visits
+                    or self.noted or self.exercises.weeks)
 
 
 def gather(session: Session, patient: Patient, span: Span, zone: ZoneInfo) -> History:
@@ -211,6 +222,13 @@ def gather(session: Session, patient: Patient, span: Span, zone: ZoneInfo) -> Hi
     found.practices = [PracticeEntry(as_utc(r.started_at), r.kind, r.planned_seconds, r.actual_seconds, r.completed, r.tension_before,
                                      r.tension_after, r.in_charge_before, r.in_charge_after)
                        for r in practice_runs.runs(session, patient.id, since, until)]
+    taught = session.execute(select(LessonProgress, Prompt.sent_at).outerjoin(Prompt, Prompt.id == LessonProgress.prompt_id)
+                             .where(LessonProgress.patient_id == patient.id))
+    for row, invited in taught:
+        at = as_utc(invited or row.sent_at or row.opened_at)
+        if at is not None and at < until and (since is None or at >= since):
+            found.lessons.append(LessonEntry(row.lesson, row.language, at, as_utc(row.opened_at), row.correct))
+    found.lessons.sort(key=lambda entry: entry.sent)
     preps = session.scalars(select(VisitPrep).where(
         VisitPrep.patient_id == patient.id, *within(VisitPrep.created_at)).order_by(VisitPrep.created_at, VisitPrep.id))
     found.visits = [VisitNotes(as_utc(p.created_at), notes) for p in preps

@@ -182,6 +182,7 @@ class Dispatcher:
                     Prompt.reminded_at.is_(None),
                     Prompt.expires_at > now,
                     Prompt.started_at.is_(None),  # started: no reminder wanted
+                    Prompt.kind != "lesson",  # a lesson waits for the patient: never a second message about it
                     *may_be_messaged(),
                 )
                 .order_by(Prompt.remind_at, Prompt.id)

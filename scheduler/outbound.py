@@ -33,6 +33,7 @@ KINDS = {
     "pacing_break": "the planned break in an activity block",
     "sprint_review": "the review at the end of a treatment sprint",
     "wind_down": "the sleep routine's wind-down nudge, at the time the patient chose or not at all",
+    "lesson": "the next lesson of the pain education course, every few days",
 }
 REMINDER = "reminder"  # one reminder of a check-in sent and not started
 ALL = (*KINDS, REMINDER)
@@ -45,9 +46,10 @@ ASKED_FOR = ("pacing_break",)
 # daily cap, and over it waits for the next day instead of being lost.
 SAFETY = ("flare_followup",)
 # Over the daily cap these wait for the patient's next local day (each is the only one of its kind:
-# the flare's follow-up, the sprint's review); every other kind is dropped (a check-in belongs to its
-# day, and tomorrow has its own; a reminder is only a second send).
-DEFERRED = ("flare_followup", "sprint_review")
+# the flare's follow-up, the sprint's review, the course's next lesson, which belongs to no day);
+# every other kind is dropped (a check-in belongs to its day, and tomorrow has its own; a reminder
+# is only a second send; a wind-down nudge comes at its time or not at all).
+DEFERRED = ("flare_followup", "sprint_review", "lesson")
 CAP = "daily_message_cap"  # the clinic setting
 CAPPED = "capped"  # the status of a prompt dropped by the cap
 NOT_DELIVERED = ("failed", "cancelled", "blocked")  # claimed, but the patient never got it

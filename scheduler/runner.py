@@ -1,6 +1,6 @@
 """APScheduler drives the timing; the rows in the database are the schedule.
 
-Three jobs of its own: plan the next hours' prompts every few minutes, dispatch what is due every
+Three jobs of its own: plan the next hours' prompts (check-ins, then lessons) every few minutes, dispatch what is due every
 few seconds, prune the delivery machinery's records hourly (storage/retention.py). The wiring adds its own ticks at the same pace (the clinic's alerts, in bot/). Nothing of the schedule lives in the job store, so a restart or a second process
 loses and duplicates nothing.
 """
@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from scheduler import planner
+from scheduler import lessons, planner
 from scheduler.dispatcher import Dispatcher
 from storage import retention
 from storage.db import Database
@@ -29,6 +29,8 @@ def start(db: Database, dispatcher: Dispatcher, *, ticks: Mapping[str, Callable[
         def run() -> None:
             with db.transaction() as session:
                 planner.plan(session, dispatcher.clock())
+            with db.transaction() as session:  # apart: a lesson never holds back the check-ins
+                lessons.plan(session, dispatcher.clock())
 
         await asyncio.to_thread(run)
 

@@ -166,6 +166,21 @@ async def test_reminders_count_what_the_patient_asked_for_does_not_and_a_flare_f
         assert session.get(Prompt, ids[13]).sent_at == local("Europe/London", 8, 13)
 
 
+async def test_a_lesson_over_the_cap_waits_for_the_next_day_and_a_wind_down_nudge_is_dropped(database):
+    # A lesson belongs to no day, so it waits; a nudge comes at its time or not at all.
+    patient = add_patient(database, "1001", "Europe/London")
+    hours = {8: "checkin", 9: "checkin", 10: "checkin", 11: "checkin", 12: "lesson", 21: "wind_down"}
+    ids = {hour: add_prompt(database, patient, local("Europe/London", 7, hour), kind) for hour, kind in hours.items()}
+    _phone, sent = await run_at(database, [local("Europe/London", 7, hour) for hour in hours])
+    assert sent == [1, 1, 1, 1, 0, 0]
+    with database.transaction() as session:
+        lesson, nudge = session.get(Prompt, ids[12]), session.get(Prompt, ids[21])
+        assert lesson.status == "snoozed" and lesson.snoozed_until == local("Europe/London", 8, 12)
+        assert nudge.status == "capped" and nudge.reason.startswith("not sent: over the daily cap")
+    _phone, sent = await run_at(database, [local("Europe/London", 8, 12)])
+    assert sent == [1]
+
+
 async def test_a_reminder_over_the_cap_is_dropped_with_its_reason(database):
     patient = add_patient(database, "1001", "Europe/London")
     ids = [add_prompt(database, patient, local("Europe/London", 7, hour)) for hour in (8, 9, 10, 11)]

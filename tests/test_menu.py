@@ -22,9 +22,9 @@ OLD_MENU = ["checkin", "progress", "breathing", "pacing", "flare", "thoughts", "
             "schedule", "story", "language", "timezone"]
 
 TOP = {
-    "en": ["I'm having a flare", "Calm now", "Plan and pace", "My numbers", "Settings"],
-    "es": ["Tengo un brote de dolor", "Calmarme ahora", "Planificar y dosificar", "Mis números", "Ajustes"],
-    "de": ["Ich habe einen Schmerzschub", "Jetzt zur Ruhe kommen", "Planen und einteilen", "Meine Zahlen", "Einstellungen"],
+    "en": ["I'm having a flare", "Calm now", "Plan and pace", "Learn", "My numbers", "Settings"],
+    "es": ["Tengo un brote de dolor", "Calmarme ahora", "Planificar y dosificar", "Aprender", "Mis números", "Ajustes"],
+    "de": ["Ich habe einen Schmerzschub", "Jetzt zur Ruhe kommen", "Planen und einteilen", "Lernen", "Meine Zahlen", "Einstellungen"],
 }
 WORDS = {  # the first screen's question, a group's, its tools and Back, and "My small wins" with none yet
     "en": ("What would you like to do?", "Calm now: what would you like to do?", ["Breathing exercise", "Muscle relaxation", "Mindfulness", "Thought-check", "Back"],
@@ -69,7 +69,7 @@ async def test_the_grouped_menu_on_telegram(emulator, database, database_url, la
         await phone.expect(question)
         assert buttons_of_last(emulator, 6001) == TOP[language]
 
-        phone.press(TOP[language][3])
+        phone.press(TOP[language][4])
         await emulator.until(lambda: wins_label in buttons_of_last(emulator, 6001))
         phone.press(wins_label)
         await phone.expect(no_wins)

@@ -343,7 +343,7 @@ async def test_scheduled_prompts_meet_403_and_429_from_telegram(bot, emulator, d
     assert await Dispatcher(database, engine, prompt_deliverer(bot.bot, engine)).tick() == 1
     with database.transaction() as session:
         by_chat = {p.external_id: (prompt.status, p.reachable) for prompt, p in
-                   session.execute(select(Prompt, Patient).join(Patient, Prompt.patient_id == Patient.id))}
+                   session.execute(select(Prompt, Patient).join(Patient, Prompt.patient_id == Patient.id).where(Prompt.kind == "checkin"))}
     assert by_chat == {str(ALICE): ("sent", True), str(BOB): ("blocked", False)}
     assert [m["text"] for m in emulator.messages(ALICE)] == ["Hello P, time for your check-in: 5 short questions."]
 

@@ -14,6 +14,7 @@ from clinic.desk import BANDS, integer
 from content.breathing import drills
 from content.instruments import instrument
 from content.practices import practices
+from content.lessons import course
 from dialogs.progress import number
 from exports.history import History
 from exports.report import phq4_bands, visit_labels
@@ -49,6 +50,8 @@ def tables(history: History, zone: ZoneInfo) -> dict:
         "practices": [[when(p.at), _(guided[p.kind].label) if p.kind in guided else p.kind, length(p.planned_seconds),
                        maybe(p.actual_seconds, length), outcome(p.completed), maybe(p.tension_before), maybe(p.tension_after),
                        maybe(p.in_charge_before), maybe(p.in_charge_after)] for p in history.practices],
+        "lessons": [[lesson_name(e.lesson), e.language or "", when(e.sent), maybe(e.opened, when),
+                     "" if e.correct is None else _("right") if e.correct else _("wrong")] for e in history.lessons],
         "visits": [{"when": when(v.at), "notes": [(visit_labels()[key], text) for key, text in v.notes.items()]} for v in history.visits],
         "noted": [{"when": when(at), "text": text} for at, text in history.noted],
         "exercises": [[day(row.week.monday), row.exercise.name, _("{sessions} of {prescribed}").format(
@@ -57,6 +60,11 @@ def tables(history: History, zone: ZoneInfo) -> dict:
             integer(row.pain_rises)] for row in history.exercises.weeks],
         "tell_physio": [row.name for row in history.exercises.prescribed if row.id in history.exercises.twice],
     }
+
+
+def lesson_name(lesson_id: str) -> str:
+    lesson = course().get(lesson_id)
+    return f"{course().number(lesson_id)}. {_(lesson.title)}" if lesson else lesson_id
 
 
 def length(seconds: int) -> str:

@@ -15,6 +15,7 @@ from storage.models.safety import SafetyEvent, Alert, AlertDelivery, AuditEntry
 from storage.models.web import WebLink, WebSession
 from storage.models.exercises import Exercise, ExerciseLog
 from storage.models.sleep import SleepRoutine
+from storage.models.lessons import LessonCourse, LessonProgress
 
 __all__ = [
     "Base",
@@ -58,4 +59,6 @@ __all__ = [
     "Exercise",
     "ExerciseLog",
     "SleepRoutine",
+    "LessonCourse",
+    "LessonProgress",
 ]
