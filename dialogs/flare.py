@@ -32,7 +32,11 @@ class Flare(Dialog):
 
     def ask_pain(self) -> Question:
         plan = flares.plan_text(self.turn.session.get(FlarePlan, self.patient.id))
-        text = _("I'm sorry it's flaring. Let's take it one step at a time. Here is your plan:") + "\n\n" + plan
+        if plan:
+            text = _("I'm sorry it's flaring. Let's take it one step at a time. Here is your plan:") + "\n\n" + plan
+        else:  # nothing written yet: no "here is your plan" before an empty one
+            text = _("I'm sorry it's flaring. Let's take it one step at a time. (When this has passed, you can write "
+                     "a flare plan for next time under Plan and pace.)")
         text += "\n\n" + _("How strong is the pain right now, from 0 to 10?")
         return scale_question(text)
 

@@ -101,5 +101,6 @@ PLAN = [
 ]
 
 
-def plan_text(plan: FlarePlan | None) -> str:
-    return written(PLAN, plan) or _("You haven't written a flare plan yet.")
+def plan_text(plan: FlarePlan | None) -> str | None:
+    """The patient's flare plan as they wrote it; None before they wrote any of it."""
+    return written(PLAN, plan)

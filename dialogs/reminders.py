@@ -19,10 +19,12 @@ class Reminders(Dialog):
     def ask_overview(self) -> Question:
         paused = self.patient.checkins_paused
         switch = Choice("resume", _("Resume reminders")) if paused else Choice("pause", _("Pause reminders"))
-        return Question(pausing.status(self.turn), [switch, Choice("back", _("Back to the menu"))])
+        # Just switched: what changed is the question's text (said once, not again as the status).
+        text = self.data.pop("news", None) or pausing.status(self.turn)
+        return Question(text, [switch, Choice("back", _("Back to the menu"))])
 
     def read_overview(self, answer: Answer) -> str | None:
         if answer.choice in ("pause", "resume"):
-            self.say(pausing.switch(self.turn, answer.choice == "pause"))
+            self.data["news"] = pausing.switch(self.turn, answer.choice == "pause")
             return "toggled"
         return {"back": "leave"}.get(answer.choice)

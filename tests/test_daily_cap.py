@@ -334,9 +334,9 @@ SWITCH = {  # the tool, what it shows, its button, what the patient is told, and
     "en": ("Settings", "Pause reminders", "Reminders are on.", "Reminders are paused", "Still on while paused", "Resume reminders",
            "Reminders are back on."),
     "es": ("Ajustes", "Pausar los recordatorios", "Los recordatorios están activados.", "Los recordatorios están en pausa",
-           "Siguen activos durante la pausa", "Reanudar los recordatorios", "Los recordatorios vuelven a estar activados."),
+           "te seguirán llegando", "Reanudar los recordatorios", "Los recordatorios vuelven a estar activados."),
     "de": ("Einstellungen", "Erinnerungen pausieren", "Die Erinnerungen sind eingeschaltet.", "Die Erinnerungen sind pausiert",
-           "Auch während der Pause bleiben", "Erinnerungen wieder einschalten", "Die Erinnerungen sind wieder eingeschaltet."),
+           "Auch während der Pause kommen weiterhin", "Erinnerungen wieder einschalten", "Die Erinnerungen sind wieder eingeschaltet."),
 }
 
 
@@ -356,6 +356,7 @@ def test_the_switch_in_settings_in_three_languages(chat, database, language):
         assert session.scalars(select(Patient.checkins_paused)).one() is False
     chat.press(tool)
     assert paused in chat.text and stays in chat.text and resume in chat.buttons
+    assert len(chat.texts) == 1 and chat.text.count(stays) == 1  # what changed, said once
     with database.transaction() as session:
         assert session.scalars(select(Patient.checkins_paused)).one() is True
     chat.press(resume)

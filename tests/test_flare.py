@@ -56,7 +56,9 @@ def test_a_flare_shows_the_plan_records_the_pain_and_offers_a_quick_check(chat, 
 def test_a_flare_without_a_plan_yet(chat, database):
     onboard(chat)
     chat.press("I'm having a flare")
-    assert "You haven't written a flare plan yet." in chat.text
+    assert "you can write a flare plan for next time under Plan and pace" in chat.text
+    assert "Here is your plan" not in chat.text  # no plan announced before an empty one
+    assert "How strong is the pain right now" in chat.text
 
 
 def test_flare_words_in_free_text_bring_an_offer_not_a_detour(chat, database):

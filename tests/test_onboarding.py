@@ -65,7 +65,7 @@ def test_new_patient_reaches_the_menu(chat, database):
     chat.say("Walking the dog for half an hour")
     assert "Thank you, Maria" in chat.text
     assert "What would you like to do?" in chat.texts[-1]
-    assert chat.buttons == ["I'm having a flare", "Calm now", "Plan and pace", "My numbers", "Settings"]
+    assert chat.buttons == ["I'm having a flare", "Calm now", "Plan and pace", "Learn", "My numbers", "Settings"]
 
     patient = patient_row(database)
     assert (patient.language, patient.consent, patient.adult) == ("en", "given", True)
