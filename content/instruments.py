@@ -47,6 +47,9 @@ class Item:
     optional: bool = False
     subscale: str | None = None
     clock: bool = False  # a time of day, typed as the patient says it, kept as minutes after midnight (0-1439)
+    # A clock item's bare hour ("half six", "7"): read as the question implies, "morning" (04:00-15:59)
+    # or "night" (18:00-05:59); None: the patient is asked which.
+    bare_hour: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,8 +107,11 @@ def parse(data: dict[str, Any], where: str) -> Instrument:
                 optional=bool(raw.get("optional", False)),
                 subscale=raw.get("subscale"),
                 clock=bool(raw.get("clock", False)),
+                bare_hour=raw.get("bare_hour"),
             )
         )
+        if items[-1].bare_hour not in (None, "morning", "night") or (items[-1].bare_hour and not items[-1].clock):
+            raise ContentError(f"{at}: bare_hour is \"morning\" or \"night\", on a clock item")
         if items[-1].clock and (kind != "number" or (low, high) != (0, 1439) or items[-1].decimals):
             raise ContentError(f"{at}: a clock item is a whole number = [0, 1439] (minutes after midnight)")
     if scoring != "none" and any(item.optional for item in items):

@@ -74,7 +74,7 @@ class Checkin(Dialog):
         if answer.choice == SKIP and item.optional:
             value, skipped = None, True
         elif item.clock:
-            value, skipped = _minutes(answer.text), False
+            value, skipped = _minutes(answer.text, item.bare_hour), False
             if isinstance(value, Invalid):
                 return value
         else:
@@ -133,14 +133,20 @@ class Checkin(Dialog):
             flares.offer(self.turn)
 
 
-def _minutes(text: str | None) -> float | Invalid:
-    """A time of day typed for a clock item, as minutes after midnight; a bare hour is asked again
-    with both its readings, since a night's times may fall in either half of the day."""
+BARE_HOURS = {"morning": range(4, 16), "night": (*range(18, 24), *range(0, 6))}  # the hours each hint reads a bare hour in
+
+
+def _minutes(text: str | None, bare_hour: str | None = None) -> float | Invalid:
+    """A time of day typed for a clock item, as minutes after midnight. A bare hour is read as the
+    question implies (the item's `bare_hour`: a wake time in the morning, a bedtime at night), or
+    else asked again with both its readings."""
     at = read_time(text)
     if isinstance(at, BareHour):
         first, second = at.readings()
-        return Invalid(_("Did you mean {first} or {second}? Please type the one you mean.").format(
-            first=show(first), second=show(second)))
+        if bare_hour is None:
+            return Invalid(_("Did you mean {first} or {second}? Please type the one you mean.").format(
+                first=show(first), second=show(second)))
+        at = first if int(first[:2]) in BARE_HOURS[bare_hour] else second
     if at is None:
         return Invalid(_("Please send a time of day, such as 22:30."))
     hours, minutes = at.split(":")

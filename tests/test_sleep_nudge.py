@@ -185,10 +185,10 @@ def test_the_routine_warns_when_its_nudge_falls_in_quiet_hours(chat, database):
 
 # -- the sleep diary --------------------------------------------------------------------------------
 
-DIARY = {  # bedtime 23:00 and getting up at 07:30, as typed in each language; a bare hour first
-    "en": ("11", "11pm", "half seven in the morning"),
-    "es": ("11", "a las once de la noche", "las siete y media de la mañana"),
-    "de": ("11", "23 Uhr", "halb acht morgens"),
+DIARY = {  # bedtime 23:00 and getting up at 07:30, as typed in each language
+    "en": ("11pm", "half seven in the morning"),
+    "es": ("a las once de la noche", "las siete y media de la mañana"),
+    "de": ("23 Uhr", "halb acht morgens"),
 }
 
 
@@ -197,7 +197,7 @@ async def test_the_sleep_diary_answered_then_in_every_export(emulator, database,
     clock = Clock(NOW)
     app, _engine = bot(database, database_url, emulator, clock)
     with_routine(database, language, diary=True, study_code="SLEEP1")  # the exports take coded patients
-    bare, bedtime, wake = DIARY[language]
+    bedtime, wake = DIARY[language]
     async with running(app, database):
         phone = Phone(emulator, USER, language)
         phone.send("/menu")
@@ -208,9 +208,6 @@ async def test_the_sleep_diary_answered_then_in_every_export(emulator, database,
         await emulator.until(lambda: tr(language, "Fill in the sleep diary now") in buttons(emulator, USER))
         phone.press(tr(language, "Fill in the sleep diary now"))
         await phone.expect(tr(language, "At what time did you go to bed last night?"))
-        phone.send(bare)  # either half of the day: asked again, with both
-        await phone.expect(tr(language, "Did you mean {first} or {second}? Please type the one you mean.",
-                              first=shown(language, "11:00"), second=shown(language, "23:00")))
         phone.send("25:00")
         await phone.expect(tr(language, "Please send a time of day, such as 22:30."))
         phone.send(bedtime)
@@ -336,3 +333,30 @@ def test_pausing_reminders_pauses_the_nudge_and_resuming_brings_it_back(chat, da
     assert nudges(database) == []
     chat.press("Resume reminders")
     assert [status for _at, status in nudges(database)] == ["scheduled", "scheduled"]
+
+
+@pytest.mark.parametrize("language, bed, wake, expected", [
+    ("en", "11", "half six", (23 * 60, 6 * 60 + 30)),
+    ("es", "la una", "las doce", (60, 12 * 60)),
+    ("de", "halb zwölf", "halb sieben", (23 * 60 + 30, 6 * 60 + 30)),
+])
+def test_a_bare_hour_in_the_diary_is_read_as_its_question_implies(chat, database, language, bed, wake, expected):
+    # "When did you get up this morning?" - "halb sieben" is 06:30, not a question back; a bedtime's
+    # bare hour is read at night ("11" is 23:00, "one" is 01:00).
+    from onboard import onboard
+
+    onboard(chat)
+    chat.open("My sleep routine")
+    chat.press("Add the sleep diary to my check-ins")
+    with database.transaction() as session:
+        session.scalars(select(Patient)).one().language = language
+    chat.press("Fill in the sleep diary now")
+    chat.say(bed)
+    assert tr(language, "At what time did you get up this morning?") in chat.text
+    chat.say(wake)
+    assert tr(language, "How well did you sleep?") in chat.text
+    chat.press("7")
+    with database.transaction() as session:
+        response = session.scalars(select(Response).where(Response.instrument == "sleep_diary")).one()
+        answers = {a.item_id: a.value for a in session.scalars(select(Answer).where(Answer.response_id == response.id))}
+    assert (answers["bedtime"], answers["wake_time"]) == expected
