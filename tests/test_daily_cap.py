@@ -145,7 +145,7 @@ async def test_two_patients_half_the_world_apart_are_counted_in_their_own_days(d
         assert fates(database, patient) == ["sent"] * 4 + ["capped", "sent"]
 
 
-async def test_reminders_count_what_the_patient_asked_for_does_not_and_a_flare_follow_up_waits_a_day(database):
+async def test_reminders_count_what_the_patient_asked_for_does_not_and_a_flare_follow_up_is_never_held(database):
     patient = add_patient(database, "1001", "Europe/London")
     hours = {8: "checkin", 9: "checkin", 10: "checkin", 12: "pacing_break", 13: "flare_followup"}
     ids = {hour: add_prompt(database, patient, local("Europe/London", 7, hour), kind) for hour, kind in hours.items()}
@@ -153,17 +153,13 @@ async def test_reminders_count_what_the_patient_asked_for_does_not_and_a_flare_f
         session.get(Prompt, ids[8]).expires_at = local("Europe/London", 7, 20)
     ticks = [local("Europe/London", 7, hour) for hour in (8, 9, 10, 11, 12, 13)]
     phone, sent = await run_at(database, ticks)
-    assert sent == [1, 1, 1, 1, 1, 0]  # three check-ins, one reminder (four), the planned break (not counted)
+    assert sent == [1, 1, 1, 1, 1, 1]  # three check-ins, one reminder (four), the planned break (not counted), the follow-up
     with database.transaction() as session:
         first, follow_up = session.get(Prompt, ids[8]), session.get(Prompt, ids[13])
         assert first.reminded_at == local("Europe/London", 7, 11)
         assert session.get(Prompt, ids[12]).sent_at == local("Europe/London", 7, 12)
-        assert follow_up.status == "snoozed" and follow_up.snoozed_until == local("Europe/London", 8, 13)
-        assert follow_up.reason.startswith("deferred to the next day: over the daily cap")
-    _phone, sent = await run_at(database, [local("Europe/London", 8, 13)])
-    assert sent == [1]
-    with database.transaction() as session:
-        assert session.get(Prompt, ids[13]).sent_at == local("Europe/London", 8, 13)
+        assert follow_up.sent_at == local("Europe/London", 7, 13) and follow_up.snoozed_until is None
+        assert outbound.sent_today(session, session.get(Patient, patient), local("Europe/London", 7, 13)) == 5
 
 
 async def test_a_lesson_over_the_cap_waits_for_the_next_day_and_a_wind_down_nudge_is_dropped(database):
