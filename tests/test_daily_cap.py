@@ -33,12 +33,12 @@ def add_patient(database, chat: str, zone: str, clinic_id: int | None = None) ->
         return patient.id
 
 
-def add_prompt(database, patient_id: int, at: datetime, kind: str = "checkin") -> int:
-    """A prompt of this kind due at `at`, open for half an hour."""
+def add_prompt(database, patient_id: int, at: datetime, kind: str = "checkin", open_for: timedelta = timedelta(minutes=30)) -> int:
+    """A prompt of this kind due at `at`, open for half an hour (or `open_for`)."""
     with database.transaction() as session:
         zone = ZoneInfo(session.get(Patient, patient_id).timezone)
         prompt = Prompt(patient_id=patient_id, kind=kind, instruments=["daily"] if kind == "checkin" else [],
-                        local_date=at.astimezone(zone).date(), scheduled_for=at, expires_at=at + timedelta(minutes=30), status="scheduled")
+                        local_date=at.astimezone(zone).date(), scheduled_for=at, expires_at=at + open_for, status="scheduled")
         if kind == "pacing_break":
             activity = PacingActivity(patient_id=patient_id, name="gardening")
             session.add(activity)
@@ -373,13 +373,19 @@ def test_a_paused_patient_sees_it_among_their_check_in_times(chat):
 # -- through Telegram ---------------------------------------------------------------------------
 
 
+async def eventually(condition, within: float = 60.0) -> None:
+    """Wait until `condition()` holds: a generous bound, not a guess at how long the work takes."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not await asyncio.to_thread(condition) and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+
+
 async def test_through_telegram_the_switch_holds_everything_back_and_after_it_four_a_day_go(emulator, database, database_url):
     """The real Application, its own scheduler dispatching, against the Bot API emulator."""
     from bot.config import Settings
     from bot.sender import Sender
     from bot.telegram import build_application
     from phone import Phone as TelegramPhone
-    from storage.models import utcnow
     from test_telegram import ALICE, running, walk_onboarding
 
     settings = Settings(database_url=database_url, token=emulator.token, bot_api_url=emulator.base_url, dispatch_seconds=0.2)
@@ -396,9 +402,10 @@ async def test_through_telegram_the_switch_holds_everything_back_and_after_it_fo
         assert "Still on while paused: the breaks you planned in an activity" in said
         with database.transaction() as session:
             alice_id = session.scalars(select(Patient.id).where(Patient.external_id == str(ALICE))).one()
-        now = utcnow()
-        ids = [add_prompt(database, alice_id, now - timedelta(minutes=minutes)) for minutes in range(1, 6)]
-        assert await asyncio.to_thread(Dispatcher(database, engine, Phone().deliver).claim_one, utcnow()) is None  # held by the switch
+        # Due just before the calendar's NOW (08:05 in New York) and open all morning, however long
+        # the test itself takes: the Application's scheduler reads the calendar, which moves on.
+        ids = [add_prompt(database, alice_id, NOW - timedelta(minutes=minutes), open_for=timedelta(hours=3)) for minutes in range(1, 6)]
+        assert await asyncio.to_thread(Dispatcher(database, engine, Phone().deliver, clock=lambda: NOW).claim_one, NOW) is None  # held by the switch
         alice.send("/resume")
         await alice.expect("Reminders are back on.")
 
@@ -406,10 +413,7 @@ async def test_through_telegram_the_switch_holds_everything_back_and_after_it_fo
             mine = [p for p in rows(database, alice_id) if p.id in ids]
             return sorted("sent" if p.sent_at else p.status for p in mine) == ["capped"] + ["sent"] * 4
 
-        for _ in range(300):
-            if await asyncio.to_thread(settled):
-                break
-            await asyncio.sleep(0.05)
+        await eventually(settled)
         assert settled(), [(p.status, p.reason, p.scheduled_for, p.kind) for p in rows(database, alice_id)]
         await alice.expect("time for your check-in")
         invitations = [m for m in emulator.messages(ALICE) if "time for your check-in" in m["text"]]
