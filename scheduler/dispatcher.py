@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, true, update
+from sqlalchemy import and_, or_, select, update
 
 from scheduler.outbound import blocked, held_by_pause, may_be_messaged, over_cap
 from scheduler.times import instant, parse_hhmm
@@ -57,6 +57,7 @@ class Claim:
     reminder: bool
 
 
+QUIET = "quiet hours"  # the reason on a prompt snoozed to the end of the patient's quiet hours
 HELD = Claim(0, False)  # the daily cap held one back: its transaction commits, then the next is looked for
 
 
@@ -114,10 +115,11 @@ class Dispatcher:
         return sent
 
     def close_overdue(self, session, now: datetime) -> None:
-        started = Prompt.started_at.is_not(None)
-        for statuses, condition, reason in [
-            (("scheduled", "snoozed"), held_by_pause() & Prompt.sent_at.is_(None), "not sent: the patient paused reminders"),
-            (("scheduled",), true(), "missed: not delivered before it expired"),
+        started, never_sent = Prompt.started_at.is_not(None), Prompt.sent_at.is_(None)
+        for statuses, condition, reason in [  # the first that matches gives the reason
+            (("scheduled", "snoozed"), held_by_pause() & never_sent, "not sent: the patient paused reminders"),
+            (("snoozed",), never_sent & (Prompt.reason == QUIET), "not sent: quiet hours until it expired"),
+            (("scheduled", "snoozed"), never_sent, "not sent: expired before it could go"),
             (("sent", "snoozed"), started, "missed: partly answered before it expired"),
             (("sent", "snoozed"), ~started, "missed: no answer before it expired"),
         ]:
@@ -163,7 +165,7 @@ class Dispatcher:
             due.updated_at = now
             quiet = self._quiet_until(session, [due.patient_id] if due.kind != "pacing_break" else [], now)
             if due.patient_id in quiet:  # wait for the end of the patient's quiet hours
-                due.status, due.snoozed_until, due.reason = "snoozed", quiet[due.patient_id], "quiet hours"
+                due.status, due.snoozed_until, due.reason = "snoozed", quiet[due.patient_id], QUIET
                 session.flush()
                 continue
             if over_cap(session, due, now):
@@ -182,7 +184,7 @@ class Dispatcher:
                     Prompt.reminded_at.is_(None),
                     Prompt.expires_at > now,
                     Prompt.started_at.is_(None),  # started: no reminder wanted
-                    Prompt.kind != "lesson",  # a lesson waits for the patient: never a second message about it
+                    Prompt.kind == "checkin",  # only a check-in has a reminder: every other kind is one message
                     *may_be_messaged(),
                 )
                 .order_by(Prompt.remind_at, Prompt.id)

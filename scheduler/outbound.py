@@ -8,9 +8,13 @@ covers it. The gate is applied at send time, in the transaction that claims the 
 Not too much: at most the clinic's `daily_message_cap` (default 4) of these a patient's local day,
 counted and enforced in the same claiming transaction, one dispatcher at a time per patient, so two
 dispatchers cannot both send the fourth. What the patient asked for (ASKED_FOR) neither counts nor
-waits. A prompt over the cap is not sent that day: a kind in DEFERRED waits until the same clock
-time on the patient's next local day (quiet hours still apply); every other kind (a check-in, a reminder, and any kind added later unless it joins
-DEFERRED) is dropped, its row marked `capped` with the reason, as the gate records its refusals.
+waits, and neither does a prompt sent again because the patient asked for it later (a snoozed
+check-in: it counted once, when it first went out, and is never marked `capped` once sent). A safety
+follow-up (SAFETY) counts, but the cap never holds it back: how a flare is going is not put off
+behind a routine message. Any other prompt over the cap is not sent that day: a kind in DEFERRED
+waits until the same clock time on the patient's next local day (quiet hours still apply); every
+other kind (a check-in, a reminder, and any kind added later unless it joins DEFERRED) is dropped,
+its row marked `capped` with the reason, as the gate records its refusals.
 
 One switch pauses reminders (`Patient.checkins_paused`, "Pause reminders" in Settings, /pause and
 /resume): every kind stops except what the patient asked for and the safety follow-ups in SAFETY.
@@ -43,13 +47,13 @@ ASKED_FOR = ("pacing_break",)
 # The clinic's safety follow-ups: they go on while reminders are paused. A flare follow-up asks how a
 # flare the patient told us about is going (a worse one is pointed to their flare plan's "when to seek
 # care" and to their clinic team), so it is not silenced by a switch meant for routine messages. It does count towards the
-# daily cap, and over it waits for the next day instead of being lost.
+# daily cap, but the cap never holds it back: not even by a day.
 SAFETY = ("flare_followup",)
 # Over the daily cap these wait for the patient's next local day (each is the only one of its kind:
-# the flare's follow-up, the sprint's review, the course's next lesson, which belongs to no day);
+# the sprint's review, the course's next lesson, which belongs to no day);
 # every other kind is dropped (a check-in belongs to its day, and tomorrow has its own; a reminder
 # is only a second send; a wind-down nudge comes at its time or not at all).
-DEFERRED = ("flare_followup", "sprint_review", "lesson")
+DEFERRED = ("sprint_review", "lesson")
 CAP = "daily_message_cap"  # the clinic setting
 CAPPED = "capped"  # the status of a prompt dropped by the cap
 NOT_DELIVERED = ("failed", "cancelled", "blocked")  # claimed, but the patient never got it
@@ -99,11 +103,15 @@ def local_day(patient: Patient, now: datetime) -> tuple[datetime, datetime]:
 
 def sent_today(session: Session, patient: Patient, now: datetime) -> int:
     """Proactive messages the patient got (or may have got) on their local day: first sends and
-    reminders, of every kind but what they asked for."""
+    reminders, of every kind but what they asked for. A first send counts on the day it went out
+    (`sent_at`; until it is confirmed, the day it was claimed), once: sending it again when the
+    patient asked for it later moves neither its day nor its count, whatever that send's outcome."""
     start, end = local_day(patient, now)
     counted = [Prompt.patient_id == patient.id, Prompt.kind.not_in(ASKED_FOR)]
+    first_sent = func.coalesce(Prompt.sent_at, Prompt.claimed_at)
     first = session.scalar(select(func.count()).select_from(Prompt).where(
-        *counted, Prompt.claimed_at >= start, Prompt.claimed_at < end, Prompt.status.not_in(NOT_DELIVERED)))
+        *counted, first_sent >= start, first_sent < end,
+        or_(Prompt.sent_at.is_not(None), Prompt.status.not_in(NOT_DELIVERED))))
     reminders = session.scalar(select(func.count()).select_from(Prompt).where(
         *counted, Prompt.reminded_at >= start, Prompt.reminded_at < end))
     return first + reminders
@@ -119,8 +127,12 @@ def one_at_a_time(session: Session, patient_id: int) -> None:
 
 def over_cap(session: Session, prompt: Prompt, now: datetime, *, reminder: bool = False) -> bool:
     """Whether the daily cap holds this prompt (or its reminder) back; if so it is dropped or
-    deferred here, with the reason on its row. Call in the transaction that would claim it."""
+    deferred here, with the reason on its row. Call in the transaction that would claim it.
+    Never held: what the patient asked for, a prompt already sent once (the patient asked for it
+    again: it counted when it first went out), a safety follow-up (it counts, for the rest)."""
     if prompt.kind in ASKED_FOR:
+        return False
+    if not reminder and (prompt.sent_at is not None or prompt.kind in SAFETY):
         return False
     one_at_a_time(session, prompt.patient_id)
     patient = session.get(Patient, prompt.patient_id)

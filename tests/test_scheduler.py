@@ -223,7 +223,7 @@ async def test_after_a_restart_due_prompts_are_sent_and_old_ones_recorded_as_mis
     clock.at = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
     assert await dispatcher.tick() == 1
     sunday, monday, *_later = prompts(database)
-    assert (sunday.status, sunday.reason) == ("expired", "missed: not delivered before it expired")
+    assert (sunday.status, sunday.reason) == ("expired", "not sent: expired before it could go")
     assert monday.status == "sent" and monday.instruments == ["daily", "peg3", "phq4"]
     assert phone.texts() == ["Hello Sam, time for your check-in: 12 short questions."]
 

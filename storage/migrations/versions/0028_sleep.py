@@ -32,4 +32,23 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # What the code before this revision cannot handle goes first: the sleep diary's schedules, the
+    # diary in a sitting not yet sent, wind-down nudges not yet sent; and the daily cap's `capped`
+    # (a status the older code does not know) becomes `expired`, its reason kept.
+    schedules = sa.table('schedules', sa.column('instrument', sa.String))
+    prompts = sa.table('prompts', sa.column('id', sa.Integer), sa.column('kind', sa.String), sa.column('status', sa.String),
+                       sa.column('sent_at', sa.DateTime), sa.column('instruments', sa.JSON))
+    unsent = sa.and_(prompts.c.sent_at.is_(None), prompts.c.status.in_(('scheduled', 'snoozed')))
+    op.execute(schedules.delete().where(schedules.c.instrument == 'sleep_diary'))
+    op.execute(prompts.delete().where(prompts.c.kind == 'wind_down', unsent))
+    connection = op.get_bind()
+    for prompt_id, instruments in connection.execute(sa.select(prompts.c.id, prompts.c.instruments).where(prompts.c.kind == 'checkin', unsent)).all():
+        if 'sleep_diary' not in (instruments or []):
+            continue
+        kept = [instrument for instrument in instruments if instrument != 'sleep_diary']
+        if kept:
+            connection.execute(prompts.update().where(prompts.c.id == prompt_id).values(instruments=kept))
+        else:
+            connection.execute(prompts.delete().where(prompts.c.id == prompt_id))
+    op.execute(prompts.update().where(prompts.c.status == 'capped').values(status='expired'))
     op.drop_table('sleep_routines')

@@ -46,6 +46,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Lessons not yet sent go first: the code before this revision has no such kind to send.
+    prompts = sa.table('prompts', sa.column('kind', sa.String), sa.column('status', sa.String), sa.column('sent_at', sa.DateTime))
+    op.execute(prompts.delete().where(prompts.c.kind == 'lesson', prompts.c.sent_at.is_(None),
+                                      prompts.c.status.in_(('scheduled', 'snoozed'))))
     op.drop_index(op.f('ix_lesson_progress_prompt_id'), table_name='lesson_progress')
     op.drop_index(op.f('ix_lesson_progress_patient_id'), table_name='lesson_progress')
     op.drop_table('lesson_progress')
