@@ -55,7 +55,7 @@ class Exercises:
 
 def gather(session: Session, patient_id: int, zone: ZoneInfo, until: date, since: date | None = None) -> Exercises:
     rows = stored.every(session, patient_id)
-    logs = stored.logs(session, [row.id for row in rows], since=since, until=until)
+    logs = stored.logs(session, [row.id for row in rows], since=stored.monday_of(since) if since else None, until=until)  # whole weeks
     by_id = {row.id: row for row in rows}
     found = Exercises(prescribed=rows, twice={row.id for row in rows if row.stopped_at is None and stored.rising_twice(session, row.id)})
     for week in stored.adherence(rows, logs, zone, until, since=since):
