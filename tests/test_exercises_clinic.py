@@ -278,3 +278,30 @@ def test_a_discharged_patient_gets_no_new_exercises(database, capsys):
     assert main(["exercises", "add", CODE, "Walk", "--minutes", "10", "--days", "3"]) == 2
     assert f"{CODE} is discharged: no new exercises." in capsys.readouterr().err
     assert rows(database, Exercise) == []
+
+
+def test_an_export_from_mid_week_counts_its_first_week_whole(database, tmp_path):
+    import csv
+    from datetime import datetime, timezone
+
+    from exports import bundle
+    from exports.source import Filters
+
+    exercise = prescribe(database, a_patient(database), prescribed_at=NOW.replace(day=16, hour=9))
+    for day, outcome in [(23, "done"), (24, "part"), (25, "skipped"), (26, "done")]:
+        log(database, exercise, date(2026, 11, day), outcome)
+    since = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)  # a Wednesday: its week starts on Monday the 23rd
+    bundle.export(database, Filters(since=since), ("exercises",), tmp_path, actor="cli:test", now=NOW)
+    weeks = list(csv.DictReader(open(tmp_path / "exercises.csv")))
+    assert [(w["week_start"], w["sessions_logged"], w["sessions_prescribed"], w["skipped"]) for w in weeks] == [
+        ("2026-11-23", "3", "3", "1")]  # was 1 of 3: the Monday and Tuesday were dropped
+
+
+@pytest.mark.parametrize("consent", ["withdrawn", "refused", "pending"])
+def test_no_exercise_for_a_patient_without_consent(database, capsys, consent):
+    patient_id = a_patient(database)
+    with database.transaction() as session:
+        session.get(Patient, patient_id).consent = consent
+    assert main(["exercises", "add", CODE, "Walk", "--minutes", "10", "--days", "3"]) == 2
+    assert f"{CODE} has not given consent, or has withdrawn it: no new exercises." in capsys.readouterr().err
+    assert rows(database, Exercise) == [] and all(e.action != "exercise_add" for e in rows(database, AuditEntry))
