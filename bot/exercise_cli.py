@@ -20,8 +20,9 @@ def add_commands(commands) -> None:
     add.add_argument("--minutes", help="instead of repetitions: minutes (1-180)")
     add.add_argument("--days", required=True, help="days a week (1-7)")
     add.add_argument("--note", help="a note from the physio, shown to the patient")
-    add.add_argument("--progression", default="none", help="none (the default: always as prescribed) or pacing "
-                                                           "(the clinic's pacing rule: a small planned rise each period)")
+    add.add_argument("--progression", default="none", help="none (the default: always as prescribed) or pacing (the clinic's "
+                                                           "pacing rule: a small planned rise after each period done as prescribed, "
+                                                           "at most double)")
     list_ = sub.add_parser("list", help="a patient's exercises, with this week's sessions")
     list_.add_argument("study_code")
     list_.add_argument("--all", action="store_true", help="stopped ones too")
