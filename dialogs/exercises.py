@@ -2,7 +2,8 @@
 the pain (0-10) just before and after; adherence week by week. Diagram: docs/dialogs/exercises.md.
 
 The exercise is the prescriber's: the dose changes only by the progression they chose for it (none,
-or the clinic's pacing rule, storage/exercises.py), never by what the patient logs. A rise in pain
+or the clinic's pacing rule, storage/exercises.py: a step only after a period done as prescribed,
+never in a flare or while pain keeps rising after it), never by how a day felt. A rise in pain
 of 3 or more points after an exercise, twice running, suggests telling the physio; the coach never
 suggests pushing through, and never changes the exercise itself.
 """
