@@ -12,8 +12,9 @@ pacing_raise_every_days, one step at a time even after weeks away, none in a per
 For an exercise a period earns its step only when the patient actually did it: the prescribed
 sessions for that period logged as done (part of it or skipped earn nothing). No step while the
 pain-rise rule holds (pain rose 3 points or more after it in its last two rated logs), and none in
-a period a flare touched (started in it, or ended in it; one never closed counts for the period it
-started in, as in the quota rule): the dose holds, it never drops. The dose never goes above MAX_FACTOR
+a period a flare touched, from its start to its end (one not marked over lasts as long as the quota
+rule lets a flare lower a quota: flare_reduction_hours, then flare_restore_days): the dose holds,
+it never drops. The dose never goes above MAX_FACTOR
 times the prescribed dose: the clinic's pacing rule has no cap of its own, and going beyond double
 is a new prescription, the physio's to make.
 """
@@ -102,6 +103,7 @@ def dose(session: Session, exercise: Exercise, now: datetime) -> float:
     clinic, zone = patient.clinic, zone_of(patient)
     period = timedelta(days=clinic.setting("pacing_raise_every_days"))
     step = base * clinic.setting("pacing_raise_percent") / 100
+    flare_window = timedelta(hours=clinic.setting("flare_reduction_hours"), days=clinic.setting("flare_restore_days"))
     wanted = max(1, math.floor(exercise.days_per_week * period.days / 7 + 0.5))  # sessions due in one period
     flares = list(session.execute(select(FlareEpisode.started_at, FlareEpisode.ended_at).where(
         FlareEpisode.patient_id == exercise.patient_id, FlareEpisode.started_at < now)))
@@ -111,7 +113,7 @@ def dose(session: Session, exercise: Exercise, now: datetime) -> float:
         end = start + period
         first, last = local_date(start, zone), local_date(end, zone)
         done = {log.local_date for log in own if log.outcome == "done" and first <= log.local_date < last}
-        flared = any(started < end and (ended if ended is not None else started) >= start for started, ended in flares)
+        flared = any(started < end and (ended or started + flare_window) >= start for started, ended in flares)
         if len(done) >= wanted and not flared and not rising_by(own, last):
             current = min(current + step, base * MAX_FACTOR)
         start = end

@@ -133,8 +133,19 @@ def test_progression_is_only_what_the_prescriber_chose_and_only_a_period_done_ea
     done_every_week(database, paced, 3, first)
     assert dose_of(database, paced) == 13  # three weeks each done as prescribed: +10 % of 10, three times
     with database.transaction() as session:
-        session.add(FlareEpisode(patient_id=patient_id, started_at=NOW - timedelta(days=10)))
+        session.add(FlareEpisode(patient_id=patient_id, started_at=NOW - timedelta(days=10), ended_at=NOW - timedelta(days=9)))
     assert dose_of(database, paced) == 12  # held in the week with a flare
+
+
+@pytest.mark.parametrize("ended, expected", [(timedelta(hours=1), 12), (None, 11)])
+def test_a_flare_holds_the_dose_for_every_period_it_lasts(database, ended, expected):
+    patient_id = a_patient(database)
+    paced = prescribe(database, patient_id, progression="pacing")
+    done_every_week(database, paced, 3, (NOW - timedelta(days=21)).date())
+    started = NOW - timedelta(days=15)  # the first week's last day
+    with database.transaction() as session:
+        session.add(FlareEpisode(patient_id=patient_id, started_at=started, ended_at=started + ended if ended else None))
+    assert dose_of(database, paced) == expected  # over in an hour: one week held; not marked over: it reaches into the second
 
 
 def test_a_year_away_earns_one_step_at_most_per_period_done(database):
