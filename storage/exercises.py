@@ -14,9 +14,10 @@ sessions for that period logged as done (part of it or skipped earn nothing). No
 pain-rise rule holds (pain rose 3 points or more after it in its last two rated logs), and none in
 a period a flare touched, from its start to its end (one not marked over lasts as long as the quota
 rule lets a flare lower a quota: flare_reduction_hours, then flare_restore_days): the dose holds,
-it never drops. The dose never goes above MAX_FACTOR
-times the prescribed dose: the clinic's pacing rule has no cap of its own, and going beyond double
-is a new prescription, the physio's to make.
+it never drops. The dose never goes above MAX_FACTOR times the prescribed dose: the clinic's
+pacing rule has no cap of its own, and going beyond double is a new prescription, the physio's to
+make. The rule is restated here rather than imported: the quota rule sits in the dialogs, above
+storage, and keeps its state on the activity, while a dose is worked out afresh from the logs.
 """
 from __future__ import annotations
 
