@@ -20,8 +20,9 @@ def add_commands(commands) -> None:
     add.add_argument("--minutes", help="instead of repetitions: minutes (1-180)")
     add.add_argument("--days", required=True, help="days a week (1-7)")
     add.add_argument("--note", help="a note from the physio, shown to the patient")
-    add.add_argument("--progression", default="none", help="none (the default: always as prescribed) or pacing "
-                                                           "(the clinic's pacing rule: a small planned rise each period)")
+    add.add_argument("--progression", default="none", help="none (the default: always as prescribed) or pacing (the clinic's "
+                                                           "pacing rule: a small planned rise after each period done as prescribed, "
+                                                           "at most double)")
     list_ = sub.add_parser("list", help="a patient's exercises, with this week's sessions")
     list_.add_argument("study_code")
     list_.add_argument("--all", action="store_true", help="stopped ones too")
@@ -38,7 +39,7 @@ def run(args, db: Database, _bot=None) -> int:
             rx = exercises.prescription(args.name, sets=args.sets, reps=args.reps, minutes=args.minutes, days=args.days, note=args.note,
                                         progression=args.progression)
             row = exercises.add(session, patient, rx, now, actor=actor)
-            print(f"{patient.study_code}: exercise {row.id} added: {row.name}, {exercises.amount(row)}, "
+            print(f"{patient.study_code}: exercise {row.id} added: {row.name}, {stored.amount(row)}, "
                   f"{row.days_per_week} days a week, progression {row.progression}")
         elif args.exercises_command == "stop":
             row = exercises.stop(session, patient, args.id, now, actor=actor)
@@ -46,14 +47,14 @@ def run(args, db: Database, _bot=None) -> int:
         else:
             rows = exercises.listed(session, patient, include_stopped=args.all)
             zone = stored.zone_of(patient)
-            today = stored.local_day(now, zone)
+            today = stored.local_date(now, zone)
             weeks = {week.exercise_id: week for week in stored.adherence(rows, stored.logs(session, [r.id for r in rows]), zone, today)
                      if week.monday > today.fromordinal(today.toordinal() - 7)}
             for row in rows:
                 week = weeks.get(row.id)
                 this_week = f"this week {week.sessions}/{week.prescribed}" if week else "stopped"
                 stopped = f"  stopped {row.stopped_at:%Y-%m-%d}" if row.stopped_at else ""
-                print(f"{row.id}  {row.name}  {exercises.amount(row, stored.dose(session, row, now))}  {row.days_per_week}/week  "
+                print(f"{row.id}  {row.name}  {stored.amount(row, stored.dose(session, row, now))}  {row.days_per_week}/week  "
                       f"progression {row.progression}  {this_week}{stopped}")
             if not rows:
                 print(f"{patient.study_code} has no exercises{'' if args.all else ' now'}")

@@ -88,9 +88,20 @@ def prescription(name, *, sets=None, reps=None, minutes=None, days=None, note=No
     return Prescription(name, sets, reps, minutes, days, note, progression)
 
 
-def add(session, patient: Patient, rx: Prescription, now: datetime, *, actor: str, **detail) -> Exercise:
+def closed(patient: Patient) -> str | None:
+    """Why no exercise can be prescribed to this patient now, or None: discharged, or consent not
+    given (withdrawn, refused or still pending), when the bot would not show it to them."""
     if patient.discharged_at is not None:
-        raise PrescriptionRefused(_("{code} is discharged: no new exercises.").format(code=patient.study_code))
+        return _("{code} is discharged: no new exercises.").format(code=patient.study_code)
+    if patient.consent != "given":
+        return _("{code} has not given consent, or has withdrawn it: no new exercises.").format(code=patient.study_code)
+    return None
+
+
+def add(session, patient: Patient, rx: Prescription, now: datetime, *, actor: str, **detail) -> Exercise:
+    reason = closed(patient)
+    if reason is not None:
+        raise PrescriptionRefused(reason)
     exercise = Exercise(patient_id=patient.id, name=rx.name, sets=rx.sets, reps=rx.reps, minutes=rx.minutes,
                         days_per_week=rx.days_per_week, note=rx.note, progression=rx.progression, prescribed_by=actor[:64],
                         prescribed_at=now)
@@ -114,9 +125,3 @@ def stop(session, patient: Patient, exercise_id: int, now: datetime, *, actor: s
 
 def listed(session, patient: Patient, *, include_stopped: bool = False) -> list[Exercise]:
     return stored.every(session, patient.id) if include_stopped else stored.active(session, patient.id)
-
-
-def amount(exercise: Exercise, dose: float | None = None) -> str:
-    """"3 × 10" or "15 min", as the command line prints it (the patient's words are the dialog's)."""
-    value = round(dose if dose is not None else (exercise.reps or exercise.minutes or 0))
-    return f"{exercise.sets} × {value}" if exercise.reps is not None else f"{value} min"

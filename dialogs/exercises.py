@@ -2,7 +2,8 @@
 the pain (0-10) just before and after; adherence week by week. Diagram: docs/dialogs/exercises.md.
 
 The exercise is the prescriber's: the dose changes only by the progression they chose for it (none,
-or the clinic's pacing rule, storage/exercises.py), never by what the patient logs. A rise in pain
+or the clinic's pacing rule, storage/exercises.py: a step only after a period done as prescribed,
+never in a flare or while pain keeps rising after it), never by how a day felt. A rise in pain
 of 3 or more points after an exercise, twice running, suggests telling the physio; the coach never
 suggests pushing through, and never changes the exercise itself.
 """
@@ -16,7 +17,7 @@ import locales
 from content.instruments import Item
 from dialogs.answers import fmt, read_value, scale_question
 from dialogs.base import Answer, Choice, Dialog, Invalid, Question
-from locales import _, ngettext
+from locales import _
 from storage import exercises as stored
 from storage.models import Exercise, ExerciseLog
 
@@ -24,14 +25,6 @@ PAIN = Item(id="pain", text="", kind="scale", minimum=0, maximum=10)
 BACK, CHART = "back", "chart"
 WEEKS_SHOWN = 4
 OUTCOMES = {"done": "did", "part": "did", "skipped": "skipped"}
-
-
-def amount(exercise: Exercise, dose: float) -> str:
-    """"3 × 10 repetitions" or "15 minutes", with today's dose."""
-    value = round(dose)
-    if exercise.reps is not None:
-        return ngettext("{sets} × {reps} repetition", "{sets} × {reps} repetitions", value).format(sets=exercise.sets or 1, reps=value)
-    return ngettext("{minutes} minute", "{minutes} minutes", value).format(minutes=value)
 
 
 def outcome_words() -> dict[str, str]:
@@ -65,7 +58,7 @@ class Exercises(Dialog):
         lines = [_("Your home exercises today:")]
         for row in rows:
             dose = stored.dose(self.turn.session, row, self.turn.now)
-            line = "• " + _("{exercise}: {amount}").format(exercise=row.name, amount=amount(row, dose))
+            line = "• " + _("{exercise}: {amount}").format(exercise=row.name, amount=stored.amount(row, dose))
             if round(dose) > (row.reps or row.minutes or 0):
                 line += " " + _("(up from {start}, a step your physio planned)").format(start=row.reps or row.minutes)
             week = weeks.get(row.id)
@@ -99,7 +92,7 @@ class Exercises(Dialog):
     def ask_outcome(self) -> Question:
         row = self._exercise()
         text = _("{exercise}: {amount}, {days} days a week.").format(
-            exercise=row.name, amount=amount(row, stored.dose(self.turn.session, row, self.turn.now)), days=row.days_per_week)
+            exercise=row.name, amount=stored.amount(row, stored.dose(self.turn.session, row, self.turn.now)), days=row.days_per_week)
         if row.note:
             text += "\n" + _("Your physio's note: {note}").format(note=row.note)
         text += "\n\n" + _("How did it go today?")
@@ -111,14 +104,21 @@ class Exercises(Dialog):
             return "back"
         if answer.choice not in OUTCOMES:
             return None
-        if self._exercise().stopped_at is not None:  # stopped by the clinic while the question was open
-            self.say(_("Your clinic has just stopped this exercise, so there is nothing to log for it. Your other exercises are below."))
+        if self._stopped():
             return "back"
         self.data["outcome"] = answer.choice
         if answer.choice == "skipped":
             self._log(None, None)
             self.say(_("Noted as skipped. Some days are like that; the plan is still there tomorrow."))
         return OUTCOMES[answer.choice]
+
+    def _stopped(self) -> bool:
+        """Stopped by the clinic while a question about it was open: nothing is logged, and the
+        patient is told why."""
+        if self._exercise().stopped_at is None:
+            return False
+        self.say(_("Your clinic has just stopped this exercise, so there is nothing to log for it. Your other exercises are below."))
+        return True
 
     def ask_pain_before(self) -> Question:
         return scale_question(_("What was your pain just before you started, from 0 to 10?"))
@@ -129,6 +129,8 @@ class Exercises(Dialog):
         value = read_value(PAIN, answer)
         if value is None:
             return Invalid(_("Please send a whole number from {low} to {high}.").format(low=0, high=10))
+        if self._stopped():
+            return "back"
         self.data["pain_before"] = int(value)
         return "rated"
 
@@ -141,6 +143,8 @@ class Exercises(Dialog):
         value = read_value(PAIN, answer)
         if value is None:
             return Invalid(_("Please send a whole number from {low} to {high}.").format(low=0, high=10))
+        if self._stopped():
+            return "back"
         before, after = self.data["pain_before"], int(value)
         self._log(before, after)
         row = self._exercise()

@@ -1,7 +1,7 @@
 """Home exercise adherence: `exercises.csv`, one row per prescribed exercise and calendar week
-(Monday first, on the patient's calendar): sessions logged against those prescribed, and how often
-pain rose by 3 or more points after it. The dashboard's patient page reads the same weeks
-(`gather`). Numbers and codes only: the exercise's name and the physio's note stay out of the CSV."""
+(Monday first, on the patient's calendar, counted whole even when the range starts mid-week):
+sessions logged against those prescribed, and how often pain rose by 3 or more points after it.
+The dashboard's patient page reads the same weeks (`gather`). Numbers and codes only: the exercise's name and the physio's note stay out of the CSV."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -23,8 +23,9 @@ NOTES = {
     "exercise_id": ("Id of the prescribed exercise (its record_id in activity.csv)", "integer"),
     "week_start": ("The Monday the week starts on, the patient's local date", "YYYY-MM-DD"),
     "days_per_week": ("Sessions a week the clinician prescribed", "integer"),
-    "progression": ("none: always as prescribed; pacing: the clinic's pacing rule (a planned rise each period, none in a "
-                    "period with a flare)", "none|pacing"),
+    "progression": ("none: always as prescribed; pacing: the clinic's pacing rule (one planned rise after each period with the "
+                    "prescribed sessions done, none in a period with a flare or while pain rose by 3 or more twice running, "
+                    "at most double the prescribed dose)", "none|pacing"),
     "sessions_logged": ("Days the patient logged it done or partly done that week (one a day at most)", "integer"),
     "sessions_prescribed": ("days_per_week; in the week it started or stopped, its share of the days it ran (rounded, at least 1)",
                             "integer"),
@@ -55,7 +56,7 @@ class Exercises:
 
 def gather(session: Session, patient_id: int, zone: ZoneInfo, until: date, since: date | None = None) -> Exercises:
     rows = stored.every(session, patient_id)
-    logs = stored.logs(session, [row.id for row in rows], since=since, until=until)
+    logs = stored.logs(session, [row.id for row in rows], since=stored.monday_of(since) if since else None, until=until)  # whole weeks
     by_id = {row.id: row for row in rows}
     found = Exercises(prescribed=rows, twice={row.id for row in rows if row.stopped_at is None and stored.rising_twice(session, row.id)})
     for week in stored.adherence(rows, logs, zone, until, since=since):

@@ -44,8 +44,8 @@ def test_an_exercise_is_added_listed_and_stopped_by_command_line_and_audited(dat
                  "--note", "Slowly, hands on the table if needed"]) == 0
     assert main(["exercises", "add", CODE.lower(), "Walk", "--minutes", "15", "--days", "5", "--progression", "pacing"]) == 0
     out = capsys.readouterr().out
-    assert "exercise 1 added: Sit to stand, 3 × 10, 4 days a week, progression none" in out
-    assert "exercise 2 added: Walk, 15 min, 5 days a week, progression pacing" in out
+    assert "exercise 1 added: Sit to stand, 3 × 10 repetitions, 4 days a week, progression none" in out
+    assert "exercise 2 added: Walk, 15 minutes, 5 days a week, progression pacing" in out
     first, second = rows(database, Exercise)
     assert (first.sets, first.reps, first.minutes, first.days_per_week, first.progression) == (3, 10, None, 4, "none")
     assert first.note == "Slowly, hands on the table if needed" and first.prescribed_by.startswith("cli")
@@ -53,8 +53,8 @@ def test_an_exercise_is_added_listed_and_stopped_by_command_line_and_audited(dat
 
     assert main(["exercises", "list", CODE]) == 0
     listing = capsys.readouterr().out
-    assert "1  Sit to stand  3 × 10  4/week  progression none  this week 0/" in listing
-    assert "2  Walk  15 min  5/week  progression pacing" in listing
+    assert "1  Sit to stand  3 × 10 repetitions  4/week  progression none  this week 0/" in listing
+    assert "2  Walk  15 minutes  5/week  progression pacing" in listing
 
     assert main(["exercises", "stop", CODE, "1"]) == 0
     assert "exercise 1 (Sit to stand) stopped" in capsys.readouterr().out
@@ -108,16 +108,73 @@ def prescribe(database, patient_id: int, **fields) -> int:
         return row.id
 
 
-def test_progression_is_only_what_the_prescriber_chose(database):
+def done_every_week(database, exercise_id: int, weeks: int, start: date, per_week: int = 3, outcome: str = "done") -> None:
+    with database.transaction() as session:
+        for week in range(weeks):
+            for n in range(per_week):
+                session.add(ExerciseLog(exercise_id=exercise_id, local_date=start + timedelta(days=7 * week + 2 * n), outcome=outcome,
+                                        dose=10, logged_at=NOW))
+
+
+def dose_of(database, exercise_id: int, now=NOW) -> float:
+    with database.transaction() as session:
+        return stored.dose(session, session.get(Exercise, exercise_id), now)
+
+
+def test_progression_is_only_what_the_prescriber_chose_and_only_a_period_done_earns_a_step(database):
     patient_id = a_patient(database)
     steady = prescribe(database, patient_id)
     paced = prescribe(database, patient_id, progression="pacing")
+    assert dose_of(database, steady) == 10  # none: as prescribed, three weeks on
+    assert dose_of(database, paced) == 10  # pacing, but nothing logged: no step for the calendar alone
+    first = (NOW - timedelta(days=21)).date()
+    done_every_week(database, steady, 3, first)
+    assert dose_of(database, steady) == 10  # none stays none, however much is done
+    done_every_week(database, paced, 3, first)
+    assert dose_of(database, paced) == 13  # three weeks each done as prescribed: +10 % of 10, three times
     with database.transaction() as session:
-        assert stored.dose(session, session.get(Exercise, steady), NOW) == 10  # none: as prescribed, three weeks on
-        assert stored.dose(session, session.get(Exercise, paced), NOW) == 13  # pacing: +10 % of 10 each of 3 weeks
-        session.add(FlareEpisode(patient_id=patient_id, started_at=NOW - timedelta(days=10)))
-        session.flush()
-        assert stored.dose(session, session.get(Exercise, paced), NOW) == 12  # no raise in the week with a flare
+        session.add(FlareEpisode(patient_id=patient_id, started_at=NOW - timedelta(days=10), ended_at=NOW - timedelta(days=9)))
+    assert dose_of(database, paced) == 12  # held in the week with a flare
+
+
+@pytest.mark.parametrize("ended, expected", [(timedelta(hours=1), 12), (None, 11)])
+def test_a_flare_holds_the_dose_for_every_period_it_lasts(database, ended, expected):
+    patient_id = a_patient(database)
+    paced = prescribe(database, patient_id, progression="pacing")
+    done_every_week(database, paced, 3, (NOW - timedelta(days=21)).date())
+    started = NOW - timedelta(days=15)  # the first week's last day
+    with database.transaction() as session:
+        session.add(FlareEpisode(patient_id=patient_id, started_at=started, ended_at=started + ended if ended else None))
+    assert dose_of(database, paced) == expected  # over in an hour: one week held; not marked over: it reaches into the second
+
+
+def test_a_year_away_earns_one_step_at_most_per_period_done(database):
+    patient_id = a_patient(database)
+    paced = prescribe(database, patient_id, progression="pacing", prescribed_at=NOW - timedelta(days=365))
+    assert dose_of(database, paced) == 10  # was 62: a raise for each week on the calendar
+    first = (NOW - timedelta(days=365)).date()
+    done_every_week(database, paced, 2, first)  # two weeks done, then nothing for most of a year
+    assert dose_of(database, paced) == 12
+    done_every_week(database, paced, 1, first + timedelta(days=7 * 10), per_week=2)  # two of three: not the prescribed sessions
+    done_every_week(database, paced, 1, first + timedelta(days=7 * 11), outcome="part")  # part of it: not done
+    assert dose_of(database, paced) == 12
+
+
+def test_pacing_never_goes_above_double_the_prescribed_dose(database):
+    paced = prescribe(database, a_patient(database), progression="pacing", prescribed_at=NOW - timedelta(days=7 * 40))
+    done_every_week(database, paced, 40, (NOW - timedelta(days=7 * 40)).date())
+    assert dose_of(database, paced) == 10 * stored.MAX_FACTOR == 20
+
+
+def test_no_step_while_pain_rose_by_three_twice_running(database):
+    paced = prescribe(database, a_patient(database), progression="pacing")
+    first = (NOW - timedelta(days=21)).date()
+    with database.transaction() as session:
+        for n, (before, after) in enumerate([(2, 3), (2, 3), (2, 3), (2, 6), (2, 6), (2, 6), (2, 3), (2, 3), (2, 3)]):
+            session.add(ExerciseLog(exercise_id=paced, local_date=first + timedelta(days=7 * (n // 3) + 2 * (n % 3)), outcome="done",
+                                    pain_before=before, pain_after=after, dose=10, logged_at=NOW))
+    assert dose_of(database, paced) == 12  # week 1 earns its step; week 2 ends with pain up by 4 twice running: none;
+    #                                        week 3 done without a rise: the rule no longer holds, one step
 
 
 def log(database, exercise_id: int, day: date, outcome: str, before=None, after=None) -> None:
@@ -232,3 +289,30 @@ def test_a_discharged_patient_gets_no_new_exercises(database, capsys):
     assert main(["exercises", "add", CODE, "Walk", "--minutes", "10", "--days", "3"]) == 2
     assert f"{CODE} is discharged: no new exercises." in capsys.readouterr().err
     assert rows(database, Exercise) == []
+
+
+def test_an_export_from_mid_week_counts_its_first_week_whole(database, tmp_path):
+    import csv
+    from datetime import datetime, timezone
+
+    from exports import bundle
+    from exports.source import Filters
+
+    exercise = prescribe(database, a_patient(database), prescribed_at=NOW.replace(day=16, hour=9))
+    for day, outcome in [(23, "done"), (24, "part"), (25, "skipped"), (26, "done")]:
+        log(database, exercise, date(2026, 11, day), outcome)
+    since = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)  # a Wednesday: its week starts on Monday the 23rd
+    bundle.export(database, Filters(since=since), ("exercises",), tmp_path, actor="cli:test", now=NOW)
+    weeks = list(csv.DictReader(open(tmp_path / "exercises.csv")))
+    assert [(w["week_start"], w["sessions_logged"], w["sessions_prescribed"], w["skipped"]) for w in weeks] == [
+        ("2026-11-23", "3", "3", "1")]  # was 1 of 3: the Monday and Tuesday were dropped
+
+
+@pytest.mark.parametrize("consent", ["withdrawn", "refused", "pending"])
+def test_no_exercise_for_a_patient_without_consent(database, capsys, consent):
+    patient_id = a_patient(database)
+    with database.transaction() as session:
+        session.get(Patient, patient_id).consent = consent
+    assert main(["exercises", "add", CODE, "Walk", "--minutes", "10", "--days", "3"]) == 2
+    assert f"{CODE} has not given consent, or has withdrawn it: no new exercises." in capsys.readouterr().err
+    assert rows(database, Exercise) == [] and all(e.action != "exercise_add" for e in rows(database, AuditEntry))

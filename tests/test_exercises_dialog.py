@@ -158,13 +158,39 @@ def test_a_planned_rise_is_shown_as_the_physios_and_an_exercise_stopped_meanwhil
     onboard(chat)
     with database.transaction() as session:
         patient_id = session.scalars(select(Patient)).one().id
-        session.add(Exercise(patient_id=patient_id, name="Step ups", sets=2, reps=10, days_per_week=3, progression="pacing",
-                             prescribed_by="test", prescribed_at=NOW - timedelta(days=15)))
+        row = Exercise(patient_id=patient_id, name="Step ups", sets=2, reps=10, days_per_week=3, progression="pacing",
+                       prescribed_by="test", prescribed_at=NOW - timedelta(days=15))
+        session.add(row)
+        session.flush()
+        first = (NOW - timedelta(days=15)).date()
+        session.add_all([ExerciseLog(exercise_id=row.id, local_date=first + timedelta(days=day), outcome="done", dose=10, logged_at=NOW)
+                         for day in (0, 2, 4, 7, 9, 11)])
     chat.open("My home exercises")
-    assert "Step ups: 2 × 12 repetitions (up from 10, a step your physio planned)" in chat.text  # two weeks: +10 % twice
+    assert "Step ups: 2 × 12 repetitions (up from 10, a step your physio planned)" in chat.text  # two weeks done: +10 % twice
     chat.press("Log: Step ups")
     with database.transaction() as session:
         session.scalars(select(Exercise)).one().stopped_at = NOW
     chat.press("Done")
     assert "Your clinic has just stopped this exercise" in chat.text
-    assert "Log: Step ups" not in chat.buttons and logs(database) == []
+    assert "Log: Step ups" not in chat.buttons and len(logs(database)) == 6  # nothing new
+
+
+@pytest.mark.parametrize("stage", ["pain_before", "pain_after"])
+def test_an_exercise_stopped_while_pain_is_asked_logs_nothing(chat, database, stage):
+    from onboard import onboard
+    from storage.models import Patient
+
+    onboard(chat)
+    with database.transaction() as session:
+        patient_id = session.scalars(select(Patient)).one().id
+    squat, _walk = prescribed(database, patient_id)
+    chat.open("My home exercises")
+    chat.press("Log: Sit to stand")
+    chat.press("Done")
+    if stage == "pain_after":
+        chat.press("2")
+    with database.transaction() as session:
+        session.get(Exercise, squat).stopped_at = NOW
+    chat.press("3")
+    assert "Your clinic has just stopped this exercise" in chat.text
+    assert "Log: Sit to stand" not in chat.buttons and "Log: Walk" in chat.buttons and logs(database) == []

@@ -86,3 +86,36 @@ def test_the_patient_page_shows_adherence_week_by_week(database, desk, client, c
     assert "Home exercises, week by week" in page
     assert "<td>Nov 23, 2026</td><td>Bridge</td><td>2 of 3</td><td>67%</td><td>0</td><td>2</td>" in page
     assert "Pain rose by 3 or more after Bridge, twice running" in page
+
+
+def test_this_week_counts_the_sessions_logged_since_monday(database, desk, client, clinic_a):
+    add_patient(database, clinic_a, CODE, "2001", timezone="Europe/Berlin")
+    with database.transaction() as session:
+        from storage.models import Patient
+
+        patient = session.scalars(select(Patient).where(Patient.study_code == CODE)).one()
+        row = Exercise(patient_id=patient.id, name="Bridge", sets=2, reps=8, days_per_week=3, progression="none", prescribed_by="test",
+                       prescribed_at=NOW - timedelta(days=14))
+        session.add(row)
+        session.flush()
+        for day in (date(2026, 11, 24), date(2026, 11, 26)):  # Tuesday and Thursday; today is Saturday the 28th
+            session.add(ExerciseLog(exercise_id=row.id, local_date=day, outcome="done", logged_at=NOW))
+    sign_in(client, web_link(desk))
+    page = client.get(f"/patients/{CODE}/exercises").text
+    assert "<td>2 of 3</td>" in page  # was 0 of 3: only today's logs were read
+
+
+def test_no_exercise_is_prescribed_to_a_patient_who_withdrew(database, desk, client, clinic_a):
+    from storage.models import Patient
+
+    add_patient(database, clinic_a, CODE, "2001", timezone="Europe/Berlin")
+    with database.transaction() as session:
+        session.scalars(select(Patient).where(Patient.study_code == CODE)).one().consent = "withdrawn"
+    sign_in(client, web_link(desk))
+    page = client.get(f"/patients/{CODE}/exercises")
+    message = f"{CODE} has not given consent, or has withdrawn it: no new exercises."
+    assert page.status_code == 200 and message in page.text and "Add the exercise" not in page.text
+    form = {"name": "Walk", "minutes": "10", "days": "3", "progression": "none", "csrf": csrf_of(page)}
+    refused = client.post(f"/patients/{CODE}/exercises", data=form)
+    assert refused.status_code == 400 and message in refused.text
+    assert exercises(database) == [] and audited(database, "exercise_add") == []

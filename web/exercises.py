@@ -10,7 +10,6 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 import locales
 from clinic import exercises
 from clinic.zones import clinician_zone
-from dialogs.exercises import amount
 from locales import _
 from storage import audit
 from storage import exercises as stored
@@ -37,11 +36,12 @@ class ExercisePages:
               entered: dict | None = None, saved: str = "") -> HTMLResponse:
         with self.db.reading() as session:
             patient = own_patient(session, clinician, request.path_params["code"])
-            zone, today = clinician_zone(session, clinician), stored.local_day(now, stored.zone_of(patient))
+            zone, today = clinician_zone(session, clinician), stored.local_date(now, stored.zone_of(patient))
+            monday = stored.monday_of(today)
             rows = exercises.listed(session, patient, include_stopped=True)
-            this_week = {w.exercise_id: w for w in stored.adherence(rows, stored.logs(session, [r.id for r in rows], since=today),
-                                                                    stored.zone_of(patient), today, since=today)}
-            shown = [{"id": row.id, "name": row.name, "amount": amount(row, stored.dose(session, row, now)),
+            this_week = {w.exercise_id: w for w in stored.adherence(rows, stored.logs(session, [r.id for r in rows], since=monday),
+                                                                    stored.zone_of(patient), today, since=monday)}
+            shown = [{"id": row.id, "name": row.name, "amount": stored.amount(row, stored.dose(session, row, now)),
                       "days": row.days_per_week, "note": row.note or "",
                       "progression": _("pacing rule") if row.progression == "pacing" else _("none"),
                       "since": locales.moment(row.prescribed_at, zone),
@@ -49,11 +49,11 @@ class ExercisePages:
                       "week": _("{sessions} of {prescribed}").format(sessions=this_week[row.id].sessions,
                                                                      prescribed=this_week[row.id].prescribed) if row.id in this_week else "",
                       "tell_physio": row.stopped_at is None and stored.rising_twice(session, row.id)} for row in rows]
-            code, discharged = patient.study_code, patient.discharged_at is not None
+            code, closed = patient.study_code, exercises.closed(patient)
         notice = {"added": _("The exercise is added: the patient sees it in the bot today."),
                   "stopped": _("The exercise is stopped: the patient no longer sees it. Its log is kept.")}.get(saved)
         return self.dashboard.page(request, "exercises.html", status, who=clinician, csrf=csrf, code=code, rows=shown, error=error,
-                                   entered=entered or {"progression": "none"}, notice=notice, discharged=discharged,
+                                   entered=entered or {"progression": "none"}, notice=notice, closed=closed,
                                    limits=exercises.LIMITS, title=_("Home exercises: {code}").format(code=code))
 
     async def add(self, request: Request) -> Response:
