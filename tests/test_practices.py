@@ -307,3 +307,39 @@ def test_a_command_during_a_practice_stops_it_takes_its_stop_button_away_and_kee
     assert Edit(drill, "Exercise stopped.") in chat.outputs and "What would you like to do?" in chat.texts[-1]
     assert "How tense" not in chat.text
     assert practice_rows(database) == [("relaxation", "pmr", False, 4, None, None, None)]
+
+
+def practice_sent(emulator, words: dict) -> list[dict]:
+    """Each time the practice's first step was sent as a new message (its edits are not counted)."""
+    return [c for c in emulator.calls_to("sendMessage") if words["pmr_first"] in str(c["params"].get("text"))]
+
+
+CRISIS = {  # what a patient in crisis might write, the pause's button, and the word after it
+    "en": ("honestly I just want to die", "Continue", "Let's carry on."),
+    "es": ("quiero morirme", "Continuar", "Sigamos."),
+    "de": ("Ich will sterben", "Weiter", "Machen wir weiter."),
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_a_crisis_message_during_a_practice_stops_it_and_it_is_not_played_again(emulator, database, database_url, language):
+    w = WORDS[language]
+    words, resume, carry_on = CRISIS[language]
+    clock = {"now": NOW}
+    async with the_bot(emulator, database, database_url, language, clock, time_scale=0.2) as phone:
+        await open_tool(phone, emulator, w, "relaxation", w["lightly"])
+        await rate(phone, "7", w["pmr_first"])
+        guides = len(practice_sent(emulator, w))
+        clock["now"] = NOW + timedelta(seconds=30)
+        phone.send(words)
+        await emulator.until(lambda: resume in buttons_of_last(emulator, USER))
+        with database.transaction() as session:  # stopped where it was, before anything else
+            row = session.scalars(select(PracticeRun)).one()
+            assert (row.completed, row.actual_seconds, row.ended_at) == (False, 30, NOW + timedelta(seconds=30))
+        phone.press(resume)
+        text = await phone.expect(w["tension_after"])
+        assert carry_on in text and w["pmr_first"] not in text  # on to the rating after it, not the practice again
+        assert len(practice_sent(emulator, w)) == guides == 1
+        await rate(phone, "5", w["stopped_summary"])
+        await phone.expect(w["menu"])
+    assert practice_rows(database) == [("relaxation", "pmr", False, 7, 5, None, None)]
