@@ -263,6 +263,20 @@ def test_the_activity_export_carries_each_run_with_its_ratings(chat, database, t
     assert "practice" in described
 
 
+def test_a_run_is_dated_by_the_dialogs_clock_and_found_in_its_range(new_chat, database, engine):
+    from storage import practices as runs
+
+    then = NOW - timedelta(days=60)
+    engine.clock = lambda: then
+    walk_a_body_scan(new_chat("8101"))
+    with database.transaction() as session:
+        row = session.scalars(select(PracticeRun)).one()
+        assert (row.created_at, row.started_at, row.ended_at) == (then, then, then)
+        found = runs.runs(session, row.patient_id, since=then - timedelta(days=1), until=then + timedelta(days=1))
+        assert [r.id for r in found] == [row.id]
+        assert runs.runs(session, row.patient_id, since=NOW - timedelta(days=28)) == []
+
+
 def test_erasing_a_patient_erases_their_practices(chat, database):
     walk_a_body_scan(chat, stop=True)
     with database.transaction() as session:
