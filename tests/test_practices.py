@@ -107,10 +107,10 @@ def test_a_broken_practices_file_names_what_is_wrong(broken, says):
 # Through Telegram ----------------------------------------------------------------------------
 @asynccontextmanager
 async def the_bot(emulator, database, database_url, language: str, clock: dict | None = None, time_scale: float = 0.005,
-                  new: bool = True):
+                  new: bool = True, guides: GuidePlayer | None = None):
     settings = Settings(database_url=database_url, token=emulator.token, bot_api_url=emulator.base_url, dispatch_seconds=0)
     engine = Engine(database, clock=(lambda: clock["now"]) if clock is not None else (lambda: NOW))
-    app = build_application(settings, engine, sender=Sender(per_chat_interval=0.02), guides=GuidePlayer(time_scale=time_scale))
+    app = build_application(settings, engine, sender=Sender(per_chat_interval=0.02), guides=guides or GuidePlayer(time_scale=time_scale))
     if new:
         at_the_menu(database, USER, language)
     async with running(app, database):
@@ -136,6 +136,39 @@ def practice_rows(database) -> list[tuple]:
     with database.transaction() as session:
         return [(r.family, r.kind, r.completed, r.tension_before, r.tension_after, r.in_charge_before, r.in_charge_after)
                 for r in session.scalars(select(PracticeRun).order_by(PracticeRun.id))]
+
+
+class GuideTime:
+    """The guide player's clock, moved on by the test: a step comes when the test says its time has
+    come, never because the machine was slow or quick."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.sleepers: list[tuple[float, asyncio.Future]] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        entry = (self.now + seconds, asyncio.get_running_loop().create_future())
+        self.sleepers.append(entry)
+        try:
+            await entry[1]
+        finally:
+            self.sleepers.remove(entry)
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        for at, woken in self.sleepers:
+            if at <= self.now and not woken.done():
+                woken.set_result(None)
+
+    def waiting(self) -> bool:
+        """The player waits for a step still to come (it has made every edit that was due)."""
+        return any(at > self.now for at, _woken in self.sleepers)
 
 
 def the_message(emulator, message_id: int) -> dict:
@@ -169,15 +202,24 @@ async def test_a_body_scan_played_out_with_both_ratings_kept(emulator, database,
 async def test_relaxation_stopped_mid_way_then_started_again_and_played_out(emulator, database, database_url, language):
     w = WORDS[language]
     clock = {"now": NOW}
-    async with the_bot(emulator, database, database_url, language, clock, time_scale=0.2) as phone:
+    player, time = GuidePlayer(), GuideTime()
+    player.sleep, player.clock = time.sleep, time
+    async with the_bot(emulator, database, database_url, language, clock, guides=player) as phone:
         await open_tool(phone, emulator, w, "relaxation", w["lightly"])
         await rate(phone, "7", w["pmr_first"])
+        guide = emulator.last_message(USER)["message_id"]
+        await emulator.until(time.waiting)  # playing: the next step is due when the test says so
         clock["now"] = NOW + timedelta(seconds=40)
         phone.press(w["stop"])
         await phone.expect(w["tension_after"])
-        edits = len(emulator.calls_to("editMessageText"))
-        await asyncio.sleep(1.5)  # a step lasts 1.2 s or more here: the player would have edited again
-        assert len(emulator.calls_to("editMessageText")) <= edits + 1  # (the Stop's own mark) it stopped
+        await emulator.until(lambda: f"✓ {w['stop']}" in the_message(emulator, guide)["text"])  # the Stop's own mark
+        edits = the_message(emulator, guide)["edits"]
+        time.advance(practices()["pmr"].seconds + 1)  # every step's time has come: a guide still playing edits now
+        await emulator.until(lambda: not player.plays(USER) or time.waiting())
+        assert not player.plays(USER) and the_message(emulator, guide)["edits"] == edits  # it stopped
+        with database.transaction() as session:
+            row = session.scalars(select(PracticeRun)).one()
+            assert (row.completed, row.actual_seconds, row.ended_at) == (False, 40, NOW + timedelta(seconds=40))
         await rate(phone, "5", w["stopped_summary"])
         await phone.expect(w["menu"])
         with database.transaction() as session:
