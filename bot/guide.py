@@ -44,6 +44,11 @@ class GuidePlayer:
             task.cancel()
         return message
 
+    def plays(self, chat: Hashable) -> bool:
+        """An exercise is playing in the chat: neither stopped nor played out yet."""
+        task = self._playing.get(chat)
+        return task is not None and not task.done()
+
     async def _play(self, chat, frames, edit, finish) -> None:
         start = self.clock()
         for index, (at, text) in enumerate(frames[1:], start=1):

@@ -4,7 +4,7 @@ abends" are times; a bare hour from 1 to 12 ("7", "7h", "7 Uhr") could be either
 day, so it is asked as two buttons, morning or evening, rather than guessed.
 
 Written with minutes ("7:30") or a leading zero ("07") a time is read on the 24-hour clock.
-Hours may be words, and halves and quarters said as each language says them: English "half ten"
+Hours may be words (in the patient's language only), and halves and quarters said as each language says them: English "half ten"
 is 10:30, German "halb zehn" 9:30 (half *to* ten), Spanish "las diez y media" 10:30; "quarter to",
 "viertel vor", "menos cuarto" are a quarter before the hour. "Midnight" and "noon" alone are times.
 """
@@ -36,14 +36,15 @@ PERIODS = {
 # Words around a time that change nothing: "at 7", "um 7 Uhr", "a las 7 h", "7 o'clock in the evening".
 FILLERS = {"a", "at", "in", "the", "from", "o", "clock", "oclock", "um", "von", "ab", "gegen", "uhr", "de", "del", "desde",
            "las", "la", "por", "en", "h", "hs", "hr", "hrs", "hora", "horas"}
-# Hours said as words (accents already dropped: "fünf" is "funf", "zwölf" "zwolf").
+# Hours said as words (accents already dropped: "fünf" is "funf", "zwölf" "zwolf"), each language
+# its own: English "at once" is no hour, though Spanish "once" is eleven.
 HOUR_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-    "eleven": 11, "twelve": 12,
-    "una": 1, "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7, "ocho": 8, "nueve": 9,
-    "diez": 10, "once": 11, "doce": 12,
-    "eins": 1, "ein": 1, "zwei": 2, "drei": 3, "vier": 4, "funf": 5, "fuenf": 5, "sechs": 6, "sieben": 7, "acht": 8,
-    "neun": 9, "zehn": 10, "elf": 11, "zwolf": 12, "zwoelf": 12,
+    "en": {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+           "eleven": 11, "twelve": 12},
+    "es": {"una": 1, "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7, "ocho": 8, "nueve": 9,
+           "diez": 10, "once": 11, "doce": 12},
+    "de": {"eins": 1, "ein": 1, "zwei": 2, "drei": 3, "vier": 4, "funf": 5, "fuenf": 5, "sechs": 6, "sieben": 7, "acht": 8,
+           "neun": 9, "zehn": 10, "elf": 11, "zwolf": 12, "zwoelf": 12},
 }
 # Minutes said around the hour: (words before it, words after it) -> (hours to add, minutes).
 SPOKEN = {
@@ -80,25 +81,24 @@ def read_time(text: str | None) -> str | BareHour | None:
     said = [word for word in words if word not in FILLERS]
     if len(said) == 1 and (PERIODS.get(said[0]) == MIDNIGHT or said[0] in ALONE):  # "midnight", "a medianoche", "noon"
         return ALONE.get(PERIODS.get(said[0]), ALONE.get(said[0]))
-    numbers = [i for i, word in enumerate(words) if any(ch.isdigit() for ch in word) or word in HOUR_WORDS]
+    hour_words = _hour_words()
+    numbers = [i for i, word in enumerate(words) if any(ch.isdigit() for ch in word) or word in hour_words]
     if len(numbers) != 1:
         return None
     at = numbers[0]
-    if words[at] in HOUR_WORDS:
-        digits, hour, minute = str(HOUR_WORDS[words[at]]), HOUR_WORDS[words[at]], 0
+    if words[at] in hour_words:
+        digits, hour, minute = str(hour_words[words[at]]), hour_words[words[at]], 0
     elif match := NUMBER.fullmatch(words[at]):
         digits, hour, minute = match.group(1), int(match.group(1)), int(match.group(2) or 0)
     else:
         return None
-    used = {at}
+    used, shift = {at}, 0
     # Written with minutes ("7:30", "19h30") or a leading zero ("07"): the 24-hour clock.
-    on_24h = words[at] not in HOUR_WORDS and (match.group(2) is not None or digits.startswith("0")) or hour > 12
+    on_24h = words[at] not in hour_words and (match.group(2) is not None or digits.startswith("0")) or hour > 12
     if match_spoken := _spoken(words, at):  # "half ten", "halb zehn", "diez y media": the minutes in words
         if minute or not 1 <= hour <= 23:
             return None
         (shift, minute), used = match_spoken
-        hour = (hour + shift) % 24 if 1 <= hour <= 12 else hour + shift
-        hour = 12 if hour == 0 and shift else hour  # "halb eins": half past twelve, either half of the day
     rest = [word for i, word in enumerate(words) if i not in used and word not in FILLERS]
     if minute > 59 or any(word not in PERIODS for word in rest):
         return None
@@ -106,10 +106,14 @@ def read_time(text: str | None) -> str | BareHour | None:
     periods = named or {PERIODS[word] for word in rest}
     if len(periods) > 1:
         return None
-    if periods:
+    if periods:  # the part of the day belongs to the hour named: "quarter to 12 pm" is 11:45, "quarter to 12 am" 23:45
         hour = _in_period(hour, periods.pop())
-    elif not on_24h and 1 <= hour <= 12:
-        return BareHour(hour, minute)
+        hour = (hour + shift) % 24 if hour is not None else None
+    else:
+        hour = (hour + shift) % 24 if 1 <= hour <= 12 else hour + shift
+        hour = 12 if hour == 0 and shift else hour  # "halb eins": half past twelve, either half of the day
+        if not on_24h and 1 <= hour <= 12:
+            return BareHour(hour, minute)
     return f"{hour:02d}:{minute:02d}" if hour is not None and 0 <= hour < 24 else None
 
 
@@ -141,7 +145,7 @@ def read_half_day(bare: BareHour, choice: str | None, text: str | None) -> str |
         return choice
     words = _words(text or "")
     periods = {PERIODS[word] for word in words if word in PERIODS}
-    said_a_time = any(any(ch.isdigit() for ch in word) or word in HOUR_WORDS for word in words)
+    said_a_time = any(any(ch.isdigit() for ch in word) or word in _hour_words() for word in words)
     typed = read_time(text) if said_a_time else None  # "noon" alone here is the afternoon, as it always was
     if isinstance(typed, str):
         return typed
@@ -181,6 +185,11 @@ def _in_period(hour: int, period: str) -> int | None:
     if period == AM:
         return hour % 12 if 1 <= hour <= 12 else hour if hour == 0 else None
     return hour + 12 if 1 <= hour <= 11 else hour if 12 <= hour <= 23 else None
+
+
+def _hour_words() -> dict[str, int]:
+    """The hours as words in the patient's language (the one spoken now)."""
+    return HOUR_WORDS.get(locales.current(), HOUR_WORDS[locales.DEFAULT])
 
 
 def _spoken(words: list[str], at: int) -> tuple[tuple[int, int], set[int]] | None:

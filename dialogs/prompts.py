@@ -17,7 +17,7 @@ from dialogs import records
 from dialogs import learning, quotas, sittings
 from dialogs.base import Call, Choice
 from dialogs.daytime import show
-from locales import _, ngettext
+from locales import N_, _, ngettext
 from storage import sleep
 from storage.models import PacingActivity, Prompt
 
@@ -28,6 +28,13 @@ ACTION = "prompt"
 # A prompt the patient can still answer: its invitation went out (or may have: "claimed" is on
 # its way, "unknown" was on its way when a process died), and it has not closed.
 OPEN = ("sent", "snoozed", *Prompt.SEND_BEGUN)
+# The wind-down's relaxation step, one press away: its buttons (as they read on the nudge) and the
+# dialog each opens. Muscle relaxation first: it is the relaxation CBT for insomnia uses at bedtime;
+# breathing stays for those who know it, or whose muscles are too sore to tense.
+WIND_DOWN_DRILLS = {
+    "relaxation": ("relaxation", N_("Start a muscle relaxation")),
+    "relax": ("breathing", N_("Start a breathing exercise")),
+}
 
 
 def invited(prompt: Prompt) -> bool:
@@ -89,8 +96,8 @@ def wind_down(turn: "Turn", prompt: Prompt) -> None:
     if chosen is not None:
         lines.append(_("Bedtime: {time}.").format(time=show(chosen.bedtime)))
     choices = [Choice(f"start:{prompt.id}", _("Thanks, I'm winding down"))]
-    if chosen is not None and "relax" in chosen.wind_down:  # the relaxation step, one press away
-        choices.insert(0, Choice(f"relax:{prompt.id}", _("Start a breathing exercise")))
+    if chosen is not None and "relax" in chosen.wind_down:  # the relaxation step, one press away: either drill
+        choices[:0] = [Choice(f"{what}:{prompt.id}", _(label)) for what, (_name, label) in WIND_DOWN_DRILLS.items()]
     turn.say("\n".join(lines), choices, action=ACTION)
 
 
@@ -120,6 +127,13 @@ def on_press(turn: "Turn", value: str) -> None:
             turn.call(call)
         else:
             turn.ask()
+        return
+    if prompt.kind == "wind_down" and what in WIND_DOWN_DRILLS and invited(prompt):
+        # They asked for a drill: it opens whenever pressed, however long after the nudge.
+        if prompt.status in OPEN:
+            prompt.status, prompt.snoozed_until, prompt.answered_at = "answered", None, turn.now
+            prompt.started_at = prompt.started_at or turn.now
+        turn.call(Call(WIND_DOWN_DRILLS[what][0]))
         return
     if prompt.status not in OPEN or not invited(prompt) or prompt.expires_at <= turn.now:
         if prompt.kind == "wind_down":
@@ -156,9 +170,6 @@ def on_press(turn: "Turn", value: str) -> None:
         return
     if prompt.kind == "wind_down":
         prompt.status, prompt.answered_at = "answered", turn.now
-        if what == "relax":
-            turn.call(Call("breathing"))
-            return
         turn.say(_("Sleep well."))
         turn.ask()
         return

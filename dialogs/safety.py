@@ -283,6 +283,13 @@ def answer_screening(turn: "Turn", event, screening: Screening) -> bool:
         screening = replace(screening, findings=tuple(
             replace(f, outcome=outcomes.DIRECT_QUESTION) if f is model_crisis else f for f in screening.findings))
         found = set(screening.outcomes())
+    takes_step = bool(found & {outcomes.CRISIS, outcomes.OVERDOSE_TAKEN}) or (
+        outcomes.DIRECT_QUESTION in found and not turn.state.paused)
+    # The step waits, so a guided exercise playing now stops here, its length recorded (the
+    # transport stopped its edits already): after the pause or the question it is not played again.
+    held = turn.text if isinstance(event, Text) else None
+    if takes_step and not turn.fresh and turn.stop_guide():
+        held = None  # what they wrote stopped the exercise: it answers no later step
     if outcomes.OVERDOSE_TAKEN in found:
         overdose_taken(turn, screening.get(outcomes.OVERDOSE_TAKEN))
     if found & {outcomes.CRISIS, outcomes.OVERDOSE_TAKEN}:
@@ -291,7 +298,7 @@ def answer_screening(turn: "Turn", event, screening: Screening) -> bool:
         return True
     if outcomes.DIRECT_QUESTION in found and not turn.state.paused:
         _answer_rest(turn, event, screening, skip=outcomes.DANGER)
-        ask_directly(turn, screening.get(outcomes.DIRECT_QUESTION), turn.text if isinstance(event, Text) else None)
+        ask_directly(turn, screening.get(outcomes.DIRECT_QUESTION), held)
         return True
     said = len(turn.outputs)
     _answer_rest(turn, event, screening, skip=outcomes.DANGER)

@@ -71,7 +71,7 @@ class Turn:
               and not self._answers_safety(event)):
             self.say(_("You have withdrawn your consent, so I keep nothing new. Send /start if you'd like to take part again."))
         elif isinstance(event, Command):
-            self._stop_guide()
+            self.stop_guide()
             commands.command(self, event)
         elif isinstance(event, Press):
             self.press(event)
@@ -230,15 +230,18 @@ class Turn:
         self.state.state = dialog.state
         self.state.data = dict(dialog.data)
 
-    def _stop_guide(self) -> None:
-        """A command during a guided exercise: it stops first, as the transport stopped it (its
-        length recorded), and the command then goes where it goes, without the exercise's next
-        question in between."""
+    def stop_guide(self) -> bool:
+        """A command, or a message the safety screen answers, during a guided exercise: it stops
+        first, as the transport stopped it (its length recorded), and what came in then goes where
+        it goes, without the exercise's next question in between (after a crisis pause, that
+        question is where they carry on: the exercise is never played again). True if one stopped."""
         dialog = self.dialog()
         if self.state.paused or not dialog.plays_guide():
-            return
+            return False
         if (trigger := dialog.interrupted()) is not None:
             self._advance(dialog, trigger)
+            return True
+        return False
 
     def call(self, call: Call) -> None:
         if call.dialog == self.state.dialog:  # /language inside the language dialog: start it afresh

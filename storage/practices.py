@@ -14,8 +14,10 @@ RATINGS = ("tension", "in_charge")  # 0-10 each, before and after
 
 def start(session: Session, patient_id: int, family: str, kind: str, planned_seconds: int, now: datetime,
           before: dict[str, int]) -> int:
-    """A run begins, with the ratings given before it; returns its id."""
-    row = PracticeRun(patient_id=patient_id, family=family, kind=kind, planned_seconds=planned_seconds, started_at=now,
+    """A run begins, with the ratings given before it; returns its id. Dated by the dialog's clock,
+    as the ranges that read it are (never the wall clock the column would default to)."""
+    row = PracticeRun(patient_id=patient_id, family=family, kind=kind, planned_seconds=planned_seconds,
+                      started_at=now, created_at=now,
                       **{f"{rating}_before": value for rating, value in before.items() if rating in RATINGS})
     session.add(row)
     session.flush()

@@ -245,3 +245,34 @@ def test_the_stop_button_itself_leaves_the_answer_on_its_message(chat, database)
     drill, _stop = start_a_drill(chat)
     chat.press("Stop")
     assert chat.edits == [Edit(drill, "question\n\n✓ Stop")]  # (the test chat's message text), no second edit
+
+
+def test_a_crisis_message_during_a_drill_stops_it_and_it_is_not_played_again(new_chat, database, engine):
+    from conftest import NOW
+
+    clock = {"now": NOW}
+    engine.clock = lambda: clock["now"]
+    chat = new_chat("8009")
+    drill, _stop = start_a_drill(chat)
+    clock["now"] = NOW + timedelta(seconds=25)
+    chat.say("honestly I just want to die")
+    assert chat.edits == [Edit(drill, "Exercise stopped.")] and chat.buttons == ["Continue"]
+    assert breathing_rows(database) == [(False, 25, None)]  # stopped, its length recorded, at once
+    chat.say("ok")  # still paused: nothing moves
+    assert "I'm still here" in chat.text and breathing_rows(database) == [(False, 25, None)]
+    chat.press("Continue")
+    assert "Let's carry on." in chat.text and "How tense do you feel now" in chat.texts[-1]
+    assert chat.playing is None and all(not (isinstance(o, Message) and o.guide) for o in chat.outputs)  # not played again
+    chat.press("4")
+    assert "Tension: from 6 to 4." in chat.text and "What would you like to do?" in chat.texts[-1]
+    assert breathing_rows(database) == [(False, 25, 4)]
+
+
+def test_the_direct_question_during_a_drill_stops_it_and_a_no_goes_on_after_it(chat, database):
+    drill, _stop = start_a_drill(chat)
+    chat.say("I can't go on like this")
+    assert chat.edits == [Edit(drill, "Exercise stopped.")] and "Is that happening for you?" in chat.text
+    assert breathing_rows(database) == [(False, 0, None)]
+    chat.press("No")
+    assert "How tense do you feel now" in chat.texts[-1] and "Please send a whole number" not in chat.text
+    assert chat.playing is None

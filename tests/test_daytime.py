@@ -7,6 +7,8 @@ from io import StringIO
 import pytest
 from sqlalchemy import select
 
+import locales
+
 from dialogs.daytime import BareHour, read_range, read_time
 from onboard import onboard
 from storage import open_database
@@ -32,6 +34,24 @@ def test_a_bare_hour_is_neither_half(typed, hour):
 @pytest.mark.parametrize("typed", ["24", "7 cats", "7 30", "25:00", "half 10:30", "seven eight", "-0", "+7", "1e309", "10⁹", "7,5", "19 am", ""])
 def test_what_is_no_time_of_day(typed):
     assert read_time(typed) is None
+
+
+@pytest.mark.parametrize("typed, hhmm", [
+    ("quarter to 12 pm", "11:45"), ("quarter to 12 am", "23:45"), ("quarter to 7 am", "06:45"), ("quarter to 1 pm", "12:45"),
+    ("quarter to 1 am", "00:45"), ("quarter past 12 am", "00:15"), ("half past 12 pm", "12:30"), ("quarter to 12 at night", "23:45"),
+])
+def test_am_and_pm_belong_to_the_hour_named_before_the_quarter_is_taken_off(typed, hhmm):
+    assert read_time(typed) == hhmm
+
+
+@pytest.mark.parametrize("language, typed, read", [
+    ("en", "at once", None), ("en", "elf", None), ("en", "diez", None), ("en", "eleven", BareHour(11)),
+    ("es", "a las once", BareHour(11)), ("es", "eleven", None), ("es", "zehn", None),
+    ("de", "um elf", BareHour(11)), ("de", "once", None), ("de", "ten", None),
+])
+def test_hours_in_words_are_read_only_in_the_patients_language(language, typed, read):
+    with locales.use(language):
+        assert read_time(typed) == read
 
 
 def test_ranges_of_quiet_hours():
@@ -91,6 +111,14 @@ def test_what_is_not_morning_or_evening_asks_again(chat, database):
     assert "Please choose one of the buttons below." in chat.text and "Did you mean 07:00 or 19:00?" in chat.text
     chat.say("19:30")  # a whole time instead: that time
     assert schedules(database)["daily"] == "19:30"
+
+
+def test_at_once_in_english_is_no_time_and_asks_again(chat, database):
+    onboard(chat)
+    to_the_time_question(chat, "daily")
+    before = schedules(database)
+    chat.say("at once")
+    assert "Did you mean" not in chat.text and schedules(database) == before  # not eleven o'clock
 
 
 def test_unambiguous_times_are_saved_without_a_question(chat, database):

@@ -107,10 +107,10 @@ def test_a_broken_practices_file_names_what_is_wrong(broken, says):
 # Through Telegram ----------------------------------------------------------------------------
 @asynccontextmanager
 async def the_bot(emulator, database, database_url, language: str, clock: dict | None = None, time_scale: float = 0.005,
-                  new: bool = True):
+                  new: bool = True, guides: GuidePlayer | None = None):
     settings = Settings(database_url=database_url, token=emulator.token, bot_api_url=emulator.base_url, dispatch_seconds=0)
     engine = Engine(database, clock=(lambda: clock["now"]) if clock is not None else (lambda: NOW))
-    app = build_application(settings, engine, sender=Sender(per_chat_interval=0.02), guides=GuidePlayer(time_scale=time_scale))
+    app = build_application(settings, engine, sender=Sender(per_chat_interval=0.02), guides=guides or GuidePlayer(time_scale=time_scale))
     if new:
         at_the_menu(database, USER, language)
     async with running(app, database):
@@ -136,6 +136,39 @@ def practice_rows(database) -> list[tuple]:
     with database.transaction() as session:
         return [(r.family, r.kind, r.completed, r.tension_before, r.tension_after, r.in_charge_before, r.in_charge_after)
                 for r in session.scalars(select(PracticeRun).order_by(PracticeRun.id))]
+
+
+class GuideTime:
+    """The guide player's clock, moved on by the test: a step comes when the test says its time has
+    come, never because the machine was slow or quick."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.sleepers: list[tuple[float, asyncio.Future]] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        entry = (self.now + seconds, asyncio.get_running_loop().create_future())
+        self.sleepers.append(entry)
+        try:
+            await entry[1]
+        finally:
+            self.sleepers.remove(entry)
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        for at, woken in self.sleepers:
+            if at <= self.now and not woken.done():
+                woken.set_result(None)
+
+    def waiting(self) -> bool:
+        """The player waits for a step still to come (it has made every edit that was due)."""
+        return any(at > self.now for at, _woken in self.sleepers)
 
 
 def the_message(emulator, message_id: int) -> dict:
@@ -169,15 +202,24 @@ async def test_a_body_scan_played_out_with_both_ratings_kept(emulator, database,
 async def test_relaxation_stopped_mid_way_then_started_again_and_played_out(emulator, database, database_url, language):
     w = WORDS[language]
     clock = {"now": NOW}
-    async with the_bot(emulator, database, database_url, language, clock, time_scale=0.2) as phone:
+    player, time = GuidePlayer(), GuideTime()
+    player.sleep, player.clock = time.sleep, time
+    async with the_bot(emulator, database, database_url, language, clock, guides=player) as phone:
         await open_tool(phone, emulator, w, "relaxation", w["lightly"])
         await rate(phone, "7", w["pmr_first"])
+        guide = emulator.last_message(USER)["message_id"]
+        await emulator.until(time.waiting)  # playing: the next step is due when the test says so
         clock["now"] = NOW + timedelta(seconds=40)
         phone.press(w["stop"])
         await phone.expect(w["tension_after"])
-        edits = len(emulator.calls_to("editMessageText"))
-        await asyncio.sleep(1.5)  # a step lasts 1.2 s or more here: the player would have edited again
-        assert len(emulator.calls_to("editMessageText")) <= edits + 1  # (the Stop's own mark) it stopped
+        await emulator.until(lambda: f"✓ {w['stop']}" in the_message(emulator, guide)["text"])  # the Stop's own mark
+        edits = the_message(emulator, guide)["edits"]
+        time.advance(practices()["pmr"].seconds + 1)  # every step's time has come: a guide still playing edits now
+        await emulator.until(lambda: not player.plays(USER) or time.waiting())
+        assert not player.plays(USER) and the_message(emulator, guide)["edits"] == edits  # it stopped
+        with database.transaction() as session:
+            row = session.scalars(select(PracticeRun)).one()
+            assert (row.completed, row.actual_seconds, row.ended_at) == (False, 40, NOW + timedelta(seconds=40))
         await rate(phone, "5", w["stopped_summary"])
         await phone.expect(w["menu"])
         with database.transaction() as session:
@@ -263,6 +305,20 @@ def test_the_activity_export_carries_each_run_with_its_ratings(chat, database, t
     assert "practice" in described
 
 
+def test_a_run_is_dated_by_the_dialogs_clock_and_found_in_its_range(new_chat, database, engine):
+    from storage import practices as runs
+
+    then = NOW - timedelta(days=60)
+    engine.clock = lambda: then
+    walk_a_body_scan(new_chat("8101"))
+    with database.transaction() as session:
+        row = session.scalars(select(PracticeRun)).one()
+        assert (row.created_at, row.started_at, row.ended_at) == (then, then, then)
+        found = runs.runs(session, row.patient_id, since=then - timedelta(days=1), until=then + timedelta(days=1))
+        assert [r.id for r in found] == [row.id]
+        assert runs.runs(session, row.patient_id, since=NOW - timedelta(days=28)) == []
+
+
 def test_erasing_a_patient_erases_their_practices(chat, database):
     walk_a_body_scan(chat, stop=True)
     with database.transaction() as session:
@@ -307,3 +363,39 @@ def test_a_command_during_a_practice_stops_it_takes_its_stop_button_away_and_kee
     assert Edit(drill, "Exercise stopped.") in chat.outputs and "What would you like to do?" in chat.texts[-1]
     assert "How tense" not in chat.text
     assert practice_rows(database) == [("relaxation", "pmr", False, 4, None, None, None)]
+
+
+def practice_sent(emulator, words: dict) -> list[dict]:
+    """Each time the practice's first step was sent as a new message (its edits are not counted)."""
+    return [c for c in emulator.calls_to("sendMessage") if words["pmr_first"] in str(c["params"].get("text"))]
+
+
+CRISIS = {  # what a patient in crisis might write, the pause's button, and the word after it
+    "en": ("honestly I just want to die", "Continue", "Let's carry on."),
+    "es": ("quiero morirme", "Continuar", "Sigamos."),
+    "de": ("Ich will sterben", "Weiter", "Machen wir weiter."),
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_a_crisis_message_during_a_practice_stops_it_and_it_is_not_played_again(emulator, database, database_url, language):
+    w = WORDS[language]
+    words, resume, carry_on = CRISIS[language]
+    clock = {"now": NOW}
+    async with the_bot(emulator, database, database_url, language, clock, time_scale=0.2) as phone:
+        await open_tool(phone, emulator, w, "relaxation", w["lightly"])
+        await rate(phone, "7", w["pmr_first"])
+        guides = len(practice_sent(emulator, w))
+        clock["now"] = NOW + timedelta(seconds=30)
+        phone.send(words)
+        await emulator.until(lambda: resume in buttons_of_last(emulator, USER))
+        with database.transaction() as session:  # stopped where it was, before anything else
+            row = session.scalars(select(PracticeRun)).one()
+            assert (row.completed, row.actual_seconds, row.ended_at) == (False, 30, NOW + timedelta(seconds=30))
+        phone.press(resume)
+        text = await phone.expect(w["tension_after"])
+        assert carry_on in text and w["pmr_first"] not in text  # on to the rating after it, not the practice again
+        assert len(practice_sent(emulator, w)) == guides == 1
+        await rate(phone, "5", w["stopped_summary"])
+        await phone.expect(w["menu"])
+    assert practice_rows(database) == [("relaxation", "pmr", False, 7, 5, None, None)]

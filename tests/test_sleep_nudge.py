@@ -108,10 +108,39 @@ async def test_a_nudge_with_the_relaxation_step_opens_a_breathing_exercise(emula
         assert await dispatcher.tick() == 1
         phone = Phone(emulator, USER, "es")
         await phone.expect(tr("es", "Time to start winding down for the night. Your steps:"))
-        assert buttons(emulator, USER) == [tr("es", "Start a breathing exercise"), tr("es", "Thanks, I'm winding down")]
+        assert buttons(emulator, USER) == [tr("es", "Start a muscle relaxation"), tr("es", "Start a breathing exercise"),
+                                           tr("es", "Thanks, I'm winding down")]
         phone.press(tr("es", "Start a breathing exercise"))
         await emulator.until(lambda: tr("es", "Slow paced breathing (4 in, 6 out)") in buttons(emulator, USER))
     assert nudges(database)[0][1] == "answered"
+
+
+@pytest.mark.parametrize("language", ["en", "es", "de"])
+async def test_the_nudges_drills_open_whenever_pressed_even_long_after_it_closed(emulator, database, database_url, language):
+    clock = Clock(NOW)
+    app, engine = bot(database, database_url, emulator, clock)
+    with_routine(database, language, steps=("relax", "dim"))
+    plan(database, clock)
+    async with running(app, database):
+        dispatcher = Dispatcher(database, engine, prompt_deliverer(app.bot, engine), clock=clock)
+        clock.at = NUDGE + timedelta(seconds=5)
+        assert await dispatcher.tick() == 1
+        phone = Phone(emulator, USER, language)
+        await phone.expect(tr(language, "Time to start winding down for the night. Your steps:"))
+        clock.at = NUDGE + timedelta(minutes=25)
+        await dispatcher.tick()  # closed: its twenty minutes are over
+        assert nudges(database)[0][1] == "expired"
+        clock.at = NUDGE + timedelta(hours=1)
+        phone.press(tr(language, "Start a muscle relaxation"))
+        text = await phone.expect(tr(language, "Before we start: how tense do you feel right now, from 0 to 10?"))
+        assert tr(language, "Progressive muscle relaxation") in text and tr(language, "Sleep well.") not in text
+        phone.send("/menu")
+        await phone.expect(tr(language, "What would you like to do?"))
+        phone.press(tr(language, "Start a breathing exercise"))
+        await emulator.until(lambda: tr(language, "Slow paced breathing (4 in, 6 out)") in buttons(emulator, USER))
+        assert tr(language, "Sleep well.") not in phone.latest_text()
+        phone.press(tr(language, "Thanks, I'm winding down"))  # the other button, late, still says good night
+        await phone.expect(tr(language, "Sleep well."))
 
 
 async def test_no_nudge_for_a_patient_who_withdrew(emulator, database, database_url):
