@@ -137,18 +137,23 @@ def when(c: Clock) -> str:
     return _("{time} (±{minutes} min)").format(time=at(c.mean), minutes=round(c.spread))
 
 
+def sleep_summary(nights: int, bedtime: Clock | None, wake: Clock | None, quality: float | None) -> str:
+    """How many nights, the mean bedtime and wake time with their spread, the mean quality (the dashboard says it too)."""
+    parts = [ngettext("{n} night", "{n} nights", nights).format(n=nights)]
+    if bedtime:
+        parts.append(_("bedtime {when}").format(when=when(bedtime)))
+    if wake:
+        parts.append(_("up at {when}").format(when=when(wake)))
+    if quality is not None:
+        parts.append(_("quality {mean} of 10 on average").format(mean=number(quality)))
+    return " · ".join(parts)
+
+
 def lines(r: Routines) -> list[tuple[str, str]]:
     """(label, text) for what the patient has: nothing at all gives no lines."""
     out = []
     if r.nights:
-        parts = [ngettext("{n} night", "{n} nights", r.nights).format(n=r.nights)]
-        if r.bedtime:
-            parts.append(_("bedtime {when}").format(when=when(r.bedtime)))
-        if r.wake:
-            parts.append(_("up at {when}").format(when=when(r.wake)))
-        if r.quality is not None:
-            parts.append(_("quality {mean} of 10 on average").format(mean=number(r.quality)))
-        out.append((_("Sleep diary"), " · ".join(parts)))
+        out.append((_("Sleep diary"), sleep_summary(r.nights, r.bedtime, r.wake, r.quality)))
     names = {"relaxation": _("Muscle relaxation"), "mindfulness": _("Mindfulness")}
     for family, p in r.practices.items():
         parts = [ngettext("{n} run, {done} completed", "{n} runs, {done} completed", p.runs).format(n=p.runs, done=p.completed)]

@@ -4,6 +4,7 @@ on the server (pain with the weekly PEG above hours slept): no script, nothing f
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from statistics import fmean
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -18,6 +19,7 @@ from content.lessons import course
 from dialogs.progress import number
 from exports.history import History
 from exports.report import phq4_bands, visit_labels
+from exports.report_routines import at as clock_time, clock, sleep_summary
 from locales import _
 
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP, RIGHT = 720, 200, 36, 22, 10, 10  # the charts' box, in SVG units
@@ -42,6 +44,11 @@ def tables(history: History, zone: ZoneInfo) -> dict:
         "phq4_bands": phq4_bands(),
         "daily": [[when(d.at), maybe(d.pain), maybe(d.sleep_hours, number), maybe(d.active_minutes), maybe(d.steps),
                    paced.get(d.paced, "")] for d in history.daily],
+        "sleep": [[when(n.at), maybe(n.bedtime, clock_time), maybe(n.wake, clock_time), maybe(n.quality)] for n in history.sleep],
+        "sleep_summary": sleep_summary(len(history.sleep), clock([n.bedtime for n in history.sleep if n.bedtime is not None]),
+                                       clock([n.wake for n in history.sleep if n.wake is not None]),
+                                       fmean(q) if (q := [n.quality for n in history.sleep if n.quality is not None]) else None)
+        if history.sleep else None,
         "pacing": [[day(p.day), p.activity,
                     _("baseline day") if p.kind == "baseline" else _("done"), integer(p.minutes), maybe(p.quota, lambda q: integer(round(q)))]
                    for p in history.pacing],
