@@ -66,3 +66,23 @@ def test_no_diary_says_none_in_this_range(database, client, signed_in):
     text = client.get(f"/patients/{CODE}").text
     section = text[text.index("<h3>Sleep diary</h3>"):text.index("<h3>Pacing</h3>")]
     assert "None in this range." in section and "<table>" not in section
+
+
+def test_each_night_is_a_bar_from_bedtime_down_to_wake_time(database, client, diary):
+    text = client.get(f"/patients/{CODE}").text
+    assert text.count("<svg ") == 3 and 'aria-label="Sleep diary: in bed, on the patient&#39;s clock"' in text
+    # 23:30 to 07:00 on a day running from 18:00 (top) to 18:00 (bottom), 168 units tall from y=10.
+    assert 'y="48.5" width="4" height="52.5"' in text
+    assert f">6:00{NARROW}PM</text>" in text and f">2:00{NARROW}AM</text>" in text
+
+
+def test_a_night_past_the_charts_edge_wraps_rather_than_vanishing():
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from web.history import diary_chart
+
+    start = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    chart = diary_chart([(start + timedelta(days=1), 17 * 60, 60)], start, start + timedelta(days=2), ZoneInfo("UTC"))
+    (x1, top1, h1), (x2, top2, h2) = chart["bars"]  # 17:00 to the bottom edge, then the top edge to 01:00
+    assert x1 == x2 and top1 == 171.0 and round(top1 + h1, 1) == 178.0 and top2 == 10.0 and h2 == 49.0
