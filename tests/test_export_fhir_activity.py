@@ -101,3 +101,20 @@ def test_an_identified_export_names_a_patient_who_only_practised(database, tmp_p
     [patient] = identified["Patient"]
     [run] = identified["Observation"]
     assert run["subject"]["reference"] == f"Patient/{patient['id']}"
+
+
+def test_redcap_carries_the_sleep_diary_and_leaves_activity_to_the_other_files():
+    import csv
+    import io
+
+    from exports import redcap
+
+    out = io.StringIO()
+    redcap.write_dictionary(Filters(), out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    forms = {row["Form Name"] for row in rows}
+    assert forms == {"enrollment", "peg3", "phq4", "daily", "sleep_diary"}  # no form invented for runs, lessons or exercise logs
+    diary = {row["Variable / Field Name"]: row for row in rows if row["Form Name"] == "sleep_diary"}
+    assert {"bedtime", "wake_time", "sleep_quality"} <= set(diary)
+    assert diary["bedtime"]["Text Validation Max"] == "1439" and "Minutes after midnight" in diary["bedtime"]["Field Note"]
+    assert "not in the REDCap export" in " ".join(open("README.md", encoding="utf-8").read().split())  # and the README says so
