@@ -85,20 +85,32 @@ def boxes(page: Page, f: Facts) -> None:
     page.y += height + 0.3
 
 
-def blocks(page: Page, f: Facts, caps: tuple[int, int]) -> None:
-    """The patient's words beside short labels, each answer at most caps[0] lines for this visit, caps[1] below."""
+def blocks(page: Page, f: Facts, caps: tuple[int, int], bottom: float | None = None) -> None:
+    """The patient's words beside short labels, each answer at most caps[0] lines for this visit, caps[1] below.
+    With `bottom` (the page cannot hold them all even at one line each), what would run past it is left
+    out, and a last line says where the rest is."""
     text_w = W - 2 * MARGIN - LABEL
+    line = BODY * LINE / 72
     for n, (heading, items, empty) in enumerate(sections(f)):
         cap = caps[min(n, 1)]
+        if bottom is not None and page.y + 0.37 + line > bottom:
+            return more(page)
         page.lines(MARGIN, page.wrap(heading, W - 2 * MARGIN, 12, 1, bold=True), 12, fontweight="bold")
         page.rule(page.y + 0.27)
         page.y += 0.37
         if not items:
             page.y += page.lines(MARGIN, [empty], BODY, color=MUTED)
         for label, text in items:
-            label_h = page.lines(MARGIN, page.wrap(label, LABEL - 0.15, BODY, 2, bold=True), BODY, color=MUTED, fontweight="bold")
-            page.y += max(label_h, page.lines(MARGIN + LABEL, page.wrap(text, text_w, BODY, cap), BODY)) + 0.04
+            labels, texts = page.wrap(label, LABEL - 0.15, BODY, 2, bold=True), page.wrap(text, text_w, BODY, cap)
+            if bottom is not None and page.y + max(len(labels), len(texts)) * line > bottom:
+                return more(page)
+            label_h = page.lines(MARGIN, labels, BODY, color=MUTED, fontweight="bold")
+            page.y += max(label_h, page.lines(MARGIN + LABEL, texts, BODY)) + 0.04
         page.y += 0.16
+
+
+def more(page: Page) -> None:
+    page.y += page.lines(MARGIN, [_("… more on the patient's page of the dashboard")], SMALL, color=MUTED)
 
 
 def figure(session: Session, patient: Patient, now: datetime, *, show_reference: bool, reader_zone: ZoneInfo | None = None) -> Figure:
@@ -140,8 +152,9 @@ def draw(f: Facts, *, show_reference: bool) -> Figure:
         blocks(page, f, caps)
         if page.y - 0.2 <= H - MARGIN:  # less the space after the last block and row
             break
+    fits = page.y - 0.2 <= H - MARGIN
     page.y, page.dry = top, False
-    blocks(page, f, caps)
+    blocks(page, f, caps, None if fits else H - MARGIN - SMALL * LINE / 72)
     return fig
 
 

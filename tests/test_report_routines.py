@@ -14,7 +14,7 @@ from exports.report_routines import clock
 from factories import daily_answers
 from onboard import onboard
 from storage.models import Exercise, ExerciseLog, LessonProgress, PracticeRun
-from test_report import TODAY, ago, facts, reads, the_patient
+from test_report import TODAY, ago, facts, reads, texts, the_patient
 
 import locales
 
@@ -97,6 +97,7 @@ def test_the_block_reads_right_in_each_language(chat, database):
     assert "4 nights · bedtime 12:00 AM (±47 min) · up at 7:00 AM (±21 min) · quality 6.5 of 10 on average" in en
     assert "Muscle relaxation" in en and "2 runs, 1 completed · tension −2.0 on average (0–10)" in en
     assert "Mindfulness" in en and "1 run, 1 completed · tension −1.0 on average (0–10) · pain in charge −2.0 on average (0–10)" in en
+    assert "more on the patient's page" not in en  # it all fits
     assert "Pain education" in en and "3 of 11 lessons read · 1 of 2 questions answered right" in en
     assert "Home exercises (28 days)" in en and "6 of 12 prescribed sessions logged (50%) · 1 exercise" in en
     assert "Entre check-ins" in es and "Diario de sueño" in es and "4 noches · se acuesta a las 0:00 (±47 min) · se levanta a las 7:00 (±21 min)" in es
@@ -144,3 +145,31 @@ def test_lessons_count_the_whole_course_whenever_read(chat, database):
     assert "1 of 11 lessons read · no question answered yet" in reads(draw(facts(database), show_reference=False))
     with database.transaction() as session:
         assert session.scalars(select(LessonProgress)).one().answer is None
+
+
+def test_the_page_still_holds_everything_with_long_answers_and_every_routine(chat, database):
+    from matplotlib.text import Text
+
+    from exports.report import STORY, figure
+    from storage.models import VisitPrep
+    from test_report import eight_weeks, tell_story
+
+    onboard(chat)
+    eight_weeks(database, reference=None)
+    sleep_diary(database)
+    the_rest(database)
+    words = "Every morning the pain is worst when I get up and it takes an hour to ease. " * 12
+    with database.transaction() as session:
+        pid = the_patient(session).id
+        tell_story(session, pid, **dict.fromkeys(STORY, words))
+        session.add(VisitPrep(patient_id=pid, changes=words, goals=words, questions=words, treatment=words, created_at=ago(1)))
+    with database.transaction() as session:
+        fig = figure(session, the_patient(session), NOW, show_reference=False)
+    fig.canvas.draw()
+    renderer, page = fig.canvas.get_renderer(), fig.bbox
+    for text in fig.findobj(Text):
+        if text.get_text():
+            box = text.get_window_extent(renderer)
+            assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1, text.get_text()
+    assert "Between check-ins" in reads(fig) and "Home exercises (28 days)" in reads(fig)
+    assert "… more on the patient's page of the dashboard" in texts(fig)  # what did not fit is said, not drawn off the page
