@@ -5,7 +5,8 @@ LOINC codes say what each item and score is. Each instrument is a Questionnaire,
 response a QuestionnaireResponse, each score an Observation derived from that response. An
 instrument kept to be charted over time (`observed`, the sleep diary) also has an Observation per
 answer, coded by LOINC where the item has a code and otherwise under our one local code system,
-LOCAL (the item's id as the code); a time of day is a `valueTime`.
+LOCAL (the item's id as the code); a time of day is a `valueTime`. Relaxation and mindfulness runs,
+lesson answers and home exercise logs are Observations under LOCAL too (exports/fhir_activity.py).
 Pseudonymous: the subject is the study code (a logical reference by identifier). Only an identified
 export (an admin's choice) adds Patient resources carrying the Telegram id, name and clinic reference.
 Responses are streamed from exports.source and written as they are read, one at a time.
@@ -23,12 +24,12 @@ from sqlalchemy.orm import Session
 
 from content.instruments import MAIN_SCORE, Instrument, Item, Option, instruments
 from content.instruments import instrument as instrument_named
+from exports import fhir_activity
+from exports.fhir_activity import CATEGORY, LOCAL, UCUM  # LOCAL: the one local code system (measures with no LOINC code)
 from exports.files import owner_only, private_dir
 from exports.source import Filters, Person, Sitting, people, sittings
 
 LOINC = "http://loinc.org"
-UCUM = "http://unitsofmeasure.org"
-CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 ORDINAL = "http://hl7.org/fhir/StructureDefinition/ordinalValue"  # an answer's score weight
@@ -38,7 +39,6 @@ CLINIC_REFERENCE = "urn:paincoach:clinic-reference"
 SOURCE = "urn:paincoach:source"  # meta.tag: scheduled | self
 TRANSLATION = "urn:paincoach:translation"  # meta.tag: validated | not-validated (the language answered in)
 TYPES = ("Questionnaire", "QuestionnaireResponse", "Observation")
-LOCAL = "urn:paincoach:codes"  # the local code system: measures with no LOINC code, coded by their item id
 
 
 def canonical(instrument_id: str) -> str:
@@ -222,6 +222,10 @@ def write(session: Session, filters: Filters, directory: Path) -> dict[str, int]
             for observation in (*_observations(sitting, instrument, subject), *_answer_observations(sitting, instrument, subject)):
                 emit(observation)
             seen.add(sitting.patient_id)
+        for patient_id, observation in fhir_activity.observations(session, filters, people_by_id,
+                                                                   lambda person: _subject(person, filters.identify)):
+            emit(observation)
+            seen.add(patient_id)
         if filters.identify:
             for patient_id in sorted(seen):
                 emit(_patient(people_by_id[patient_id]))

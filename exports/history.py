@@ -1,5 +1,6 @@
 """One patient's record over a range of days the clinician chooses: PEG-3, PHQ-4 with its
-subscales, the daily check-in (pain, sleep, activity, pacing followed), pacing logs against their
+subscales, the daily check-in (pain, sleep, activity, pacing followed), the sleep diary (bedtime,
+wake time, quality), pacing logs against their
 quota, breathing drills with tension before and after, muscle relaxation and mindfulness with
 tension and how much the pain is in charge before and after, home exercise adherence week by week
 (`exports.exercises`), and what the patient chose to share for
@@ -34,6 +35,7 @@ QUICK = {"4w": 28, "3m": 91, "all": None}  # the quick choices: days back, endin
 DEFAULT = "4w"
 DAILY = ("pain_now", "sleep_hours", "active_minutes", "steps", "pacing_followed")
 PEG = ("peg_pain", "peg_enjoyment", "peg_activity")
+DIARY = ("bedtime", "wake_time", "sleep_quality")
 EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)  # a typed year outside these is a typo
 
 
@@ -129,6 +131,17 @@ class PacingEntry:
 
 
 @dataclass(frozen=True)
+class Night:
+    """A sleep diary answered: bedtime and wake time as minutes after midnight on the patient's own
+    clock (they are times of day where the patient sleeps, not moments to convert), quality 0-10."""
+
+    at: datetime
+    bedtime: float | None
+    wake: float | None
+    quality: float | None
+
+
+@dataclass(frozen=True)
 class Drill:
     at: datetime
     pattern: str
@@ -173,6 +186,7 @@ class History:
     peg: list[Peg] = field(default_factory=list)  # oldest first, as all of these
     phq4: list[Phq4] = field(default_factory=list)
     daily: list[Daily] = field(default_factory=list)
+    sleep: list[Night] = field(default_factory=list)
     pacing: list[PacingEntry] = field(default_factory=list)
     drills: list[Drill] = field(default_factory=list)
     practices: list[PracticeEntry] = field(default_factory=list)
@@ -183,7 +197,7 @@ class History:
 
     @property
     def empty(self) -> bool:
-        return not (self.peg or self.phq4 or self.daily or self.pacing or self.drills or self.practices or self.lessons or self.visits
+        return not (self.peg or self.phq4 or self.daily or self.sleep or self.pacing or self.drills or self.practices or self.lessons or self.visits
                     or self.noted or self.exercises.weeks)
 
 
@@ -195,11 +209,12 @@ def gather(session: Session, patient: Patient, span: Span, zone: ZoneInfo) -> Hi
 
     found = History(span)
     responses = session.scalars(select(Response).where(
-        Response.patient_id == patient.id, Response.completed_at.is_not(None), Response.instrument.in_(("peg3", "phq4", "daily")),
+        Response.patient_id == patient.id, Response.completed_at.is_not(None), Response.instrument.in_(("peg3", "phq4", "daily", "sleep_diary")),
         *within(Response.completed_at)).order_by(Response.completed_at, Response.id)).all()
     values: dict[tuple[int, str], float | None] = {
         (rid, item): None if skipped else value
-        for rid, item, value, skipped in records.daily_answers(session, [r.id for r in responses if r.instrument != "phq4"], PEG + DAILY)
+        for rid, item, value, skipped in records.daily_answers(session, [r.id for r in responses if r.instrument != "phq4"],
+                                                                     PEG + DAILY + DIARY)
     }
     for r in responses:
         at, score = as_utc(r.completed_at), parse_score(r.score) or {}
@@ -208,6 +223,8 @@ def gather(session: Session, patient: Patient, span: Span, zone: ZoneInfo) -> Hi
         elif r.instrument == "daily":
             paced = values.get((r.id, "pacing_followed"))
             found.daily.append(Daily(at, *(values.get((r.id, item)) for item in DAILY[:4]), None if paced is None else int(paced)))
+        elif r.instrument == "sleep_diary":
+            found.sleep.append(Night(at, *(values.get((r.id, item)) for item in DIARY)))
         elif {"total", "band", "anxiety", "depression"} <= set(score):  # a sitting with a skipped item has no score
             found.phq4.append(Phq4(at, score["total"], score["band"], score["anxiety"], score["depression"],
                                    bool(score.get("anxiety_positive")), bool(score.get("depression_positive"))))

@@ -4,6 +4,7 @@ on the server (pain with the weekly PEG above hours slept): no script, nothing f
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from statistics import fmean
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -18,6 +19,7 @@ from content.lessons import course
 from dialogs.progress import number
 from exports.history import History
 from exports.report import phq4_bands, visit_labels
+from exports.report_routines import at as clock_time, clock, sleep_summary
 from locales import _
 
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP, RIGHT = 720, 200, 36, 22, 10, 10  # the charts' box, in SVG units
@@ -42,6 +44,11 @@ def tables(history: History, zone: ZoneInfo) -> dict:
         "phq4_bands": phq4_bands(),
         "daily": [[when(d.at), maybe(d.pain), maybe(d.sleep_hours, number), maybe(d.active_minutes), maybe(d.steps),
                    paced.get(d.paced, "")] for d in history.daily],
+        "sleep": [[when(n.at), maybe(n.bedtime, clock_time), maybe(n.wake, clock_time), maybe(n.quality)] for n in history.sleep],
+        "sleep_summary": sleep_summary(len(history.sleep), clock([n.bedtime for n in history.sleep if n.bedtime is not None]),
+                                       clock([n.wake for n in history.sleep if n.wake is not None]),
+                                       fmean(q) if (q := [n.quality for n in history.sleep if n.quality is not None]) else None)
+        if history.sleep else None,
         "pacing": [[day(p.day), p.activity,
                     _("baseline day") if p.kind == "baseline" else _("done"), integer(p.minutes), maybe(p.quota, lambda q: integer(round(q)))]
                    for p in history.pacing],
@@ -72,21 +79,49 @@ def length(seconds: int) -> str:
 
 
 def charts(history: History, zone: ZoneInfo, now: datetime) -> list[dict] | None:
-    """Pain (daily dots, the PEG a line), then hours slept, across the range; None with nothing to draw."""
+    """Pain (daily dots, the PEG a line), then hours slept, then the sleep diary's nights, across the
+    range; None with nothing to draw."""
     pain = [(d.at, d.pain) for d in history.daily if d.pain is not None]
     peg = [(p.at, p.score) for p in history.peg if p.score is not None]
     sleep = [(d.at, d.sleep_hours) for d in history.daily if d.sleep_hours is not None]
-    if not (pain or peg or sleep):
+    nights = [(n.at, n.bedtime, n.wake) for n in history.sleep if n.bedtime is not None and n.wake is not None]
+    if not (pain or peg or sleep or nights):
         return None
     since, until = history.span.bounds(zone)
-    start = since or min(at for at, _v in pain + peg + sleep).astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = since or min(at for at, *_v in pain + peg + sleep + nights).astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
     end = min(until, max(now, start + timedelta(days=1)))
     top_sleep = max(12, *(hours for _at, hours in sleep)) if sleep else 12
-    return [
-        plot(_("Pain, 0 to 10 (lower is better)"), start, end, zone, 10, dots=pain, line=peg,
-             legend=[("dot", _("Daily pain")), ("line", _("Weekly PEG score"))]),
-        plot(_("Hours slept"), start, end, zone, top_sleep, bars=sleep, legend=[]),
-    ]
+    drawn = []
+    if pain or peg or sleep:
+        drawn += [
+            plot(_("Pain, 0 to 10 (lower is better)"), start, end, zone, 10, dots=pain, line=peg,
+                 legend=[("dot", _("Daily pain")), ("line", _("Weekly PEG score"))]),
+            plot(_("Hours slept"), start, end, zone, top_sleep, bars=sleep, legend=[]),
+        ]
+    if nights:
+        drawn.append(diary_chart(nights, start, end, zone))
+    return drawn
+
+
+DIARY_FROM = 18 * 60  # the diary chart's day runs from 18:00 down to 18:00 the next day (patient's clock)
+
+
+def diary_chart(nights: list[tuple[datetime, float, float]], start: datetime, end: datetime, zone: ZoneInfo) -> dict:
+    """Each night a bar from bedtime down to wake time on the patient's clock, placed on the day it was
+    answered; a night that runs past 18:00 wraps to the top."""
+    chart = plot(_("Sleep diary: in bed, on the patient's clock"), start, end, zone, 24, legend=[])
+    inner = HEIGHT - TOP - BOTTOM
+    y = lambda minutes: round(TOP + inner * minutes / (24 * 60), 1)  # noqa: E731 - minutes after 18:00, downwards
+    chart["grid"] = [(y(offset), clock_time(DIARY_FROM + offset)) for offset in range(0, 24 * 60 + 1, 4 * 60)]
+    span = (end - start).total_seconds() or 1
+    bars = []
+    for at, bedtime, wake in nights:
+        x = round(LEFT + (WIDTH - LEFT - RIGHT) * min(max((at - start).total_seconds() / span, 0), 1), 1) - 2
+        top, bottom = (bedtime - DIARY_FROM) % (24 * 60), (wake - DIARY_FROM) % (24 * 60)
+        pieces = [(top, bottom)] if bottom > top else [(top, 24 * 60), (0, bottom)]
+        bars += [(x, y(a), round(y(b) - y(a), 1)) for a, b in pieces if b > a]
+    chart["bars"] = bars
+    return chart
 
 
 def plot(title: str, start: datetime, end: datetime, zone: ZoneInfo, top: float, *, dots=(), line=(), bars=(), legend) -> dict:
