@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from content.lessons import course
 from scheduler.dispatcher import quiet_hours_end
+from scheduler.outbound import may_be_planned
 from scheduler.planner import HORIZON
 from scheduler.times import instant, parse_hhmm
 from storage import lessons
@@ -26,13 +27,7 @@ AFTER_CHECKIN = timedelta(hours=1)
 def plan(session: Session, now: datetime, *, patient_ids: list[int] | None = None, horizon: timedelta = HORIZON) -> int:
     """Plan each patient's next lesson if it falls in (now, now + horizon]; returns how many."""
     query = select(Patient).where(
-        Patient.onboarded_at.is_not(None),
-        Patient.consent == "given",
-        Patient.discharged_at.is_(None),
-        Patient.reachable,
-        Patient.checkins_paused.is_(False),
-        Patient.timezone.is_not(None),
-        Patient.channel == "telegram",
+        *may_be_planned(),
     )
     order = [lesson.id for lesson in course().lessons]
     # In SQL, so the loop sees only patients who may need one: not paused, not finished, none waiting.

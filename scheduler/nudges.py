@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from scheduler.outbound import may_be_planned
 from scheduler.times import occurrences, parse_hhmm
 from storage.models import Patient, Prompt, SleepRoutine
 
@@ -38,13 +39,7 @@ def plan(session: Session, now: datetime, *, patient_ids: list[int] | None = Non
     """Plan the nudges due in (now, now + horizon] not planned yet; returns how many were offered."""
     query = select(SleepRoutine, Patient).join(Patient, Patient.id == SleepRoutine.patient_id).where(
         SleepRoutine.nudge_minutes.is_not(None),
-        Patient.onboarded_at.is_not(None),
-        Patient.consent == "given",
-        Patient.discharged_at.is_(None),
-        Patient.reachable,
-        Patient.checkins_paused.is_(False),
-        Patient.timezone.is_not(None),
-        Patient.channel == "telegram",
+        *may_be_planned(),
     )
     if patient_ids is not None:
         query = query.where(Patient.id.in_(patient_ids))

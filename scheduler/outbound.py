@@ -75,6 +75,20 @@ def may_be_messaged() -> list:
     ]
 
 
+def may_be_planned() -> list:
+    """Conditions (on Patient) under which anything proactive is planned for a patient at all: the
+    check-in planner, the nudges and the lessons share them (the gate above still decides at send time)."""
+    return [
+        Patient.onboarded_at.is_not(None),
+        Patient.consent == "given",
+        Patient.discharged_at.is_(None),
+        Patient.reachable,
+        Patient.checkins_paused.is_(False),
+        Patient.timezone.is_not(None),
+        Patient.channel == "telegram",
+    ]
+
+
 def held_by_pause():
     """Condition (on Prompt) of a prompt the patient's pause holds back: what expires so was not
     missed by the patient but paused by them, and is recorded so."""

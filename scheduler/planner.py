@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from scheduler import nudges
+from scheduler.outbound import may_be_planned
 from scheduler.times import occurrences, parse_hhmm
 from storage.models import Clinic, Patient, Prompt, Schedule
 
@@ -50,13 +51,7 @@ def create_default_schedules(session: Session, patient: Patient, now: datetime) 
 def plan(session: Session, now: datetime, *, patient_ids: list[int] | None = None, horizon: timedelta = HORIZON) -> int:
     """Create the prompts due in (now, now + horizon]; returns how many were planned."""
     query = select(Patient.id).where(
-        Patient.onboarded_at.is_not(None),
-        Patient.consent == "given",
-        Patient.discharged_at.is_(None),
-        Patient.reachable,
-        Patient.checkins_paused.is_(False),
-        Patient.timezone.is_not(None),
-        Patient.channel == "telegram",
+        *may_be_planned(),
     )
     if patient_ids is not None:
         query = query.where(Patient.id.in_(patient_ids))
