@@ -111,8 +111,8 @@ def gather(session: Session, patient_id: int, zone, since: datetime, today: date
     found.lessons_right = sum(row.correct is True for row in taught)
     first = today - timedelta(days=EXERCISE_DAYS - 1)
     for exercise in stored.every(session, patient_id):
-        start = max(first, stored.local_day(as_utc(exercise.prescribed_at), zone))
-        end = min(today, stored.local_day(as_utc(exercise.stopped_at), zone)) if exercise.stopped_at else today
+        start = max(first, stored.local_date(as_utc(exercise.prescribed_at), zone))
+        end = min(today, stored.local_date(as_utc(exercise.stopped_at), zone)) if exercise.stopped_at else today
         if start > end:
             continue
         found.exercises += 1
