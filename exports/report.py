@@ -91,8 +91,8 @@ def blocks(page: Page, f: Facts, caps: tuple[int, int], bottom: float | None = N
     out, and a last line says where the rest is."""
     text_w = W - 2 * MARGIN - LABEL
     line = BODY * LINE / 72
-    for n, (heading, items, empty) in enumerate(sections(f)):
-        cap = caps[min(n, 1)]
+    for n, (heading, items, empty, fewest) in enumerate(sections(f)):
+        cap = max(caps[min(n, 1)], fewest)
         if bottom is not None and page.y + 0.37 + line > bottom:
             return more(page)
         page.lines(MARGIN, page.wrap(heading, W - 2 * MARGIN, 12, 1, bold=True), 12, fontweight="bold")

@@ -67,8 +67,12 @@ def safety_line(f: Facts) -> str | None:
     return _("Safety, {weeks} weeks:").format(weeks=WEEKS) + " " + " · ".join(parts) if parts else None
 
 
-def sections(f: Facts) -> list[tuple[str, list[tuple[str, str]], str]]:
-    """The text blocks: (heading, [(label, text)], what to say when there is nothing)."""
+FACTS_LINES = 2  # the lines a row of figures keeps however full the page (the patient's words give way first)
+
+
+def sections(f: Facts) -> list[tuple[str, list[tuple[str, str]], str, int]]:
+    """The text blocks: (heading, [(label, text)], what to say when there is nothing, the fewest lines
+    a row keeps: 1 for the patient's words, FACTS_LINES for figures)."""
     visit = visit_labels()
     story = {"where_it_hurts": _("Where it hurts"), "since_when": _("Since when"), "what_makes_it_worse": _("Makes it worse"),
              "what_has_been_tried": _("Tried so far"), "good_day": _("A good day")}
@@ -84,10 +88,10 @@ def sections(f: Facts) -> list[tuple[str, list[tuple[str, str]], str]]:
             sprint.append((metric(m), _("not enough answers to compare") if first is None or last is None
                            else _("first week {first} → last week {last}").format(first=number(first), last=number(last))))
     visit_heading = _("For this visit (prepared {day})").format(day=day(f.visit_day)) if f.visit else _("For this visit")
-    routines = [] if f.routines.empty else [(_("Between check-ins"), report_routines.lines(f.routines), "")]
-    return [(visit_heading, [(visit[k], v) for k, v in f.visit.items()], _("No visit notes prepared")), *routines,
-            (sprint_heading, sprint, _("No sprint started")),
-            (_("Pain story"), [(story[k], v) for k, v in f.story.items()], _("No pain story given"))]
+    routines = [] if f.routines.empty else [(_("Between check-ins"), report_routines.lines(f.routines), "", FACTS_LINES)]
+    return [(visit_heading, [(visit[k], v) for k, v in f.visit.items()], _("No visit notes prepared"), 1), *routines,
+            (sprint_heading, sprint, _("No sprint started"), FACTS_LINES),
+            (_("Pain story"), [(story[k], v) for k, v in f.story.items()], _("No pain story given"), 1)]
 
 
 def visit_labels() -> dict[str, str]:
