@@ -14,6 +14,10 @@ from dialogs.base import Answer, Choice, Invalid, Question
 from locales import _
 
 NUMBER = re.compile(r"-?\d[\d.,]*")
+# A number followed by a span of time ("worse for 3 days", "seit 3 Tagen", "did 5 minutes") says how
+# long, not how much: on a 0-10 scale it is no rating, and is asked again rather than stored.
+HOW_LONG = re.compile(r"\s*(days?|tag(e|en)?|d[ií]as?|hours?|hrs?|stunden?|std|horas?|minutes?|mins?|minuten?|minutos?"
+                      r"|weeks?|wochen?|semanas?|months?|monat(e|en)?|mes(es)?|years?|jahr(e|en)?|a[nñ]os?)\b", re.IGNORECASE)
 YES = {"yes", "yeah", "yep", "yup", "sure", "ok", "okay", "si", "claro", "vale", "ja", "jawohl", "jep", "genau"}
 NO = {"no", "nope", "nah", "nein", "ne", "noe"}
 
@@ -32,6 +36,8 @@ def read_value(item: Item, answer: Answer) -> float | None:
         text = answer.text or ""
         match = NUMBER.search(text)
         if not match or _more_than_it_shows(text[match.end():]):
+            return None
+        if item.kind == "scale" and HOW_LONG.match(text[match.end():]):
             return None
         raw = match.group(0).rstrip(".,")
     if item.decimals:

@@ -85,3 +85,17 @@ def test_a_bare_no_on_the_treatment_question_is_its_no_button(chat, database):
     chat.say("no")  # "No treatment is being considered": the start of the label
     with database.transaction() as session:
         assert session.scalars(select(VisitPrep)).one().treatment is None
+
+
+@pytest.mark.parametrize("typed", ["seit 3 Tagen schlimmer", "did 5 minutes", "peor desde hace 2 días", "worse for 2 weeks"])
+def test_a_span_of_time_typed_on_a_0_to_10_scale_is_no_rating(typed):
+    # "seit 3 Tagen schlimmer" at "how strong is the pain" was stored as a pain of 3.
+    from content.instruments import Item
+    from dialogs.answers import read_value
+    from dialogs.base import Answer
+
+    scale = Item(id="pain", text="", kind="scale", minimum=0, maximum=10)
+    assert read_value(scale, Answer(text=typed)) is None
+    assert read_value(scale, Answer(text="7, worse since Friday")) == 7  # a rating with words after it still counts
+    hours = Item(id="sleep_hours", text="", kind="number", minimum=0, maximum=24)
+    assert read_value(hours, Answer(text="7 hours")) == 7  # a number item asked in hours keeps its unit
