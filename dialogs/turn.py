@@ -191,7 +191,10 @@ class Turn:
             self.say(result.message)
         elif isinstance(question := dialog.ask(), Question) and question.choices and not self.replied:
             # (Not after a safety or advice reply: that message was not meant as an answer.)
-            self.say(_("Please choose one of the buttons below."))
+            if dialog.name == "menu":
+                self.say(_("Please choose one of the buttons below."))
+            else:  # inside a tool: say the way out too, where a question has no Back button of its own
+                self.say(_("Please choose one of the buttons below. (/menu takes you back to the menu.)"))
         self.ask()
 
     def _typed_choice(self, answer: Answer, dialog: Dialog) -> Answer:

@@ -399,3 +399,16 @@ async def test_a_crisis_message_during_a_practice_stops_it_and_it_is_not_played_
         await rate(phone, "5", w["stopped_summary"])
         await phone.expect(w["menu"])
     assert practice_rows(database) == [("relaxation", "pmr", False, 7, 5, None, None)]
+
+
+def test_text_at_the_practice_picker_says_the_way_back(chat):
+    # The picker has no Back button: a patient who types "back" is told how to leave, not only to press.
+    from onboard import onboard
+
+    onboard(chat)
+    chat.open("Mindfulness")
+    chat.say("back")
+    assert "Please choose one of the buttons below. (/menu takes you back to the menu.)" in chat.texts
+    assert "Which practice would you like?" in chat.text
+    chat.command("menu")
+    assert "What would you like to do?" in chat.text
