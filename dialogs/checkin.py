@@ -128,6 +128,10 @@ class Checkin(Dialog):
             if instrument_id == "peg3" and response.score:
                 score = fmt(round(response.score["score"], 1))  # as /progress shows it
                 lines.append(_("Your PEG score this week: {score} (0 to 10; lower is better).").format(score=score))
+            if instrument_id == "phq4" and (response.score or {}).get("band") == "severe":  # the clinic was alerted: say so
+                lines.append(_("Thank you for answering honestly. Your answers suggest the last two weeks have been really hard. "
+                               "Your clinic team will see them, so they can talk with you about support. If you ever feel you "
+                               "might harm yourself, tell me straight away or call your local emergency number."))
         self.say("\n".join(lines))
         if spike:
             flares.offer(self.turn)

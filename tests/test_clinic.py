@@ -366,6 +366,7 @@ def test_a_severe_phq4_alerts_the_clinic(engine, database, desk):
     alice.press("Mood (PHQ-4)")
     for _ in range(4):
         alice.press("Nearly every day")
+    assert "Your clinic team will see them, so they can talk with you about support." in alice.text  # told, not left alone
     with database.transaction() as session:
         [alert] = session.scalars(select(Alert)).all()
         assert alert.category == "phq4_severe"
