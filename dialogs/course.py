@@ -33,7 +33,12 @@ class Course(Dialog):
         paused = lessons.paused(self.turn.session, self.patient.id)
         choices = []
         if learning.next_one(self.turn) is not None:
-            lines.append(_("The lessons are paused.") if paused else _("A new lesson comes every few days."))
+            if paused:
+                lines.append(_("The lessons are paused."))
+            elif self.patient.checkins_paused:  # the one switch holds lessons too
+                lines.append(_("Your reminders are paused, so no new lesson comes on its own; you can still read the next one now."))
+            else:
+                lines.append(_("A new lesson comes every few days."))
             choices.append(Choice(NEXT, _("Next lesson now")))
             choices.append(Choice(RESUME, _("Resume the lessons")) if paused else Choice(PAUSE, _("Pause the lessons")))
         else:

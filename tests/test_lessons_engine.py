@@ -279,3 +279,12 @@ async def test_paused_reminders_hold_lessons_back_too(chat, database):
     at = DUE + timedelta(minutes=1)
     await Dispatcher(database, Engine(database, clock=lambda: at), outbox.deliver, clock=lambda: at).tick()
     assert outbox.sent == [] and plan(database, DUE + timedelta(days=3)) == 0
+
+
+def test_the_course_page_says_no_lesson_comes_on_its_own_while_reminders_are_paused(chat):
+    onboard(chat)
+    chat.command("pause")
+    chat.command("menu")
+    chat.open("Pain lessons")
+    assert "Your reminders are paused, so no new lesson comes on its own" in chat.text
+    assert "A new lesson comes every few days." not in chat.text and "Next lesson now" in chat.buttons
