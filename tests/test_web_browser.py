@@ -123,6 +123,7 @@ def seeded(database, server, language: str = "en") -> tuple[str, int]:
     a, b = make_clinic(database, "A", timezone="Europe/Berlin"), make_clinic(database, "B")
     verified(database, desk, a, DOCTOR_A)
     phq4_history(database, a)
+    routines(database)
     with database.transaction() as session:
         patient = session.scalars(select(Patient)).one()
         raise_alert(session, patient, "phq4_severe", NOW)
@@ -133,6 +134,32 @@ def seeded(database, server, language: str = "en") -> tuple[str, int]:
         doctor.language, doctor.is_admin = language, True  # an admin: every page is theirs to see
     [reply] = desk.handle(Inbound(Who("telegram", DOCTOR_A, language), Command("web")))
     return reply.text.split("\n")[-1].rsplit("/", 1)[-1], done.id
+
+
+def routines(database) -> None:
+    """The only patient's sleep diary, practices, lessons and a home exercise, so that the patient's
+    page is checked with its tables and the sleep chart filled, not only their "none in this range"."""
+    from factories import daily_answers
+    from storage.models import Exercise, ExerciseLog, LessonProgress, PracticeRun
+
+    daily_answers(database, [(NOW - timedelta(days=n, hours=4), {"bedtime": 23 * 60.0 + 15 * n, "wake_time": 7 * 60.0, "sleep_quality": 6.0})
+                             for n in range(1, 4)], instrument="sleep_diary")
+    with database.transaction() as session:
+        pid = session.scalars(select(Patient.id)).one()
+        session.add_all([
+            PracticeRun(patient_id=pid, family="relaxation", kind="pmr", planned_seconds=180, actual_seconds=180, completed=True,
+                        started_at=NOW - timedelta(days=2), created_at=NOW - timedelta(days=2), tension_before=6, tension_after=4),
+            PracticeRun(patient_id=pid, family="mindfulness", kind="leaves", planned_seconds=120, actual_seconds=60, completed=False,
+                        started_at=NOW - timedelta(days=1), created_at=NOW - timedelta(days=1), tension_before=5, in_charge_before=7),
+            LessonProgress(patient_id=pid, lesson="protector", source="asked", sent_at=NOW - timedelta(days=3),
+                           opened_at=NOW - timedelta(days=3), answered_at=NOW - timedelta(days=3), answer="a", correct=True),
+        ])
+        bridge = Exercise(patient_id=pid, name="Bridge", sets=2, reps=8, days_per_week=3, progression="none", prescribed_by="test",
+                          prescribed_at=NOW - timedelta(days=20))
+        session.add(bridge)
+        session.flush()
+        session.add_all(ExerciseLog(exercise_id=bridge.id, local_date=(NOW - timedelta(days=n)).date(), outcome=outcome, pain_before=3,
+                                    pain_after=4, logged_at=NOW - timedelta(days=n)) for n, outcome in ((1, "done"), (3, "part"), (8, "skipped")))
 
 
 def show(browser, server: str, page: Page, token: str, alert: int) -> None:
@@ -182,6 +209,9 @@ def check(browser, server: str, page: Page, token: str, alert: int, language: st
         assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == language, page.name
         if overflow := horizontal_overflow(browser, size):
             problems.append(f"{page.name} at {size[0]}×{size[1]}: {overflow}px wider than the window")
+        clipped = browser.execute_script(  # a chart's label drawn past its own left edge is cut off
+            "return [...document.querySelectorAll('svg text')].filter(t => t.getBBox().x < 0).map(t => t.textContent)")
+        problems += [f"{page.name}: chart label cut off at the left: {label}" for label in clipped]
         problems += [f"{page.name} at {size[0]}×{size[1]}: {found}" for found in serious_accessibility_violations(browser)]
     problems += [f"{page.name}: {entry['message']}" for entry in browser.get_log("browser")
                  if "Content Security Policy" in entry["message"]]  # nothing the page loads or runs is refused

@@ -104,19 +104,20 @@ def charts(history: History, zone: ZoneInfo, now: datetime) -> list[dict] | None
 
 
 DIARY_FROM = 18 * 60  # the diary chart's day runs from 18:00 down to 18:00 the next day (patient's clock)
+CLOCK_LEFT = 64  # room for clock times as labels ("12:00 PM"), where the other charts label 0 to 10
 
 
 def diary_chart(nights: list[tuple[datetime, float, float]], start: datetime, end: datetime, zone: ZoneInfo) -> dict:
     """Each night a bar from bedtime down to wake time on the patient's clock, placed on the day it was
     answered; a night that runs past 18:00 wraps to the top."""
-    chart = plot(_("Sleep diary: in bed, on the patient's clock"), start, end, zone, 24, legend=[])
+    chart = plot(_("Sleep diary: in bed, on the patient's clock"), start, end, zone, 24, legend=[], left=CLOCK_LEFT)
     inner = HEIGHT - TOP - BOTTOM
     y = lambda minutes: round(TOP + inner * minutes / (24 * 60), 1)  # noqa: E731 - minutes after 18:00, downwards
     chart["grid"] = [(y(offset), clock_time(DIARY_FROM + offset)) for offset in range(0, 24 * 60 + 1, 4 * 60)]
     span = (end - start).total_seconds() or 1
     bars = []
     for at, bedtime, wake in nights:
-        x = round(LEFT + (WIDTH - LEFT - RIGHT) * min(max((at - start).total_seconds() / span, 0), 1), 1) - 2
+        x = round(CLOCK_LEFT + (WIDTH - CLOCK_LEFT - RIGHT) * min(max((at - start).total_seconds() / span, 0), 1), 1) - 2
         top, bottom = (bedtime - DIARY_FROM) % (24 * 60), (wake - DIARY_FROM) % (24 * 60)
         pieces = [(top, bottom)] if bottom > top else [(top, 24 * 60), (0, bottom)]
         bars += [(x, y(a), round(y(b) - y(a), 1)) for a, b in pieces if b > a]
@@ -124,14 +125,15 @@ def diary_chart(nights: list[tuple[datetime, float, float]], start: datetime, en
     return chart
 
 
-def plot(title: str, start: datetime, end: datetime, zone: ZoneInfo, top: float, *, dots=(), line=(), bars=(), legend) -> dict:
+def plot(title: str, start: datetime, end: datetime, zone: ZoneInfo, top: float, *, dots=(), line=(), bars=(), legend,
+         left: int = LEFT) -> dict:
     span = (end - start).total_seconds() or 1
-    x = lambda at: round(LEFT + (WIDTH - LEFT - RIGHT) * min(max((at - start).total_seconds() / span, 0), 1), 1)  # noqa: E731
+    x = lambda at: round(left + (WIDTH - left - RIGHT) * min(max((at - start).total_seconds() / span, 0), 1), 1)  # noqa: E731
     y = lambda value: round(TOP + (HEIGHT - TOP - BOTTOM) * (1 - min(value, top) / top), 1)  # noqa: E731
     step = 2 if top <= 12 else 4
     day = lambda at: format_date(at.astimezone(zone).date(), "medium", locale=locales.formatting())  # noqa: E731
     return {
-        "title": title, "width": WIDTH, "height": HEIGHT, "left": LEFT, "right": WIDTH - RIGHT, "bottom": HEIGHT - BOTTOM,
+        "title": title, "width": WIDTH, "height": HEIGHT, "left": left, "right": WIDTH - RIGHT, "bottom": HEIGHT - BOTTOM,
         "grid": [(y(v), integer(v)) for v in range(0, int(top) + 1, step)],
         "dots": [(x(at), y(v)) for at, v in dots],
         "line": " ".join(f"{x(at)},{y(v)}" for at, v in line),
