@@ -26,11 +26,18 @@ def score_columns(measure: Instrument) -> list[str]:
     return [f"{measure.id}_{name}" for name in SCORES.get(measure.scoring, [])]
 
 
+# The instruments of the first layout: their items, then their scores. An instrument added since
+# (the sleep diary) appends its own columns after them, so no column a reader relies on ever moves.
+FIRST_LAYOUT = ("daily", "peg3", "phq4")
+
+
 def columns(filters: Filters) -> list[str]:
     measures = selected(filters)
-    items = [item.id for m in measures for item in m.items]
-    scores = [column for m in measures for column in score_columns(m)]
-    return FIRST + items + scores + (IDENTIFYING if filters.identify else [])
+    first = [m for m in measures if m.id in FIRST_LAYOUT]
+    later = [m for m in measures if m.id not in FIRST_LAYOUT]
+    blocks = [[item.id for m in first for item in m.items], [column for m in first for column in score_columns(m)]]
+    blocks += [[item.id for item in m.items] + score_columns(m) for m in later]
+    return FIRST + [column for block in blocks for column in block] + (IDENTIFYING if filters.identify else [])
 
 
 def write(session: Session, filters: Filters, out: TextIO) -> int:

@@ -244,3 +244,15 @@ def test_text_a_spreadsheet_would_run_as_a_formula_is_neutralised_and_numbers_st
     assert next(csv.DictReader(open(tmp_path / "wide.csv", newline="")))["pain_now"] == "-1.5"
     assert "-1.5" in next(r for r in csv.reader(open(tmp_path / "redcap_records.csv", newline="")) if r[1] == "daily")
     assert any(r["measure"] == "planned_seconds" and r["value"] == "-60" for r in csv.DictReader(open(tmp_path / "activity.csv")))
+
+
+def test_the_wide_layout_only_grows_at_the_end():
+    # A reader of the wide CSV by position keeps working: the first layout (daily, PEG-3, PHQ-4: their
+    # items, then their scores) is where it was, and the sleep diary's columns come after it.
+    from content.instruments import instruments
+
+    first = wide.columns(Filters(instruments=("daily", "peg3", "phq4")))
+    everything = wide.columns(Filters())
+    assert everything[: len(first)] == first
+    diary = [item.id for item in instruments()["sleep_diary"].items]
+    assert everything[len(first):] == diary and first[-1] == "phq4_depression_positive"
