@@ -80,6 +80,17 @@ def words(answer: Answer) -> str | Invalid:
     return text
 
 
+ZERO_TO_TEN = Item(id="rating", text="", kind="scale", minimum=0, maximum=10)
+
+
+def zero_to_ten(answer: Answer) -> int | Invalid:
+    """A 0-10 rating, pressed or typed; else the short reply that asks for it again."""
+    value = read_value(ZERO_TO_TEN, answer)
+    if value is None:
+        return Invalid(_("Please send a whole number from {low} to {high}.").format(low=0, high=10))
+    return int(value)
+
+
 def scale_question(text: str, low: int = 0, high: int = 10, step: int = 1) -> Question:
     """A 0-10 (or 0-100) rating: the numbers as buttons in rows, a typed number works too."""
     return Question(text, [Choice(str(n), str(n)) for n in range(low, high + 1, step)], columns=6, expects_number=True)

@@ -5,14 +5,12 @@ from __future__ import annotations
 import math
 
 from content.breathing import Pattern, drills
-from content.instruments import Item
 from dialogs.base import STOP, Answer, Choice, Dialog, Invalid, Question, in_order
-from dialogs.answers import read_value, scale_question
+from dialogs.answers import scale_question, zero_to_ten
 from dialogs.drills import stop_if_dizzy
 from locales import _, ngettext
 from storage.models import BreathingSession
 
-TENSION = Item(id="tension", text="", kind="scale", minimum=0, maximum=10)
 DONE = "done"
 
 
@@ -70,13 +68,12 @@ class Breathing(Dialog):
         return tension_question(_("Before we start: how tense do you feel right now, from 0 to 10?"))
 
     def read_tension_before(self, answer: Answer) -> str | Invalid:
-        value = read_value(TENSION, answer)
-        if value is None:
-            return Invalid(_("Please send a whole number from {low} to {high}.").format(low=0, high=10))
+        if isinstance(value := zero_to_ten(answer), Invalid):
+            return value
         frames = guide_frames(drills()[1][self.data["pattern"]], self.data["minutes"])
         row = BreathingSession(
             patient_id=self.patient.id, pattern=self.data["pattern"], planned_seconds=int(frames[-1][0]),
-            tension_before=int(value), started_at=self.turn.now,
+            tension_before=value, started_at=self.turn.now,
         )
         self.turn.session.add(row)
         self.turn.session.flush()
@@ -108,10 +105,9 @@ class Breathing(Dialog):
         return tension_question(_("How tense do you feel now, from 0 to 10?"))
 
     def read_tension_after(self, answer: Answer) -> str | Invalid:
-        value = read_value(TENSION, answer)
-        if value is None:
-            return Invalid(_("Please send a whole number from {low} to {high}.").format(low=0, high=10))
-        self.turn.session.get(BreathingSession, self.data["session_id"]).tension_after = int(value)
+        if isinstance(value := zero_to_ten(answer), Invalid):
+            return value
+        self.turn.session.get(BreathingSession, self.data["session_id"]).tension_after = value
         return "next"
 
     def finished(self) -> None:

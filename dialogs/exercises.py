@@ -14,14 +14,12 @@ from datetime import timedelta
 from babel.dates import format_date
 
 import locales
-from content.instruments import Item
-from dialogs.answers import fmt, read_value, scale_question
+from dialogs.answers import fmt, scale_question, zero_to_ten
 from dialogs.base import Answer, Choice, Dialog, Invalid, Question
 from locales import _
 from storage import exercises as stored
 from storage.models import Exercise, ExerciseLog
 
-PAIN = Item(id="pain", text="", kind="scale", minimum=0, maximum=10)
 BACK, CHART = "back", "chart"
 WEEKS_SHOWN = 4
 OUTCOMES = {"done": "did", "part": "did", "skipped": "skipped"}
@@ -126,12 +124,11 @@ class Exercises(Dialog):
     def read_pain_before(self, answer: Answer) -> str | Invalid:
         if answer.choice == BACK:
             return "back"
-        value = read_value(PAIN, answer)
-        if value is None:
-            return Invalid(_("Please send a whole number from {low} to {high}.").format(low=0, high=10))
+        if isinstance(value := zero_to_ten(answer), Invalid):
+            return value
         if self._stopped():
             return "back"
-        self.data["pain_before"] = int(value)
+        self.data["pain_before"] = value
         return "rated"
 
     def ask_pain_after(self) -> Question:
@@ -140,12 +137,11 @@ class Exercises(Dialog):
     def read_pain_after(self, answer: Answer) -> str | Invalid:
         if answer.choice == BACK:
             return "back"
-        value = read_value(PAIN, answer)
-        if value is None:
-            return Invalid(_("Please send a whole number from {low} to {high}.").format(low=0, high=10))
+        if isinstance(value := zero_to_ten(answer), Invalid):
+            return value
         if self._stopped():
             return "back"
-        before, after = self.data["pain_before"], int(value)
+        before, after = self.data["pain_before"], value
         self._log(before, after)
         row = self._exercise()
         week = self._this_week([row]).get(row.id)

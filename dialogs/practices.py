@@ -11,15 +11,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from content.instruments import Item
 from content.practices import Practice as Content, of_family, practices
-from dialogs.answers import read_value, scale_question
+from dialogs.answers import scale_question, zero_to_ten
 from dialogs.base import STOP, Answer, Choice, Dialog, Invalid, Question
 from dialogs.drills import stop_if_dizzy
 from locales import N_, _
 from storage import practices as runs
 
-RATING = Item(id="rating", text="", kind="scale", minimum=0, maximum=10)
 DONE = "done"  # the guide played out
 RUNNING = "running"
 QUESTIONS = {  # (rating, before or after) → msgid
@@ -91,13 +89,12 @@ class GuidedPractice(Dialog):
         return scale_question(text)
 
     def read_rating(self, answer: Answer, rating: str, when: str) -> str | Invalid:
-        value = read_value(RATING, answer)
-        if value is None:
-            return Invalid(_("Please send a whole number from {low} to {high}.").format(low=0, high=10))
+        if isinstance(value := zero_to_ten(answer), Invalid):
+            return value
         if when == "after":
-            runs.rate_after(self.turn.session, self.data["run_id"], rating, int(value))
+            runs.rate_after(self.turn.session, self.data["run_id"], rating, value)
             return "next"
-        before = {**self.data.get("before", {}), rating: int(value)}
+        before = {**self.data.get("before", {}), rating: value}
         self.data["before"] = before
         if rating == self.ratings[-1]:  # the last rating before it: the practice starts now
             practice = self.practice()

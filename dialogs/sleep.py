@@ -13,7 +13,7 @@ from dialogs.base import Answer, Call, Choice, Dialog, Invalid, Question
 from dialogs.daytime import BareHour, half_day_question, read_half_day, read_time, show
 from locales import _, ngettext
 from scheduler import nudges, planner
-from scheduler.times import parse_hhmm
+from scheduler.times import parse_hhmm, within
 from storage import sleep
 from storage.models import SleepRoutine
 
@@ -259,5 +259,4 @@ def summary(turn, row: SleepRoutine) -> str:
 def _in_quiet_hours(patient, hhmm: str) -> bool:
     if not patient.quiet_start or not patient.quiet_end:
         return False
-    start, end = patient.quiet_start, patient.quiet_end
-    return start <= hhmm < end if start < end else (hhmm >= start or hhmm < end)
+    return within(parse_hhmm(hhmm), parse_hhmm(patient.quiet_start), parse_hhmm(patient.quiet_end))

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select, update
 
 from scheduler.outbound import blocked, held_by_pause, may_be_messaged, over_cap
-from scheduler.times import instant, parse_hhmm
+from scheduler.times import instant, parse_hhmm, within
 from storage.db import Database
 from storage.models import Patient, Prompt, utcnow
 from storage.retry import retrying
@@ -67,8 +67,7 @@ def quiet_hours_end(patient: Patient, now: datetime) -> datetime | None:
     local = now.astimezone(zone)
     start, end = parse_hhmm(patient.quiet_start), parse_hhmm(patient.quiet_end)
     clock = local.time()
-    inside = (start <= clock < end) if start < end else (clock >= start or clock < end)
-    if not inside:
+    if not within(clock, start, end):
         return None
     day = local.date() if clock < end else local.date() + timedelta(days=1)
     return instant(day, end, zone)

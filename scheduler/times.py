@@ -18,6 +18,11 @@ def parse_hhmm(text: str) -> time:
     return time(int(hours), int(minutes))
 
 
+def within(clock: time, start: time, end: time) -> bool:
+    """Whether a time of day falls in [start, end), a window that may run past midnight (22:00-07:00)."""
+    return start <= clock < end if start < end else (clock >= start or clock < end)
+
+
 def instant(day: date, at: time, zone: ZoneInfo) -> datetime:
     """The UTC instant of a local wall-clock time on a day."""
     local = datetime.combine(day, at, tzinfo=zone)  # fold=0: the first of two occurrences
