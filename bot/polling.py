@@ -16,7 +16,7 @@ from telegram import Update
 from telegram.error import NetworkError, TimedOut
 from telegram.ext import Application
 
-from bot import inbox, startup, steps, webhook
+from bot import inbox, leadership, startup, steps, webhook
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ class InboxPoller:
         self.intake = inbox.Intake(app, db)
 
     async def run(self) -> None:
-        await self.intake.start(everything=True)  # one poller per bot: whatever is left, no one else holds
+        """Poll for as long as this process leads (bot/leadership.py cancels it when it no longer does)."""
         offset = None
         failures = 0
         catching_up = True  # until what waited for this start is handled
@@ -78,19 +78,25 @@ async def serve(app: Application, db: Database, stop: asyncio.Event, *, poll_tim
             await app.post_init(app)
         await app.start()
         poller = InboxPoller(app, db, timeout=poll_timeout)
+        # SQLite: one process, whatever is left is ours. PostgreSQL: several processes may run, only
+        # the leader polls; the others take over what a stopped one left (bot/inbox.py).
+        await poller.intake.start(everything=db.is_sqlite, sweep=not db.is_sqlite)
         server = polling = None
         try:
-            server = await webhook.start_http(webhook.web_app(db), *health) if health else None
-            polling = asyncio.create_task(poller.run())
+            server = await webhook.start_http(webhook.web_app(db, stop=stop), *health) if health else None
+            polling = asyncio.create_task(leadership.lead(app.bot_data["leadership"], stop, when_leading=poller.run))
             polling.add_done_callback(lambda _task: stop.set())  # never a bot that looks alive but reads nothing
             await stop.wait()
         finally:
+            # SIGTERM drains: the poller stops fetching, /health says 503 (so a load balancer looks
+            # elsewhere), the chats in hand finish and their replies go, then the scheduled sends
+            # in flight finish (bot/telegram.py `_on_stop`), and only then the process exits.
             if polling is not None:
                 polling.cancel()
                 await asyncio.gather(polling, return_exceptions=True)
-            if server is not None:
-                await server.stop()
             await poller.drain()
             await app.stop()
             if app.post_shutdown:
                 await app.post_shutdown(app)
+            if server is not None:
+                await server.stop()

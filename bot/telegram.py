@@ -51,6 +51,7 @@ from dialogs.io import Command, Edited, Inbound, Media, Message, Press, Text
 from locales import N_, _
 from scheduler import runner
 from scheduler.dispatcher import Dispatcher
+from storage.leader import Leadership
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,7 @@ def build_application(
     app.bot_data["told_not_private"] = set()
     app.bot_data["flood"] = flood
     app.bot_data["guides"] = guides or GuidePlayer()
+    app.bot_data["leadership"] = Leadership(engine.db)  # who runs the singletons (bot/leadership.py)
     app.bot_data["desk"] = Desk(engine.db, clock=engine.clock, bot_username=settings.bot_username,
                                  web_url=settings.web_url)
     app.add_handler(TypeHandler(Update, _private_chats_only), group=-1)
@@ -315,13 +317,20 @@ async def _on_start(app: Application) -> None:
     if settings.dispatch_seconds > 0:
         dispatcher = Dispatcher(engine.db, engine, prompt_deliverer(app.bot, engine))
         alert_dispatcher = AlertDispatcher(engine.db, *alert_transport(app.bot, engine), clock=engine.clock)
+        app.bot_data["dispatcher"] = dispatcher
+        leadership: Leadership = app.bot_data["leadership"]
         app.bot_data["scheduler"] = runner.start(engine.db, dispatcher, ticks={"alerts": alert_dispatcher.tick},
-                                                 dispatch_seconds=settings.dispatch_seconds, ready=caught_up)
+                                                 dispatch_seconds=settings.dispatch_seconds, ready=caught_up,
+                                                 leading=lambda: leadership.leading)
 
 
 async def _on_stop(app: Application) -> None:
     if (sweeping := app.bot_data.pop("sweep", None)) is not None:
         sweeping.cancel()
+    # First the sends in flight finish and are recorded (the scheduler's shutdown would cancel them,
+    # and a prompt claimed but not recorded ends "unknown", never resent); then no new runs.
+    if (dispatcher := app.bot_data.pop("dispatcher", None)) is not None:
+        await dispatcher.drain()
     scheduler = app.bot_data.pop("scheduler", None)
     if scheduler is not None:
         scheduler.shutdown(wait=False)

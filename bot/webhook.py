@@ -26,7 +26,7 @@ from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application
 
-from bot import inbox, startup, steps
+from bot import inbox, leadership, startup, steps
 from bot.config import Settings
 from scheduler import outbound
 from storage import health
@@ -36,10 +36,14 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def web_app(db: Database, *, receive: tuple[str, inbox.Intake, str] | None = None) -> Starlette:
-    """GET /health; with `receive` (path, intake, secret), Telegram's POSTs on that path too."""
+def web_app(db: Database, *, receive: tuple[str, inbox.Intake, str] | None = None,
+            stop: asyncio.Event | None = None) -> Starlette:
+    """GET /health; with `receive` (path, intake, secret), Telegram's POSTs on that path too.
+    /health is the load balancer's readiness check too: 503 once `stop` is set (draining)."""
 
     async def healthy(_request: Request) -> Response:
+        if stop is not None and stop.is_set():
+            return JSONResponse({"status": "draining"}, status_code=503)
         try:
             figures = await asyncio.to_thread(_figures, db)
         except Exception as error:  # the database away: that is the news
@@ -50,7 +54,7 @@ def web_app(db: Database, *, receive: tuple[str, inbox.Intake, str] | None = Non
     routes = [Route("/health", healthy, methods=["GET"])]
     if receive is not None:
         path, intake, secret = receive
-        routes.append(Route(path, _receiver(db, intake, secret), methods=["POST"]))
+        routes.append(Route(path, _receiver(db, intake, secret, stop), methods=["POST"]))
     return Starlette(routes=routes)
 
 
@@ -59,13 +63,15 @@ def _figures(db: Database) -> dict:
         return health.figures(session, datetime.now(timezone.utc), outbound.may_be_messaged())
 
 
-def _receiver(db: Database, intake: inbox.Intake, secret: str):
+def _receiver(db: Database, intake: inbox.Intake, secret: str, stop: asyncio.Event | None):
     expected = secret.encode()
 
     async def receive(request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "").encode()
         if not hmac.compare_digest(given, expected):  # in constant time: the secret is not guessed a byte at a time
             return Response(status_code=403)
+        if stop is not None and stop.is_set():  # draining: not taken, so Telegram sends it again (to another process)
+            return Response(status_code=503)
         try:
             update = Update.de_json(await request.json(), intake.app.bot)
         except Exception:  # not JSON, not an update: no use sending it again
@@ -137,10 +143,11 @@ async def serve(app: Application, db: Database, stop: asyncio.Event, settings: S
         # may serve the webhook: only what no live one holds, and every few seconds what one left.
         await intake.start(everything=db.is_sqlite, sweep=not db.is_sqlite)
         path = urlsplit(settings.webhook_url).path or "/"
-        server = None
+        server = leading = None
         try:
-            server = await start_http(web_app(db, receive=(path, intake, settings.webhook_secret)),
+            server = await start_http(web_app(db, receive=(path, intake, settings.webhook_secret), stop=stop),
                                       settings.webhook_listen, settings.webhook_port)
+            leading = asyncio.create_task(leadership.lead(app.bot_data["leadership"], stop))  # the sweep and retention
             registered = await startup.patiently(lambda: app.bot.set_webhook(
                 settings.webhook_url, secret_token=settings.webhook_secret, allowed_updates=Update.ALL_TYPES,
                 drop_pending_updates=False,  # what Telegram holds for us is ours to handle
@@ -152,9 +159,15 @@ async def serve(app: Application, db: Database, stop: asyncio.Event, settings: S
                 await steps.caught_up(app)
                 await stop.wait()
         finally:
-            if server is not None:
-                await server.stop()
+            # SIGTERM drains: new updates and /health get 503 (Telegram resends them, the load balancer
+            # looks elsewhere), the chats in hand finish and their replies go, the scheduled sends in
+            # flight finish (bot/telegram.py `_on_stop`); then the server closes and the process exits.
+            stop.set()
+            if leading is not None:
+                await asyncio.gather(leading, return_exceptions=True)
             await intake.stop()
             await app.stop()
             if app.post_shutdown:
                 await app.post_shutdown(app)
+            if server is not None:
+                await server.stop()

@@ -90,17 +90,22 @@ class Dispatcher:
         self.clock = clock
         self.in_flight = in_flight
         self.lease = lease
+        self._stopping = False
+        self._ticking: asyncio.Task | None = None
 
     async def tick(self) -> int:
         """One round: close what is overdue, then send what is due, `in_flight` at a time, until
         nothing due is left. Returns prompts sent."""
+        if self._stopping:
+            return 0
+        self._ticking = asyncio.current_task()
         now = self.clock()
         await asyncio.to_thread(retrying, self.db, lambda session: self.close_overdue(session, now))
         sent = 0
 
         async def sender() -> None:
             nonlocal sent
-            while (claim := await asyncio.to_thread(self.claim_one, self.clock())) is not None:  # a burst takes minutes
+            while not self._stopping and (claim := await asyncio.to_thread(self.claim_one, self.clock())) is not None:  # a burst takes minutes
                 try:
                     delivered = await self.send(claim)  # (not `sent += await …`: that reads `sent` before the wait)
                 except Exception:  # wording or recording failed: this claim ends, the other senders stop with it
@@ -112,6 +117,13 @@ class Dispatcher:
             for _ in range(self.in_flight):
                 senders.create_task(sender())
         return sent
+
+    async def drain(self, timeout: float = 10) -> None:
+        """Claim nothing more; let the sends in flight finish and be recorded (SIGTERM). A send
+        cancelled midway would leave its prompt claimed, to end "unknown" and never be resent."""
+        self._stopping = True
+        if self._ticking is not None and not self._ticking.done():
+            await asyncio.wait([self._ticking], timeout=timeout)
 
     def close_overdue(self, session, now: datetime) -> None:
         started, never_sent = Prompt.started_at.is_not(None), Prompt.sent_at.is_(None)

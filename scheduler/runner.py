@@ -22,10 +22,15 @@ log = logging.getLogger(__name__)
 
 
 def start(db: Database, dispatcher: Dispatcher, *, ticks: Mapping[str, Callable[[], Awaitable[object]]] | None = None,
-          dispatch_seconds: float = 5, plan_minutes: float = 10, ready: asyncio.Event | None = None) -> AsyncIOScheduler:
+          dispatch_seconds: float = 5, plan_minutes: float = 10, ready: asyncio.Event | None = None,
+          leading: Callable[[], bool] = lambda: True) -> AsyncIOScheduler:
     """The jobs; check-in prompts wait for `ready` (a conversation's last reply, kept by a
-    stopped process, goes before a new invitation)."""
+    stopped process, goes before a new invitation). Planning and pruning run only while `leading`
+    (one process of several does them); every process dispatches."""
     async def plan() -> None:
+        if not leading():
+            return
+
         def run() -> None:
             with db.transaction() as session:
                 planner.plan(session, dispatcher.clock())
@@ -35,6 +40,9 @@ def start(db: Database, dispatcher: Dispatcher, *, ticks: Mapping[str, Callable[
         await asyncio.to_thread(run)
 
     async def prune() -> None:
+        if not leading():
+            return
+
         def run() -> None:
             with db.transaction() as session:
                 retention.prune(session, dispatcher.clock())

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +18,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # Set in a session's info by storage.erase: after that transaction commits, SQLite's WAL is
 # checkpointed and emptied, so no copy of the erased pages stays behind in it.
 CHECKPOINT_AFTER_COMMIT = "checkpoint_after_commit"
+MIGRATING = 2  # the advisory lock's second key while migrating (storage/leader.py uses 1)
 
 
 def default_data_dir() -> Path:
@@ -114,6 +115,10 @@ class Database:
             if raw is not None:
                 raw.execute("PRAGMA foreign_keys=OFF")
             with connection.begin():
+                if not self.is_sqlite:
+                    # Several processes starting at once: one migrates, the others wait for it here,
+                    # then find the schema at head and do nothing. Held until this transaction ends.
+                    connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(current_schema()), :what)"), {"what": MIGRATING})
                 config.attributes["connection"] = connection
                 command.upgrade(config, revision)
             if raw is not None:
