@@ -5,7 +5,8 @@
 Both bots run in this process, each on its own loopback Bot API emulator (tests/botapi.py), in
 interleaved rounds: paincoach as `paincoach run` runs it (inbox polling, the Application, the
 production Sender; the scheduler off), the echo bot as python-telegram-bot's plain Application
-polling (a text is echoed, a press answered and echoed; updates handled concurrently). The
+polling (a text is echoed, a press answered and echoed; eight updates at once, on eight
+connections: with more, the emulator's threads crowd the process and the echo bot slows). The
 emulator has no per-chat limit by default; the Sender's per-chat interval and its 30 a second
 send budget are lifted, so the bot is measured, not Telegram's caps.
 
@@ -28,17 +29,22 @@ import argparse
 import asyncio
 import cProfile
 import pstats
+import secrets
 import statistics
 import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 from telegram import Update  # noqa: E402
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters  # noqa: E402
 
@@ -188,7 +194,7 @@ def echo_bot(emulator: Watched, screening: bool):
                                        reply_markup={"inline_keyboard": [[{"text": "again", "callback_data": "again"}]]})
 
     app = (ApplicationBuilder().token(emulator.token).base_url(emulator.base_url)
-           .concurrent_updates(64).connection_pool_size(64).build())
+           .concurrent_updates(8).connection_pool_size(8).build())
     app.add_handler(MessageHandler(filters.TEXT, on_text))
     app.add_handler(CallbackQueryHandler(on_press))
     return app
@@ -296,6 +302,25 @@ async def run(url: str, patients: int, seconds: float, rounds: int, profile: Pat
         db.dispose()
 
 
+@contextmanager
+def own_schema(url: str) -> Iterator[str]:
+    """PostgreSQL: the run's tables in a schema of their own, dropped after it (the database may
+    be shared); SQLite: the file as it is."""
+    if not url.startswith("postgresql"):
+        yield url
+        return
+    schema = f"bench_{secrets.token_hex(6)}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=100)
@@ -305,10 +330,10 @@ def main() -> int:
     parser.add_argument("--profile", type=Path, help="write cProfile stats here after the rounds")
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="paincoach-bench-")
-    url = args.database_url or f"sqlite:///{tmp.name}/bench.db"
-    results = asyncio.run(run(url, args.patients, args.seconds, args.rounds, args.profile))
+    with own_schema(args.database_url or f"sqlite:///{tmp.name}/bench.db") as url:
+        results = asyncio.run(run(url, args.patients, args.seconds, args.rounds, args.profile))
     print(f"{args.patients} patients per kind, each waiting for its reply; {args.rounds} interleaved rounds of {args.seconds:g} s; "
-          f"{'PostgreSQL' if url.startswith('postgresql') else 'SQLite'}")
+          f"{'PostgreSQL' if args.database_url and args.database_url.startswith('postgresql') else 'SQLite'}")
     met = True
     for kind, figures in results.items():
         ours, (echo_name, echo) = figures["paincoach"], [(n, f) for n, f in figures.items() if n != "paincoach"][0]
