@@ -52,7 +52,6 @@ def answer(desk: Desk, engine: Engine, inbound: Inbound, chat_id: int) -> Answer
     the inbox. (A clinician's commands open their own transactions: a report renders on a
     read-only snapshot, and nothing of theirs is kept; their update leaves the inbox after.)"""
     signer = engine.signer  # loaded before the transaction: the first load may write the key
-
     who = inbound.who
 
     def unit(session) -> Answered | None:

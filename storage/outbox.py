@@ -42,7 +42,9 @@ def put(session: Session, chat_id: int, payloads: list[tuple[str, bool]], now: d
 
 def has_unsent(chat_id: int) -> ColumnElement[bool]:
     """Whether the chat has replies an earlier step left unsent (that `put` would supersede), as a
-    condition a step asks together with its other reads; the chat's patient's lock keeps it true."""
+    condition a step asks together with its other reads. Only the chat's patient's steps write
+    them, under the patient's lock. (On PostgreSQL a step that waited for that lock sees the rows
+    as they were before the wait: those of the step it waited for are being sent by that step.)"""
     return exists().where(Outbox.chat_id == chat_id, Outbox.urgent.is_(False))
 
 
