@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -19,7 +18,6 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # Set in a session's info by storage.erase: after that transaction commits, SQLite's WAL is
 # checkpointed and emptied, so no copy of the erased pages stays behind in it.
 CHECKPOINT_AFTER_COMMIT = "checkpoint_after_commit"
-BUSY_TIMEOUT_MS = 5000
 
 
 def default_data_dir() -> Path:
@@ -40,7 +38,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -80,10 +78,6 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _begin_immediate)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # SQLite has one writer, and a writer that finds the file locked sleeps in SQLite's busy
-        # handler (1 ms, 2 ms, ... then 100 ms at a time) long after the lock is free. This
-        # process's writers queue here instead and take the file the moment it is released.
-        self._writer = threading.RLock() if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -92,21 +86,11 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session inside one transaction: committed on success, rolled back on any error."""
-        with self._writing(), self._sessions() as session, datakeys.readable(session):
+        with self._sessions() as session, datakeys.readable(session):
             with session.begin():
                 yield session
             if session.info.pop(CHECKPOINT_AFTER_COMMIT, False):
                 self.checkpoint()
-
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
-        # (Waited for as long as SQLite's busy timeout; past it, SQLite's own waiting decides.)
-        held = self._writer is not None and self._writer.acquire(timeout=BUSY_TIMEOUT_MS / 1000)
-        try:
-            yield
-        finally:
-            if held:
-                self._writer.release()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
