@@ -163,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from dialogs.engine import Engine
 
+    warm_up(cities=args.command == "chat")  # (`run` reads the city index in the background: bot/telegram.py)
     if args.command == "chat":
         from bot.terminal import TerminalChat
 
@@ -188,6 +189,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"paincoach run refused to start: {refusal}", file=sys.stderr)
         return 2
     return 0
+
+
+def warm_up(*, cities: bool = True) -> None:
+    """Before the first update: compile and load what a first message would otherwise wait for.
+    The safety screen's lists and model, the content and the flare words are loaded by the checks
+    at start (`main`); here every language's gettext catalog, the dizziness words and the time
+    zone indexes, and with `cities` the city index too."""
+    import locales
+    from content import cities as city_index
+    from dialogs import timezone
+    from dialogs.drills import feels_dizzy
+
+    for language in locales.SUPPORTED:
+        locales.translations(language)
+    feels_dizzy("")
+    timezone.warm()
+    if cities:
+        city_index.warm()
 
 
 def _web(args, database, bot_username: str | None) -> int:

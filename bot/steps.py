@@ -22,11 +22,11 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot import inbox
 from bot.delivery import deliver
 from clinic.desk import Desk
-from dialogs import charts
+from dialogs import charts, records
 from dialogs.engine import Engine, NotInvited
-from dialogs.io import Inbound, Output, Who, decode, encode
+from dialogs.io import Command, Inbound, Output, Who, decode, encode
 from scheduler.outbound import blocked
-from storage import outbox
+from storage import enrollment, outbox
 from storage.retry import retrying
 from storage.models import Patient
 
@@ -52,12 +52,19 @@ def answer(desk: Desk, engine: Engine, inbound: Inbound, chat_id: int) -> Answer
     the inbox. (A clinician's commands open their own transactions: a report renders on a
     read-only snapshot, and nothing of theirs is kept; their update leaves the inbox after.)"""
     signer = engine.signer  # loaded before the transaction: the first load may write the key
+    who = inbound.who
 
     def unit(session) -> Answered | None:
-        if desk.concerns(session, inbound):
+        # One read for what the step needs first: the patient (locked), whether the desk may answer
+        # instead, and whether earlier replies wait unsent. Someone new reads it the long way.
+        known = records.arriving(session, who.channel, who.external_id,
+                                 enrollment.is_verified_clinician(who.external_id), outbox.has_unsent(chat_id))
+        patient, (clinician, unsent) = (known.patient, known.asked) if known is not None else (None, (True, True))
+        opens_invitation = isinstance(inbound.event, Command) and inbound.event.name == "start" and bool(inbound.event.args)
+        if (clinician or opens_invitation) and desk.concerns(session, inbound):
             return None
-        outputs = engine.step(session, inbound, signer)
-        kept = outbox.put(session, chat_id, [(encode(o), is_urgent(o)) for o in outputs], engine.clock())
+        outputs = engine.step(session, inbound, signer, patient=patient)
+        kept = outbox.put(session, chat_id, [(encode(o), is_urgent(o)) for o in outputs], engine.clock(), superseding=unsent)
         if inbound.update_id is not None:
             inbox.acknowledge(session, inbound.update_id)
         return Answered(outputs, kept, acknowledged=True)

@@ -16,7 +16,6 @@ from dialogs.answers import fmt, read_value
 from dialogs.base import Answer, Choice, Dialog, Invalid, Question
 from dialogs.daytime import BareHour, read_time, show
 from locales import _
-from storage.models import Answer as AnswerRow
 from storage.models import Prompt, Response
 
 if TYPE_CHECKING:
@@ -95,11 +94,7 @@ class Checkin(Dialog):
     def _save(self, measure: Instrument, item: Item, value: float | None, skipped: bool) -> None:
         session = self.turn.session
         response_id = self.data["responses"][measure.id]
-        row = records.answer(session, response_id, item.id)
-        if row is None:
-            row = AnswerRow(response_id=response_id, item_id=item.id)
-            session.add(row)
-        row.value, row.skipped, row.answered_at = value, skipped, self.turn.now
+        records.save_answer(session, response_id, item.id, value, skipped, self.turn.now)
         if item.id == measure.items[-1].id:  # the instrument's last item: score it now
             session.flush()
             response = session.get(Response, response_id)

@@ -65,13 +65,16 @@ class Engine:
                 return [Message(_("Hello! I work with patients of a clinic, who join through their clinic's invitation link. "
                                   "Please ask your clinic for your link."))]
 
-    def step(self, session: Session, inbound: Inbound, signer: Signer | None = None) -> list[Output]:
+    def step(self, session: Session, inbound: Inbound, signer: Signer | None = None, *, patient: Patient | None = None) -> list[Output]:
         """The step, inside the caller's transaction; raises NotInvited (roll it back, then answer
-        with `not_invited`) for a new person without an invitation where one is needed."""
+        with `not_invited`) for a new person without an invitation where one is needed. `patient`:
+        read and locked already in this transaction (`records.arriving`), not read again."""
         signer = signer or self.signer
         if inbound.update_id is not None and not self._first_delivery(session, inbound):
             return []  # applied already, and its replies kept in the outbox: nothing twice
-        patient, created = find_or_create_patient(session, self.db, inbound.who)
+        created = False
+        if patient is None:
+            patient, created = find_or_create_patient(session, self.db, inbound.who)
         if created and not patient.clinic.setting("join_without_invite") and not _brings_invite(session, inbound.event, self.clock()):
             raise NotInvited()
         if not patient.reachable:  # they wrote to us: blocked no longer, check-ins resume

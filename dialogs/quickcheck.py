@@ -31,7 +31,7 @@ class QuickCheck(WrittenRecord):
         value = read_rating(answer)
         if isinstance(value, Invalid):
             return value
-        record(self.turn, self.data, "quick").belief_before = value
+        record(self.turn, self.data, "quick", belief_before=value)
         return "next"
 
     def finished(self) -> None:

@@ -6,17 +6,21 @@ transaction. Grouped by what the rows are about.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, inspect, or_, select
+from sqlalchemy import ColumnElement, and_, func, inspect, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
+from storage import datakeys
 from storage.db import Database
 from storage.models import (
-    Answer, FlareEpisode, NotedQuestion, PacingActivity, PacingLog, Patient, Prompt, Response, Schedule, SmallWin, Sprint,
-    ThoughtRecord,
+    Answer, DataKey, DialogState, FlareEpisode, NotedQuestion, PacingActivity, PacingLog, Patient, Prompt, Response, Schedule,
+    SmallWin, Sprint, ThoughtRecord,
 )
 
 __all__ = ["Database", "IntegrityError", "Session"]  # for the engine's unit of work
@@ -31,6 +35,45 @@ def patient(session: Session, channel: str, external_id: str, *, lock: bool = Fa
     return session.scalars(query.with_for_update() if lock else query).one_or_none()
 
 
+@dataclass(frozen=True)
+class Arrival:
+    patient: Patient
+    state: DialogState  # (held here: the session keeps it only while someone does)
+    asked: tuple[bool, ...]
+
+
+def arriving(session: Session, channel: str, external_id: str, *asks: ColumnElement[bool]) -> Arrival | None:
+    """A step's first read, in one statement: the patient, locked as `patient(lock=True)` locks
+    them, with their clinic and their dialog state (locked too, so it is the newest after a wait),
+    and the answers to `asks`, conditions the transport asks about them. None for someone without
+    a dialog state yet (a new person): their step reads as it always did."""
+    query = (select(Patient, DialogState, DataKey.id, DataKey.wrapped, *asks)
+             .join(Patient.clinic).options(contains_eager(Patient.clinic))
+             .join(DialogState, DialogState.patient_id == Patient.id)
+             .outerjoin(DataKey, and_(DataKey.channel == Patient.channel, DataKey.external_id == Patient.external_id))
+             .where(Patient.channel == channel, Patient.external_id == external_id)
+             .with_for_update(of=[Patient, DialogState]))
+    row = session.execute(query).first()
+    if row is None:
+        return None
+    patient, state, key_id, wrapped, *asked = row
+    if key_id is not None:  # their data key too, for what the step writes (without PAINCOACH_DATA_KEY there is none)
+        datakeys.known(session, (channel, external_id), key_id, wrapped)
+    return Arrival(patient, state, tuple(asked))
+
+
+def stored_row(session: Session, model: type, key: Any, **known: Any) -> Any:
+    """The stored row with this primary key, to change without reading it first: a column set on
+    it is written alone (an UPDATE of that column); `known` columns are taken as given, the others
+    load if something reads them. The row must exist (the flush fails if it does not)."""
+    row = session.identity_map.get(identity_key(model, key))
+    if row is None:
+        row = model(**{inspect(model).primary_key[0].key: key}, **known)
+        make_transient_to_detached(row)
+        session.add(row)
+    return row
+
+
 def columns(row: Any) -> dict[str, Any]:
     """A row's columns by name (for the patient's own copy of their data)."""
     return {c.key: getattr(row, c.key) for c in inspect(row).mapper.column_attrs}
@@ -43,8 +86,13 @@ def rows_where(session: Session, model: type, column: str, values: list[Any]) ->
 
 # -- check-ins ----------------------------------------------------------------------------------
 
-def answer(session: Session, response_id: int, item_id: str) -> Answer | None:
-    return session.scalars(select(Answer).where(Answer.response_id == response_id, Answer.item_id == item_id)).first()
+def save_answer(session: Session, response_id: int, item_id: str, value: float | None, skipped: bool, now: datetime) -> None:
+    """The item's answer in this check-in, new or replacing an earlier one, in one statement (no
+    patient's words here: nothing to seal, so it goes straight to the connection)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    values = dict(value=value, skipped=skipped, answered_at=now)
+    session.connection().execute(dialect.insert(Answer.__table__).values(response_id=response_id, item_id=item_id, **values)
+                                 .on_conflict_do_update(index_elements=["response_id", "item_id"], set_=values))
 
 
 def answer_values(session: Session, response_id: int) -> dict[str, float | None]:

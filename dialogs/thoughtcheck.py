@@ -65,7 +65,7 @@ class ThoughtCheck(WrittenRecord):
         if answer.choice == EXPLAIN:
             return Invalid("\n\n".join(f"{_(t.label)}: {_(t.text)}\n{_(t.example)}" for t in traps()))
         if answer.choice == NONE or answer.choice in {t.id for t in traps()}:
-            record(self.turn, self.data, "full").trap = None if answer.choice == NONE else answer.choice
+            record(self.turn, self.data, "full", trap=None if answer.choice == NONE else answer.choice)
             return "next"
         return None
 
@@ -85,7 +85,7 @@ class ThoughtCheck(WrittenRecord):
         value = read_rating(answer)
         if isinstance(value, Invalid):
             return value
-        setattr(record(self.turn, self.data, "full"), column, value)
+        record(self.turn, self.data, "full", **{column: value})
         return "next"
 
     def finished(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from content.instruments import Item
+from dialogs import records
 from dialogs.answers import read_value, scale_question, words
 from dialogs.base import Answer, Dialog, Invalid, Question
 from locales import _
@@ -27,11 +28,16 @@ def read_rating(answer: Answer) -> int | Invalid:
     return int(value)
 
 
-def record(turn: "Turn", data: dict, kind: str) -> ThoughtRecord:
-    """The record being written (made on the first answer)."""
+def record(turn: "Turn", data: dict, kind: str, **values) -> ThoughtRecord:
+    """The record being written (made on the first answer), with `values` written to it: the
+    first answer's in the row it makes, a later one's as an update of just that column, without
+    reading the row first (what the record holds loads only if something reads it)."""
     if data.get("record_id"):
-        return turn.session.get(ThoughtRecord, data["record_id"])
-    row = ThoughtRecord(patient_id=turn.patient.id, kind=kind, created_at=turn.now)
+        row = records.stored_row(turn.session, ThoughtRecord, data["record_id"], patient_id=turn.patient.id)
+        for column, value in values.items():
+            setattr(row, column, value)
+        return row
+    row = ThoughtRecord(patient_id=turn.patient.id, kind=kind, created_at=turn.now, **values)
     turn.session.add(row)
     turn.session.flush()
     data["record_id"] = row.id
@@ -55,6 +61,6 @@ class WrittenRecord(Dialog):
             text = words(answer)
             if isinstance(text, Invalid):
                 return text
-            setattr(record(self.turn, self.data, self.kind), self.words[self.state][0], text)
+            record(self.turn, self.data, self.kind, **{self.words[self.state][0]: text})
             return "next"
         return super().read(answer)

@@ -66,6 +66,13 @@ def key_for(session: Session, owner: Owner, *, hold: bool = False) -> crypto.Per
     return used[owner]
 
 
+def known(session: Session, owner: Owner, key_id: str, wrapped: str) -> None:
+    """The owner's key, read by the caller together with the owner's locked patient row (a key is
+    destroyed only with its patient, under that lock): `key_for` needs no read of its own."""
+    if crypto.enabled() and owner not in session.info.get(_DESTROYED, ()):
+        session.info.setdefault(_KEYS, {}).setdefault(owner, crypto.personal_key(key_id, wrapped))
+
+
 def destroy(session: Session, owner: Owner) -> list[str]:
     """Erase the owner's key, in the caller's transaction: whatever it encrypted, wherever a copy
     is, cannot be read any more. Returns the ids of the keys gone (none, or one)."""

@@ -72,7 +72,9 @@ class Database:
         if self.is_sqlite and self.url.database and self.url.database != ":memory:":
             _owner_only(Path(self.url.database))
         # hide_parameters: a failed statement's error must not carry what a patient wrote into the logs.
-        self.engine: Engine = create_engine(self.url, pool_pre_ping=not self.is_sqlite, hide_parameters=True)
+        # No ping per checkout (a round trip on every step): a connection that dropped meanwhile fails
+        # the unit of work, which storage.retry runs again on a fresh one (the pool drops the rest).
+        self.engine: Engine = create_engine(self.url, hide_parameters=True)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _begin_immediate)

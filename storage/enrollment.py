@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Alert, AuditEntry, Clinic, Clinician, Invite, Patient
@@ -120,11 +120,13 @@ def enroll(patient: Patient, invite: Invite, now: datetime) -> None:
 
 
 def verified_clinician(session: Session, telegram_id: str) -> Clinician | None:
-    return session.scalars(
-        select(Clinician).where(
-            Clinician.telegram_id == telegram_id, Clinician.verified_at.is_not(None), Clinician.revoked_at.is_(None)
-        )
-    ).first()
+    return session.scalars(select(Clinician).where(is_verified_clinician(telegram_id))).first()
+
+
+def is_verified_clinician(telegram_id: str) -> ColumnElement[bool]:
+    """Whether a Telegram account is a verified clinician's, as a condition (a step asks it
+    together with its other reads)."""
+    return exists().where(Clinician.telegram_id == telegram_id, Clinician.verified_at.is_not(None), Clinician.revoked_at.is_(None))
 
 
 def enrolled_patient(session: Session, telegram_id: str) -> Patient | None:

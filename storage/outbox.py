@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import Database
@@ -26,16 +26,26 @@ LEASE = timedelta(seconds=30)  # a live process has sent its replies long before
 HOLD = timedelta(minutes=2)  # held back at a start, while the updates that waited are handled (bot/steps.py)
 
 
-def put(session: Session, chat_id: int, payloads: list[tuple[str, bool]], now: datetime) -> list[int]:
+def put(session: Session, chat_id: int, payloads: list[tuple[str, bool]], now: datetime, *, superseding: bool = True) -> list[int]:
     """Keep a step's outputs (encoded, with whether each is urgent), in order; returns their ids.
-    What the chat's earlier steps left unsent is superseded by this one, but for urgent rows."""
+    What the chat's earlier steps left unsent is superseded by this one, but for urgent rows
+    (`superseding=False`: the step read `has_unsent` as false, so there is nothing to drop)."""
     if not payloads:  # nothing new (a redelivered update): what is kept stays, to be sent
         return []
-    session.execute(delete(Outbox).where(Outbox.chat_id == chat_id, Outbox.urgent.is_(False)))
-    rows = [Outbox(chat_id=chat_id, payload=payload, urgent=urgent, lease_until=now + LEASE, created_at=now) for payload, urgent in payloads]
-    session.add_all(rows)
-    session.flush()
-    return [row.id for row in rows]
+    if superseding:
+        session.execute(delete(Outbox).where(Outbox.chat_id == chat_id, Outbox.urgent.is_(False)))
+    rows = [dict(chat_id=chat_id, payload=payload, urgent=urgent, lease_until=now + LEASE, created_at=now) for payload, urgent in payloads]
+    # One statement for all of them. Its ids rise in the order the rows are given (SQLite's rowids,
+    # PostgreSQL's sequence, taken row by row), whatever order RETURNING lists them in.
+    return sorted(session.scalars(insert(Outbox).returning(Outbox.id), rows).all())
+
+
+def has_unsent(chat_id: int) -> ColumnElement[bool]:
+    """Whether the chat has replies an earlier step left unsent (that `put` would supersede), as a
+    condition a step asks together with its other reads. Only the chat's patient's steps write
+    them, under the patient's lock. (On PostgreSQL a step that waited for that lock sees the rows
+    as they were before the wait: those of the step it waited for are being sent by that step.)"""
+    return exists().where(Outbox.chat_id == chat_id, Outbox.urgent.is_(False))
 
 
 def confirmed(db: Database, ids: list[int]) -> None:

@@ -30,6 +30,15 @@ def first_time(session: Session, source: str, update_id: int, now: datetime, *,
     """Record the update as applied now; False if it (or, for a new message, the same message)
     was applied within the window. Safe between processes: the insert itself decides (a unique
     key on the update id, and on a message), so two processes never both apply one update."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    insert = (dialect.insert(ProcessedUpdate)
+              .values(source=source, update_id=update_id, processed_at=now, chat_id=chat_id, message_id=message_id)
+              .on_conflict_do_nothing()  # another process applied it (or the message) a moment ago
+              .returning(ProcessedUpdate.update_id))
+    # Nearly every update is new: one statement says so. Only when it meets an earlier row is that
+    # row looked at (a repeat within the window, or an id come round again after it).
+    if session.execute(insert).first() is not None:
+        return True
     recent = now - WINDOW
     row = session.get(ProcessedUpdate, (source, update_id), with_for_update=True)
     if row is not None and row.processed_at > recent:
@@ -41,14 +50,7 @@ def first_time(session: Session, source: str, update_id: int, now: datetime, *,
     if row is not None:  # the id came round again after Telegram started over: a new update
         row.processed_at, row.chat_id, row.message_id = now, chat_id, message_id
         return True
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    inserted = session.execute(
-        dialect.insert(ProcessedUpdate)
-        .values(source=source, update_id=update_id, processed_at=now, chat_id=chat_id, message_id=message_id)
-        .on_conflict_do_nothing()  # another process applied it (or the message) a moment ago
-        .returning(ProcessedUpdate.update_id)
-    ).first()
-    return inserted is not None
+    return session.execute(insert).first() is not None
 
 
 def prune(session: Session, now: datetime) -> int:
