@@ -31,7 +31,9 @@ class InboxPoller:
         self.intake = inbox.Intake(app, db)
 
     async def run(self) -> None:
-        await self.intake.start(everything=True)  # one poller per bot: whatever is left, no one else holds
+        # What stopped processes left: on SQLite all of it (no other process); on PostgreSQL other
+        # processes may be working chats, so what no live process holds (bot/inbox.py).
+        await self.intake.start(everything=self.db.is_sqlite)
         offset = None
         failures = 0
         catching_up = True  # until what waited for this start is handled

@@ -133,9 +133,9 @@ async def serve(app: Application, db: Database, stop: asyncio.Event, settings: S
             await app.post_init(app)
         await app.start()
         intake = inbox.Intake(app, db)
-        # Before anything new, so one chat's updates keep their order. On PostgreSQL several processes
-        # may serve the webhook: only what no live one holds, and every few seconds what one left.
-        await intake.start(everything=db.is_sqlite, sweep=not db.is_sqlite)
+        # What stopped processes left. On PostgreSQL several processes may serve the webhook: only
+        # what no live one holds, and every few seconds what one left (bot/inbox.py).
+        await intake.start(everything=db.is_sqlite)
         path = urlsplit(settings.webhook_url).path or "/"
         server = None
         try:
