@@ -56,7 +56,7 @@ def keep(db: Database, updates: Iterable[Update], *, source: str = "telegram") -
     """Commit the updates to the inbox; returns the ids to hand to `Intake.handle` now: the new
     ones, those of a chat still waiting (whichever process holds the chat takes them), and those
     without a chat whose holder is gone. Not those applied before."""
-    return rows.store(db, source, [(u.update_id, chat_of(u), u.to_dict()) for u in updates], _now())
+    return rows.store(db, source, [(u.update_id, chat_of(u), u.to_dict()) for u in updates], _now()).ids
 
 
 def acknowledge(session: Session, update_id: int) -> None:
@@ -95,8 +95,25 @@ class Intake:
         self._upkeep = asyncio.create_task(self._keep_up())
         return leftovers
 
+    async def take(self, updates: list[Update], *, source: str = "telegram") -> None:
+        """Commit the updates to the inbox (what the receiver and the poller do before Telegram may
+        forget them), and work them: their chats, claimed in the same transaction (here, unless
+        another live process holds them: it takes them), and those without a chat."""
+        worked = set(self._chats)
+        stored = await asyncio.to_thread(rows.store, self.db, source, [(u.update_id, chat_of(u), u.to_dict()) for u in updates],
+                                         _now(), holder=self.holder, worked=worked)
+        for chat_id, waiting in stored.claimed.items():
+            self._wake(chat_id, waiting)
+        for update in updates:
+            chat_id = chat_of(update)
+            if update.update_id not in stored.ids or chat_id in stored.claimed:
+                continue
+            if chat_id is None or chat_id in worked:  # (a worker done meanwhile: a new one claims the chat)
+                self.handle(update)
+            # else another live process holds the chat: it takes the update after those before it
+
     def handle(self, update: Update) -> None:
-        """An update `keep` stored: its chat is worked (here, unless another process holds it)."""
+        """An update stored (`keep`): its chat is worked (here, unless another process holds it)."""
         if (chat_id := chat_of(update)) is not None:
             self._wake(chat_id)
             return
@@ -127,16 +144,18 @@ class Intake:
 
     # -- one chat ----------------------------------------------------------------------------
 
-    def _wake(self, chat_id: int) -> None:
+    def _wake(self, chat_id: int, claimed: list[dict] | None = None) -> None:
+        """Work the chat here: `claimed`, its waiting updates if the chat was claimed for this
+        process with them; else the worker claims it itself."""
         if self._stopping:
             return
         if chat_id in self._chats:  # worked here already: it looks again before giving the chat up
             self._chats[chat_id][1].set()
             return
         wake = asyncio.Event()
-        self._chats[chat_id] = (asyncio.create_task(self._work(chat_id, wake)), wake)
+        self._chats[chat_id] = (asyncio.create_task(self._work(chat_id, wake, claimed)), wake)
 
-    async def _work(self, chat_id: int, wake: asyncio.Event) -> None:
+    async def _work(self, chat_id: int, wake: asyncio.Event, claimed: list[dict] | None = None) -> None:
         """Hand the chat's waiting updates to the Application in update-id order while this process
         holds the chat. Updates stored here meanwhile (`wake`) join those on their way at once, so
         the flood guard sees a burst as it arrives; once all handed are handled, it looks at the
@@ -148,13 +167,16 @@ class Intake:
                 wake.clear()
                 if self._stopping:
                     break
-                try:
-                    payloads = await asyncio.to_thread(rows.next_of_chat, self.db, chat_id, self.holder, _now(),
-                                                       after=last if running else None, release=not running)
-                except Exception as error:  # the database away: its lease runs out, and a sweep takes the chat
-                    log.warning("could not take chat updates from the inbox (%s)", type(error).__name__)
-                    break
-                if payloads is None:  # another live process holds the chat: it takes what waits
+                if claimed:  # taken with the update that woke this worker (Intake.take)
+                    payloads, claimed = claimed, None
+                else:
+                    try:
+                        payloads = await asyncio.to_thread(rows.next_of_chat, self.db, chat_id, self.holder, _now(),
+                                                           after=last if running else None, release=not running)
+                    except Exception as error:  # the database away: its lease runs out, and a sweep takes the chat
+                        log.warning("could not take chat updates from the inbox (%s)", type(error).__name__)
+                        break
+                if payloads is None or self._stopping:  # another live process holds the chat: it takes what waits
                     break
                 for payload in payloads:
                     update = Update.de_json(payload, self.app.bot)

@@ -50,7 +50,7 @@ def web_app(db: Database, *, receive: tuple[str, inbox.Intake, str] | None = Non
     routes = [Route("/health", healthy, methods=["GET"])]
     if receive is not None:
         path, intake, secret = receive
-        routes.append(Route(path, _receiver(db, intake, secret), methods=["POST"]))
+        routes.append(Route(path, _receiver(intake, secret), methods=["POST"]))
     return Starlette(routes=routes)
 
 
@@ -59,7 +59,7 @@ def _figures(db: Database) -> dict:
         return health.figures(session, datetime.now(timezone.utc), outbound.may_be_messaged())
 
 
-def _receiver(db: Database, intake: inbox.Intake, secret: str):
+def _receiver(intake: inbox.Intake, secret: str):
     expected = secret.encode()
 
     async def receive(request: Request) -> Response:
@@ -73,13 +73,11 @@ def _receiver(db: Database, intake: inbox.Intake, secret: str):
         if update is None:
             return Response(status_code=400)
         try:
-            to_handle = await asyncio.to_thread(inbox.keep, db, [update])
+            await intake.take([update])  # handled after this 200: the update is safe in the inbox already
         except Exception as error:
             log.warning("update %s could not be stored (%s): answered 500, Telegram sends it again",
                         update.update_id, type(error).__name__)
             return Response(status_code=500)
-        if update.update_id in to_handle:
-            intake.handle(update)  # runs after this 200: the update is safe in the inbox already
         return Response(status_code=200)
 
     return receive

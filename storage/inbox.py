@@ -9,6 +9,7 @@ holder's last look, which then sees the row: no row is left with nobody to take 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
@@ -26,10 +27,20 @@ LEASE = timedelta(seconds=6)
 BATCH = 100  # a chat's rows taken at once (as many as one getUpdates call brings)
 
 
-def store(db: Database, source: str, updates: list[tuple[int, int | None, dict]], now: datetime) -> set[int]:
-    """Commit (update id, chat id, payload) rows not applied before; returns the ids to hand on:
-    the new ones, those of a chat still waiting (whoever holds the chat takes them), and those
-    without a chat whose lease ran out (the process that stored it is gone): leased to this one."""
+@dataclass
+class Stored:
+    ids: set[int] = field(default_factory=set)  # to hand on (see `store`)
+    claimed: dict[int, list[dict]] = field(default_factory=dict)  # chats claimed for the holder: what waits, oldest first
+
+
+def store(db: Database, source: str, updates: list[tuple[int, int | None, dict]], now: datetime, *,
+          holder: str | None = None, worked: set[int] = frozenset()) -> Stored:
+    """Commit (update id, chat id, payload) rows not applied before. The ids to hand on: the new
+    ones, those of a chat still waiting (whoever holds the chat takes them), and those without a
+    chat whose lease ran out (the process that stored it is gone): leased to this one. With
+    `holder`, in the same transaction, their chats (but those in `worked`, which the holder is
+    working already) are claimed for it where no live process holds them, and what waits for
+    them is taken: one transaction to take an update in and start on it."""
     ids = [update_id for update_id, _chat, _payload in updates]
     with db.transaction() as session:
         done = applied(session, source, ids, now)  # within the 48-hour window (storage/updates.py)
@@ -37,7 +48,7 @@ def store(db: Database, source: str, updates: list[tuple[int, int | None, dict]]
                  "lease_until": None if chat_id is not None else now + LEASE}
                 for update_id, chat_id, payload in updates if update_id not in done]
         if not rows:
-            return set()
+            return Stored()
         stored = set(session.scalars(
             _dialect(db).insert(Inbox).on_conflict_do_nothing(index_elements=["update_id"]).returning(Inbox.update_id),
             rows).all())
@@ -48,7 +59,12 @@ def store(db: Database, source: str, updates: list[tuple[int, int | None, dict]]
             update(Inbox).where(Inbox.update_id.in_(chatless), Inbox.chat_id.is_(None), _lapsed(now))
             .values(lease_until=now + LEASE).returning(Inbox.update_id)
         ).all() if chatless else []
-    return stored | of_chats | set(taken)
+        claimed = {}
+        if holder is not None:
+            for chat_id in dict.fromkeys(row["chat_id"] for row in rows if row["chat_id"] is not None):
+                if chat_id not in worked and _hold(session, db, chat_id, holder, now):
+                    claimed[chat_id] = _waiting(session, chat_id)
+    return Stored(stored | of_chats | set(taken), claimed)
 
 
 def acknowledge(session: Session, update_id: int) -> None:
@@ -63,10 +79,7 @@ def next_of_chat(db: Database, chat_id: int, holder: str, now: datetime, *, afte
     with db.transaction() as session:
         if not _hold(session, db, chat_id, holder, now):
             return None
-        query = select(Inbox.payload).where(Inbox.chat_id == chat_id).order_by(Inbox.update_id).limit(BATCH)
-        if after is not None:
-            query = query.where(Inbox.update_id > after)
-        payloads = list(session.scalars(query))
+        payloads = _waiting(session, chat_id, after)
         if not payloads and release:
             session.execute(delete(ChatLease).where(ChatLease.chat_id == chat_id, ChatLease.holder == holder))
         return payloads
@@ -124,6 +137,13 @@ def _hold(session: Session, db: Database, chat_id: int, holder: str, now: dateti
         where=or_(ChatLease.holder == holder, ChatLease.lease_until <= now),
     ).returning(ChatLease.chat_id)
     return session.execute(claimed).first() is not None
+
+
+def _waiting(session: Session, chat_id: int, after: int | None = None) -> list[dict]:
+    query = select(Inbox.payload).where(Inbox.chat_id == chat_id).order_by(Inbox.update_id).limit(BATCH)
+    if after is not None:
+        query = query.where(Inbox.update_id > after)
+    return list(session.scalars(query))
 
 
 def _lapsed(now: datetime):
