@@ -39,7 +39,7 @@ import logging
 import os
 import secrets
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session
 from telegram import Update
@@ -50,6 +50,7 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 RENEW_EVERY = rows.LEASE.total_seconds() / 3  # and the sweep for chats no live process holds
+ALONE_SWEEP_EVERY = 30.0  # the one process there is (SQLite): only a chat whose worker failed is looked for again
 
 
 def keep(db: Database, updates: Iterable[Update], *, source: str = "telegram") -> set[int]:
@@ -77,9 +78,11 @@ class Intake:
         self.db = db
         self.holder = holder or f"{os.getpid()}-{secrets.token_hex(6)}"  # new at each start: a restart holds nothing
         self._chats: dict[int, tuple[asyncio.Task, asyncio.Event]] = {}  # chat -> its worker, and its wake-up
+        self._leased: dict[int, datetime] = {}  # chat -> when its lease was last claimed or renewed
         self._handling: set[asyncio.Task] = set()  # chat-less updates being handled
         self._in_flight: set[int] = set()
         self._stopping = False
+        self._alone = False  # the only process there can be (SQLite): no leases to take
         self._upkeep: asyncio.Task | None = None
         app.bot_data.setdefault("handled", set())  # updates whose unit of work took them out of the inbox
 
@@ -87,12 +90,13 @@ class Intake:
         """Work, first, what stopped processes left in the inbox: `everything` when no other
         process can be holding any (SQLite), else what no live process holds. Returns how many
         chats and chat-less updates."""
+        self._alone = everything
         if everything:
-            await asyncio.to_thread(rows.forget_leases, self.db)
+            await asyncio.to_thread(rows.forget_leases, self.db)  # (a run before this revision's, or a crash)
         leftovers = await self._take_chatless(everything=everything) + await self._sweep()
         if leftovers:
             log.info("handling what the last run left: %d chat(s) and update(s)", leftovers)
-        self._upkeep = asyncio.create_task(self._keep_up())
+        self._upkeep = asyncio.create_task(self._keep_up(alone=everything))
         return leftovers
 
     async def take(self, updates: list[Update], *, source: str = "telegram") -> None:
@@ -101,8 +105,9 @@ class Intake:
         another live process holds them: it takes them), and those without a chat."""
         worked = set(self._chats)
         stored = await asyncio.to_thread(rows.store, self.db, source, [(u.update_id, chat_of(u), u.to_dict()) for u in updates],
-                                         _now(), holder=self.holder, worked=worked)
+                                         _now(), claim=True, holder=self._holding, worked=worked)
         for chat_id, waiting in stored.claimed.items():
+            self._leased[chat_id] = stored.at
             self._wake(chat_id, waiting)
         for update in updates:
             chat_id = chat_of(update)
@@ -111,6 +116,10 @@ class Intake:
             if chat_id is None or chat_id in worked:  # (a worker done meanwhile: a new one claims the chat)
                 self.handle(update)
             # else another live process holds the chat: it takes the update after those before it
+
+    @property
+    def _holding(self) -> str | None:
+        return None if self._alone else self.holder
 
     def handle(self, update: Update) -> None:
         """An update stored (`keep`): its chat is worked (here, unless another process holds it)."""
@@ -159,23 +168,31 @@ class Intake:
         """Hand the chat's waiting updates to the Application in update-id order while this process
         holds the chat. Updates stored here meanwhile (`wake`) join those on their way at once, so
         the flood guard sees a burst as it arrives; once all handed are handled, it looks at the
-        whole chat again (a late update with a lower id), and gives the chat up when none is left."""
+        whole chat again (a late update with a lower id; one another process stored) and gives the
+        chat up, in that transaction, when none is left. Alone (SQLite) no other process stores
+        any: that last look is needed only if this one stored some since its last whole look."""
         running: set[asyncio.Task] = set()
         last: int | None = None
+        looked = False  # at the whole chat, since the last wake-up
         try:
             while True:
+                looked = looked and not wake.is_set()
                 wake.clear()
                 if self._stopping:
                     break
-                if claimed:  # taken with the update that woke this worker (Intake.take)
-                    payloads, claimed = claimed, None
+                if not running and looked and self._alone:
+                    return
+                if claimed:  # taken with the update that woke this worker (Intake.take): a whole look
+                    payloads, claimed, looked = claimed, None, True
                 else:
                     try:
-                        payloads = await asyncio.to_thread(rows.next_of_chat, self.db, chat_id, self.holder, _now(),
+                        self._leased[chat_id] = now = _now()
+                        payloads = await asyncio.to_thread(rows.next_of_chat, self.db, chat_id, self._holding, now,
                                                            after=last if running else None, release=not running)
                     except Exception as error:  # the database away: its lease runs out, and a sweep takes the chat
                         log.warning("could not take chat updates from the inbox (%s)", type(error).__name__)
                         break
+                    looked = looked or not running
                 if payloads is None or self._stopping:  # another live process holds the chat: it takes what waits
                     break
                 for payload in payloads:
@@ -190,12 +207,13 @@ class Intake:
                 running = {task for task in running if not task.done()}
             if running:
                 await asyncio.wait(running)
-            if self._stopping:
+            if self._stopping and not self._alone:
                 await asyncio.to_thread(rows.release, self.db, self.holder, chat_id)  # others take it at once
         except Exception:
             log.exception("working a chat's updates failed; a sweep takes them up again")
         finally:
             del self._chats[chat_id]
+            self._leased.pop(chat_id, None)
 
     async def _process(self, update: Update) -> None:
         processor = self.app.update_processor
@@ -227,13 +245,19 @@ class Intake:
             self._wake(chat_id)
         return len(unheld)
 
-    async def _keep_up(self) -> None:
+    async def _keep_up(self, *, alone: bool) -> None:
+        """Renew the leases and sweep, every few seconds; alone (SQLite), no lease needs renewing
+        (a lapsed lease is still the holder's to renew), and a sweep now and then is enough."""
         while True:
-            await asyncio.sleep(RENEW_EVERY)
+            await asyncio.sleep(ALONE_SWEEP_EVERY if alone else RENEW_EVERY)
             try:
-                held = self._in_flight - self.app.bot_data["handled"]  # (those its step took out are gone)
-                if self._chats or held:
-                    await asyncio.to_thread(rows.renew, self.db, self.holder, set(self._chats), held, _now())
+                held = set() if alone else self._in_flight - self.app.bot_data["handled"]  # (those its step took out are gone)
+                now = _now()  # (a chat claimed since the last round needs no renewal yet)
+                chats = set() if alone else {chat for chat in self._chats
+                                             if self._leased.get(chat, now) <= now - timedelta(seconds=RENEW_EVERY)}
+                if chats or held:
+                    await asyncio.to_thread(rows.renew, self.db, self.holder, chats, held, now)
+                    self._leased.update(dict.fromkeys(chats & set(self._chats), now))
                 taken = await self._take_chatless(everything=False) + await self._sweep()
                 if taken:
                     log.info("took over %d chat(s) and update(s) no live process held", taken)

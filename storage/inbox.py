@@ -31,16 +31,18 @@ BATCH = 100  # a chat's rows taken at once (as many as one getUpdates call bring
 class Stored:
     ids: set[int] = field(default_factory=set)  # to hand on (see `store`)
     claimed: dict[int, list[dict]] = field(default_factory=dict)  # chats claimed for the holder: what waits, oldest first
+    at: datetime | None = None  # when they were claimed
 
 
 def store(db: Database, source: str, updates: list[tuple[int, int | None, dict]], now: datetime, *,
-          holder: str | None = None, worked: set[int] = frozenset()) -> Stored:
+          claim: bool = False, holder: str | None = None, worked: set[int] = frozenset()) -> Stored:
     """Commit (update id, chat id, payload) rows not applied before. The ids to hand on: the new
     ones, those of a chat still waiting (whoever holds the chat takes them), and those without a
     chat whose lease ran out (the process that stored it is gone): leased to this one. With
-    `holder`, in the same transaction, their chats (but those in `worked`, which the holder is
-    working already) are claimed for it where no live process holds them, and what waits for
-    them is taken: one transaction to take an update in and start on it."""
+    `claim`, in the same transaction, their chats (but those in `worked`, which the holder is
+    working already) are claimed for `holder` where no live process holds them (None: the only
+    process there is, which needs no lease), and what waits for them is taken: one transaction
+    to take an update in and start on it."""
     ids = [update_id for update_id, _chat, _payload in updates]
     with db.transaction() as session:
         done = applied(session, source, ids, now)  # within the 48-hour window (storage/updates.py)
@@ -60,11 +62,11 @@ def store(db: Database, source: str, updates: list[tuple[int, int | None, dict]]
             .values(lease_until=now + LEASE).returning(Inbox.update_id)
         ).all() if chatless else []
         claimed = {}
-        if holder is not None:
-            for chat_id in dict.fromkeys(row["chat_id"] for row in rows if row["chat_id"] is not None):
+        if claim:
+            for chat_id in sorted({row["chat_id"] for row in rows if row["chat_id"] is not None}):
                 if chat_id not in worked and _hold(session, db, chat_id, holder, now):
                     claimed[chat_id] = _waiting(session, chat_id)
-    return Stored(stored | of_chats | set(taken), claimed)
+    return Stored(stored | of_chats | set(taken), claimed, now)
 
 
 def acknowledge(session: Session, update_id: int) -> None:
@@ -72,15 +74,16 @@ def acknowledge(session: Session, update_id: int) -> None:
     session.execute(delete(Inbox).where(Inbox.update_id == update_id))
 
 
-def next_of_chat(db: Database, chat_id: int, holder: str, now: datetime, *, after: int | None = None,
+def next_of_chat(db: Database, chat_id: int, holder: str | None, now: datetime, *, after: int | None = None,
                  release: bool = True) -> list[dict] | None:
-    """The chat's waiting updates, oldest first (only those after `after`, if given), for `holder`:
-    None if another live process holds the chat. With `release`, finding none gives the chat up."""
+    """The chat's waiting updates, oldest first (only those after `after`, if given), for `holder`
+    (None: the only process there is): None if another live process holds the chat. With
+    `release`, finding none gives the chat up."""
     with db.transaction() as session:
         if not _hold(session, db, chat_id, holder, now):
             return None
         payloads = _waiting(session, chat_id, after)
-        if not payloads and release:
+        if not payloads and release and holder is not None:
             session.execute(delete(ChatLease).where(ChatLease.chat_id == chat_id, ChatLease.holder == holder))
         return payloads
 
@@ -93,9 +96,12 @@ def release(db: Database, holder: str, chat_id: int) -> None:
 def renew(db: Database, holder: str, chat_ids: set[int], update_ids: set[int], now: datetime) -> None:
     """Renew the leases on the chats and the chat-less updates this process is working on."""
     with db.transaction() as session:
-        if chat_ids:
-            session.execute(update(ChatLease).where(ChatLease.holder == holder, ChatLease.chat_id.in_(chat_ids))
-                            .values(lease_until=now + LEASE))
+        if chat_ids:  # locked in one order, as `store` claims them: no deadlock with a poller's batch
+            held = session.scalars(select(ChatLease.chat_id).where(ChatLease.holder == holder, ChatLease.chat_id.in_(chat_ids))
+                                   .order_by(ChatLease.chat_id).with_for_update()).all()
+            if held:
+                session.execute(update(ChatLease).where(ChatLease.holder == holder, ChatLease.chat_id.in_(held))
+                                .values(lease_until=now + LEASE))
         if update_ids:
             session.execute(update(Inbox).where(Inbox.update_id.in_(update_ids)).values(lease_until=now + LEASE))
 
@@ -128,9 +134,12 @@ def claim_chatless(db: Database, now: datetime, *, everything: bool) -> list[dic
         return [row.payload for row in rows]
 
 
-def _hold(session: Session, db: Database, chat_id: int, holder: str, now: datetime) -> bool:
+def _hold(session: Session, db: Database, chat_id: int, holder: str | None, now: datetime) -> bool:
     """Claim the chat for `holder`, or renew its claim: one upsert, which wins only where no lease
-    is, the lease is the holder's own, or it ran out. It locks the lease row to the transaction's end."""
+    is, the lease is the holder's own, or it ran out. It locks the lease row to the transaction's end.
+    No holder: the only process there is, which needs no lease."""
+    if holder is None:
+        return True
     insert = _dialect(db).insert(ChatLease).values(chat_id=chat_id, holder=holder, lease_until=now + LEASE)
     claimed = insert.on_conflict_do_update(
         index_elements=["chat_id"], set_={"holder": holder, "lease_until": now + LEASE},

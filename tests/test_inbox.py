@@ -106,9 +106,9 @@ def lapse(database, *update_ids: int) -> None:
 
 def test_storing_an_update_claims_its_chat_and_takes_what_waits_in_one_go(database):
     inbox.keep(database, [telegram_update(30)])  # stored by a process that died before claiming
-    stored = rows.store(database, "telegram", [(31, USER, update(31, "hi")), (32, USER + 1, update(32, "hi"))], now(),
+    stored = rows.store(database, "telegram", [(31, USER, update(31, "hi")), (32, USER + 1, update(32, "hi"))], now(), claim=True,
                         holder="a", worked={USER + 1})
     assert stored.ids == {31, 32}
     assert {chat: ids(waiting) for chat, waiting in stored.claimed.items()} == {USER: [30, 31]}  # (USER + 1: a works it already)
-    stored = rows.store(database, "telegram", [(33, USER, update(33, "hi"))], now(), holder="b")
+    stored = rows.store(database, "telegram", [(33, USER, update(33, "hi"))], now(), claim=True, holder="b")
     assert stored.ids == {33} and stored.claimed == {}  # a holds the chat: b leaves the update to it
