@@ -6,31 +6,31 @@ share the work, one chat at a time.
 Both ways in use it: long polling (bot/polling.py) stores a fetched batch before moving its offset
 past it; the webhook (bot/webhook.py), on every process behind any load balancer, stores an update
 before answering Telegram 200. Then the process that stored it works its chat: it claims the
-chat's lease (storage/inbox.py), hands the chat's waiting updates, oldest update id first, to the
-Application, takes each out of the inbox when handled, and gives the chat up once none is left.
-If another live process holds the chat, this one leaves the update to it: the holder looks for
-more before it gives the chat up, in the transaction that gives it up, so it takes the update
-after those before it. Meanwhile each process renews the leases on the chats it works (every two
-seconds), and every few seconds sweeps: takes chats with updates waiting and no live holder (a
-holder killed mid-work, a process killed between storing and claiming). Within a process chats run
-side by side and one chat in order (bot/telegram.py's update processor): a chat sending a burst
-does not hold up the others. Updates without a chat (an inline query) have no order to keep: each
-is leased by itself to the process that stored it, and taken over when that lease runs out.
+chat's lease (storage/inbox.py) in the transaction that stores the update, hands the chat's
+waiting updates, oldest update id first, to the Application, takes each out of the inbox when
+handled, and gives the chat up once none is left. If another live process holds the chat, this
+one leaves the update to it: the holder looks for more in the transaction that gives the chat up,
+so it takes the update after those before it. Meanwhile each process renews the leases on the
+chats it works, and every two seconds sweeps: takes chats with updates waiting and no live holder
+(a holder killed mid-work, within its 6 s lease and a sweep). Within a process chats run side by
+side and one chat in order (bot/telegram.py's update processor): a chat sending a burst does not
+hold up the others. SQLite has one process: it takes the same path with no lease to claim, and
+sweeps only now and then, for a chat whose worker failed. Updates without a chat (an inline
+query) have no order to keep: each is leased by itself to the process that stored it, and taken
+over when that lease runs out.
 
-Order within a chat. Telegram numbers a bot's updates in increasing order, and over parallel
-webhook connections (or several processes) updates may arrive in any order; the inbox does not
-handle them in arrival order but in update-id order, by whichever process holds the chat. An
-update that arrives after a later one of the same chat was already handled is still handled,
-after it: the engine applies each update id once, and nothing is dropped for being late. Telegram
-itself sends a chat's next update once the previous one is answered 2xx, which the receiver does
-only once the update is committed here; so in practice a chat's updates are stored in order and
-handled in order.
+Order within a chat. Telegram numbers a bot's updates in increasing order. Over parallel webhook
+connections and several processes they may be stored in any order: the holder takes a chat's
+waiting updates in update-id order, whichever process stored them, so updates that wait together
+are handled in update-id order, and a chat's updates never run side by side. An update stored
+only after a later one of the same chat was handled (it came over a slow connection) is still
+handled, after it: the engine applies each update id once and drops nothing for being late.
 
 A holder that stalls past its lease (its database away for longer than the lease) may find its
 chat taken over: the new holder starts at the oldest update still waiting, which the old one may
 be handling at that moment; the engine applies an update id once (storage/updates.py), so one of
 the two applies it and the other only shows the patient where they are, and neither goes on to
-the next update before this one is applied. The old holder stops at its next look.
+the next update before this one is applied. The old holder takes nothing more at its next look.
 """
 from __future__ import annotations
 

@@ -7,6 +7,8 @@ it again later (for a while: after repeated failures it gives up). Then the upda
 polled one is, and taken out of the inbox when done; on start, what a stopped process left in the
 inbox is handled first, then what Telegram kept for us meanwhile, and only then the replies a
 stopped process never sent (bot/steps.py). The same server answers GET /health; a poller can serve that alone.
+Any number of processes may serve the webhook behind any load balancer, no sticky routing: each
+stores what it receives, and the inbox has one process at a time work each chat (bot/inbox.py).
 """
 from __future__ import annotations
 
