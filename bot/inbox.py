@@ -91,8 +91,9 @@ class Intake:
         process can be holding any (SQLite), else what no live process holds. Returns how many
         chats and chat-less updates."""
         self._alone = everything
-        if everything:
-            await asyncio.to_thread(rows.forget_leases, self.db)  # (a run before this revision's, or a crash)
+        # Alone, every lease is a dead run's; else those that ran out a while ago (a dead holder's
+        # chat nobody wrote to since: a live one would have taken it).
+        await asyncio.to_thread(rows.forget_leases, self.db, None if everything else _now() - rows.LEASE)
         leftovers = await self._take_chatless(everything=everything) + await self._sweep()
         if leftovers:
             log.info("handling what the last run left: %d chat(s) and update(s)", leftovers)

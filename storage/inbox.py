@@ -115,10 +115,11 @@ def unheld_chats(db: Database, now: datetime) -> list[int]:
             .group_by(Inbox.chat_id).order_by(func.min(Inbox.update_id))))
 
 
-def forget_leases(db: Database) -> None:
-    """Every chat's lease gone: only for the one process there can be (SQLite), at its start."""
+def forget_leases(db: Database, lapsed_before: datetime | None = None) -> None:
+    """The chats' leases that ran out before `lapsed_before` gone (dead holders', of chats nobody
+    wrote to since); without it, every lease: only for the one process there can be (SQLite)."""
     with db.transaction() as session:
-        session.execute(delete(ChatLease))
+        session.execute(delete(ChatLease).where(ChatLease.lease_until < lapsed_before) if lapsed_before else delete(ChatLease))
 
 
 def claim_chatless(db: Database, now: datetime, *, everything: bool) -> list[dict]:
