@@ -2,8 +2,9 @@
 
     python benchmarks/inbox.py [--chats 20] [--per-chat 10] [--database-url URL]
 
-Onboarded patients each send a burst of messages, POSTed all at once (40 connections) over the
-receivers' webhook servers in turn, as behind a round-robin load balancer; each receiver is a real
+Onboarded patients each send a burst of messages, the chats side by side over 40 connections,
+each chat's next once its last got its 200 (as Telegram delivers), to the receivers' webhook
+servers in turn, as behind a round-robin load balancer; each receiver is a real
 Application with its own Intake and connections (tests/test_inbox_processes.py), against the
 loopback Bot API emulator. Measured: how long until every update is handled, the transactions per
 update on the database, and how many updates were handled out of their chat's update-id order
@@ -47,11 +48,14 @@ async def burst(url: str, receivers: int, chats: list[int], per_chat: int, first
             for each in intakes:
                 event.listen(each.intake.db.engine, "commit", lambda _c: commits.__setitem__(0, commits[0] + 1))
             ids = {chat: [first_id + chat * per_chat + i for i in range(per_chat)] for chat in chats}
-            updates = [raw_update(ids[chat][i], chat, "hello") for i in range(per_chat) for chat in chats]  # chats interleaved
+            turn = iter(range(10**9))
+
+            async def send(chat: int) -> None:  # one chat's next once its last got its 200, as Telegram does
+                for update_id in ids[chat]:
+                    await post(intakes[next(turn) % receivers].url, raw_update(update_id, chat, "hello"))
+
             started = time.monotonic()
-            for start in range(0, len(updates), 40):
-                await asyncio.gather(*(post(intakes[(start + n) % receivers].url, update)
-                                       for n, update in enumerate(updates[start:start + 40])))
+            await asyncio.gather(*(send(chat) for chat in chats))  # the chats side by side, over 40 connections
             while True:
                 with db.reading() as session:
                     if not session.scalar(select(func.count()).select_from(Inbox)):
@@ -64,7 +68,7 @@ async def burst(url: str, receivers: int, chats: list[int], per_chat: int, first
         wrong = sum(sum(1 for a, b in zip(seen, seen[1:]) if b < a) for seen in order.values())
         with db.transaction() as session:
             session.execute(delete(Outbox))
-        return took, commits[0] / len(updates), wrong
+        return took, commits[0] / (len(chats) * per_chat), wrong
     finally:
         emulator.stop()
         db.dispose()
