@@ -1,133 +1,267 @@
 """The inbox: every update Telegram handed us is committed here before Telegram may forget it, and
-taken out once handled, so a killed process handles it on its next start instead of losing it.
+taken out once handled, so a killed process handles it on its next start (or another process
+does) instead of losing it. The inbox is also the queue: any number of processes on one database
+share the work, one chat at a time.
 
 Both ways in use it: long polling (bot/polling.py) stores a fetched batch before moving its offset
-past it; the webhook (bot/webhook.py) stores an update before answering Telegram 200. The engine
-applies an update id once, so handling one again after a crash only shows the patient where they
-are.
+past it; the webhook (bot/webhook.py), on every process behind any load balancer, stores an update
+before answering Telegram 200. Then the process that stored it works its chat: it claims the
+chat's lease (storage/inbox.py) in the transaction that stores the update, hands the chat's
+waiting updates, oldest update id first, to the Application, takes each out of the inbox when
+handled, and gives the chat up once none is left. If another live process holds the chat, this
+one leaves the update to it: the holder looks for more in the transaction that gives the chat up,
+so it takes the update after those before it. Meanwhile each process renews the leases on the
+chats it works, and every two seconds sweeps: takes chats with updates waiting and no live holder
+(a holder killed mid-work, within its 6 s lease and a sweep). Within a process chats run side by
+side and one chat in order (bot/telegram.py's update processor): a chat sending a burst does not
+hold up the others. SQLite has one process: it takes the same path with no lease to claim, and
+sweeps only now and then, for a chat whose worker failed. Updates without a chat (an inline
+query) have no order to keep: each is leased by itself to the process that stored it, and taken
+over when that lease runs out.
+
+Order within a chat. Telegram numbers a bot's updates in increasing order. Over parallel webhook
+connections and several processes they may be stored in any order: the holder takes a chat's
+waiting updates in update-id order, whichever process stored them, so updates that wait together
+are handled in update-id order, and a chat's updates never run side by side. An update stored
+only after a later one of the same chat was handled (it came over a slow connection) is still
+handled, after it: the engine applies each update id once and drops nothing for being late.
+
+A holder that stalls past its lease (its database away for longer than the lease) may find its
+chat taken over: the new holder starts at the oldest update still waiting, which the old one may
+be handling at that moment; the engine applies an update id once (storage/updates.py), so one of
+the two applies it and the other only shows the patient where they are, and neither goes on to
+the next update before this one is applied. The old holder takes nothing more at its next look.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
 from collections.abc import Iterable
-
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from telegram import Update
 from telegram.ext import Application
 
+from storage import inbox as rows
 from storage.db import Database
-from storage.models import Inbox
-from storage.updates import applied
 
 log = logging.getLogger(__name__)
-# A process renews the lease on what it holds every third of it; past it, the holder is taken for gone.
-LEASE = timedelta(seconds=30)
+RENEW_EVERY = rows.LEASE.total_seconds() / 3  # and the sweep for chats no live process holds
+ALONE_SWEEP_EVERY = 30.0  # the one process there is (SQLite): only a chat whose worker failed is looked for again
 
 
 def keep(db: Database, updates: Iterable[Update], *, source: str = "telegram") -> set[int]:
-    """Commit the updates to the inbox, leased to this process; returns the ids to handle now: the
-    new ones, and any already waiting whose lease ran out (the process that stored it is gone).
-    Not those applied before, nor those a live process is handling (a resend, a repeated batch)."""
-    updates = list(updates)
-    ids = [u.update_id for u in updates]
-    now = _now()
-    with db.transaction() as session:
-        done = applied(session, source, ids, now)  # within the 48-hour window (storage/updates.py)
-        rows = [{"update_id": u.update_id, "payload": u.to_dict(), "received_at": now, "lease_until": now + LEASE}
-                for u in updates if u.update_id not in done]
-        if not rows:
-            return set()
-        dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-        stored = session.scalars(
-            dialect.insert(Inbox).on_conflict_do_nothing(index_elements=["update_id"]).returning(Inbox.update_id),
-            rows).all()
-        waiting = {row["update_id"] for row in rows} - set(stored)
-        taken = session.scalars(
-            update(Inbox).where(Inbox.update_id.in_(waiting), _lapsed(now)).values(lease_until=now + LEASE).returning(Inbox.update_id)
-        ).all() if waiting else []
-    return set(stored) | set(taken)
+    """Commit the updates to the inbox; returns the ids to hand to `Intake.handle` now: the new
+    ones, those of a chat still waiting (whichever process holds the chat takes them), and those
+    without a chat whose holder is gone. Not those applied before."""
+    return rows.store(db, source, [(u.update_id, chat_of(u), u.to_dict()) for u in updates], _now()).ids
 
 
 def acknowledge(session: Session, update_id: int) -> None:
     """The update is handled: out of the inbox (in the transaction that handled it, if it can)."""
-    session.execute(delete(Inbox).where(Inbox.update_id == update_id))
+    rows.acknowledge(session, update_id)
+
+
+def chat_of(update: Update) -> int | None:
+    return update.effective_chat.id if update.effective_chat is not None else None
 
 
 class Intake:
-    """Hands stored updates to the Application, in the order given (one chat's updates keep their
-    order: bot/telegram.py's update processor), and takes each out of the inbox when handled.
-    Meanwhile it renews the leases on what it holds; with `sweep`, it also takes over, every few
-    seconds, updates whose lease ran out (several webhook processes on PostgreSQL: one may die)."""
+    """Works the inbox for one process: the chats of the updates it stores or finds unheld, one
+    task per chat, and the chat-less updates it stores, each by itself."""
 
-    def __init__(self, app: Application, db: Database):
+    def __init__(self, app: Application, db: Database, *, holder: str | None = None):
         self.app = app
         self.db = db
-        self._handling: set[asyncio.Task] = set()
+        self.holder = holder or f"{os.getpid()}-{secrets.token_hex(6)}"  # new at each start: a restart holds nothing
+        self._chats: dict[int, tuple[asyncio.Task, asyncio.Event]] = {}  # chat -> its worker, and its wake-up
+        self._leased: dict[int, datetime] = {}  # chat -> when its lease was last claimed or renewed
+        self._handling: set[asyncio.Task] = set()  # chat-less updates being handled
         self._in_flight: set[int] = set()
+        self._stopping = False
+        self._alone = False  # the only process there can be (SQLite): no leases to take
         self._upkeep: asyncio.Task | None = None
         app.bot_data.setdefault("handled", set())  # updates whose unit of work took them out of the inbox
 
-    async def start(self, *, everything: bool, sweep: bool = False) -> int:
-        """Handle, first, what stopped processes left in the inbox: `everything` when no other
-        process can be holding any (SQLite; long polling, one process per bot), else what no live
-        process holds. Returns how many."""
-        leftovers = await self._take(everything=everything)
+    async def start(self, *, everything: bool) -> int:
+        """Work, first, what stopped processes left in the inbox: `everything` when no other
+        process can be holding any (SQLite), else what no live process holds. Returns how many
+        chats and chat-less updates."""
+        self._alone = everything
+        # Alone, every lease is a dead run's; else those that ran out a while ago (a dead holder's
+        # chat nobody wrote to since: a live one would have taken it).
+        await asyncio.to_thread(rows.forget_leases, self.db, None if everything else _now() - rows.LEASE)
+        leftovers = await self._take_chatless(everything=everything) + await self._sweep()
         if leftovers:
-            log.info("handling %d update(s) left from the last run", leftovers)
-        self._upkeep = asyncio.create_task(self._keep_up(sweep))
+            log.info("handling what the last run left: %d chat(s) and update(s)", leftovers)
+        self._upkeep = asyncio.create_task(self._keep_up(alone=everything))
         return leftovers
 
+    async def take(self, updates: list[Update], *, source: str = "telegram") -> None:
+        """Commit the updates to the inbox (what the receiver and the poller do before Telegram may
+        forget them), and work them: their chats, claimed in the same transaction (here, unless
+        another live process holds them: it takes them), and those without a chat."""
+        worked = set(self._chats)
+        stored = await asyncio.to_thread(rows.store, self.db, source, [(u.update_id, chat_of(u), u.to_dict()) for u in updates],
+                                         _now(), claim=True, holder=self._holding, worked=worked)
+        for chat_id, waiting in stored.claimed.items():
+            self._leased[chat_id] = stored.at
+            self._wake(chat_id, waiting)
+        for update in updates:
+            chat_id = chat_of(update)
+            if update.update_id not in stored.ids or chat_id in stored.claimed:
+                continue
+            if chat_id is None or chat_id in worked:  # (a worker done meanwhile: a new one claims the chat)
+                self.handle(update)
+            # else another live process holds the chat: it takes the update after those before it
+
+    @property
+    def _holding(self) -> str | None:
+        return None if self._alone else self.holder
+
     def handle(self, update: Update) -> None:
+        """An update stored (`keep`): its chat is worked (here, unless another process holds it)."""
+        if (chat_id := chat_of(update)) is not None:
+            self._wake(chat_id)
+            return
         if update.update_id in self._in_flight:  # stored again (a resend, a repeated batch): once is enough
             return
         self._in_flight.add(update.update_id)
-        task = asyncio.create_task(self._process(update))  # in arrival order: per-chat order holds
+        task = asyncio.create_task(self._chatless(update))
         self._handling.add(task)
         task.add_done_callback(self._handling.discard)
 
     async def settled(self, timeout: float = 30) -> None:
-        """Until what it was handed so far is handled (or failed), `timeout` seconds at most: what
+        """Until what it works on now is handled (or failed), `timeout` seconds at most: what
         arrives meanwhile is not waited for (on a busy webhook that would be for ever)."""
-        if pending := set(self._handling):
+        if pending := self._handling | {task for task, _wake in self._chats.values()}:
             await asyncio.wait(pending, timeout=timeout)
 
     async def stop(self, timeout: float = 10) -> None:
-        """Let the updates being handled finish (what does not finish stays in the inbox, its lease
-        running out)."""
-        if self._handling:
-            await asyncio.wait(self._handling, timeout=timeout)
+        """Let the updates being handled finish, then give their chats up; take nothing more.
+        (What does not finish stays in the inbox, its lease running out.)"""
+        self._stopping = True
+        for _task, wake in self._chats.values():
+            wake.set()
+        if pending := self._handling | {task for task, _wake in self._chats.values()}:
+            await asyncio.wait(pending, timeout=timeout)
         if self._upkeep is not None:
             self._upkeep.cancel()
             await asyncio.gather(self._upkeep, return_exceptions=True)
 
-    async def _process(self, update: Update) -> None:
+    # -- one chat ----------------------------------------------------------------------------
+
+    def _wake(self, chat_id: int, claimed: list[dict] | None = None) -> None:
+        """Work the chat here: `claimed`, its waiting updates if the chat was claimed for this
+        process with them; else the worker claims it itself."""
+        if self._stopping:
+            return
+        if chat_id in self._chats:  # worked here already: it looks again before giving the chat up
+            self._chats[chat_id][1].set()
+            return
+        wake = asyncio.Event()
+        self._chats[chat_id] = (asyncio.create_task(self._work(chat_id, wake, claimed)), wake)
+
+    async def _work(self, chat_id: int, wake: asyncio.Event, claimed: list[dict] | None = None) -> None:
+        """Hand the chat's waiting updates to the Application in update-id order while this process
+        holds the chat. Updates stored here meanwhile (`wake`) join those on their way at once, so
+        the flood guard sees a burst as it arrives; once all handed are handled, it looks at the
+        whole chat again (a late update with a lower id; one another process stored) and gives the
+        chat up, in that transaction, when none is left. Alone (SQLite) no other process stores
+        any: that last look is needed only if this one stored some since its last whole look."""
+        running: set[asyncio.Task] = set()
+        last: int | None = None
+        looked = False  # at the whole chat, since the last wake-up
         try:
-            processor = self.app.update_processor
-            await processor.process_update(update, self.app.process_update(update))
+            while True:
+                looked = looked and not wake.is_set()
+                wake.clear()
+                if self._stopping:
+                    break
+                if not running and looked and self._alone:
+                    return
+                if claimed:  # taken with the update that woke this worker (Intake.take): a whole look
+                    payloads, claimed, looked = claimed, None, True
+                else:
+                    try:
+                        self._leased[chat_id] = now = _now()
+                        payloads = await asyncio.to_thread(rows.next_of_chat, self.db, chat_id, self._holding, now,
+                                                           after=last if running else None, release=not running)
+                    except Exception as error:  # the database away: its lease runs out, and a sweep takes the chat
+                        log.warning("could not take chat updates from the inbox (%s)", type(error).__name__)
+                        break
+                    looked = looked or not running
+                if payloads is None or self._stopping:  # another live process holds the chat: it takes what waits
+                    break
+                for payload in payloads:
+                    update = Update.de_json(payload, self.app.bot)
+                    running.add(asyncio.create_task(self._process(update)))  # in order: the processor keeps it
+                    last = update.update_id
+                if not running:
+                    if wake.is_set():  # stored here just now: claim the chat again
+                        continue
+                    return  # nothing left: given up in the same transaction
+                await _all_done_or(running, wake)
+                running = {task for task in running if not task.done()}
+            if running:
+                await asyncio.wait(running)
+            if self._stopping and not self._alone:
+                await asyncio.to_thread(rows.release, self.db, self.holder, chat_id)  # others take it at once
+        except Exception:
+            log.exception("working a chat's updates failed; a sweep takes them up again")
+        finally:
+            del self._chats[chat_id]
+            self._leased.pop(chat_id, None)
+
+    async def _process(self, update: Update) -> None:
+        processor = self.app.update_processor
+        await processor.process_update(update, self.app.process_update(update))
+        try:
             await asyncio.to_thread(self._done, update.update_id)
+        except Exception as error:  # still in the inbox: handled again (the engine applies it once)
+            log.warning("could not take update %s out of the inbox (%s)", update.update_id, type(error).__name__)
+
+    # -- updates without a chat --------------------------------------------------------------
+
+    async def _chatless(self, update: Update) -> None:
+        try:
+            await self._process(update)
         finally:
             self._in_flight.discard(update.update_id)
 
-    async def _take(self, *, everything: bool) -> int:
-        payloads = await asyncio.to_thread(_claim, self.db, everything=everything)
-        updates = [Update.de_json(payload, self.app.bot) for payload in payloads]
-        for update in updates:
-            self.handle(update)
-        return len(updates)
+    async def _take_chatless(self, *, everything: bool) -> int:
+        payloads = await asyncio.to_thread(rows.claim_chatless, self.db, _now(), everything=everything)
+        for payload in payloads:
+            self.handle(Update.de_json(payload, self.app.bot))
+        return len(payloads)
 
-    async def _keep_up(self, sweep: bool) -> None:
+    # -- upkeep ------------------------------------------------------------------------------
+
+    async def _sweep(self) -> int:
+        unheld = [chat for chat in await asyncio.to_thread(rows.unheld_chats, self.db, _now()) if chat not in self._chats]
+        for chat_id in unheld:
+            self._wake(chat_id)
+        return len(unheld)
+
+    async def _keep_up(self, *, alone: bool) -> None:
+        """Renew the leases and sweep, every few seconds; alone (SQLite), no lease needs renewing
+        (a lapsed lease is still the holder's to renew), and a sweep now and then is enough."""
         while True:
-            await asyncio.sleep(LEASE.total_seconds() / 3)
+            await asyncio.sleep(ALONE_SWEEP_EVERY if alone else RENEW_EVERY)
             try:
-                if held := self._in_flight - self.app.bot_data["handled"]:  # (those its step took out are gone)
-                    await asyncio.to_thread(_renew, self.db, held)
-                if sweep and (taken := await self._take(everything=False)):
-                    log.info("took over %d update(s) a stopped process had stored", taken)
+                held = set() if alone else self._in_flight - self.app.bot_data["handled"]  # (those its step took out are gone)
+                now = _now()  # (a chat claimed since the last round needs no renewal yet)
+                chats = set() if alone else {chat for chat in self._chats
+                                             if self._leased.get(chat, now) <= now - timedelta(seconds=RENEW_EVERY)}
+                if chats or held:
+                    await asyncio.to_thread(rows.renew, self.db, self.holder, chats, held, now)
+                    self._leased.update(dict.fromkeys(chats & set(self._chats), now))
+                taken = await self._take_chatless(everything=False) + await self._sweep()
+                if taken:
+                    log.info("took over %d chat(s) and update(s) no live process held", taken)
             except Exception as error:  # the database away for a moment: the next round tries again
                 log.warning("could not renew or sweep the inbox (%s)", type(error).__name__)
 
@@ -140,26 +274,15 @@ class Intake:
             acknowledge(session, update_id)
 
 
-def _claim(db: Database, *, everything: bool) -> list[dict]:
-    """Lease to this process, in order, the waiting updates (`everything`) or those whose lease ran out."""
-    now = _now()
-    with db.transaction() as session:
-        query = select(Inbox).order_by(Inbox.update_id).with_for_update(skip_locked=True)
-        if not everything:
-            query = query.where(_lapsed(now))
-        rows = session.scalars(query).all()
-        for row in rows:
-            row.lease_until = now + LEASE
-        return [row.payload for row in rows]
-
-
-def _renew(db: Database, update_ids: set[int]) -> None:
-    with db.transaction() as session:
-        session.execute(update(Inbox).where(Inbox.update_id.in_(update_ids)).values(lease_until=_now() + LEASE))
-
-
-def _lapsed(now: datetime):
-    return or_(Inbox.lease_until.is_(None), Inbox.lease_until <= now)
+async def _all_done_or(running: set[asyncio.Task], wake: asyncio.Event) -> None:
+    """Until every task in `running` is done, or `wake` is set."""
+    finished = asyncio.ensure_future(asyncio.wait(running))
+    woken = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait({finished, woken}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        finished.cancel()  # (not the tasks it waits for)
+        woken.cancel()
 
 
 def _now() -> datetime:

@@ -39,7 +39,8 @@ class InboxPoller:
             try:
                 updates = await self.app.bot.get_updates(offset=offset, timeout=0 if catching_up else self.timeout,
                                                          allowed_updates=Update.ALL_TYPES)
-                to_handle = await asyncio.to_thread(inbox.keep, self.db, updates, source=self.source) if updates else set()
+                if updates:  # committed, and their chats taken up (bot/inbox.py)
+                    await self.intake.take(updates, source=self.source)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # a 409 during a rolling restart, a 429, the database away...
@@ -51,9 +52,6 @@ class InboxPoller:
             failures = 0
             if updates:
                 offset = updates[-1].update_id + 1  # Telegram may forget them now: they are in the inbox
-                for update in updates:
-                    if update.update_id in to_handle:
-                        self.intake.handle(update)
             if catching_up and len(updates) < 100:  # (a full batch: more are waiting)
                 catching_up = False
                 await self.intake.settled()
@@ -80,7 +78,7 @@ async def serve(app: Application, db: Database, stop: asyncio.Event, *, poll_tim
         poller = InboxPoller(app, db, timeout=poll_timeout)
         # SQLite: one process, whatever is left is ours. PostgreSQL: several processes may run, only
         # the leader polls; the others take over what a stopped one left (bot/inbox.py).
-        await poller.intake.start(everything=db.is_sqlite, sweep=not db.is_sqlite)
+        await poller.intake.start(everything=db.is_sqlite)
         server = polling = None
         try:
             server = await webhook.start_http(webhook.web_app(db, stop=stop), *health) if health else None

@@ -7,6 +7,8 @@ it again later (for a while: after repeated failures it gives up). Then the upda
 polled one is, and taken out of the inbox when done; on start, what a stopped process left in the
 inbox is handled first, then what Telegram kept for us meanwhile, and only then the replies a
 stopped process never sent (bot/steps.py). The same server answers GET /health; a poller can serve that alone.
+Any number of processes may serve the webhook behind any load balancer, no sticky routing: each
+stores what it receives, and the inbox has one process at a time work each chat (bot/inbox.py).
 """
 from __future__ import annotations
 
@@ -54,7 +56,7 @@ def web_app(db: Database, *, receive: tuple[str, inbox.Intake, str] | None = Non
     routes = [Route("/health", healthy, methods=["GET"])]
     if receive is not None:
         path, intake, secret = receive
-        routes.append(Route(path, _receiver(db, intake, secret, stop), methods=["POST"]))
+        routes.append(Route(path, _receiver(intake, secret, stop), methods=["POST"]))
     return Starlette(routes=routes)
 
 
@@ -63,7 +65,7 @@ def _figures(db: Database) -> dict:
         return health.figures(session, datetime.now(timezone.utc), outbound.may_be_messaged())
 
 
-def _receiver(db: Database, intake: inbox.Intake, secret: str, stop: asyncio.Event | None):
+def _receiver(intake: inbox.Intake, secret: str, stop: asyncio.Event | None):
     expected = secret.encode()
 
     async def receive(request: Request) -> Response:
@@ -79,13 +81,11 @@ def _receiver(db: Database, intake: inbox.Intake, secret: str, stop: asyncio.Eve
         if update is None:
             return Response(status_code=400)
         try:
-            to_handle = await asyncio.to_thread(inbox.keep, db, [update])
+            await intake.take([update])  # handled after this 200: the update is safe in the inbox already
         except Exception as error:
             log.warning("update %s could not be stored (%s): answered 500, Telegram sends it again",
                         update.update_id, type(error).__name__)
             return Response(status_code=500)
-        if update.update_id in to_handle:
-            intake.handle(update)  # runs after this 200: the update is safe in the inbox already
         return Response(status_code=200)
 
     return receive
@@ -139,9 +139,9 @@ async def serve(app: Application, db: Database, stop: asyncio.Event, settings: S
             await app.post_init(app)
         await app.start()
         intake = inbox.Intake(app, db)
-        # Before anything new, so one chat's updates keep their order. On PostgreSQL several processes
-        # may serve the webhook: only what no live one holds, and every few seconds what one left.
-        await intake.start(everything=db.is_sqlite, sweep=not db.is_sqlite)
+        # What stopped processes left. On PostgreSQL several processes may serve the webhook: only
+        # what no live one holds, and every few seconds what one left (bot/inbox.py).
+        await intake.start(everything=db.is_sqlite)
         path = urlsplit(settings.webhook_url).path or "/"
         server = leading = None
         try:

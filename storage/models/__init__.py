@@ -7,7 +7,7 @@ PAINCOACH_DATA_KEY is set, so a later deletion can find it, and its copies canno
 """
 from storage.models.base import Base, UtcDateTime, utcnow
 from storage.models.people import Clinic, Patient, PainStory, Clinician, Invite
-from storage.models.machinery import DialogState, ButtonKey, DataKey, ProcessedUpdate, Inbox, Outbox, SendBudget, Deployment
+from storage.models.machinery import DialogState, ButtonKey, DataKey, ProcessedUpdate, Inbox, ChatLease, Outbox, SendBudget, Deployment
 from storage.models.checkins import Schedule, Prompt, Response, Answer
 from storage.models.coaching import ThoughtRecord, FlarePlan, FlareEpisode, BreathingSession, PacingActivity, PacingLog, VisitPrep, Sprint, NotedQuestion, SafetyPlan, SmallWin
 from storage.models.practices import PracticeRun
@@ -31,6 +31,7 @@ __all__ = [
     "DataKey",
     "ProcessedUpdate",
     "Inbox",
+    "ChatLease",
     "Outbox",
     "SendBudget",
     "Deployment",

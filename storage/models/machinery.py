@@ -84,15 +84,31 @@ class ProcessedUpdate(Base):
 class Inbox(Base):
     """Telegram updates received but not yet handled. Kept until handled, so a killed process
     handles them on restart instead of losing them (Telegram forgets what it delivered).
-    `lease_until`: until then the process that holds it is handling it (it renews the lease while
-    it does); past it, or without one, any process may take it (bot/inbox.py)."""
+    An update of a chat waits here until the process holding the chat (ChatLease) takes it, the
+    chat's oldest first. `lease_until`, for an update without a chat only: until then the process
+    that holds it is handling it; past it, or without one, any process may take it (bot/inbox.py)."""
 
     __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_chat_id_update_id", "chat_id", "update_id"),)
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)  # the update as Telegram sent it: what they wrote
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column()
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)  # None: an update without a chat (an inline query)
+
+
+class ChatLease(Base):
+    """Which process works a chat's updates in the inbox, until when: one process at a time, so a
+    chat's updates are handled one after the other in update-id order whichever process received
+    them. The holder renews the lease while it works and deletes the row when the chat has nothing
+    left; a lease past `lease_until` is a dead holder's, and any process may take the chat."""
+
+    __tablename__ = "chat_leases"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))  # the process: its pid and a random part, new at each start
+    lease_until: Mapped[datetime] = mapped_column()
 
 
 class Outbox(Base):
