@@ -41,6 +41,7 @@ REPLY = 0
 SCHEDULED = 1
 DEFAULT_RATE = 28.0  # sends a second, all processes together: Telegram allows 30
 BLOCK_SECONDS = 0.25  # a process reserves at most this much of the shared budget at once
+MAX_LEAD = 0.25  # a block starts at most this far ahead of now (when the budget is free)
 NEXT_FREE, PAUSED_UNTIL = 1, 2  # the send_budget rows: the next free slot; no sends before this
 
 
@@ -51,8 +52,10 @@ class Budget:
     database in blocks, as many as its queue holds (up to `BLOCK_SECONDS` worth) in one UPDATE.
     A slot is spent at its time or within one interval after it, else it is lost: never spent
     late, so sends never bunch up beyond the rate. None is spent while a 429 pause lasts, ours or
-    another process's (each slot checks the shared pause first: a block reserved before a pause
-    does not go out during it).
+    another process's: before each slot the shared pause is read again (while waiting for the
+    slot, so the read does not delay it), so a block reserved before a pause does not go out
+    during it (only a slot whose read was answered before the pause began, or whose read the
+    database is too slow to answer in time, may).
     """
 
     def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic, shared: "SharedBudget | None" = None,
@@ -64,10 +67,12 @@ class Budget:
         self.block = max(1, int(BLOCK_SECONDS / self.interval)) if shared is None else shared.block
         self.next_free = 0.0
         self.paused_until = 0.0
+        self.lost = {"late": 0, "paused": 0, "unwanted": 0}  # slots not spent, by why: for benchmarks and logs
         self._slots: deque[float] = deque()
         self._waiters: list[tuple[int, int, asyncio.Future]] = []
         self._order = itertools.count()
         self._runner: asyncio.Task | None = None
+        self._check: asyncio.Task | None = None  # a read of the shared pause, at most one at a time
 
     async def acquire(self, priority: int = REPLY) -> float:
         """Wait for a slot; returns its time (on `clock`)."""
@@ -93,15 +98,32 @@ class Budget:
                 continue
             slot, now = self._slots[0], self.clock()
             if now < slot:
+                if self.shared is not None and self._check is None:  # read the shared pause while we wait
+                    self._check = asyncio.create_task(self._shared_pause())
                 await self.sleep(slot - now)
                 continue
             self._slots.popleft()
-            if slot < self.paused_until or self.shared is not None and slot < await self._shared_pause():
-                continue
-            if self.clock() > slot + self.interval:  # too late: lost
-                continue
-            if (future := self._best_waiter()) is not None:
+            if self.shared is not None:
+                await self._read_pause(slot)
+            if slot < self.paused_until:
+                self.lost["paused"] += 1
+            elif self.clock() > slot + self.interval:  # too late: lost
+                self.lost["late"] += 1
+            elif (future := self._best_waiter()) is not None:
                 future.set_result(slot)
+            else:
+                self.lost["unwanted"] += 1
+
+    async def _read_pause(self, slot: float) -> None:
+        """The shared pause as read since the last slot, waiting for the read no longer than the
+        slot may wait (a database slow to answer must not cost slots: the last pause read stands)."""
+        if self._check is None:
+            self._check = asyncio.create_task(self._shared_pause())
+        try:
+            await asyncio.wait_for(asyncio.shield(self._check), max(0.0, slot + self.interval - self.clock()))
+        except TimeoutError:
+            return  # still reading: the next slot waits for it
+        self._check = None
 
     def _waiting(self) -> int:
         return sum(1 for *_, future in self._waiters if not future.done())
@@ -150,6 +172,7 @@ class SharedBudget:
         # Its own thread: the budget never waits behind the bot's other database work.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="send-budget")
         self._has_pause_row = False
+        self._round_trip = 0.0  # the last reservation's, seconds: new blocks start that far ahead
         self.reservations = 0  # UPDATEs made, for tests and logs
 
 
@@ -168,14 +191,17 @@ class SharedBudget:
         return await asyncio.get_running_loop().run_in_executor(self._thread, function, *args)
 
     def _reserve(self, count: int) -> float:
-        now = self.clock()
+        asked = self.clock()
+        earliest = asked + self._round_trip  # a slot that has passed by the time we have it would be lost
         with self.db.transaction() as session:
-            return session.execute(
+            end = session.execute(
                 update(SendBudget)
                 .where(SendBudget.id == NEXT_FREE)
-                .values(next_free=case((SendBudget.next_free > now, SendBudget.next_free), else_=now) + count * self.interval)
+                .values(next_free=case((SendBudget.next_free > earliest, SendBudget.next_free), else_=earliest) + count * self.interval)
                 .returning(SendBudget.next_free)
             ).scalar_one()
+        self._round_trip = min(self.clock() - asked, MAX_LEAD)
+        return end
 
     def _paused_until(self) -> float:
         with self.db.engine.connect() as connection:  # a plain read: no row lock, no transaction to commit

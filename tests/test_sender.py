@@ -238,12 +238,16 @@ async def test_a_pause_in_one_process_stops_the_slots_another_already_holds(data
         paused_at = clock.now
         await first.pause(1.0)  # A got a 429
         while not all(task.done() for task in waiting):
-            clock.now += 0.005
+            if budget._check is None or budget._check.done():  # time moves once B has read the row (however slow it is)
+                clock.now += 0.005
             await asyncio.sleep(0.001)
     finally:
         other.dispose()
     later = sorted(task.result() for task in waiting)[1:]
-    assert min(later) >= paused_at + 1.0  # B's block, reserved before the pause, was not spent in it
+    # The next slot's read may have been answered before the pause: that one slot may go; the rest
+    # of B's block, reserved before the pause, does not go out in it.
+    assert sum(1 for slot in later if slot < paused_at + 1.0) <= 1
+    assert sorted(later)[1] >= paused_at + 1.0
     assert second.reservations >= 2  # its lost slots were not reused: new ones, after the pause
 
 
