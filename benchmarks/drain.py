@@ -104,6 +104,8 @@ def seed(base_url: str, prompts: int) -> tuple[str, str, list[int]]:
     burst = make_due(db, prompts)
     with db.transaction() as session:  # the rest of the day's plan would fall due mid-run
         session.execute(delete(Prompt).where(Prompt.id.not_in(select(Prompt.id).where(Prompt.scheduled_for <= now))))
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE prompts, patients, schedules, dialog_states"))  # as a database in use has its statistics
     db.dispose()
     return schema, url, burst
 
@@ -113,32 +115,39 @@ def drop(base_url: str, schema: str) -> None:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
+def drain_with(processes: int, url: str, emulator: BotAPIEmulator, rate: float, block: int | None) -> list[dict]:
+    """Start the processes, let them go at once, and collect what each says it did."""
+    workers = [subprocess.Popen([sys.executable, __file__, "--worker", url, emulator.token, emulator.base_url, str(rate), str(block or 0)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(processes)]
+    try:
+        for worker in workers:
+            if worker.stdout.readline().strip() != "ready":
+                raise SystemExit("a worker did not start")
+        for worker in workers:
+            worker.stdin.write("go\n")
+            worker.stdin.flush()
+        return [json.loads(worker.communicate()[0].strip().splitlines()[-1]) for worker in workers]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+
+
 def run(base_url: str, name: str, prompts: int) -> dict:
     processes, rate, block = RUNS[name]
     started = time.perf_counter()
     schema, url, burst = seed(base_url, prompts)
     print(f"run {name}: seeded {len(burst)} due prompts in schema {schema} in {time.perf_counter() - started:.0f} s", flush=True)
     emulator = BotAPIEmulator(rate_limit_per_second=TELEGRAM_PER_SECOND, private_chat_per_second=1).start()
-    workers = [subprocess.Popen([sys.executable, __file__, "--worker", url, emulator.token, emulator.base_url, str(rate), str(block or 0)],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(processes)]
     try:
-        for worker in workers:
-            if worker.stdout.readline().strip() != "ready":
-                raise SystemExit(f"run {name}: a worker did not start")
-        for worker in workers:  # all at once
-            worker.stdin.write("go\n")
-            worker.stdin.flush()
-        reports = [json.loads(worker.communicate()[0].strip().splitlines()[-1]) for worker in workers]
+        reports = drain_with(processes, url, emulator, rate, block)
+        db = open_database(url, migrate=False)
+        with db.transaction() as session:
+            statuses = dict(session.execute(select(Prompt.status, func.count()).group_by(Prompt.status)).all())
+        db.dispose()
     finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
         emulator.stop()
-    db = open_database(url, migrate=False)
-    with db.transaction() as session:
-        statuses = dict(session.execute(select(Prompt.status, func.count()).group_by(Prompt.status)).all())
-    db.dispose()
-    drop(base_url, schema)
+        drop(base_url, schema)
     accepted = [c for c in emulator.calls_to("sendMessage") if "error" not in c]
     arrivals = sorted(c["t"] for c in accepted)
     per_chat = Counter(c["chat_id"] for c in accepted)
@@ -163,7 +172,7 @@ def report(result: dict) -> list[str]:
     print(f"  429s {r['429']} {r['429_by'] or ''} (target 0); duplicates {r['duplicates']} (target 0); "
           f"chats without their invitation {r['missing']}")
     print(f"  budget row updates per send {r['row_updates_per_send']:.3f}; sent per process {r['per_process']}; prompts {r['statuses']}")
-    print(f"  slots lost: {dict(r['lost'])}")
+    print(f"  slots lost: {dict(r['lost'])}", flush=True)
     if r["name"] == "old":
         return []  # the way before: measured for comparison, not held to the targets
     return [f"run {r['name']}: {miss}" for miss, ok in [

@@ -86,7 +86,18 @@ class Budget:
         """Telegram said wait (429): no slot before then, here and, when shared, everywhere."""
         self.paused_until = max(self.paused_until, self.clock() + seconds)
         if self.shared is not None:
-            await self.shared.pause(seconds)
+            try:
+                await self.shared.pause(seconds)
+            except Exception:  # the others meet Telegram's 429 themselves, and pause then
+                log.warning("could not record the send pause in the database", exc_info=True)
+
+    def close(self) -> None:
+        """Stop handing out slots (the bot is shutting down): whoever still waits is cancelled."""
+        for task in (self._runner, self._check, *(future for *_, future in self._waiters)):
+            if task is not None:
+                task.cancel()
+        self._runner = self._check = None
+        self._waiters.clear()
 
     async def _hand_out(self) -> None:
         while self._waiters:
@@ -115,12 +126,13 @@ class Budget:
                 self.lost["unwanted"] += 1
 
     async def _read_pause(self, slot: float) -> None:
-        """The shared pause as read since the last slot, waiting for the read no longer than the
-        slot may wait (a database slow to answer must not cost slots: the last pause read stands)."""
+        """The shared pause as read since the last slot, waiting for the read half the time the
+        slot may still wait at most (a database slow to answer must not cost the slot: the last
+        pause read stands)."""
         if self._check is None:
             self._check = asyncio.create_task(self._shared_pause())
         try:
-            await asyncio.wait_for(asyncio.shield(self._check), max(0.0, slot + self.interval - self.clock()))
+            await asyncio.wait_for(asyncio.shield(self._check), max(0.0, (slot + self.interval - self.clock()) / 2))
         except TimeoutError:
             return  # still reading: the next slot waits for it
         self._check = None
@@ -174,7 +186,6 @@ class SharedBudget:
         self._has_pause_row = False
         self._round_trip = 0.0  # the last reservation's, seconds: new blocks start that far ahead
         self.reservations = 0  # UPDATEs made, for tests and logs
-
 
     async def reserve(self, count: int) -> list[float]:
         end = await self._in_thread(self._reserve, count)
@@ -259,7 +270,7 @@ class Sender(BaseRateLimiter[int]):
         pass
 
     async def shutdown(self) -> None:
-        pass
+        self.budget.close()
 
     async def process_request(
         self,
