@@ -218,7 +218,7 @@ async def test_two_processes_share_blocks_of_slots_without_duplicates(database_u
     times = sorted(slot for per_process in slots for slot in per_process)
     assert len(times) == len(set(times)) == 70  # no slot handed to both
     assert all(b - a >= 1 / 28 - 1e-6 for a, b in zip(times, times[1:]))  # 28 a second at most, all together
-    assert max(sum(1 for t in times if start <= t < start + 1.0) for start in times) <= 28
+    assert max(sum(1 for t in times if start <= t < start + 1.0 - 1e-6) for start in times) <= 28  # (float sums)
     assert all(s.reservations <= 35 / 2 for s in shared)  # batched: well under one row update per send
     assert all(s.reservations > 1 for s in shared)  # blocks are capped: neither took the whole burst at once
 
