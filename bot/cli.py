@@ -7,7 +7,7 @@ import os
 import sys
 from dataclasses import replace
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, send_limits
 
 
 class RedactingFormatter(logging.Formatter):
@@ -61,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--listen", help="address the webhook (or health) server binds (default 127.0.0.1)")
     run.add_argument("--port", type=int, help="port the webhook server binds (default 8443)")
     run.add_argument("--health-port", type=int, help="long polling: answer GET /health on this port (default: off)")
+    run.add_argument("--send-rate", type=float, help="messages a second, every bot process together "
+                     "(default PAINCOACH_SEND_RATE, else 28; Telegram allows 30, up to 1000 with --allow-paid-broadcast)")
+    run.add_argument("--allow-paid-broadcast", action="store_true", default=None,
+                     help="send check-in prompts as Telegram's paid broadcasts (charged in Stars; default PAINCOACH_ALLOW_PAID_BROADCAST)")
     run.add_argument("--take-over", action="store_true",
                      help="long polling: take the updates from a webhook deployment (deletes its webhook, records polling)")
 
@@ -232,6 +236,11 @@ def _run_settings(args, settings: Settings) -> tuple[Settings, str | None]:
         return settings, "paincoach run needs TELEGRAM_BOT_TOKEN (or try `paincoach chat`)."
     overrides = {"webhook_url": args.webhook_url, "webhook_listen": args.listen, "webhook_port": args.port, "health_port": args.health_port}
     settings = replace(settings, **{k: v for k, v in overrides.items() if v})
+    try:
+        settings = replace(settings, **send_limits(args.send_rate or settings.send_rate,
+                                                   args.allow_paid_broadcast or settings.allow_paid_broadcast))
+    except ConfigError as error:
+        return settings, f"configuration error: {error}"
     if settings.webhook_url and not settings.webhook_secret:
         # Every process behind the router must check the same secret, so it cannot be made up here.
         return settings, "webhook mode needs PAINCOACH_WEBHOOK_SECRET (1-256 of A-Z a-z 0-9 _ -)"

@@ -35,6 +35,8 @@ class Settings:
     bot_username: str | None = None  # for invitation links (https://t.me/<bot>?start=<code>)
     web_url: str | None = None  # the dashboard's public address, for /web's sign-in links
     data_key: str | None = field(default=None, repr=False)  # Fernet key(s) for patients' words, newest first
+    send_rate: float = 28  # messages a second, every bot process together (Telegram allows 30)
+    allow_paid_broadcast: bool = False  # scheduled sends as Telegram's paid broadcasts: up to 1000/s
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -55,7 +57,31 @@ class Settings:
             bot_username=(env.get("PAINCOACH_BOT_USERNAME") or "").lstrip("@") or None,
             web_url=env.get("PAINCOACH_WEB_URL") or None,
             data_key=secret["PAINCOACH_DATA_KEY"],
+            **send_limits(env.get("PAINCOACH_SEND_RATE"), _flag(env, "PAINCOACH_ALLOW_PAID_BROADCAST")),
         )
+
+
+FREE_RATE, PAID_RATE = 30, 1000  # Telegram's limits, messages a second, without and with paid broadcasts
+
+
+def send_limits(rate: str | float | None, paid: bool) -> dict:
+    """The send rate and paid broadcasts, checked: over 30 a second only with paid broadcasts."""
+    try:
+        value = 28.0 if rate in (None, "") else float(rate)
+    except ValueError:
+        raise ConfigError("PAINCOACH_SEND_RATE must be a number of messages a second, e.g. 28") from None
+    limit = PAID_RATE if paid else FREE_RATE
+    if not 0 < value <= limit:
+        raise ConfigError(f"PAINCOACH_SEND_RATE must be above 0 and at most {limit}"
+                          + ("" if paid else " (more needs PAINCOACH_ALLOW_PAID_BROADCAST)"))
+    return {"send_rate": value, "allow_paid_broadcast": paid}
+
+
+def _flag(env, name: str) -> bool:
+    value = (env.get(name) or "").strip().lower()
+    if value not in ("", "0", "1", "true", "false", "yes", "no", "on", "off"):
+        raise ConfigError(f"{name} must be true or false")
+    return value in ("1", "true", "yes", "on")
 
 
 def _port(env, name: str) -> int | None:

@@ -3,7 +3,9 @@
 Consecutive texts are merged (Telegram allows one message per second per chat), long texts are
 split at Telegram's limit (counted in UTF-16 units), buttons become inline keyboards, and a
 guided exercise is played by editing its message. Every call passes through the one `Sender`
-(bot/sender.py), the Application's rate limiter.
+(bot/sender.py), the Application's rate limiter: prompts as SCHEDULED, replies and clinicians'
+alerts as REPLY (they go first). Where the deployment pays for Telegram's paid broadcasts (the
+Sender says so), scheduled sends carry allow_paid_broadcast.
 """
 from __future__ import annotations
 
@@ -31,6 +33,8 @@ async def deliver(
 ) -> int | None:
     """Send the outputs in order; returns the id of the last message sent."""
     sent = None
+    paid = priority == SCHEDULED and getattr(getattr(bot, "rate_limiter", None), "paid_broadcast", False)
+    broadcast = {"allow_paid_broadcast": True} if paid else {}
     for output in coalesce(outputs):
         if isinstance(output, Message):
             markup = _keyboard(output.buttons)
@@ -39,7 +43,7 @@ async def deliver(
                 last = i == len(chunks) - 1
                 sent = await bot.send_message(
                     chat_id, chunk, reply_markup=markup if last else None, rate_limit_args=priority,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True) if output.no_preview else None,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True) if output.no_preview else None, **broadcast,
                 )
             if output.guide and guides is not None and who is not None:
                 _play_guide(bot, engine, guides, who, chat_id, sent.message_id, output, markup)
@@ -57,7 +61,7 @@ async def deliver(
         elif isinstance(output, File):
             upload = InputFile(output.data, filename=output.filename)
             send = bot.send_photo if output.mime_type.startswith("image/") else bot.send_document  # charts show inline
-            sent = await send(chat_id, upload, caption=output.caption or None, rate_limit_args=priority)
+            sent = await send(chat_id, upload, caption=output.caption or None, rate_limit_args=priority, **broadcast)
     return sent.message_id if sent is not None else None
 
 

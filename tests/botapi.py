@@ -8,9 +8,17 @@ The server speaks HTTP/1.1 on 127.0.0.1 from a daemon thread, so PTB's httpx cli
 talks to it exactly as to api.telegram.org. Replies mirror the real Bot API shapes,
 because PTB's de_json rejects anything that is missing required fields.
 
-Telegram's global limit, opt-in: BotAPIEmulator(rate_limit_per_second=30) answers 429 with
-retry_after to any send* call (sendMessage, sendDocument...) that would make more than 30
-accepted sends within a sliding one-second window; `rate_limited` counts those 429s.
+Telegram's limits, opt-in, each answered 429 with retry_after (whole seconds) as Telegram does;
+`rate_limited` counts those 429s, `rate_limited_by` by limit ("overall", "chat", "group"):
+- rate_limit_per_second=30: a send* call (sendMessage, sendDocument...) that would make more
+  than 30 accepted sends within a sliding second. A paid broadcast (allow_paid_broadcast) counts
+  apart, against 1000 a second, as Telegram allows for a fee;
+- private_chat_per_second=1: a send* or edit* call that would make more than one in a private
+  chat within a sliding second;
+- group_per_minute=20: the same in a group (negative chat id) within a sliding minute.
+Always, as Telegram: callback data over 64 bytes is a 400 "BUTTON_DATA_INVALID", text over
+4,096 characters (UTF-16 units) a 400 "message is too long", and an edit that changes nothing a
+400 "message is not modified".
 
 Failure injection, per method: fail_next("sendMessage", status=502) answers the next call with
 an error (any status: 5xx, 429 with retry_after, 403, 400...) and does nothing; with applied=True
@@ -70,6 +78,8 @@ _DEFAULT_DESCRIPTIONS = {
 _NOT_MODIFIED = ("Bad Request: message is not modified: specified new message content and "
                  "reply markup are exactly the same as a current content and reply markup "
                  "of the message")
+PAID_BROADCAST_PER_SECOND = 1000
+CALLBACK_DATA_BYTES = 64
 _COMMAND_RE = re.compile(r"^/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]+)?")
 # Tags Telegram accepts with parse_mode=HTML (anything else is a 400 in production).
 _HTML_TAGS = frozenset({"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span",
@@ -158,6 +168,15 @@ class _HTMLChecker(HTMLParser):
         return html.unescape(re.sub(r"<[^>]*>", "", text))
 
 
+def _check_markup(markup: Any) -> None:
+    """Telegram keeps 1-64 bytes of callback data per button."""
+    rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
+    for button in (button for row in rows or [] for button in row):
+        data = button.get("callback_data")
+        if data is not None and not 1 <= len(str(data).encode("utf-8")) <= CALLBACK_DATA_BYTES:
+            raise _bad("BUTTON_DATA_INVALID")
+
+
 def _check_text(text: Any, parse_mode: str | None, limit: int, what: str) -> None:
     if what == "text" and (not isinstance(text, str) or not text.strip()):
         raise _bad("message text is empty")
@@ -226,12 +245,17 @@ class _Server(ThreadingHTTPServer):
 
 class BotAPIEmulator:
     def __init__(self, token: str = "123456:TEST-TOKEN", *,
-                 rate_limit_per_second: int | None = None):
+                 rate_limit_per_second: int | None = None, private_chat_per_second: int | None = None,
+                 group_per_minute: int | None = None, clock: Callable[[], float] = time.monotonic):
         self.token = token
-        # None: no global limit (the default). Otherwise sends accepted in the last second.
+        self.clock = clock  # when each call arrived (its record's "t"), which the limits count by
+        # None: no such limit (the default). Otherwise what is accepted within the window.
         self.rate_limit_per_second = rate_limit_per_second
-        self._accepted_sends: deque[float] = deque()
-        self.rate_limited = 0  # 429s answered because of rate_limit_per_second
+        self.private_chat_per_second = private_chat_per_second
+        self.group_per_minute = group_per_minute
+        self._accepted: dict[Any, deque[float]] = {}  # "overall", "paid" or a chat id -> accepted calls' times
+        self.rate_limited = 0  # 429s answered because of a limit above
+        self.rate_limited_by: dict[str, int] = {}
         self.base_url = ""
         self.bot_user = {
             "id": int(token.split(":")[0]), "is_bot": True, "first_name": "PainCoach Test",
@@ -321,7 +345,7 @@ class BotAPIEmulator:
         except ValueError as exc:
             return 400, _bad(f"can't parse request: {exc}").payload(), 0.0
         with self._cond:
-            call = {"method": method, "params": params, "t": time.monotonic(),
+            call = {"method": method, "params": params, "t": self.clock(),
                     "chat_id": self._int_or_none(params.get("chat_id")),
                     "files": {k: {"filename": f[0], "size": len(f[1]), "mime_type": f[2]}
                               for k, f in files.items()}}
@@ -329,7 +353,8 @@ class BotAPIEmulator:
             self._cond.notify_all()
             fault = None
             try:
-                self._check_rate(method, call["t"])
+                _check_markup(params.get("reply_markup"))
+                self._check_rate(method, params, call["chat_id"], call["t"])
                 fault = (self._failures.get(method.lower()) or [None]).pop(0)
                 if fault is not None:
                     call["injected"] = True
@@ -349,20 +374,32 @@ class BotAPIEmulator:
             # Serialise under the lock: the result may reference live stored messages.
             return 200, {"ok": True, "result": copy.deepcopy(result)}, fault.delay if fault else 0.0
 
-    def _check_rate(self, method: str, now: float) -> None:
-        """A 429 if this send would be one too many in the last second (lock held)."""
-        limit = self.rate_limit_per_second
+    def _check_rate(self, method: str, params: dict, chat_id: int | None, now: float) -> None:
+        """A 429 if this call would be one too many in a limit's window (lock held)."""
         method = method.lower()
-        if limit is None or not method.startswith("send") or method == "sendchataction":
-            return
-        window = self._accepted_sends
-        while window and window[0] <= now - 1.0:
-            window.popleft()
-        if len(window) >= limit:
-            self.rate_limited += 1
-            retry_after = max(1, math.ceil(window[0] + 1.0 - now))  # whole seconds, as Telegram
-            raise ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
-        window.append(now)
+        sends = method.startswith("send") and method != "sendchataction"
+        limits = []  # (window key, name, limit, seconds)
+        if sends and params.get("allow_paid_broadcast") is True and self.rate_limit_per_second is not None:
+            limits.append(("paid", "overall", PAID_BROADCAST_PER_SECOND, 1.0))
+        elif sends:
+            limits.append(("overall", "overall", self.rate_limit_per_second, 1.0))
+        if (sends or method.startswith("edit")) and chat_id is not None:
+            private = chat_id > 0
+            limits.append((chat_id, "chat" if private else "group",
+                           self.private_chat_per_second if private else self.group_per_minute,
+                           1.0 if private else 60.0))
+        limits = [(key, name, limit, seconds) for key, name, limit, seconds in limits if limit is not None]
+        for key, name, limit, seconds in limits:
+            window = self._accepted.setdefault(key, deque())
+            while window and window[0] <= now - seconds:
+                window.popleft()
+            if len(window) >= limit:
+                self.rate_limited += 1
+                self.rate_limited_by[name] = self.rate_limited_by.get(name, 0) + 1
+                retry_after = max(1, math.ceil(window[0] + seconds - now))  # whole seconds, as Telegram
+                raise ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+        for key, *_ in limits:
+            self._accepted[key].append(now)
 
     @staticmethod
     def _int_or_none(value: Any) -> int | None:
