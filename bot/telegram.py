@@ -38,7 +38,7 @@ from bot.flood import FloodGuard
 from bot.guide import GuidePlayer
 from bot.config import Settings
 from bot.delivery import alert_transport, deliver, prompt_deliverer
-from bot.sender import Sender, SharedBudget
+from bot.sender import Sender, sender_for
 from bot.steps import answer, confirmed, mark_unreachable, resend_urgent, sweep
 from bot.updates import who_of, without_nul
 from clinic.alerts import AlertDispatcher
@@ -115,8 +115,7 @@ def build_application(
     """The Application; `read_timeout` (seconds) overrides python-telegram-bot's 5 s wait for an answer."""
     if sender is None:
         # PostgreSQL is how several bot processes run: there they share one send budget.
-        shared = None if engine.db.is_sqlite else SharedBudget(engine.db)
-        sender = Sender(shared=shared)
+        sender = sender_for(settings, engine.db)
     flood = FloodGuard()
     builder = (
         ApplicationBuilder()
