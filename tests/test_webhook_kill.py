@@ -71,7 +71,7 @@ def test_sigkill_amid_a_webhook_burst_loses_no_acknowledged_update(emulator, dat
         emulator.wait_for(lambda: len(emulator.calls_to("setWebhook")) > webhooks_before, timeout=30)
         emulator.wait_for(lambda: not emulator.pending_updates(), timeout=60)  # every update answered 2xx at last
         # (On PostgreSQL, where several processes may serve the webhook, what a dead one held in the
-        # inbox and kept in the outbox waits out its 30 s lease.)
+        # inbox waits out its 6 s chat lease, what it kept in the outbox its 30 s one.)
         emulator.wait_for(lambda: set(sent) <= processed(database), timeout=90)
         emulator.wait_for(lambda: settled(database), timeout=90)
     finally:
