@@ -1,6 +1,7 @@
 """Plans the pain education course: one lesson every few days (the clinic's `lesson_every_days`),
 as a "lesson" prompt in the patient's time zone, an hour after their daily check-in time (within
-the hours they use the bot; moved to the end of their quiet hours if it would fall inside them). Nothing is planned when the
+the hours they use the bot; moved to the end of their quiet hours if it would fall inside them;
+spread over the clinic's `wave_spread_minutes` as check-ins are). Nothing is planned when the
 clinic has the course off, for a patient who paused it or finished it, or who could not be sent
 a check-in either (no consent, discharged, blocked, reminders paused). Idempotent: at most one
 lesson is planned or on its way per patient at a time.
@@ -14,9 +15,8 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from content.lessons import course
-from scheduler.dispatcher import quiet_hours_end
 from scheduler.outbound import may_be_planned
-from scheduler.planner import HORIZON
+from scheduler.planner import HORIZON, WAVE, quiet_hours_end, spread
 from scheduler.times import instant, parse_hhmm
 from storage import lessons
 from storage.models import Clinic, LessonCourse, LessonProgress, Patient, Prompt, Schedule
@@ -81,6 +81,6 @@ def _next_time(session: Session, patient: Patient, now: datetime):
     day = max(first, now.astimezone(zone).date())
     while instant(day, at, zone) <= now:
         day += timedelta(days=1)
-    moment = instant(day, at, zone)
+    moment = spread(patient, day, instant(day, at, zone), patient.clinic.setting(WAVE))  # a wave, like the check-ins
     quiet = quiet_hours_end(patient, moment) if patient.quiet_start and patient.quiet_end else None
     return quiet or moment, day  # never planned inside quiet hours
