@@ -33,13 +33,17 @@ def sweep(db: Database, clock: Callable[[], datetime], *, page: int = SWEEP_PAGE
     itself or next round. A process killed mid-sweep leaves whole pages behind, and planning is
     idempotent, so the next sweep simply plans the rest. Meant to run on one process (the leader)."""
     offered, after = 0, 0
+
+    def checkins(session) -> tuple[list[int], int]:  # the page, and its check-ins and nudges
+        ids = planner.page_after(session, after, page)
+        return ids, planner.plan(session, clock(), patient_ids=ids) if ids else 0
+
     while True:
-        ids = retrying(db, lambda session: planner.page_after(session, after, page))
+        ids, count = retrying(db, checkins)
         if not ids:
             return offered
-        offered += retrying(db, lambda session: planner.plan(session, clock(), patient_ids=ids))
         # Apart: a lesson never holds back the check-ins.
-        offered += retrying(db, lambda session: lessons.plan(session, clock(), patient_ids=ids))
+        offered += count + retrying(db, lambda session: lessons.plan(session, clock(), patient_ids=ids))
         after = ids[-1]
 
 
