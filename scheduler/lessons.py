@@ -52,8 +52,12 @@ def plan(session: Session, now: datetime, *, patient_ids: list[int] | None = Non
     if patient_ids is not None:
         query = query.where(Patient.id.in_(patient_ids))
     patients = list(session.scalars(query.order_by(Patient.id).with_for_update(read=True, skip_locked=True)))
-    if not patients:
-        return 0
+    # A thousand at a time: a query's parameters stay few however many patients are given.
+    return sum(_plan_page(session, now, horizon, patients[i : i + 1000], order, clinics) for i in range(0, len(patients), 1000))
+
+
+def _plan_page(session: Session, now: datetime, horizon: timedelta, patients: list[Patient], order: list[str],
+               clinics: dict[int, Clinic]) -> int:
     known = _known(session, [patient.id for patient in patients], now)
     new = []
     for patient in patients:
