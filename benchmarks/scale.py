@@ -28,7 +28,7 @@ the menu; bulk inserts.
    PostgreSQL: the daily check-in dispatched at 09:00 and answered (Start, five answers), then
    /menu, a breathing drill's first step (/breathe) and one sentence written; the hourly pruning
    as `paincoach run` does. Growth of pg_total_relation_size summed over the schema's tables
-   (indexes and TOAST included, after VACUUM) from the end of day 2 to the last day, per
+   (indexes and TOAST included, after VACUUM FULL of its own tables) from the end of day 2 to the last day, per
    patient-day. The baseline: benchmarks/storage.py's target, 1.5 KB per patient-day (SQLite).
 
 Exits 0 whether or not targets are met.
@@ -152,6 +152,9 @@ class Writers:
         self.latencies: list[float] = []
         self.update_ids = itertools.count(int(time.time() * 1000))
         self._stop = threading.Event()
+        self._pending: dict[int, float] = {}  # submitted, not started: when each was due
+        self._keys = itertools.count()
+        self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(WORKERS)
         self._thread = threading.Thread(target=self._run)
 
@@ -161,9 +164,13 @@ class Writers:
         return self
 
     def __exit__(self, *_exc) -> None:
-        self._stop.set()
+        with self._lock:
+            self._stop.set()
         self._thread.join()
-        self._pool.shutdown(wait=True)
+        ended = time.perf_counter()
+        with self._lock:  # updates still queued behind busy workers when planning ended: waiting at least until then
+            self.latencies += [ended - due for due in self._pending.values()]
+        self._pool.shutdown(wait=True, cancel_futures=True)
         self.db.dispose()
 
     def _run(self) -> None:
@@ -174,9 +181,16 @@ class Writers:
                 due = start + second + phase
                 if self._stop.wait(max(0.0, due - time.perf_counter())):
                     return
-                self._pool.submit(self._write, chat, due)
+                key = next(self._keys)
+                with self._lock:
+                    self._pending[key] = due
+                self._pool.submit(self._write, chat, due, key)
 
-    def _write(self, chat: str, due: float) -> None:
+    def _write(self, chat: str, due: float, key: int) -> None:
+        with self._lock:
+            if self._stop.is_set():
+                return  # counted in __exit__
+            del self._pending[key]
         update_id = next(self.update_ids)
         with self.db.transaction() as session:  # the poller's record (bot/polling.py)
             session.execute(insert(Inbox), [{"update_id": update_id, "payload": {"update_id": update_id}}])
@@ -214,13 +228,20 @@ def timed(url: str, chats: list[str], planning) -> dict[str, float]:
             "replies": len(writers.latencies), "median_s": statistics.median(writers.latencies or [0]), "planned": planned}
 
 
+def vacuum(db, how: str = "ANALYZE") -> None:
+    """VACUUM this schema's tables only (the database is shared)."""
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        tables = connection.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).all()
+        for table in tables:
+            connection.execute(text(f'VACUUM {how} "{table}"'))
+
+
 def unplan(url: str) -> None:
     db = open_database(url, migrate=False)
     with db.transaction() as session:
         session.execute(delete(LessonProgress))
         session.execute(delete(Prompt))
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("VACUUM ANALYZE"))
+    vacuum(db)
     db.dispose()
 
 
@@ -231,8 +252,7 @@ def section_planning(url: str, patients: int, writers: int) -> None:
     db = open_database(url)
     started = time.perf_counter()
     ids = seed(db, patients, NOW)
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("VACUUM ANALYZE"))
+    vacuum(db)
     with db.transaction() as session:
         chats = list(session.scalars(select(Patient.external_id).where(Patient.id.in_(ids[:: max(1, len(ids) // writers)][:writers]))))
     db.dispose()
@@ -262,8 +282,10 @@ def _storage_day_module():
 
 
 def schema_bytes(db) -> int:
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("VACUUM"))
+    """The schema's tables with their indexes and TOAST, compacted (VACUUM FULL): live data only, so
+    a small run is not hidden by free space pruning left behind for reuse."""
+    vacuum(db, "FULL")
+    with db.engine.connect() as connection:
         return connection.scalar(text(
             "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
             "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'm')"))
@@ -280,7 +302,7 @@ def section_storage(url: str, patients: int, days: int) -> None:
         reference.day(run, phones, number)
         if number == 1:
             measured_from = schema_bytes(run.db)
-    grown = schema_bytes(run.db) - measured_from
+    grown = int(schema_bytes(run.db) - measured_from)  # (PostgreSQL sums to a numeric)
     patient_days = patients * (days - 2)
     per_day = grown / patient_days / 1024
     print(f"storage: {grown / 1024:.0f} KB over {patient_days} active patient-days = {per_day:.2f} KB per patient-day "
