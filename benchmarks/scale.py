@@ -270,7 +270,8 @@ def section_planning(url: str, patients: int, writers: int) -> None:
     print(f"targets: longest transaction <= {LONGEST_TARGET_MS} ms: {'met' if new['longest_ms'] <= LONGEST_TARGET_MS else 'NOT met'}; "
           f"reply p99 <= {P99_TARGET_S} s: {'met' if new['p99_s'] <= P99_TARGET_S else 'NOT met'}")
     # The sweep skips a patient whose row a writer's step holds at that moment: planned next round.
-    print(f"prompts the sweep left to its next round (patients busy in a step): {base['planned'] - new['planned']}")
+    print(f"prompts planned, baseline minus sweep: {base['planned'] - new['planned']} (either skips a patient busy in a step "
+          "at that moment, planned next round)")
 
 
 def _storage_day_module():

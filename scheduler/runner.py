@@ -21,7 +21,7 @@ from storage.models import utcnow
 from storage.retry import retrying
 
 log = logging.getLogger(__name__)
-SWEEP_PAGE = 100  # patients per transaction: a page commits within 200 ms even on a busy machine
+SWEEP_PAGE = 50  # patients per transaction: short enough that no page holds its rows long, on a busy machine too
 
 
 def sweep(db: Database, clock: Callable[[], datetime], *, page: int = SWEEP_PAGE) -> int:
