@@ -20,7 +20,7 @@ CRISIS = "crisis_resources"  # by country, over content/crisis_resources.toml
 # What the scheduler, pacing and alerts can work with; anything else would break them later.
 RANGES = {"weekly_weekday": (0, 6), "phq4_every_weeks": (1, 12), "flare_reduction_percent": (0, 90),
           "pacing_start_percent": (10, 100), "pacing_raise_percent": (1, 100), "alert_escalate_times": (1, 20),
-          "daily_message_cap": (1, 24), "lesson_every_days": (1, 14)}
+          "daily_message_cap": (1, 24), "lesson_every_days": (1, 14), "wave_spread_minutes": (0, 120)}
 
 KINDS = {bool: N_("{setting} must be true or false, like {example}"), int: N_("{setting} must be a whole number, like {example}"),
          float: N_("{setting} must be a number, like {example}"), str: N_("{setting} must be text, like {example}"),

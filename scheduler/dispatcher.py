@@ -18,12 +18,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable, Protocol
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select, update
 
+from scheduler import lessons, planner
 from scheduler.outbound import blocked, held_by_pause, may_be_messaged, over_cap
-from scheduler.times import instant, parse_hhmm, within
+from scheduler.planner import quiet_hours_end
 from storage.db import Database
 from storage.models import Patient, Prompt, utcnow
 from storage.retry import retrying
@@ -59,18 +59,6 @@ class Claim:
 
 QUIET = "quiet hours"  # the reason on a prompt snoozed to the end of the patient's quiet hours
 HELD = Claim(0, False)  # the daily cap held one back: its transaction commits, then the next is looked for
-
-
-def quiet_hours_end(patient: Patient, now: datetime) -> datetime | None:
-    """When the patient's quiet hours (e.g. 22:00-07:00 local) end, if `now` falls inside them."""
-    zone = ZoneInfo(patient.timezone or "UTC")
-    local = now.astimezone(zone)
-    start, end = parse_hhmm(patient.quiet_start), parse_hhmm(patient.quiet_end)
-    clock = local.time()
-    if not within(clock, start, end):
-        return None
-    day = local.date() if clock < end else local.date() + timedelta(days=1)
-    return instant(day, end, zone)
 
 
 class Dispatcher:
@@ -264,8 +252,22 @@ class Dispatcher:
             prompt.status, prompt.message_id = "sent", message_id
             if prompt.sent_at is None:
                 prompt.sent_at = now
-                reminder_after = session.get(Patient, prompt.patient_id).clinic.setting("reminder_after_minutes")
-                prompt.remind_at = now + timedelta(minutes=reminder_after)
+                clinic = session.get(Patient, prompt.patient_id).clinic
+                prompt.remind_at = now + timedelta(minutes=clinic.setting("reminder_after_minutes"))
+                # Sent late (a long wave, quiet hours, a restart): the patient still gets the whole time to answer,
+                # as planned (at most the clinic's expire_after_minutes: a deferred prompt's was stretched).
+                lifetime = min(prompt.expires_at - prompt.scheduled_for, timedelta(minutes=clinic.setting("expire_after_minutes")))
+                prompt.expires_at = max(prompt.expires_at, now + lifetime)
+                self._plan_next(session, prompt, now)
         else:
             prompt.status, prompt.reason = outcome, reason
         prompt.updated_at = now
+
+    @staticmethod
+    def _plan_next(session, prompt: Prompt, now: datetime) -> None:
+        """The patient's next prompts, planned in the transaction that records this one sent: the
+        background sweep is then only a safety net (a handful of queries for one patient; one whose
+        dialog step holds their row is left to the sweep, never waited for)."""
+        planner.plan(session, now, patient_ids=[prompt.patient_id])
+        if prompt.kind == "lesson":  # the next lesson can be planned only once this one is out
+            lessons.plan(session, now, patient_ids=[prompt.patient_id])

@@ -1,6 +1,6 @@
 """APScheduler drives the timing; the rows in the database are the schedule.
 
-Three jobs of its own: plan the next hours' prompts (check-ins, then lessons) every few minutes, dispatch what is due every
+Three jobs of its own: sweep the next hours' prompts (check-ins, then lessons; `sweep`) every few minutes, dispatch what is due every
 few seconds, prune the delivery machinery's records hourly (storage/retention.py). The wiring adds its own ticks at the same pace (the clinic's alerts, in bot/). Nothing of the schedule lives in the job store, so a restart or a second process
 loses and duplicates nothing.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -17,8 +18,33 @@ from scheduler.dispatcher import Dispatcher
 from storage import retention
 from storage.db import Database
 from storage.models import utcnow
+from storage.retry import retrying
 
 log = logging.getLogger(__name__)
+SWEEP_PAGE = 50  # patients per transaction: short enough that no page holds its rows long, on a busy machine too
+
+
+def sweep(db: Database, clock: Callable[[], datetime], *, page: int = SWEEP_PAGE) -> int:
+    """Plan every patient's next prompts (check-ins, nudges, lessons), `page` patients at a time in
+    order of id, each page in short transactions of its own; returns how many prompts were offered.
+
+    Nothing waits on the sweep: it locks a page's patient rows (FOR SHARE SKIP LOCKED) only until
+    that page commits, and a patient a dialog step holds right now is skipped, planned by the step
+    itself or next round. A process killed mid-sweep leaves whole pages behind, and planning is
+    idempotent, so the next sweep simply plans the rest. Meant to run on one process (the leader)."""
+    offered, after = 0, 0
+
+    def checkins(session) -> tuple[list[int], int]:  # the page, and its check-ins and nudges
+        ids = planner.page_after(session, after, page)
+        return ids, planner.plan(session, clock(), patient_ids=ids) if ids else 0
+
+    while True:
+        ids, count = retrying(db, checkins)
+        if not ids:
+            return offered
+        # Apart: a lesson never holds back the check-ins.
+        offered += count + retrying(db, lambda session: lessons.plan(session, clock(), patient_ids=ids))
+        after = ids[-1]
 
 
 def start(db: Database, dispatcher: Dispatcher, *, ticks: Mapping[str, Callable[[], Awaitable[object]]] | None = None,
@@ -30,14 +56,7 @@ def start(db: Database, dispatcher: Dispatcher, *, ticks: Mapping[str, Callable[
     async def plan() -> None:
         if not leading():
             return
-
-        def run() -> None:
-            with db.transaction() as session:
-                planner.plan(session, dispatcher.clock())
-            with db.transaction() as session:  # apart: a lesson never holds back the check-ins
-                lessons.plan(session, dispatcher.clock())
-
-        await asyncio.to_thread(run)
+        await asyncio.to_thread(sweep, db, dispatcher.clock)
 
     async def prune() -> None:
         if not leading():

@@ -158,8 +158,9 @@ async def test_a_due_prompt_is_sent_then_started_and_answered(chat_at, database,
     clock.at = datetime(2026, 11, 29, 9, 0, 30, tzinfo=UTC)
     assert await dispatcher.tick() == 1
     assert phone.texts() == ["Hello Sam, time for your check-in: 5 short questions."]
-    [prompt] = prompts(database)
+    prompt, following = prompts(database)  # the next day's is planned as this one is recorded sent
     assert (prompt.status, prompt.sent_at, prompt.message_id) == ("sent", clock(), phone.next_id)
+    assert (following.status, following.scheduled_for) == ("scheduled", datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
     assert await dispatcher.tick() == 0  # never twice
 
     chat_at.receive(phone.next_id, phone.sent[-1][1])
@@ -168,7 +169,7 @@ async def test_a_due_prompt_is_sent_then_started_and_answered(chat_at, database,
     for step in ["3", "7", "30", "2000", "Yes"]:
         chat_at.press(step) if step in chat_at.buttons else chat_at.say(step)
     assert "that's your check-in done" in chat_at.text
-    [prompt] = prompts(database)
+    prompt = prompts(database)[0]
     assert (prompt.status, prompt.answered_at) == ("answered", clock())
     with database.transaction() as session:
         response = session.scalars(select(Response)).one()
@@ -206,7 +207,7 @@ async def test_one_reminder_then_expiry(chat_at, database, clock, dispatcher, ph
     assert len(phone.texts()) == 2  # one reminder only
     clock.at = datetime(2026, 11, 29, 21, 0, tzinfo=UTC)
     await dispatcher.tick()
-    [prompt] = prompts(database)
+    prompt = prompts(database)[0]
     assert (prompt.status, prompt.reason) == ("expired", "missed: no answer before it expired")
 
     chat_at.receive(1, phone.sent[0][1])
