@@ -14,7 +14,7 @@ from dialogs.engine import Engine
 from factories import due_prompts
 from onboard import onboard
 from scheduler import outbound
-from scheduler.dispatcher import Dispatcher
+from scheduler.dispatcher import IN_FLIGHT, Dispatcher
 from storage import enrollment, open_database
 from storage.models import DialogState, FlareEpisode, PacingActivity, Patient, Prompt
 from test_clinic import command_line_uses_the_test_database  # noqa: F401
@@ -85,10 +85,10 @@ def set_cap(database, cap: int) -> None:
         clinic.settings = {**clinic.settings, outbound.CAP: cap}
 
 
-async def run_at(database, instants: list[datetime]) -> tuple[Phone, list[int]]:
+async def run_at(database, instants: list[datetime], *, in_flight: int = IN_FLIGHT) -> tuple[Phone, list[int]]:
     """The dispatcher ticking at each instant in turn; what it sent at each."""
     clock, phone = Clock(instants[0]), Phone()
-    dispatcher = Dispatcher(database, Engine(database, clock=clock), phone.deliver, clock=clock)
+    dispatcher = Dispatcher(database, Engine(database, clock=clock), phone.deliver, clock=clock, in_flight=in_flight)
     sent = []
     for at in instants:
         clock.at = at
@@ -182,7 +182,10 @@ async def test_a_reminder_over_the_cap_is_dropped_with_its_reason(database):
     ids = [add_prompt(database, patient, local("Europe/London", 7, hour)) for hour in (8, 9, 10, 11)]
     with database.transaction() as session:
         session.get(Prompt, ids[0]).expires_at = local("Europe/London", 7, 20)
-    _phone, sent = await run_at(database, [local("Europe/London", 7, hour) for hour in (8, 9, 10, 11, 12)])
+    # One sender: at 11:00 the fourth check-in and the first one's reminder are both due, and this
+    # is about the reminder coming second. (With several senders either may take the last place of
+    # the day; that the day never goes over is the racing tests' concern.)
+    _phone, sent = await run_at(database, [local("Europe/London", 7, hour) for hour in (8, 9, 10, 11, 12)], in_flight=1)
     assert sent == [1, 1, 1, 1, 0]
     with database.transaction() as session:
         first = session.get(Prompt, ids[0])
