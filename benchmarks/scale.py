@@ -31,6 +31,9 @@ the menu; bulk inserts.
    (indexes and TOAST included, after VACUUM FULL of its own tables) from the end of day 2 to the last day, per
    patient-day. The baseline: benchmarks/storage.py's target, 1.5 KB per patient-day (SQLite).
 
+3. Draining a wave of due prompts with 1 and with 3 processes is benchmarks/drain.py: it starts
+   real bot processes, which this script's one process cannot stand in for.
+
 Exits 0 whether or not targets are met.
 """
 from __future__ import annotations
