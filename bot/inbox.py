@@ -39,6 +39,7 @@ import logging
 import os
 import secrets
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session
@@ -157,7 +158,11 @@ class Intake:
     def _wake(self, chat_id: int, claimed: list[dict] | None = None) -> None:
         """Work the chat here: `claimed`, its waiting updates if the chat was claimed for this
         process with them; else the worker claims it itself."""
-        if self._stopping:
+        if self._stopping:  # claimed as the process stops: given up at once, not left to lapse
+            if claimed is not None and not self._alone:
+                task = asyncio.create_task(asyncio.to_thread(rows.release, self.db, self.holder, chat_id))
+                self._handling.add(task)
+                task.add_done_callback(self._handling.discard)
             return
         if chat_id in self._chats:  # worked here already: it looks again before giving the chat up
             self._chats[chat_id][1].set()
@@ -249,21 +254,44 @@ class Intake:
     async def _keep_up(self, *, alone: bool) -> None:
         """Renew the leases and sweep, every few seconds; alone (SQLite), no lease needs renewing
         (a lapsed lease is still the holder's to renew), and a sweep now and then is enough."""
-        while True:
-            await asyncio.sleep(ALONE_SWEEP_EVERY if alone else RENEW_EVERY)
-            try:
-                held = set() if alone else self._in_flight - self.app.bot_data["handled"]  # (those its step took out are gone)
-                now = _now()  # (a chat claimed since the last round needs no renewal yet)
-                chats = set() if alone else {chat for chat in self._chats
-                                             if self._leased.get(chat, now) <= now - timedelta(seconds=RENEW_EVERY)}
-                if chats or held:
-                    await asyncio.to_thread(rows.renew, self.db, self.holder, chats, held, now)
-                    self._leased.update(dict.fromkeys(chats & set(self._chats), now))
-                taken = await self._take_chatless(everything=False) + await self._sweep()
-                if taken:
-                    log.info("took over %d chat(s) and update(s) no live process held", taken)
-            except Exception as error:  # the database away for a moment: the next round tries again
-                log.warning("could not renew or sweep the inbox (%s)", type(error).__name__)
+        renewing = None if alone else asyncio.create_task(self._renewing())
+        try:
+            while True:
+                await asyncio.sleep(ALONE_SWEEP_EVERY if alone else RENEW_EVERY)
+                await self._sweep_once()
+        finally:
+            if renewing is not None:
+                renewing.cancel()
+                await asyncio.gather(renewing, return_exceptions=True)
+
+    async def _renewing(self) -> None:
+        """Renew what this process holds, apart from the sweep and on a thread of its own: a busy
+        round of steps (every worker thread taken) must not let a lease run out under a chat still
+        being worked, or another process would work it too."""
+        loop = asyncio.get_running_loop()
+        own_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-leases")
+        try:
+            while True:
+                await asyncio.sleep(RENEW_EVERY)
+                try:
+                    held = self._in_flight - self.app.bot_data["handled"]  # (those its step took out are gone)
+                    now = _now()  # (a chat claimed in the last second needs no renewal yet)
+                    chats = {chat for chat in self._chats if self._leased.get(chat, now) <= now - timedelta(seconds=1)}
+                    if chats or held:
+                        await loop.run_in_executor(own_thread, rows.renew, self.db, self.holder, chats, held, now)
+                        self._leased.update(dict.fromkeys(chats & set(self._chats), now))
+                except Exception as error:  # the database away for a moment: the next round tries again
+                    log.warning("could not renew the inbox leases (%s)", type(error).__name__)
+        finally:
+            own_thread.shutdown(wait=False)
+
+    async def _sweep_once(self) -> None:
+        try:
+            taken = await self._take_chatless(everything=False) + await self._sweep()
+            if taken:
+                log.info("took over %d chat(s) and update(s) no live process held", taken)
+        except Exception as error:  # the database away for a moment: the next round tries again
+            log.warning("could not sweep the inbox (%s)", type(error).__name__)
 
     def _done(self, update_id: int) -> None:
         handled: set[int] = self.app.bot_data["handled"]

@@ -318,6 +318,7 @@ async def _on_start(app: Application) -> None:
         alert_dispatcher = AlertDispatcher(engine.db, *alert_transport(app.bot, engine), clock=engine.clock)
         app.bot_data["dispatcher"] = dispatcher
         leadership: Leadership = app.bot_data["leadership"]
+        await asyncio.to_thread(leadership.check)  # the first sweep and pruning run now, not a round later
         app.bot_data["scheduler"] = runner.start(engine.db, dispatcher, ticks={"alerts": alert_dispatcher.tick},
                                                  dispatch_seconds=settings.dispatch_seconds, ready=caught_up,
                                                  leading=lambda: leadership.leading)

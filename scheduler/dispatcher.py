@@ -15,18 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable, Protocol
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import DBAPIError
 
 from scheduler import lessons, planner
 from scheduler.outbound import blocked, held_by_pause, may_be_messaged, over_cap
 from scheduler.planner import quiet_hours_end
 from storage.db import Database
 from storage.models import Patient, Prompt, utcnow
-from storage.retry import retrying
+from storage.retry import retrying, transient
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +216,7 @@ class Dispatcher:
         return quiet
 
     async def send(self, claim: Claim) -> int:
-        external_id, outputs = await asyncio.to_thread(self.invitations.prompt_invitation, claim.prompt_id, claim.reminder)
+        external_id, outputs = await asyncio.to_thread(self._invitation, claim)
         if not outputs:  # consent ended (or the patient was erased) since the claim
             await asyncio.to_thread(self._record, claim, "cancelled", "consent ended before it went out")
             return 0
@@ -229,6 +231,19 @@ class Dispatcher:
             return 0
         await asyncio.to_thread(self._record, claim, "sent", None, message_id)
         return 1
+
+    def _invitation(self, claim: Claim) -> tuple[str, list[Any]]:
+        """Worded in a transaction of its own: once more if the connection it took had dropped (no
+        ping per checkout: the first use after a database restart meets the dead connection), so
+        one stale connection does not fail the send and, with it, the sends in flight beside it."""
+        for delay in (0.05, 0.5, None):
+            try:
+                return self.invitations.prompt_invitation(claim.prompt_id, claim.reminder)
+            except DBAPIError as error:
+                if delay is None or not transient(error):
+                    raise
+                time.sleep(delay)
+        raise AssertionError("unreachable")
 
     def _record(self, claim: Claim, outcome: str, reason: str | None, message_id: int | None = None) -> None:
         retrying(self.db, lambda session: self._record_in(session, claim, outcome, reason, message_id))
@@ -267,7 +282,12 @@ class Dispatcher:
     def _plan_next(session, prompt: Prompt, now: datetime) -> None:
         """The patient's next prompts, planned in the transaction that records this one sent: the
         background sweep is then only a safety net (a handful of queries for one patient; one whose
-        dialog step holds their row is left to the sweep, never waited for)."""
-        planner.plan(session, now, patient_ids=[prompt.patient_id])
-        if prompt.kind == "lesson":  # the next lesson can be planned only once this one is out
-            lessons.plan(session, now, patient_ids=[prompt.patient_id])
+        dialog step holds their row is left to the sweep, never waited for). In a savepoint: if
+        planning fails (a race with the sweep, say), the send is still recorded and the sweep plans."""
+        try:
+            with session.begin_nested():
+                planner.plan(session, now, patient_ids=[prompt.patient_id])
+                if prompt.kind == "lesson":  # the next lesson can be planned only once this one is out
+                    lessons.plan(session, now, patient_ids=[prompt.patient_id])
+        except Exception:
+            log.exception("prompt %s: planning the patient's next prompts failed; the sweep will", prompt.id)
