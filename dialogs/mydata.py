@@ -26,7 +26,7 @@ OWN = [
 ]
 # Machinery, not about them; and the clinic's own records (its staff, invitations, audit, to
 # which clinician's chat an alert went, and its staff's dashboard sign-ins).
-LEFT_OUT = {"button_keys", "data_keys", "dialog_states", "processed_updates", "inbox", "outbox", "send_budget", "deployment", "clinics",
+LEFT_OUT = {"button_keys", "data_keys", "dialog_states", "processed_updates", "inbox", "chat_leases", "outbox", "send_budget", "deployment", "clinics",
             "clinicians", "invites", "audit", "alert_deliveries", "web_links", "web_sessions"}
 
 

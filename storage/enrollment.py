@@ -120,7 +120,11 @@ def enroll(patient: Patient, invite: Invite, now: datetime) -> None:
 
 
 def verified_clinician(session: Session, telegram_id: str) -> Clinician | None:
-    return session.scalars(select(Clinician).where(is_verified_clinician(telegram_id))).first()
+    return session.scalars(
+        select(Clinician).where(
+            Clinician.telegram_id == telegram_id, Clinician.verified_at.is_not(None), Clinician.revoked_at.is_(None)
+        )
+    ).first()
 
 
 def is_verified_clinician(telegram_id: str) -> ColumnElement[bool]:
