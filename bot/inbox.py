@@ -51,7 +51,7 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 RENEW_EVERY = rows.LEASE.total_seconds() / 3  # and the sweep for chats no live process holds
-ALONE_SWEEP_EVERY = 30.0  # the one process there is (SQLite): only a chat whose worker failed is looked for again
+ALONE_SWEEP_EVERY = 5.0  # the one process there is (SQLite): a chat whose worker failed (the file locked a moment) is looked for again
 
 
 def keep(db: Database, updates: Iterable[Update], *, source: str = "telegram") -> set[int]:
